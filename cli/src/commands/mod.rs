@@ -1,0 +1,96 @@
+//! One module per subcommand: clap arguments plus the presentation around a domain call.
+
+mod completions;
+mod new;
+mod templates;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ui::Ui;
+
+/// Build, serve and ship WebAssembly HTTP components.
+///
+/// A wasmctl app is a directory with a `wasmctl.toml` manifest naming its components
+/// (wasi:http/proxy components), the routes they serve, and what they may touch.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasmctl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(after_help = "Start here:\n  \
+    wasmctl new http-rust svc --accept-defaults\n  \
+    cd svc && wasmctl up --build\n\n\
+    Docs: the manifest format is in docs/manifest.md of the wasmctl repository.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print only errors and results
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what happens (-vv for debug logs); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colours; NO_COLOR in the environment means never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new app from a template
+    New(new::NewArgs),
+    /// Build every component of the app and validate it against what `up` serves
+    Build(NotYet),
+    /// Serve the app on a local HTTP server
+    Up(NotYet),
+    /// Push the app to an OCI registry and hand it to Kubernetes
+    Deploy(NotYet),
+    /// List, install and remove templates
+    #[command(subcommand)]
+    Templates(templates::TemplatesCommand),
+    /// Check that this machine and app are ready to build and serve
+    Doctor(NotYet),
+    /// Print a shell completion script
+    Completions(completions::CompletionsArgs),
+}
+
+impl Command {
+    pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
+        match self {
+            Command::New(args) => args.run(ui),
+            Command::Templates(command) => command.run(ui),
+            Command::Completions(args) => args.run(),
+            Command::Build(_) => not_yet("build", 3),
+            Command::Up(_) => not_yet("up", 4),
+            Command::Deploy(_) => not_yet("deploy", 5),
+            Command::Doctor(_) => not_yet("doctor", 3),
+        }
+    }
+}
+
+/// Arguments of a subcommand that is not implemented yet.
+#[derive(Debug, Args)]
+pub struct NotYet {
+    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+fn not_yet(command: &str, issue: u32) -> anyhow::Result<()> {
+    anyhow::bail!("`wasmctl {command}` is not implemented yet (issue #{issue})")
+}

@@ -1,0 +1,131 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use wasmctl::names::check_name;
+use wasmctl::templates::catalog::Catalog;
+use wasmctl::templates::{Parameter, Template};
+
+use crate::ui::Ui;
+
+/// `wasmctl new TEMPLATE NAME`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    wasmctl new http-rust svc                      # asks for each parameter on a terminal\n  \
+    wasmctl new http-rust svc --accept-defaults    # no questions (CI)\n  \
+    wasmctl new http-rust api --value http_route=/api/... --output services/api\n\n\
+    Without a terminal wasmctl never prompts: unset parameters take their defaults.\n\
+    `wasmctl templates list` shows the templates and their parameters.")]
+pub struct NewArgs {
+    /// The template to render, e.g. `http-rust`
+    pub template: String,
+    /// The app name: a letter, then letters, digits, `-` or `_`
+    pub name: String,
+    /// Directory to create (default: ./NAME); must not exist or be empty
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Set a template parameter (repeatable)
+    #[arg(long = "value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub values: Vec<(String, String)>,
+    /// Take the default of every parameter not set with --value, without prompting
+    #[arg(short = 'y', long)]
+    pub accept_defaults: bool,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.trim().to_string(), value.to_string()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+impl NewArgs {
+    pub fn run(self, ui: &Ui) -> Result<()> {
+        check_name("app name", &self.name).map_err(anyhow::Error::msg)?;
+        let catalog = Catalog::for_user()?;
+        let template = catalog.find(&self.template)?;
+        let target = self
+            .output
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&self.name));
+        // Fail before asking questions whose answers could not be used.
+        wasmctl::templates::ensure_empty_target(&target)?;
+
+        let values = self.collect_values(&template, ui)?;
+        let started = Instant::now();
+        template
+            .render(&self.name, &values, &target)
+            .with_context(|| {
+                format!(
+                    "creating `{}` from template `{}`",
+                    target.display(),
+                    template.name
+                )
+            })?;
+        ui.status(
+            "Created",
+            format!(
+                "`{}` from template `{}` ({} files in {:.1?})",
+                target.display(),
+                template.name,
+                template.file_count(),
+                started.elapsed()
+            ),
+        );
+        ui.result(format!(
+            "next: cd {} && wasmctl up --build",
+            target.display()
+        ));
+        Ok(())
+    }
+
+    /// A value for every parameter: `--value`, else a prompt on a terminal, else the default.
+    fn collect_values(&self, template: &Template, ui: &Ui) -> Result<BTreeMap<String, String>> {
+        let mut given: BTreeMap<String, String> = BTreeMap::new();
+        for (key, value) in &self.values {
+            if !template.parameters.iter().any(|p| &p.name == key) {
+                let known: Vec<&str> = template
+                    .parameters
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect();
+                bail!(
+                    "template `{}` has no parameter `{key}`; its parameters: {}",
+                    template.name,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            }
+            given.insert(key.clone(), value.clone());
+        }
+        let prompt = ui.interactive() && !self.accept_defaults;
+        let mut values = BTreeMap::new();
+        for parameter in &template.parameters {
+            let value = match given.remove(&parameter.name) {
+                Some(value) => value,
+                None if prompt => ask(parameter)?,
+                None => parameter.default.clone(),
+            };
+            parameter
+                .check(&value)
+                .map_err(|message| anyhow::anyhow!("{message}; nothing was written"))?;
+            values.insert(parameter.name.clone(), value);
+        }
+        Ok(values)
+    }
+}
+
+fn ask(parameter: &Parameter) -> Result<String> {
+    let checked = parameter.clone();
+    dialoguer::Input::<String>::new()
+        .with_prompt(&parameter.prompt)
+        .default(parameter.default.clone())
+        .allow_empty(true)
+        .validate_with(move |value: &String| checked.check(value))
+        .interact_text()
+        .with_context(|| format!("asking for `{}`", parameter.name))
+}

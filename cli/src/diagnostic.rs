@@ -1,0 +1,171 @@
+//! Source-located diagnostics for user files (`wasmctl.toml`, template metadata).
+//!
+//! A [`Diagnostics`] value owns the file's text and path so it can render rustc-style
+//! snippets (via `annotate-snippets`) long after parsing is done. Rendering is plain by
+//! default (`Display`, used in tests and logs); the CLI asks for [`Diagnostics::render`]
+//! with colours when stderr is a terminal.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+
+/// One problem in a file: what is wrong, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    /// Byte range in the file; `None` when the problem is about the file as a whole.
+    pub span: Option<Range<usize>>,
+    /// Short text shown under the caret.
+    pub label: Option<String>,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Option<Range<usize>>) -> Self {
+        Self {
+            message: message.into(),
+            span,
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Every problem found in one file. Never empty.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    pub path: PathBuf,
+    pub source: String,
+    pub items: Vec<Diagnostic>,
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl Diagnostics {
+    /// Renders all diagnostics, with ANSI colours when `styled`.
+    pub fn render(&self, styled: bool) -> String {
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let path = display_path(&self.path);
+        let mut out = String::new();
+        for item in &self.items {
+            let title = Level::ERROR.primary_title(item.message.as_str());
+            let mut group = match &item.span {
+                Some(span) => {
+                    let span = clamp_span(span.clone(), self.source.len());
+                    let mut annotation = AnnotationKind::Primary.span(span);
+                    if let Some(label) = &item.label {
+                        annotation = annotation.label(label.as_str());
+                    }
+                    title.element(
+                        Snippet::source(self.source.as_str())
+                            .path(path.as_str())
+                            .annotation(annotation),
+                    )
+                }
+                None => title.element(Origin::path(path.as_str())),
+            };
+            if let Some(help) = &item.help {
+                group = group.element(Level::HELP.message(help.as_str()));
+            }
+            let report: [Group<'_>; 1] = [group];
+            out.push_str(&renderer.render(&report));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// `file:line:column` of the first diagnostic, for one-line summaries.
+    pub fn first_location(&self) -> String {
+        let path = display_path(&self.path);
+        match self.items.first().and_then(|d| d.span.clone()) {
+            Some(span) => {
+                let (line, column) = line_column(&self.source, span.start);
+                format!("{path}:{line}:{column}")
+            }
+            None => path,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.render(false).trim_end())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Paths under the working directory are shown relative to it, like cargo does.
+pub fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn clamp_span(span: Range<usize>, len: usize) -> Range<usize> {
+    let start = span.start.min(len);
+    start..span.end.clamp(start, len)
+}
+
+/// The closest candidate to `word`, if any is close enough to be a plausible typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_from_one() {
+        let text = "a = 1\nbb = 2\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        assert_eq!(line_column(text, 9), (2, 4));
+    }
+
+    #[test]
+    fn did_you_mean_finds_typos_only() {
+        let keys = ["source", "environment", "files"];
+        assert_eq!(did_you_mean("sorce", keys), Some("source"));
+        assert_eq!(did_you_mean("enviroment", keys), Some("environment"));
+        assert_eq!(did_you_mean("zzz", keys), None);
+    }
+}

@@ -1,0 +1,9 @@
+//! wasmctl's domain logic: everything the CLI does, free of clap and the terminal.
+//!
+//! The `wasmctl` binary (`main.rs` and `commands/`) parses arguments, calls into these
+//! modules, and owns all presentation.
+
+pub mod diagnostic;
+pub mod manifest;
+pub mod names;
+pub mod templates;

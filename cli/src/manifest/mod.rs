@@ -1,0 +1,236 @@
+//! The app manifest, `wasmctl.toml`: finding it, parsing it, validating it.
+//!
+//! [`load`] turns a file into an [`App`] whose every value has been checked: routes are
+//! well-formed and unique, components referenced by routes exist, paths are relative and
+//! stay inside the app directory, capability and limit values parse. Anything wrong comes
+//! back as [`ManifestError::Invalid`] with every problem located by line and column.
+//!
+//! This module knows nothing of the terminal or of how the app is built or served.
+
+mod raw;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+/// The manifest's file name, searched for in the current directory and its parents.
+pub const MANIFEST_FILE: &str = "wasmctl.toml";
+
+/// The only manifest format version this wasmctl reads.
+pub const MANIFEST_VERSION: i64 = 1;
+
+/// Default per-request time limit when neither manifest nor command line sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default per-instance linear memory cap.
+pub const DEFAULT_MEMORY: u64 = 128 * 1024 * 1024;
+
+/// The default compilation target of cargo builds.
+pub const DEFAULT_CARGO_TARGET: &str = "wasm32-wasip2";
+
+/// A validated application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    /// Absolute path of the manifest file.
+    pub manifest_path: PathBuf,
+    /// The directory holding the manifest; every relative path is resolved against it.
+    pub dir: PathBuf,
+    pub name: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    pub authors: Vec<String>,
+    pub routes: Vec<HttpRoute>,
+    /// Components by id, in id order.
+    pub components: BTreeMap<String, Component>,
+}
+
+impl App {
+    /// Absolute path of a manifest-relative path.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        self.dir.join(relative)
+    }
+}
+
+/// One `[[trigger.http]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRoute {
+    pub route: Route,
+    pub component: String,
+}
+
+/// A route pattern: `/exact/path`, or a wildcard prefix `/prefix/...`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Route {
+    /// Matches exactly this path (always starts with `/`).
+    Exact(String),
+    /// Matches this prefix and anything below it; stored without the trailing `/...`,
+    /// so `/...` is the empty prefix.
+    Prefix(String),
+}
+
+impl Route {
+    /// Parses the manifest syntax; the error says what is wrong with the text.
+    pub fn parse(text: &str) -> Result<Route, String> {
+        validate::parse_route(text)
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route::Exact(path) => f.write_str(path),
+            Route::Prefix(prefix) => write!(f, "{prefix}/..."),
+        }
+    }
+}
+
+/// One `[component.ID]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub id: String,
+    /// The component file, relative to the app directory.
+    pub source: PathBuf,
+    pub description: Option<String>,
+    /// Environment variables the guest sees; nothing else from the host leaks in.
+    pub environment: BTreeMap<String, String>,
+    /// Read-only directories granted to the guest.
+    pub files: Vec<FileMount>,
+    /// Destinations the guest may send outgoing HTTP requests to.
+    pub allowed_outbound_hosts: Vec<OutboundHost>,
+    pub limits: Limits,
+    pub build: Option<BuildSpec>,
+}
+
+/// A host directory (relative to the app directory) visible to the guest, read-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMount {
+    pub source: PathBuf,
+    /// Absolute path inside the guest, e.g. `/assets`.
+    pub destination: String,
+}
+
+/// An `allowed_outbound_hosts` entry such as `https://api.example.com` or `http://127.0.0.1:*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundHost {
+    /// `http`, `https`, or `*` for either.
+    pub scheme: String,
+    /// A host name or IP, `*` for any host, or `*.example.com` for any subdomain.
+    pub host: String,
+    /// `None` means any port.
+    pub port: Option<u16>,
+}
+
+impl std::fmt::Display for OutboundHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.host)?;
+        match self.port {
+            Some(port) => write!(f, ":{port}"),
+            None => f.write_str(":*"),
+        }
+    }
+}
+
+/// Per-component limits; `None` means the host default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub timeout: Option<Duration>,
+    /// Linear memory cap in bytes.
+    pub memory: Option<u64>,
+}
+
+/// How to produce a component's source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSpec {
+    pub kind: BuildKind,
+    /// Where the build runs, relative to the app directory.
+    pub workdir: PathBuf,
+    /// Globs (relative to `workdir`) whose changes make the component stale.
+    pub watch: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildKind {
+    /// wasmctl runs `cargo build --target <target>` itself.
+    Cargo {
+        package: Option<String>,
+        target: String,
+        features: Vec<String>,
+    },
+    /// Any other toolchain: a shell command.
+    Command(String),
+}
+
+/// Why a manifest could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error(
+        "could not find `{MANIFEST_FILE}` in `{}` or any parent directory\n\
+         help: run `wasmctl new http-rust <NAME>` to create an app, or pass `--manifest PATH`",
+        start.display()
+    )]
+    NotFound { start: PathBuf },
+    #[error("could not read manifest `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+/// Finds `wasmctl.toml` in `start` or the nearest parent that has one.
+pub fn locate(start: &Path) -> Result<PathBuf, ManifestError> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(MANIFEST_FILE))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| ManifestError::NotFound {
+            start: start.to_path_buf(),
+        })
+}
+
+/// Reads and validates the manifest at `path`.
+pub fn load(path: &Path) -> Result<App, ManifestError> {
+    let path = std::path::absolute(path).map_err(|source| ManifestError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    parse(&path, text)
+}
+
+/// Validates manifest text as if it were read from `path`.
+pub fn parse(path: &Path, text: String) -> Result<App, ManifestError> {
+    let invalid = |items: Vec<Diagnostic>, text: String| {
+        ManifestError::Invalid(Diagnostics {
+            path: path.to_path_buf(),
+            source: text,
+            items,
+        })
+    };
+    let raw = match toml::from_str::<raw::RawManifest>(&text) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let diagnostic = validate::from_toml_error(&error);
+            return Err(invalid(vec![diagnostic], text));
+        }
+    };
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    match validate::validate(raw, &text, path.to_path_buf(), dir) {
+        Ok(app) => Ok(app),
+        Err(items) => Err(invalid(items, text)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

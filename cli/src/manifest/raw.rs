@@ -1,0 +1,93 @@
+//! The manifest exactly as written: serde shapes with spans, before validation.
+//!
+//! Every table denies unknown keys so a typo is an error, not a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawManifest {
+    pub manifest_version: S<i64>,
+    pub application: S<RawApplication>,
+    #[serde(default)]
+    pub trigger: Option<S<RawTriggers>>,
+    #[serde(default)]
+    pub component: BTreeMap<S<String>, S<RawComponent>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApplication {
+    pub name: S<String>,
+    pub version: Option<S<String>>,
+    pub description: Option<S<String>>,
+    #[serde(default)]
+    pub authors: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTriggers {
+    #[serde(default)]
+    pub http: Vec<S<RawHttpTrigger>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpTrigger {
+    pub route: S<String>,
+    pub component: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComponent {
+    pub source: S<String>,
+    pub description: Option<S<String>>,
+    #[serde(default)]
+    pub environment: BTreeMap<S<String>, S<String>>,
+    #[serde(default)]
+    pub files: Vec<S<RawFileMount>>,
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<S<String>>,
+    pub limits: Option<S<RawLimits>>,
+    pub build: Option<S<RawBuild>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileMount {
+    pub source: S<String>,
+    pub destination: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub timeout: Option<S<String>>,
+    pub memory: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuild {
+    pub cargo: Option<S<RawCargoBuild>>,
+    pub command: Option<S<String>>,
+    pub workdir: Option<S<String>>,
+    #[serde(default)]
+    pub watch: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCargoBuild {
+    pub package: Option<S<String>>,
+    pub target: Option<S<String>>,
+    #[serde(default)]
+    pub features: Vec<S<String>>,
+}

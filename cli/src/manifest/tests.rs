@@ -1,0 +1,269 @@
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+const GOOD: &str = r#"
+manifest_version = 1
+
+[application]
+name = "shop"
+version = "1.2.0"
+description = "a shop"
+authors = ["Ada"]
+
+[[trigger.http]]
+route = "/..."
+component = "web"
+
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+
+[[trigger.http]]
+route = "/health"
+component = "api"
+
+[component.web]
+source = "web/target/wasm32-wasip2/release/web.wasm"
+files = [{ source = "./web/assets", destination = "/assets" }]
+
+[component.web.build]
+cargo = { package = "web" }
+workdir = "web"
+watch = ["src/**/*.rs", "Cargo.toml"]
+
+[component.api]
+source = "api.wasm"
+environment = { DB_URL = "postgres://localhost/shop", _X = "1" }
+allowed_outbound_hosts = ["https://api.example.com", "http://127.0.0.1:*", "*://*.internal:8080"]
+limits = { timeout = "2s", memory = "64MiB" }
+build = { command = "make api.wasm", watch = ["api/**"] }
+"#;
+
+fn parse_text(text: &str) -> Result<App, ManifestError> {
+    parse(Path::new("wasmctl.toml"), text.to_string())
+}
+
+/// The plain rendering of the errors `text` produces.
+fn errors(text: &str) -> String {
+    match parse_text(text) {
+        Ok(app) => panic!("expected errors, got {app:#?}"),
+        Err(ManifestError::Invalid(diagnostics)) => diagnostics.to_string(),
+        Err(other) => panic!("expected diagnostics, got {other}"),
+    }
+}
+
+/// A valid manifest with `extra` appended to the `web` component table.
+fn with_component_keys(extra: &str) -> String {
+    format!(
+        "manifest_version = 1\n[application]\nname = \"app\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"web.wasm\"\n{extra}\n"
+    )
+}
+
+#[test]
+fn good_manifest_is_fully_understood() {
+    let app = parse_text(GOOD).expect("valid");
+    assert_eq!(app.name, "shop");
+    assert_eq!(app.version.as_deref(), Some("1.2.0"));
+    assert_eq!(app.authors, ["Ada"]);
+    assert_eq!(
+        app.routes,
+        [
+            HttpRoute {
+                route: Route::Prefix(String::new()),
+                component: "web".into()
+            },
+            HttpRoute {
+                route: Route::Prefix("/api".into()),
+                component: "api".into()
+            },
+            HttpRoute {
+                route: Route::Exact("/health".into()),
+                component: "api".into()
+            },
+        ]
+    );
+    let web = &app.components["web"];
+    assert_eq!(
+        web.source,
+        Path::new("web/target/wasm32-wasip2/release/web.wasm")
+    );
+    assert_eq!(
+        web.files,
+        [FileMount {
+            source: "web/assets".into(),
+            destination: "/assets".into()
+        }]
+    );
+    assert_eq!(
+        web.build,
+        Some(BuildSpec {
+            kind: BuildKind::Cargo {
+                package: Some("web".into()),
+                target: DEFAULT_CARGO_TARGET.into(),
+                features: vec![],
+            },
+            workdir: "web".into(),
+            watch: vec!["src/**/*.rs".into(), "Cargo.toml".into()],
+        })
+    );
+    let api = &app.components["api"];
+    assert_eq!(api.environment["DB_URL"], "postgres://localhost/shop");
+    assert_eq!(api.limits.timeout, Some(Duration::from_secs(2)));
+    assert_eq!(api.limits.memory, Some(64 * 1024 * 1024));
+    assert_eq!(
+        api.allowed_outbound_hosts,
+        [
+            OutboundHost {
+                scheme: "https".into(),
+                host: "api.example.com".into(),
+                port: Some(443)
+            },
+            OutboundHost {
+                scheme: "http".into(),
+                host: "127.0.0.1".into(),
+                port: None
+            },
+            OutboundHost {
+                scheme: "*".into(),
+                host: "*.internal".into(),
+                port: Some(8080)
+            },
+        ]
+    );
+    assert_eq!(
+        api.build.as_ref().map(|b| &b.kind),
+        Some(&BuildKind::Command("make api.wasm".into()))
+    );
+}
+
+#[test]
+fn template_manifest_is_valid() {
+    // The http-rust template's manifest, as rendered with its defaults.
+    let text = include_str!("../../../templates/http-rust/content/wasmctl.toml")
+        .replace("{{project_name}}", "svc")
+        .replace("{{toml_str description}}", "\"d\"")
+        .replace("{{toml_str http_route}}", "\"/...\"")
+        .replace(
+            "{{#if authors}}\nauthors = [{{toml_str authors}}]\n{{/if}}\n",
+            "",
+        );
+    let app = parse_text(&text).expect("template manifest is valid");
+    assert_eq!(
+        app.components["svc"].source,
+        Path::new("target/wasm32-wasip2/release/svc.wasm")
+    );
+}
+
+#[test]
+fn unknown_key_suggests_the_closest() {
+    insta::assert_snapshot!(errors(&with_component_keys("sorce = \"x.wasm\"")));
+}
+
+#[test]
+fn unknown_top_level_table_lists_valid_keys() {
+    insta::assert_snapshot!(errors(&with_component_keys("[trigers]\nx = 1")));
+}
+
+#[test]
+fn toml_syntax_error_is_located() {
+    insta::assert_snapshot!(errors("manifest_version = 1\n[application\nname = \"x\"\n"));
+}
+
+#[test]
+fn wrong_manifest_version() {
+    let text = with_component_keys("").replace("manifest_version = 1", "manifest_version = 2");
+    insta::assert_snapshot!(errors(&text));
+}
+
+#[test]
+fn route_errors_are_all_reported() {
+    let text = r#"manifest_version = 1
+[application]
+name = "app"
+[[trigger.http]]
+route = "api"
+component = "web"
+[[trigger.http]]
+route = "/a/.../b"
+component = "web"
+[[trigger.http]]
+route = "/files/*"
+component = "web"
+[[trigger.http]]
+route = "/x/..."
+component = "wbe"
+[[trigger.http]]
+route = "/x/..."
+component = "web"
+[component.web]
+source = "web.wasm"
+"#;
+    insta::assert_snapshot!(errors(text));
+}
+
+#[test]
+fn paths_must_stay_inside_the_app() {
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "files = [{ source = \"../secrets\", destination = \"/s\" }, { source = \"/etc\", destination = \"etc\" }]"
+    )));
+}
+
+#[test]
+fn source_must_be_relative() {
+    let text =
+        with_component_keys("").replace("source = \"web.wasm\"", "source = \"/abs/web.wasm\"");
+    insta::assert_snapshot!(errors(&text));
+}
+
+#[test]
+fn capability_and_limit_values_are_checked() {
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "environment = { \"BAD-NAME\" = \"1\" }\nallowed_outbound_hosts = [\"api.example.com\", \"ftp://x\", \"https://x.com/path\", \"http://x:99999\"]\n[component.web.limits]\ntimeout = \"soon\"\nmemory = \"10GiB\""
+    )));
+}
+
+#[test]
+fn build_needs_exactly_one_way() {
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "[component.web.build]\ncargo = { package = \"web\", target = \"x86_64-unknown-linux-gnu\" }\ncommand = \"make\""
+    )));
+}
+
+#[test]
+fn app_without_routes() {
+    insta::assert_snapshot!(errors(
+        "manifest_version = 1\n[application]\nname = \"2fast\"\n[component.web]\nsource = \"web.wasm\"\n"
+    ));
+}
+
+#[test]
+fn route_syntax() {
+    assert_eq!(Route::parse("/"), Ok(Route::Exact("/".into())));
+    assert_eq!(Route::parse("/..."), Ok(Route::Prefix(String::new())));
+    assert_eq!(Route::parse("/a/b/..."), Ok(Route::Prefix("/a/b".into())));
+    assert_eq!(Route::parse("/a/b/"), Ok(Route::Exact("/a/b/".into())));
+    for bad in [
+        "", "a", "/a//b", "/a/../b", "/a b", "/a?x=1", "/...x", "/a*", "/.../x",
+    ] {
+        assert!(Route::parse(bad).is_err(), "{bad:?} should be refused");
+    }
+    assert_eq!(
+        Route::parse("/a/...").map(|r| r.to_string()),
+        Ok("/a/...".to_string())
+    );
+}
+
+#[test]
+fn locate_walks_up_to_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(MANIFEST_FILE), GOOD).unwrap();
+    let nested = dir.path().join("a/b");
+    std::fs::create_dir_all(&nested).unwrap();
+    assert_eq!(locate(&nested).unwrap(), dir.path().join(MANIFEST_FILE));
+    let empty = tempfile::tempdir().unwrap();
+    let error = locate(empty.path()).unwrap_err().to_string();
+    assert!(error.contains("could not find `wasmctl.toml`"), "{error}");
+    assert!(error.contains("wasmctl new http-rust"), "{error}");
+}

@@ -1,0 +1,552 @@
+//! Raw manifest → validated [`App`], collecting every problem instead of stopping at the first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Component as PathPart, Path, PathBuf};
+
+use super::raw::{RawBuild, RawComponent, RawManifest, S};
+use super::{
+    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, FileMount, HttpRoute, Limits,
+    MANIFEST_VERSION, OutboundHost, Route,
+};
+use crate::diagnostic::{Diagnostic, did_you_mean, line_column};
+use crate::names::check_name;
+
+/// Cargo targets wasmctl knows how to turn into a component.
+pub const CARGO_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
+
+/// The smallest and largest memory caps that make sense for a 32-bit wasm instance.
+const MIN_MEMORY: u64 = 1024 * 1024;
+const MAX_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Turns a TOML or serde error into a diagnostic, adding a "did you mean" for unknown keys.
+pub fn from_toml_error(error: &toml::de::Error) -> Diagnostic {
+    let message = error.message().trim().to_string();
+    let diagnostic = Diagnostic::new(message.clone(), error.span());
+    match unknown_field(&message) {
+        Some((field, expected)) => {
+            let valid = expected
+                .iter()
+                .map(|key| format!("`{key}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let help = match did_you_mean(&field, expected.iter().map(String::as_str)) {
+                Some(best) => format!("did you mean `{best}`? valid keys here: {valid}"),
+                None => format!("valid keys here: {valid}"),
+            };
+            Diagnostic::new(format!("unknown key `{field}`"), error.span())
+                .label("not a wasmctl.toml key")
+                .help(help)
+        }
+        None => diagnostic,
+    }
+}
+
+/// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" message.
+fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((field.to_string(), expected))
+}
+
+/// Collects diagnostics while validating.
+struct Findings<'a> {
+    items: Vec<Diagnostic>,
+    source: &'a str,
+}
+
+impl Findings<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        self.items.push(Diagnostic::new(message, Some(span)));
+        self.items.last_mut().expect("just pushed")
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        line_column(self.source, span.start).0
+    }
+
+    /// Unwraps a check's result, recording its error at `span`.
+    fn check<T>(&mut self, span: Range<usize>, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.error(span, message)).ok()
+    }
+}
+
+pub fn validate(
+    raw: RawManifest,
+    source: &str,
+    manifest_path: PathBuf,
+    dir: PathBuf,
+) -> Result<App, Vec<Diagnostic>> {
+    let mut findings = Findings {
+        items: Vec::new(),
+        source,
+    };
+
+    if *raw.manifest_version.get_ref() != MANIFEST_VERSION {
+        findings
+            .error(
+                raw.manifest_version.span(),
+                format!(
+                    "unsupported manifest_version {}; this wasmctl reads version {MANIFEST_VERSION}",
+                    raw.manifest_version.get_ref()
+                ),
+            )
+            .help = Some(format!(
+                "set `manifest_version = {MANIFEST_VERSION}`, or upgrade wasmctl"
+            ));
+    }
+
+    let application = raw.application.into_inner();
+    findings.check(
+        application.name.span(),
+        check_name("application name", application.name.get_ref()),
+    );
+    if let Some(version) = &application.version
+        && version.get_ref().trim().is_empty()
+    {
+        findings.error(version.span(), "application version is empty");
+    }
+
+    // Routes may name a component that is declared but invalid: that is one error, not two.
+    let declared: Vec<String> = raw
+        .component
+        .keys()
+        .map(|id| id.get_ref().clone())
+        .collect();
+    let mut components = BTreeMap::new();
+    for (id, component) in raw.component {
+        let span = id.span();
+        let id = id.into_inner();
+        if let Some(component) =
+            validate_component(&mut findings, &id, span, component.into_inner())
+        {
+            components.insert(id, component);
+        }
+    }
+
+    let routes = validate_routes(&mut findings, raw.trigger.map(S::into_inner), &declared);
+
+    if findings.items.is_empty() {
+        Ok(App {
+            manifest_path,
+            dir,
+            name: application.name.into_inner(),
+            version: application.version.map(S::into_inner),
+            description: application.description.map(S::into_inner),
+            authors: application.authors.into_iter().map(S::into_inner).collect(),
+            routes,
+            components,
+        })
+    } else {
+        Err(findings.items)
+    }
+}
+
+fn validate_routes(
+    findings: &mut Findings,
+    triggers: Option<super::raw::RawTriggers>,
+    declared: &[String],
+) -> Vec<HttpRoute> {
+    let triggers = triggers.map(|t| t.http).unwrap_or_default();
+    if triggers.is_empty() {
+        findings
+            .items
+            .push(Diagnostic::new("the app has no routes", None).help(
+                "add one, e.g.\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"<component id>\"",
+            ));
+    }
+    let mut seen: HashMap<Route, Range<usize>> = HashMap::new();
+    let mut routes = Vec::new();
+    for trigger in triggers {
+        let trigger = trigger.into_inner();
+        let route_span = trigger.route.span();
+        let route = findings.check(route_span.clone(), parse_route(trigger.route.get_ref()));
+        let component_span = trigger.component.span();
+        let component = trigger.component.into_inner();
+        if !declared.contains(&component) {
+            let error = findings.error(
+                component_span,
+                format!("route refers to component `{component}`, which is not defined"),
+            );
+            match did_you_mean(&component, declared.iter().map(String::as_str)) {
+                Some(best) => error.help = Some(format!("did you mean `{best}`?")),
+                None => {
+                    error.help = Some(format!("define it in a `[component.{component}]` table"))
+                }
+            }
+        }
+        let Some(route) = route else { continue };
+        if let Some(first) = seen.get(&route) {
+            let line = findings.line_of(first);
+            findings
+                .error(route_span, format!("route `{route}` is defined twice"))
+                .help = Some(format!(
+                "the first definition is on line {line}; remove one of them"
+            ));
+            continue;
+        }
+        seen.insert(route.clone(), route_span);
+        routes.push(HttpRoute { route, component });
+    }
+    routes
+}
+
+fn validate_component(
+    findings: &mut Findings,
+    id: &str,
+    id_span: Range<usize>,
+    raw: RawComponent,
+) -> Option<Component> {
+    let before = findings.items.len();
+    findings.check(id_span, check_name("component id", id));
+
+    let source = findings.check(raw.source.span(), relative_inside(raw.source.get_ref()));
+
+    let mut environment = BTreeMap::new();
+    for (key, value) in raw.environment {
+        if findings
+            .check(key.span(), check_env_key(key.get_ref()))
+            .is_some()
+        {
+            environment.insert(key.into_inner(), value.into_inner());
+        }
+    }
+
+    let mut files: Vec<FileMount> = Vec::new();
+    for mount in raw.files {
+        let mount = mount.into_inner();
+        let source = findings.check(mount.source.span(), relative_inside(mount.source.get_ref()));
+        let destination = findings.check(
+            mount.destination.span(),
+            check_guest_path(mount.destination.get_ref()),
+        );
+        if let Some(destination) = &destination
+            && files.iter().any(|f| &f.destination == destination)
+        {
+            findings.error(
+                mount.destination.span(),
+                format!("`{destination}` is mounted twice in component `{id}`"),
+            );
+        }
+        if let (Some(source), Some(destination)) = (source, destination) {
+            files.push(FileMount {
+                source,
+                destination,
+            });
+        }
+    }
+
+    let mut allowed_outbound_hosts = Vec::new();
+    for host in raw.allowed_outbound_hosts {
+        if let Some(host) = findings.check(host.span(), parse_outbound_host(host.get_ref())) {
+            allowed_outbound_hosts.push(host);
+        }
+    }
+
+    let mut limits = Limits::default();
+    if let Some(raw_limits) = raw.limits {
+        let raw_limits = raw_limits.into_inner();
+        if let Some(timeout) = raw_limits.timeout {
+            limits.timeout = findings.check(timeout.span(), parse_timeout(timeout.get_ref()));
+        }
+        if let Some(memory) = raw_limits.memory {
+            limits.memory = findings.check(memory.span(), parse_memory(memory.get_ref()));
+        }
+    }
+
+    let build = raw
+        .build
+        .and_then(|build| validate_build(findings, id, build));
+
+    if findings.items.len() > before {
+        return None;
+    }
+    Some(Component {
+        id: id.to_string(),
+        source: source?,
+        description: raw.description.map(S::into_inner),
+        environment,
+        files,
+        allowed_outbound_hosts,
+        limits,
+        build,
+    })
+}
+
+fn validate_build(findings: &mut Findings, id: &str, build: S<RawBuild>) -> Option<BuildSpec> {
+    let span = build.span();
+    let build = build.into_inner();
+    let workdir = match &build.workdir {
+        Some(workdir) => findings.check(workdir.span(), relative_inside(workdir.get_ref()))?,
+        None => PathBuf::from("."),
+    };
+    let mut watch = Vec::new();
+    for pattern in build.watch {
+        if let Some(checked) = findings.check(pattern.span(), check_watch_glob(pattern.get_ref())) {
+            watch.push(checked);
+        }
+    }
+    let kind = match (build.cargo, build.command) {
+        (Some(cargo), None) => {
+            let cargo = cargo.into_inner();
+            let target = match cargo.target {
+                Some(target) => {
+                    let name = target.get_ref().as_str();
+                    if !CARGO_TARGETS.contains(&name) {
+                        findings
+                            .error(target.span(), format!("unsupported cargo target `{name}`"))
+                            .help = Some(format!("use one of: {}", CARGO_TARGETS.join(", ")));
+                        return None;
+                    }
+                    name.to_string()
+                }
+                None => DEFAULT_CARGO_TARGET.to_string(),
+            };
+            if let Some(package) = &cargo.package
+                && package.get_ref().trim().is_empty()
+            {
+                findings.error(package.span(), "cargo package name is empty");
+                return None;
+            }
+            BuildKind::Cargo {
+                package: cargo.package.map(S::into_inner),
+                target,
+                features: cargo.features.into_iter().map(S::into_inner).collect(),
+            }
+        }
+        (None, Some(command)) => {
+            if command.get_ref().trim().is_empty() {
+                findings.error(command.span(), "build command is empty");
+                return None;
+            }
+            BuildKind::Command(command.into_inner())
+        }
+        (Some(_), Some(command)) => {
+            findings
+                .error(
+                    command.span(),
+                    format!("component `{id}` sets both `cargo` and `command`"),
+                )
+                .help = Some(
+                "keep `cargo` to let wasmctl run cargo, or `command` for any other toolchain"
+                    .into(),
+            );
+            return None;
+        }
+        (None, None) => {
+            findings
+                .error(span, format!("build table of component `{id}` says neither how nor what to build"))
+                .help = Some(
+                    "add `cargo = { package = \"<crate>\" }` for a Rust crate, or `command = \"...\"` for any other toolchain".into(),
+                );
+            return None;
+        }
+    };
+    Some(BuildSpec {
+        kind,
+        workdir,
+        watch,
+    })
+}
+
+/// Parses `/exact/path` or `/prefix/...`.
+pub fn parse_route(text: &str) -> Result<Route, String> {
+    if !text.starts_with('/') {
+        return Err(format!(
+            "route `{text}` must start with `/`, e.g. `/{}`",
+            text.trim_start_matches('/')
+        ));
+    }
+    let (path, wildcard) = match text.strip_suffix("/...") {
+        Some(prefix) => (prefix, true),
+        None => (text, false),
+    };
+    if path.contains("...") {
+        return Err(format!(
+            "route `{text}`: `...` may only end a route, as in `/prefix/...`"
+        ));
+    }
+    if let Some(bad) = path
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '*' | '?' | '#' | '{' | '}'))
+    {
+        let help = if bad == '*' {
+            "; wildcards are written `/prefix/...`"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "route `{text}` contains `{}`{help}",
+            bad.escape_debug()
+        ));
+    }
+    // "/" alone is the root path; every other segment must be a real name.
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let is_root = path == "/";
+    if !is_root
+        && !path.is_empty()
+        && segments
+            .iter()
+            .enumerate()
+            .any(|(i, s)| (s.is_empty() && i + 1 != segments.len()) || *s == "." || *s == "..")
+    {
+        return Err(format!("route `{text}` has an empty, `.` or `..` segment"));
+    }
+    Ok(if wildcard {
+        Route::Prefix(path.to_string())
+    } else {
+        Route::Exact(path.to_string())
+    })
+}
+
+/// A path that is relative and, once `.` and `..` are resolved, stays inside the app directory.
+pub fn relative_inside(text: &str) -> Result<PathBuf, String> {
+    if text.trim().is_empty() {
+        return Err("path is empty".to_string());
+    }
+    let path = Path::new(text);
+    let mut normalized = PathBuf::new();
+    for part in path.components() {
+        match part {
+            PathPart::Normal(name) => normalized.push(name),
+            PathPart::CurDir => {}
+            PathPart::ParentDir => {
+                if !normalized.pop() {
+                    return Err(format!(
+                        "`{text}` points outside the app directory; paths must stay inside it"
+                    ));
+                }
+            }
+            PathPart::RootDir | PathPart::Prefix(_) => {
+                return Err(format!(
+                    "`{text}` is absolute; write it relative to the directory of wasmctl.toml"
+                ));
+            }
+        }
+    }
+    if normalized.as_os_str().is_empty() {
+        normalized.push(".");
+    }
+    Ok(normalized)
+}
+
+fn check_watch_glob(text: &str) -> Result<String, String> {
+    relative_inside(text)?;
+    Ok(text.to_string())
+}
+
+fn check_guest_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!(
+            "guest path `{text}` must be absolute, e.g. `/{}`",
+            text.trim_start_matches("./")
+        ));
+    }
+    if text.split('/').any(|segment| segment == "..") {
+        return Err(format!("guest path `{text}` must not contain `..`"));
+    }
+    Ok(text.to_string())
+}
+
+fn check_env_key(key: &str) -> Result<(), String> {
+    let mut chars = key.chars();
+    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "environment variable name `{key}` is not valid; use letters, digits and `_`, not starting with a digit"
+        ))
+    }
+}
+
+/// Parses `scheme://host[:port]`; a missing port means the scheme's default port.
+pub fn parse_outbound_host(text: &str) -> Result<OutboundHost, String> {
+    let example =
+        "write `scheme://host[:port]`, e.g. `https://api.example.com` or `http://127.0.0.1:8080`";
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(format!(
+            "allowed outbound host `{text}` has no scheme; {example}"
+        ));
+    };
+    let default_port = match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        "*" => None,
+        other => {
+            return Err(format!(
+                "allowed outbound host `{text}` has scheme `{other}`; use `http`, `https` or `*`"
+            ));
+        }
+    };
+    if rest.contains('/') {
+        return Err(format!(
+            "allowed outbound host `{text}` has a path; grant the host only, e.g. `{scheme}://{}`",
+            rest.split('/').next().unwrap_or_default()
+        ));
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        // A colon inside brackets belongs to an IPv6 address, not a port.
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "allowed outbound host `{text}` has no host; {example}"
+        ));
+    }
+    let host_ok = host == "*"
+        || (host.starts_with('[') && host.ends_with(']'))
+        || host
+            .strip_prefix("*.")
+            .unwrap_or(host)
+            .split('.')
+            .all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+    if !host_ok {
+        return Err(format!(
+            "allowed outbound host `{text}`: `{host}` is not a host name, IP address, `*` or `*.domain`"
+        ));
+    }
+    let port = match port {
+        None => default_port,
+        Some("*") => None,
+        Some(port) => Some(port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+            format!("allowed outbound host `{text}`: port `{port}` is not a number from 1 to 65535 or `*`")
+        })?),
+    };
+    Ok(OutboundHost {
+        scheme: scheme.to_string(),
+        host: host.to_ascii_lowercase(),
+        port,
+    })
+}
+
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| {
+        format!("timeout `{text}` is not a duration ({e}); write e.g. `30s`, `500ms` or `2m`")
+    })?;
+    if duration.is_zero() {
+        return Err("timeout must be longer than zero".to_string());
+    }
+    Ok(duration)
+}
+
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = text
+        .parse()
+        .map_err(|_| format!("memory `{text}` is not a size; write e.g. `128MiB` or `1GiB`"))?;
+    let bytes = size.as_u64();
+    if !(MIN_MEMORY..=MAX_MEMORY).contains(&bytes) {
+        return Err(format!("memory `{text}` must be between 1MiB and 4GiB"));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,269 @@
+//! The templates wasmctl knows: embedded in the binary, and installed by the user.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use include_dir::{Dir, include_dir};
+
+use super::{CONTENT_DIR, METADATA_FILE, Origin, Template, TemplateFile};
+
+/// The repository's `templates/` directory, compiled into the binary.
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+
+/// Overrides where installed templates live (tests and unusual setups).
+pub const DATA_DIR_ENV: &str = "WASMCTL_DATA_DIR";
+
+/// Why a template could not be found.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown template `{name}`; available templates: {}\nhelp: `wasmctl templates list` describes them", available.join(", "))]
+pub struct UnknownTemplate {
+    pub name: String,
+    pub available: Vec<String>,
+}
+
+/// Embedded templates plus those installed under `installed_root`.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    installed_root: PathBuf,
+}
+
+impl Catalog {
+    pub fn new(installed_root: PathBuf) -> Self {
+        Self { installed_root }
+    }
+
+    /// The user's catalog: `$WASMCTL_DATA_DIR/templates`, or the platform data directory.
+    pub fn for_user() -> Result<Self> {
+        let data_dir = match std::env::var_os(DATA_DIR_ENV) {
+            Some(dir) => PathBuf::from(dir),
+            None => directories::ProjectDirs::from("dev", "wasmctl", "wasmctl")
+                .context("no home directory to keep installed templates in; set WASMCTL_DATA_DIR")?
+                .data_dir()
+                .to_path_buf(),
+        };
+        Ok(Self::new(data_dir.join("templates")))
+    }
+
+    /// Where installed templates live.
+    pub fn installed_root(&self) -> &Path {
+        &self.installed_root
+    }
+
+    /// The templates compiled into this binary.
+    pub fn embedded() -> Result<Vec<Template>> {
+        EMBEDDED
+            .dirs()
+            .map(|dir| {
+                let metadata = dir
+                    .get_file(dir.path().join(METADATA_FILE))
+                    .and_then(|file| file.contents_utf8())
+                    .with_context(|| {
+                        format!(
+                            "embedded template `{}` has no {METADATA_FILE}",
+                            dir.path().display()
+                        )
+                    })?;
+                let content_root = dir.path().join(CONTENT_DIR);
+                let mut files = Vec::new();
+                if let Some(content) = dir.get_dir(&content_root) {
+                    collect_embedded(content, &content_root, &mut files);
+                }
+                Template::from_parts(
+                    &Path::new("templates").join(dir.path()).join(METADATA_FILE),
+                    metadata,
+                    files,
+                    Origin::Embedded,
+                )
+            })
+            .collect()
+    }
+
+    /// Installed templates; a broken one is reported rather than hidden.
+    pub fn installed(&self) -> Result<Vec<Template>> {
+        let entries = match std::fs::read_dir(&self.installed_root) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("reading `{}`", self.installed_root.display()));
+            }
+        };
+        let mut templates = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            // Staging directories of an install in progress start with a dot.
+            let hidden = path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+            if path.is_dir() && !hidden {
+                templates.push(Template::from_dir(&path, Origin::Installed(path.clone()))?);
+            }
+        }
+        templates.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(templates)
+    }
+
+    /// Every template, embedded first.
+    pub fn all(&self) -> Result<Vec<Template>> {
+        let mut templates = Self::embedded()?;
+        templates.extend(self.installed()?);
+        Ok(templates)
+    }
+
+    /// Finds a template by name.
+    pub fn find(&self, name: &str) -> Result<Template> {
+        let mut templates = self.all()?;
+        match templates.iter().position(|t| t.name == name) {
+            Some(index) => Ok(templates.swap_remove(index)),
+            None => Err(UnknownTemplate {
+                name: name.to_string(),
+                available: templates.into_iter().map(|t| t.name).collect(),
+            }
+            .into()),
+        }
+    }
+
+    /// Validates and installs a template from a directory or a `.tar`/`.tar.gz` archive.
+    /// An installed template of the same name is replaced only with `replace`.
+    pub fn install(&self, source: &Path, replace: bool) -> Result<Template> {
+        let unpacked;
+        let root = if source.is_dir() {
+            source.to_path_buf()
+        } else if source.is_file() {
+            unpacked = unpack_archive(source)?;
+            find_template_root(unpacked.path())?
+        } else {
+            bail!(
+                "`{}` does not exist; pass a template directory or a .tar.gz archive",
+                source.display()
+            );
+        };
+        let template = Template::from_dir(&root, Origin::Installed(root.clone()))
+            .with_context(|| format!("`{}` is not a valid template", source.display()))?;
+        if Self::embedded()?.iter().any(|t| t.name == template.name) {
+            bail!(
+                "`{}` is the name of a built-in template; rename it in {METADATA_FILE}",
+                template.name
+            );
+        }
+        std::fs::create_dir_all(&self.installed_root)
+            .with_context(|| format!("creating `{}`", self.installed_root.display()))?;
+        let destination = self.installed_root.join(&template.name);
+        if destination.exists() && !replace {
+            bail!(
+                "template `{}` is already installed\nhelp: pass `--force` to replace it, or `wasmctl templates uninstall {}` first",
+                template.name,
+                template.name
+            );
+        }
+        // Copy into a staging directory first: an interrupted install leaves no half template.
+        let staging = tempfile::Builder::new()
+            .prefix(".install-")
+            .tempdir_in(&self.installed_root)
+            .context("creating a staging directory for the install")?;
+        copy_tree(&root, staging.path())?;
+        if destination.exists() {
+            std::fs::remove_dir_all(&destination)
+                .with_context(|| format!("removing the old `{}`", destination.display()))?;
+        }
+        std::fs::rename(staging.path(), &destination)
+            .with_context(|| format!("moving the template to `{}`", destination.display()))?;
+        let _ = staging.keep();
+        Template::from_dir(&destination, Origin::Installed(destination.clone()))
+    }
+
+    /// Removes an installed template.
+    pub fn uninstall(&self, name: &str) -> Result<PathBuf> {
+        let installed = self.installed()?;
+        let Some(template) = installed.iter().find(|t| t.name == name) else {
+            if Self::embedded()?.iter().any(|t| t.name == name) {
+                bail!("`{name}` is built into wasmctl and cannot be uninstalled");
+            }
+            let names: Vec<_> = installed.iter().map(|t| t.name.as_str()).collect();
+            bail!(
+                "no installed template named `{name}`; installed: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            );
+        };
+        let Origin::Installed(path) = &template.origin else {
+            unreachable!("installed() only returns installed templates")
+        };
+        std::fs::remove_dir_all(path).with_context(|| format!("removing `{}`", path.display()))?;
+        Ok(path.clone())
+    }
+}
+
+fn collect_embedded(dir: &Dir<'_>, content_root: &Path, files: &mut Vec<TemplateFile>) {
+    for file in dir.files() {
+        let path = file
+            .path()
+            .strip_prefix(content_root)
+            .expect("embedded files sit under their content root")
+            .to_path_buf();
+        files.push(TemplateFile {
+            path,
+            contents: file.contents().to_vec(),
+        });
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, content_root, files);
+    }
+}
+
+fn unpack_archive(archive: &Path) -> Result<tempfile::TempDir> {
+    let bytes =
+        std::fs::read(archive).with_context(|| format!("reading `{}`", archive.display()))?;
+    let unpacked = tempfile::tempdir().context("creating a directory to unpack the template")?;
+    let gzipped = bytes.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn std::io::Read> = if gzipped {
+        Box::new(flate2::read::GzDecoder::new(bytes.as_slice()))
+    } else {
+        Box::new(bytes.as_slice())
+    };
+    // `unpack` refuses entries that would land outside the directory.
+    tar::Archive::new(reader)
+        .unpack(unpacked.path())
+        .with_context(|| {
+            format!(
+                "`{}` is not a template directory or a readable .tar/.tar.gz archive",
+                archive.display()
+            )
+        })?;
+    Ok(unpacked)
+}
+
+/// An archive holds the template at its root or inside one top-level directory.
+fn find_template_root(unpacked: &Path) -> Result<PathBuf> {
+    if unpacked.join(METADATA_FILE).is_file() {
+        return Ok(unpacked.to_path_buf());
+    }
+    let dirs: Vec<PathBuf> = std::fs::read_dir(unpacked)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    match dirs.as_slice() {
+        [only] if only.join(METADATA_FILE).is_file() => Ok(only.clone()),
+        _ => bail!(
+            "the archive has no {METADATA_FILE} at its root or in a single top-level directory"
+        ),
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating `{}`", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading `{}`", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying `{}`", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}

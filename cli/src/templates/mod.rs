@@ -1,0 +1,416 @@
+//! Project templates: their format, validation and rendering.
+//!
+//! A template is a directory with a `template.toml` metadata file and a `content/` tree of
+//! handlebars files; file *names* are templates too. Templates come from the binary itself
+//! ([`catalog`]'s embedded set) or from the user's data directory once installed.
+//!
+//! Rendering never touches the network and never leaves a half-written project: files are
+//! rendered into a staging directory next to the target, which is renamed into place only
+//! when everything succeeded.
+
+pub mod catalog;
+
+use std::collections::BTreeMap;
+use std::path::{Component as PathPart, Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use handlebars::{Handlebars, handlebars_helper};
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::names::check_name;
+
+/// The metadata file at the root of every template.
+pub const METADATA_FILE: &str = "template.toml";
+/// The directory holding the files to render.
+pub const CONTENT_DIR: &str = "content";
+/// Variables every template gets without declaring them.
+pub const BUILTIN_VARIABLES: [&str; 1] = ["project_name"];
+
+/// A loaded, validated template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub name: String,
+    pub description: String,
+    pub parameters: Vec<Parameter>,
+    pub origin: Origin,
+    files: Vec<TemplateFile>,
+}
+
+/// Where a template comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled into the wasmctl binary.
+    Embedded,
+    /// Installed with `wasmctl templates install` into this directory.
+    Installed(PathBuf),
+}
+
+/// A value the template asks for.
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    /// The handlebars variable name.
+    pub name: String,
+    /// The question shown on a terminal.
+    pub prompt: String,
+    pub default: String,
+    /// Values must match this pattern as a whole.
+    pub pattern: Option<Pattern>,
+}
+
+/// A regex as the template author wrote it, matched against whole values.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    text: String,
+    anchored: Regex,
+}
+
+impl Pattern {
+    fn new(text: String) -> Result<Self, regex::Error> {
+        let anchored = Regex::new(&format!("^(?:{text})$"))?;
+        Ok(Self { text, anchored })
+    }
+
+    /// The pattern as written in `template.toml`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn is_match(&self, value: &str) -> bool {
+        self.anchored.is_match(value)
+    }
+}
+
+impl Parameter {
+    /// Checks a value against the declared pattern.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        match &self.pattern {
+            Some(pattern) if !pattern.is_match(value) => Err(format!(
+                "value `{value}` for `{}` does not match the pattern `{}`",
+                self.name,
+                pattern.as_str()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One file of `content/`, path relative to it.
+#[derive(Debug, Clone)]
+struct TemplateFile {
+    path: PathBuf,
+    contents: Vec<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetadata {
+    name: toml::Spanned<String>,
+    description: String,
+    #[serde(default)]
+    parameters: Vec<toml::Spanned<RawParameter>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParameter {
+    name: String,
+    prompt: String,
+    #[serde(default)]
+    default: String,
+    pattern: Option<String>,
+}
+
+impl Template {
+    /// Builds a template from its metadata text and content files, validating both.
+    ///
+    /// `metadata_path` is only used to locate errors.
+    fn from_parts(
+        metadata_path: &Path,
+        metadata: &str,
+        files: Vec<TemplateFile>,
+        origin: Origin,
+    ) -> Result<Template> {
+        let located = |items: Vec<Diagnostic>| Diagnostics {
+            path: metadata_path.to_path_buf(),
+            source: metadata.to_string(),
+            items,
+        };
+        let raw: RawMetadata = toml::from_str(metadata).map_err(|error| {
+            located(vec![Diagnostic::new(error.message().trim(), error.span())])
+        })?;
+        let mut problems = Vec::new();
+        if let Err(message) = check_name("template name", raw.name.get_ref()) {
+            problems.push(Diagnostic::new(message, Some(raw.name.span())));
+        }
+        let mut parameters: Vec<Parameter> = Vec::new();
+        for spanned in raw.parameters {
+            let span = spanned.span();
+            let raw = spanned.into_inner();
+            match parameter(raw, &parameters) {
+                Ok(parameter) => parameters.push(parameter),
+                Err(message) => problems.push(Diagnostic::new(message, Some(span))),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(located(problems).into());
+        }
+        if files.is_empty() {
+            bail!(
+                "template `{}` has no files under `{CONTENT_DIR}/`; put the project's files there",
+                raw.name.get_ref()
+            );
+        }
+        let template = Template {
+            name: raw.name.into_inner(),
+            description: raw.description,
+            parameters,
+            origin,
+            files,
+        };
+        template.check_syntax()?;
+        Ok(template)
+    }
+
+    /// Compiles every file name and text file so broken templates are refused up front.
+    fn check_syntax(&self) -> Result<()> {
+        for file in &self.files {
+            let display = file.path.display().to_string();
+            handlebars::Template::compile(&display)
+                .with_context(|| format!("template `{}`: bad file name `{display}`", self.name))?;
+            if let Ok(text) = std::str::from_utf8(&file.contents) {
+                handlebars::Template::compile(text).map_err(|error| {
+                    anyhow::anyhow!(
+                        "template `{}`: `{CONTENT_DIR}/{display}` is not a valid handlebars template: {error}",
+                        self.name
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a template from a directory holding `template.toml` and `content/`.
+    pub fn from_dir(dir: &Path, origin: Origin) -> Result<Template> {
+        let metadata_path = dir.join(METADATA_FILE);
+        let metadata = std::fs::read_to_string(&metadata_path).with_context(|| {
+            format!(
+                "`{}` is not a template: it has no readable `{METADATA_FILE}`",
+                dir.display()
+            )
+        })?;
+        let content = dir.join(CONTENT_DIR);
+        if !content.is_dir() {
+            bail!(
+                "`{}` is not a template: it has no `{CONTENT_DIR}/` directory",
+                dir.display()
+            );
+        }
+        let mut files = Vec::new();
+        read_tree(&content, Path::new(""), &mut files)?;
+        Template::from_parts(&metadata_path, &metadata, files, origin)
+    }
+
+    /// Number of files the template renders.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Renders into `target`, which must not exist or be an empty directory.
+    ///
+    /// `values` must hold a checked value for every declared parameter.
+    pub fn render(
+        &self,
+        project_name: &str,
+        values: &BTreeMap<String, String>,
+        target: &Path,
+    ) -> Result<()> {
+        ensure_empty_target(target)?;
+        let mut data = serde_json::Map::new();
+        data.insert("project_name".into(), project_name.into());
+        for parameter in &self.parameters {
+            let value = values
+                .get(&parameter.name)
+                .with_context(|| format!("no value for template parameter `{}`", parameter.name))?;
+            data.insert(parameter.name.clone(), value.clone().into());
+        }
+        let data = serde_json::Value::Object(data);
+        let engine = engine();
+
+        // Stage next to the target so the final rename stays on one filesystem.
+        let anchor = nearest_existing_ancestor(target)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".wasmctl-new-")
+            .tempdir_in(&anchor)
+            .with_context(|| format!("creating a staging directory in `{}`", anchor.display()))?;
+        for file in &self.files {
+            let relative = engine
+                .render_template(&file.path.to_string_lossy(), &data)
+                .with_context(|| format!("rendering the file name `{}`", file.path.display()))?;
+            let relative = checked_relative(&relative)
+                .with_context(|| format!("template file name `{}`", file.path.display()))?;
+            let contents = match std::str::from_utf8(&file.contents) {
+                Ok(text) => engine
+                    .render_template(text, &data)
+                    .with_context(|| format!("rendering `{CONTENT_DIR}/{}`", file.path.display()))?
+                    .into_bytes(),
+                // Binary files (images, fonts) are copied as they are.
+                Err(_) => file.contents.clone(),
+            };
+            let destination = staging.path().join(relative);
+            if let Some(parent) = destination.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating `{}`", parent.display()))?;
+            }
+            std::fs::write(&destination, contents)
+                .with_context(|| format!("writing `{}`", destination.display()))?;
+        }
+
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating `{}`", parent.display()))?;
+        }
+        if target.exists() {
+            // Only an empty directory gets here (checked above); rename cannot replace it everywhere.
+            std::fs::remove_dir(target)
+                .with_context(|| format!("replacing the empty directory `{}`", target.display()))?;
+        }
+        std::fs::rename(staging.path(), target)
+            .with_context(|| format!("moving the rendered project to `{}`", target.display()))?;
+        // The staging directory is now the project: do not let its guard delete it.
+        let _ = staging.keep();
+        Ok(())
+    }
+}
+
+fn parameter(raw: RawParameter, earlier: &[Parameter]) -> Result<Parameter, String> {
+    let mut chars = raw.name.chars();
+    let identifier = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !identifier {
+        return Err(format!(
+            "parameter name `{}` must be lowercase letters, digits and `_`, starting with a letter",
+            raw.name
+        ));
+    }
+    if BUILTIN_VARIABLES.contains(&raw.name.as_str()) || earlier.iter().any(|p| p.name == raw.name)
+    {
+        return Err(format!(
+            "parameter `{}` is declared twice or shadows a built-in variable",
+            raw.name
+        ));
+    }
+    let pattern = raw
+        .pattern
+        .map(|pattern| {
+            Pattern::new(pattern).map_err(|e| {
+                format!(
+                    "parameter `{}`: pattern is not a valid regex: {e}",
+                    raw.name
+                )
+            })
+        })
+        .transpose()?;
+    let parameter = Parameter {
+        name: raw.name,
+        prompt: raw.prompt,
+        default: raw.default,
+        pattern,
+    };
+    parameter
+        .check(&parameter.default)
+        .map_err(|e| format!("the default does not fit its own pattern: {e}"))?;
+    Ok(parameter)
+}
+
+/// The handlebars engine templates render with: strict (a misspelt variable is an error),
+/// no HTML escaping (these are source files), and `toml_str` to quote values safely.
+fn engine() -> Handlebars<'static> {
+    handlebars_helper!(toml_str: |text: str| toml_string(text));
+    let mut engine = Handlebars::new();
+    engine.set_strict_mode(true);
+    engine.register_escape_fn(handlebars::no_escape);
+    engine.register_helper("toml_str", Box::new(toml_str));
+    engine
+}
+
+/// A TOML basic string literal, quotes included.
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// Refuses a target that exists and is anything but an empty directory.
+pub fn ensure_empty_target(target: &Path) -> Result<()> {
+    match std::fs::read_dir(target) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                bail!(
+                    "`{}` already exists and is not empty; nothing was written\n\
+                     help: choose another name or pass `--output DIR`",
+                    target.display()
+                );
+            }
+            Ok(())
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if target.exists() => bail!(
+            "`{}` already exists and is not a directory; nothing was written",
+            target.display()
+        ),
+        Err(error) => Err(error).with_context(|| format!("checking `{}`", target.display())),
+    }
+}
+
+fn nearest_existing_ancestor(path: &Path) -> Result<PathBuf> {
+    let absolute =
+        std::path::absolute(path).with_context(|| format!("resolving `{}`", path.display()))?;
+    absolute
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.is_dir())
+        .map(Path::to_path_buf)
+        .with_context(|| format!("no existing parent directory for `{}`", path.display()))
+}
+
+/// A rendered file name must stay inside the project.
+fn checked_relative(text: &str) -> Result<PathBuf> {
+    let path = Path::new(text);
+    let escapes = text.is_empty()
+        || path
+            .components()
+            .any(|part| !matches!(part, PathPart::Normal(_) | PathPart::CurDir));
+    if escapes {
+        bail!("renders to `{text}`, which is not a path inside the project");
+    }
+    Ok(path.to_path_buf())
+}
+
+fn read_tree(root: &Path, relative: &Path, files: &mut Vec<TemplateFile>) -> Result<()> {
+    let dir = root.join(relative);
+    let mut entries = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading `{}`", dir.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("reading `{}`", dir.display()))?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let path = relative.join(entry.file_name());
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            read_tree(root, &path, files)?;
+        } else if file_type.is_file() {
+            let contents = std::fs::read(entry.path())
+                .with_context(|| format!("reading `{}`", entry.path().display()))?;
+            files.push(TemplateFile { path, contents });
+        } else {
+            bail!(
+                "`{}` is neither a file nor a directory; templates hold plain files only",
+                entry.path().display()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

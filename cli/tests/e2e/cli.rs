@@ -1,0 +1,59 @@
+//! The command-line surface: help, global flags, exit codes.
+
+use predicates::prelude::*;
+
+use crate::support::wasmctl;
+
+#[test]
+fn help_lists_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = wasmctl(dir.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(output).unwrap();
+    for command in [
+        "new",
+        "build",
+        "up",
+        "deploy",
+        "templates",
+        "doctor",
+        "completions",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {command} ")),
+            "`{command}` missing from:\n{help}"
+        );
+    }
+    for flag in ["--quiet", "--verbose", "--color"] {
+        assert!(help.contains(flag), "`{flag}` missing from:\n{help}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    wasmctl(dir.path()).arg("frobnicate").assert().code(2);
+    wasmctl(dir.path())
+        .args(["new", "http-rust"])
+        .assert()
+        .code(2);
+    wasmctl(dir.path())
+        .args(["--color", "sometimes", "templates", "list"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn completions_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    wasmctl(dir.path())
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wasmctl").and(predicate::str::contains("templates")));
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `wasmctl` binary, real cargo builds, real servers.
+//!
+//! One test binary (rather than one per file) so expensive fixtures such as a
+//! wasm32-wasip2 build are made once per run and shared (see `support`).
+
+mod cli;
+mod install;
+mod new;
+mod support;
+mod templates;

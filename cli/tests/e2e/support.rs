@@ -1,0 +1,40 @@
+//! Shared helpers: an isolated `wasmctl` command, the workspace root, fixtures built once.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ is one level below the root")
+}
+
+/// A `wasmctl` command run in `dir`, isolated from the user's data directory and terminal.
+pub fn wasmctl(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("wasmctl").expect("the wasmctl binary is built");
+    command
+        .current_dir(dir)
+        .env("WASMCTL_DATA_DIR", scratch_data_dir())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// A data directory shared by the run; tests that install templates make their own.
+fn scratch_data_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
+}
+
+/// Where guest crates built by tests keep their build output, shared so their
+/// dependencies compile once per run.
+pub fn guest_target_dir() -> PathBuf {
+    workspace_root().join("target").join("test-guests")
+}
+
+/// The bytes that start every component (as opposed to a core module).
+pub const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
