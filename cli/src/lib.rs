@@ -3,7 +3,10 @@
 //! The `wasmctl` binary (`main.rs` and `commands/`) parses arguments, calls into these
 //! modules, and owns all presentation.
 
+pub mod build;
+pub mod component;
 pub mod diagnostic;
 pub mod manifest;
 pub mod names;
+pub mod process;
 pub mod templates;

@@ -6,7 +6,10 @@
 use std::fmt::Display;
 use std::io::IsTerminal;
 
+use std::time::Duration;
+
 use console::Style;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use wasmctl::diagnostic::Diagnostics;
 use wasmctl::manifest::ManifestError;
@@ -20,6 +23,7 @@ pub struct Ui {
     verbose: u8,
     color: bool,
     interactive: bool,
+    spinners: bool,
 }
 
 impl Ui {
@@ -39,6 +43,7 @@ impl Ui {
             color,
             // Prompts need someone to answer them: a terminal on both ends.
             interactive: stderr_tty && std::io::stdin().is_terminal(),
+            spinners: stderr_tty && !global.quiet,
         }
     }
 
@@ -62,6 +67,32 @@ impl Ui {
     /// Whether prompts may be shown.
     pub fn interactive(&self) -> bool {
         self.interactive
+    }
+
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// Progress of one long task (a component's build): a spinner on a terminal,
+    /// plain lines elsewhere, nothing with `--quiet`.
+    pub fn progress(&self, task: &str) -> Progress {
+        let bar = self.spinners.then(|| {
+            let bar = ProgressBar::new_spinner()
+                .with_style(
+                    ProgressStyle::with_template(
+                        "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:.dim}",
+                    )
+                    .expect("valid progress template"),
+                )
+                .with_prefix(task.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Progress {
+            task: task.to_string(),
+            bar,
+            quiet: self.quiet,
+        }
     }
 
     /// A cargo-style status line on stderr: a right-aligned green verb, then the message.
@@ -110,4 +141,41 @@ fn located<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a Diagn
             Some(ManifestError::Invalid(diagnostics)) => Some(diagnostics),
             _ => None,
         })
+}
+
+/// See [`Ui::progress`].
+pub struct Progress {
+    task: String,
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Progress {
+    /// The task moved on to a new step.
+    pub fn step(&self, what: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(what.to_string()),
+            None if !self.quiet => eprintln!(
+                "{:>12} {}: {what}",
+                Style::new().cyan().apply_to("…"),
+                self.task
+            ),
+            None => {}
+        }
+    }
+
+    /// A line of a child process's output (compiler diagnostics), shown above the spinner.
+    pub fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{text}")),
+            None if !self.quiet => eprintln!("{text}"),
+            None => {}
+        }
+    }
+
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -1,6 +1,9 @@
 //! Developer automation: `cargo xtask <task>`.
 //!
 //! - `ci`: what CI runs: format check, clippy with warnings denied, the whole test suite.
+//! - `bench`: performance figures, as ratios against a peer measured in the same run.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +16,7 @@ fn main() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match task.as_deref() {
         Some("ci") => ci(),
+        Some("bench") => bench::run(&rest),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             Ok(())
@@ -28,12 +32,13 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          Tasks:\n  \
-         ci      cargo fmt --check, clippy -D warnings, and the whole test suite"
+         ci      cargo fmt --check, clippy -D warnings, and the whole test suite\n  \
+         bench   [build|validate|all]  performance figures (never run in CI)"
     );
 }
 
 /// The workspace root, whatever directory `cargo xtask` was started from.
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives one level below the workspace root")
@@ -41,7 +46,7 @@ fn root() -> PathBuf {
 }
 
 /// Runs cargo with `args` in the workspace root, failing on a non-zero exit.
-fn cargo(args: &[&str]) -> Result<()> {
+pub fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     eprintln!("xtask: cargo {}", args.join(" "));
     let status = Command::new(&cargo)

@@ -1,10 +1,16 @@
 //! One module per subcommand: clap arguments plus the presentation around a domain call.
 
+mod build;
 mod completions;
+mod doctor;
 mod new;
 mod templates;
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use wasmctl::manifest::{self, App};
 
 use crate::ui::Ui;
 
@@ -56,7 +62,7 @@ pub enum Command {
     /// Create a new app from a template
     New(new::NewArgs),
     /// Build every component of the app and validate it against what `up` serves
-    Build(NotYet),
+    Build(build::BuildArgs),
     /// Serve the app on a local HTTP server
     Up(NotYet),
     /// Push the app to an OCI registry and hand it to Kubernetes
@@ -65,7 +71,7 @@ pub enum Command {
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
     /// Check that this machine and app are ready to build and serve
-    Doctor(NotYet),
+    Doctor(doctor::DoctorArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
 }
@@ -76,10 +82,10 @@ impl Command {
             Command::New(args) => args.run(ui),
             Command::Templates(command) => command.run(ui),
             Command::Completions(args) => args.run(),
-            Command::Build(_) => not_yet("build", 3),
+            Command::Build(args) => args.run(ui),
             Command::Up(_) => not_yet("up", 4),
             Command::Deploy(_) => not_yet("deploy", 5),
-            Command::Doctor(_) => not_yet("doctor", 3),
+            Command::Doctor(args) => args.run(ui),
         }
     }
 }
@@ -93,4 +99,38 @@ pub struct NotYet {
 
 fn not_yet(command: &str, issue: u32) -> anyhow::Result<()> {
     anyhow::bail!("`wasmctl {command}` is not implemented yet (issue #{issue})")
+}
+
+/// `--manifest PATH`, shared by the commands that work on an app.
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// The app manifest (default: wasmctl.toml in this directory or the nearest parent)
+    #[arg(long, value_name = "PATH", global = true)]
+    pub manifest: Option<PathBuf>,
+}
+
+impl ManifestArgs {
+    /// The manifest's path, found as cargo finds Cargo.toml when not given.
+    pub fn path(&self) -> anyhow::Result<PathBuf> {
+        match &self.manifest {
+            Some(path) if path.is_dir() => Ok(path.join(manifest::MANIFEST_FILE)),
+            Some(path) => Ok(path.clone()),
+            None => {
+                let cwd = std::env::current_dir().context("reading the current directory")?;
+                Ok(manifest::locate(&cwd)?)
+            }
+        }
+    }
+
+    pub fn load(&self) -> anyhow::Result<App> {
+        Ok(manifest::load(&self.path()?)?)
+    }
+}
+
+/// `path` relative to `base` when it is inside it, for shorter messages.
+pub fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

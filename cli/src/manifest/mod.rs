@@ -50,6 +50,9 @@ pub struct App {
 impl App {
     /// Absolute path of a manifest-relative path.
     pub fn resolve(&self, relative: &Path) -> PathBuf {
+        if relative == Path::new(".") {
+            return self.dir.clone();
+        }
         self.dir.join(relative)
     }
 }

@@ -38,3 +38,35 @@ pub fn guest_target_dir() -> PathBuf {
 
 /// The bytes that start every component (as opposed to a core module).
 pub const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+/// The repository's `testdata/` directory.
+pub fn testdata() -> PathBuf {
+    workspace_root().join("testdata")
+}
+
+/// A fresh `http-rust` app, rendered and built with `wasmctl build` once per test run.
+pub fn template_app() -> &'static Path {
+    static APP: OnceLock<tempfile::TempDir> = OnceLock::new();
+    APP.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        wasmctl(dir.path())
+            .args(["new", "http-rust", "svc", "--accept-defaults"])
+            .assert()
+            .success();
+        wasmctl(&dir.path().join("svc"))
+            .arg("build")
+            .assert()
+            .success();
+        dir
+    })
+    .path()
+    .join("svc")
+    .leak()
+}
+
+/// `wasmctl build -c ID` of one component of `testdata/guests/wasmctl.toml`.
+pub fn build_guest(id: &str) -> assert_cmd::assert::Assert {
+    wasmctl(&testdata().join("guests"))
+        .args(["build", "--component", id])
+        .assert()
+}

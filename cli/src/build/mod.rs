@@ -1,0 +1,354 @@
+//! Producing a component for each entry of the manifest: build, componentize, validate.
+//!
+//! - `cargo` builds: wasmctl runs `cargo build --target <target>` itself and takes the
+//!   artifact path from cargo's JSON messages; that path must be the manifest's `source`.
+//! - `command` builds: a shell command in `workdir` that must produce `source`.
+//! - no build table: `source` must already exist.
+//!
+//! A core module (wasm32-wasip1, wasm32-unknown-unknown) is wrapped into a component with
+//! the WASI preview1 proxy adapter. Every result is validated against the world
+//! `wasmctl up` serves ([`crate::component::validate`]). Progress and child output go
+//! through [`BuildEvent`]s; this module never prints.
+
+mod cargo;
+pub mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::component::{self, ComponentError, ValidComponent, WasmKind};
+use crate::manifest::{App, BuildKind, Component};
+use crate::process::{Line, Tail, run_lines};
+
+/// How to build.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// `cargo build --release` (the default) or a debug build.
+    pub release: bool,
+    /// Ask cargo for coloured diagnostics.
+    pub color: bool,
+}
+
+/// What a build reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum BuildEvent<'a> {
+    /// A step started.
+    Step(Step<'a>),
+    /// A line the compiler or build command printed (cargo's diagnostics, rendered).
+    Output(&'a str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// Running this command line.
+    Running(&'a str),
+    Componentizing,
+    Validating,
+}
+
+/// A component ready to serve.
+#[derive(Debug, Clone)]
+pub struct BuiltComponent {
+    pub id: String,
+    /// Absolute path of the component file.
+    pub path: PathBuf,
+    pub size: u64,
+    pub valid: ValidComponent,
+    /// The build produced a core module that wasmctl turned into this component.
+    pub componentized: bool,
+    /// Time spent in cargo or the build command.
+    pub build_time: Duration,
+    /// Time spent componentizing and validating.
+    pub check_time: Duration,
+}
+
+/// Why a component could not be built. Every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "`cargo` was not found on PATH\nhelp: install Rust from https://rustup.rs, then run `rustup target add wasm32-wasip2`"
+    )]
+    CargoNotFound,
+    #[error("the Rust target `{target}` is not installed\nhelp: run `rustup target add {target}`")]
+    TargetMissing { target: String },
+    #[error("`{command}` failed ({status}) in `{}`\n{}", dir.display(), tail.render())]
+    Failed {
+        command: String,
+        dir: PathBuf,
+        status: String,
+        tail: Tail,
+    },
+    #[error("cargo built {package} but it produced no `.wasm` file\nhelp: {fix}")]
+    NoWasmArtifact { package: String, fix: String },
+    #[error("cargo built several `.wasm` files: {}\nhelp: name one crate with `cargo = {{ package = \"...\" }}` in the build table of component `{component}`", artifacts.join(", "))]
+    SeveralArtifacts {
+        component: String,
+        artifacts: Vec<String>,
+    },
+    #[error("cargo built `{}`, but the source of component `{component}` in wasmctl.toml is `{}`\nhelp: {fix}", artifact.display(), source_path.display())]
+    ArtifactMismatch {
+        component: String,
+        artifact: PathBuf,
+        source_path: PathBuf,
+        fix: String,
+    },
+    #[error("the source of component `{component}`, `{}`, does not exist\nhelp: {hint}", path.display())]
+    SourceMissing {
+        component: String,
+        path: PathBuf,
+        hint: String,
+    },
+    #[error("reading `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not start `{command}` in `{}`", dir.display())]
+    Spawn {
+        command: String,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Component(#[from] ComponentError),
+}
+
+/// Builds, componentizes and validates one component.
+pub fn build_component(
+    app: &App,
+    component: &Component,
+    options: BuildOptions,
+    on_event: &mut dyn FnMut(BuildEvent<'_>),
+) -> Result<BuiltComponent, BuildError> {
+    let source = app.resolve(&component.source);
+    let started = Instant::now();
+    let produced = match &component.build {
+        Some(build) => {
+            let workdir = app.resolve(&build.workdir);
+            match &build.kind {
+                BuildKind::Cargo {
+                    package,
+                    target,
+                    features,
+                } => {
+                    let request = cargo::CargoBuild {
+                        workdir: &workdir,
+                        package: package.as_deref(),
+                        target,
+                        features,
+                        release: options.release,
+                        color: options.color,
+                    };
+                    let artifact = cargo::build(&request, &component.id, on_event)?;
+                    Produced::CargoArtifact(artifact)
+                }
+                BuildKind::Command(command) => {
+                    run_command(command, &workdir, on_event)?;
+                    Produced::Source
+                }
+            }
+        }
+        None => Produced::Source,
+    };
+    let build_time = started.elapsed();
+
+    let started = Instant::now();
+    let (path, bytes, componentized) = match produced {
+        Produced::CargoArtifact(artifact) => {
+            let (path, bytes, componentized) = component_for_artifact(&artifact, on_event)?;
+            ensure_same_file(&component.id, &path, &source, app, options)?;
+            (path, bytes, componentized)
+        }
+        Produced::Source => {
+            let bytes = read_source(component, &source)?;
+            match component::kind(&source, &bytes)? {
+                // A build command's core module is replaced by its component in place:
+                // `source` is what `up` serves.
+                WasmKind::CoreModule if component.build.is_some() => {
+                    on_event(BuildEvent::Step(Step::Componentizing));
+                    let wrapped = component::componentize(&source, &bytes)?;
+                    write(&source, &wrapped)?;
+                    (source, wrapped, true)
+                }
+                _ => (source, bytes, false),
+            }
+        }
+    };
+    on_event(BuildEvent::Step(Step::Validating));
+    let valid = component::validate(&path, &bytes)?;
+    Ok(BuiltComponent {
+        id: component.id.clone(),
+        size: bytes.len() as u64,
+        path,
+        valid,
+        componentized,
+        build_time,
+        check_time: started.elapsed(),
+    })
+}
+
+/// Validates a component's current `source` without building anything.
+pub fn check_source(app: &App, component: &Component) -> Result<ValidComponent, BuildError> {
+    let source = app.resolve(&component.source);
+    let bytes = read_source(component, &source)?;
+    Ok(component::validate(&source, &bytes)?)
+}
+
+enum Produced {
+    /// cargo reported this `.wasm` artifact.
+    CargoArtifact(PathBuf),
+    /// The manifest's `source` holds the result.
+    Source,
+}
+
+fn read_source(component: &Component, source: &Path) -> Result<Vec<u8>, BuildError> {
+    std::fs::read(source).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            let hint = match &component.build {
+                Some(_) => "its build finished without producing it; fix `source` in wasmctl.toml, or the build so it writes there".to_string(),
+                None => format!(
+                    "component `{}` has no build table, so wasmctl cannot build it: fix the path, build the file yourself, or add a `[component.{}.build]` table",
+                    component.id, component.id
+                ),
+            };
+            BuildError::SourceMissing {
+                component: component.id.clone(),
+                path: source.to_path_buf(),
+                hint,
+            }
+        } else {
+            BuildError::Read {
+                path: source.to_path_buf(),
+                source: error,
+            }
+        }
+    })
+}
+
+/// The component for a cargo artifact: the artifact itself, or for a core module a
+/// `NAME.component.wasm` written next to it (re-encoded only when the module changed).
+fn component_for_artifact(
+    artifact: &Path,
+    on_event: &mut dyn FnMut(BuildEvent<'_>),
+) -> Result<(PathBuf, Vec<u8>, bool), BuildError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| BuildError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let bytes = read(artifact)?;
+    if component::kind(artifact, &bytes)? == WasmKind::Component {
+        return Ok((artifact.to_path_buf(), bytes, false));
+    }
+    let wrapped_path = artifact.with_extension("component.wasm");
+    if is_newer(&wrapped_path, artifact) {
+        return Ok((wrapped_path.clone(), read(&wrapped_path)?, true));
+    }
+    on_event(BuildEvent::Step(Step::Componentizing));
+    let wrapped = component::componentize(artifact, &bytes)?;
+    write(&wrapped_path, &wrapped)?;
+    Ok((wrapped_path, wrapped, true))
+}
+
+fn is_newer(path: &Path, than: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(path), modified(than)), (Some(a), Some(b)) if a >= b)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    std::fs::write(path, bytes).map_err(|source| BuildError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// cargo's artifact is the truth: a manifest pointing elsewhere would serve a stale file.
+fn ensure_same_file(
+    id: &str,
+    built: &Path,
+    source: &Path,
+    app: &App,
+    options: BuildOptions,
+) -> Result<(), BuildError> {
+    let same = match (built.canonicalize(), source.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Ok(());
+    }
+    let fix = match built.strip_prefix(&app.dir) {
+        Ok(relative) if !options.release => format!(
+            "--debug builds land in cargo's debug directory; build without --debug, or set `source = \"{}\"` in `[component.{id}]`",
+            relative.display()
+        ),
+        Ok(relative) => format!(
+            "set `source = \"{}\"` in `[component.{id}]`",
+            relative.display()
+        ),
+        Err(_) => match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => format!(
+                "CARGO_TARGET_DIR is set to `{}`, outside the app; unset it so the component lands inside the app directory",
+                PathBuf::from(dir).display()
+            ),
+            None => {
+                "the artifact is outside the app directory; move the crate inside it".to_string()
+            }
+        },
+    };
+    Err(BuildError::ArtifactMismatch {
+        component: id.to_string(),
+        artifact: built.to_path_buf(),
+        source_path: source
+            .strip_prefix(&app.dir)
+            .unwrap_or(source)
+            .to_path_buf(),
+        fix,
+    })
+}
+
+/// Runs a build command through the shell, streaming its output.
+fn run_command(
+    command: &str,
+    workdir: &Path,
+    on_event: &mut dyn FnMut(BuildEvent<'_>),
+) -> Result<(), BuildError> {
+    on_event(BuildEvent::Step(Step::Running(command)));
+    let mut tail = Tail::default();
+    let status = run_lines(
+        Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(workdir),
+        |line| {
+            let (Line::Stdout(text) | Line::Stderr(text)) = &line;
+            tail.push(text);
+            on_event(BuildEvent::Output(text));
+        },
+    )
+    .map_err(|source| BuildError::Spawn {
+        command: command.to_string(),
+        dir: workdir.to_path_buf(),
+        source,
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::Failed {
+            command: command.to_string(),
+            dir: workdir.to_path_buf(),
+            status: status.to_string(),
+            tail,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+use wasmctl::build::{BuildEvent, BuildOptions, BuiltComponent, Step, build_component};
+use wasmctl::manifest::App;
+
+use super::ManifestArgs;
+use crate::ui::Ui;
+
+/// `wasmctl build`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "For each component with a `[component.ID.build]` table:\n  \
+    cargo = {...}  wasmctl runs `cargo build --release --target wasm32-wasip2` itself;\n                 \
+    the artifact cargo reports must be the component's `source`\n  \
+    command = \"\"   runs through `sh -c` in `workdir`, and must produce `source`\n\
+    Core modules (wasm32-wasip1) are turned into components with the WASI proxy adapter.\n\
+    Every component is then validated against the world `wasmctl up` serves:\n\
+    wasi:http/proxy@0.2.x plus wasi:cli and wasi:filesystem, no sockets."
+)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Build only this component (repeatable)
+    #[arg(short, long = "component", value_name = "ID")]
+    pub components: Vec<String>,
+    /// Build cargo components without --release
+    #[arg(long)]
+    pub debug: bool,
+    /// Print one JSON document describing the built components
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct ComponentReport<'a> {
+    id: &'a str,
+    path: String,
+    size: u64,
+    world: &'a str,
+    componentized: bool,
+    build_ms: u128,
+    check_ms: u128,
+    imports: &'a [String],
+    exports: &'a [String],
+}
+
+impl BuildArgs {
+    pub fn run(self, ui: &Ui) -> Result<()> {
+        let app = self.manifest.load()?;
+        let built = build_app(&app, &self.components, !self.debug, ui)?;
+        if self.json {
+            let reports: Vec<_> = built
+                .iter()
+                .map(|c| ComponentReport {
+                    id: &c.id,
+                    path: c.path.display().to_string(),
+                    size: c.size,
+                    world: &c.valid.world,
+                    componentized: c.componentized,
+                    build_ms: c.build_time.as_millis(),
+                    check_ms: c.check_time.as_millis(),
+                    imports: &c.valid.imports,
+                    exports: &c.valid.exports,
+                })
+                .collect();
+            return ui.json(&serde_json::json!({ "app": app.name, "components": reports }));
+        }
+        let width = built.iter().map(|c| c.id.len()).max().unwrap_or(0);
+        for component in &built {
+            ui.result(format!(
+                "{:<width$}  {:>10}  {}  {}",
+                component.id,
+                bytesize::ByteSize::b(component.size)
+                    .display()
+                    .iec()
+                    .to_string(),
+                component.valid.world,
+                format_duration(component.build_time + component.check_time),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds the selected components (all when `only` is empty), reporting progress on `ui`.
+/// `up --build` shares this.
+pub fn build_app(
+    app: &App,
+    only: &[String],
+    release: bool,
+    ui: &Ui,
+) -> Result<Vec<BuiltComponent>> {
+    for id in only {
+        if !app.components.contains_key(id) {
+            let known: Vec<&str> = app.components.keys().map(String::as_str).collect();
+            anyhow::bail!(
+                "no component `{id}` in {}; components: {}",
+                app.manifest_path.display(),
+                known.join(", ")
+            );
+        }
+    }
+    let options = BuildOptions {
+        release,
+        color: ui.color(),
+    };
+    let mut built = Vec::new();
+    for component in app
+        .components
+        .values()
+        .filter(|c| only.is_empty() || only.contains(&c.id))
+    {
+        let progress = ui.progress(&component.id);
+        let result = build_component(app, component, options, &mut |event| match event {
+            BuildEvent::Step(step) => {
+                let what = match step {
+                    Step::Running(command) => format!("running `{command}`"),
+                    Step::Componentizing => "componentizing".to_string(),
+                    Step::Validating => "validating".to_string(),
+                };
+                progress.step(&what);
+            }
+            BuildEvent::Output(line) => progress.line(line),
+        });
+        progress.finish();
+        let component = result.map_err(|e| {
+            anyhow::Error::new(e).context(format!("building component `{}`", component.id))
+        })?;
+        ui.status(
+            "Built",
+            format!(
+                "{} → {}{}",
+                component.id,
+                super::relative(&component.path, &app.dir),
+                if component.componentized {
+                    " (componentized)"
+                } else {
+                    ""
+                }
+            ),
+        );
+        built.push(component);
+    }
+    Ok(built)
+}
+
+fn format_duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{:.2}s", duration.as_secs_f64())
+    }
+}

@@ -1,0 +1,166 @@
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+use clap::Args;
+use console::Style;
+use serde::Serialize;
+use wasmctl::build::{check_source, toolchain};
+use wasmctl::manifest::{BuildKind, DEFAULT_CARGO_TARGET, ManifestError};
+
+use super::ManifestArgs;
+use crate::ui::Ui;
+
+/// `wasmctl doctor`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Checks, in order: cargo, rustup, the Rust targets the app builds for\n\
+    (wasm32-wasip2 at least), the manifest, and each component's current file.\n\
+    Exits 1 when any check fails; each failure says how to fix it."
+)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Print one JSON document for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Check {
+    name: String,
+    ok: bool,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+impl Check {
+    fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+impl DoctorArgs {
+    pub fn run(self, ui: &Ui) -> Result<()> {
+        let checks = self.checks();
+        if self.json {
+            ui.json(&serde_json::json!({ "ok": checks.iter().all(|c| c.ok), "checks": checks }))?;
+        } else {
+            for check in &checks {
+                let mark = if check.ok {
+                    Style::new().green().apply_to("✓")
+                } else {
+                    Style::new().red().apply_to("✗")
+                };
+                ui.result(format!("{mark} {}: {}", check.name, check.detail));
+                if let Some(fix) = &check.fix {
+                    ui.result(format!("    fix: {fix}"));
+                }
+            }
+        }
+        let failed = checks.iter().filter(|c| !c.ok).count();
+        if failed > 0 {
+            anyhow::bail!("{failed} of {} checks failed", checks.len());
+        }
+        Ok(())
+    }
+
+    fn checks(&self) -> Vec<Check> {
+        let mut checks = vec![match toolchain::cargo_version() {
+            Ok(version) => Check::pass("cargo", version),
+            Err(problem) => Check::fail("cargo", problem, "install Rust from https://rustup.rs"),
+        }];
+        checks.push(match toolchain::rustup_version() {
+            Ok(version) => Check::pass("rustup", version),
+            Err(problem) => Check::fail(
+                "rustup",
+                problem,
+                "install Rust with rustup (https://rustup.rs) so targets can be added",
+            ),
+        });
+
+        let app = self
+            .manifest
+            .path()
+            .and_then(|path| Ok(wasmctl::manifest::load(&path)?));
+        let mut targets = BTreeSet::from([DEFAULT_CARGO_TARGET.to_string()]);
+        if let Ok(app) = &app {
+            for component in app.components.values() {
+                if let Some(BuildKind::Cargo { target, .. }) =
+                    component.build.as_ref().map(|b| &b.kind)
+                {
+                    targets.insert(target.clone());
+                }
+            }
+        }
+        for target in targets {
+            let name = format!("rust target {target}");
+            checks.push(match toolchain::target_installed(&target) {
+                Ok(true) => Check::pass(name, "installed"),
+                Ok(false) => {
+                    Check::fail(name, "not installed", format!("rustup target add {target}"))
+                }
+                Err(problem) => Check::fail(name, problem, "install Rust from https://rustup.rs"),
+            });
+        }
+
+        let app = match app {
+            Ok(app) => {
+                checks.push(Check::pass(
+                    "manifest",
+                    format!("{} is valid", app.manifest_path.display()),
+                ));
+                app
+            }
+            Err(error) => {
+                let not_found = matches!(
+                    error.downcast_ref::<ManifestError>(),
+                    Some(ManifestError::NotFound { .. })
+                );
+                checks.push(if not_found {
+                    Check::fail(
+                        "manifest",
+                        "no wasmctl.toml here or in any parent directory",
+                        "cd into an app, pass --manifest PATH, or run `wasmctl new http-rust NAME`",
+                    )
+                } else {
+                    Check::fail(
+                        "manifest",
+                        format!("{error:#}"),
+                        "fix the manifest as the message says",
+                    )
+                });
+                return checks;
+            }
+        };
+        for component in app.components.values() {
+            let name = format!("component {}", component.id);
+            checks.push(match check_source(&app, component) {
+                Ok(valid) => Check::pass(
+                    name,
+                    format!("{} ({})", component.source.display(), valid.world),
+                ),
+                Err(error) => Check::fail(
+                    name,
+                    error.to_string(),
+                    "run `wasmctl build`, then fix what it reports",
+                ),
+            });
+        }
+        checks
+    }
+}

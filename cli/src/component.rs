@@ -1,0 +1,458 @@
+//! WebAssembly components: what a file is, turning core modules into components, and
+//! validating a component against the world `wasmctl up` serves.
+//!
+//! The served world is `wasmctl:host/http-app` from the repository's `wit/` directory,
+//! embedded at compile time: `wasi:http/proxy@0.2.12` plus the wasi:cli, wasi:filesystem
+//! and insecure-random interfaces Rust's standard library imports. A component is valid
+//! when wasmparser accepts it, it exports `wasi:http/incoming-handler@0.2.x`, and every
+//! interface and function it imports exists in that world.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use include_dir::{Dir, include_dir};
+use wit_parser::{Resolve, UnresolvedPackageGroup, WorldId, WorldItem, WorldKey};
+
+/// The repository's `wit/` directory.
+static WIT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../wit");
+
+/// The interface every HTTP component must export (without version).
+pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
+
+/// The world `wasmctl up` serves.
+pub const HOST_WORLD: &str = "wasmctl:host/http-app";
+
+/// What a wasm file holds, judged from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmKind {
+    CoreModule,
+    Component,
+}
+
+/// Why a file is not a component `wasmctl up` can serve. Each message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ComponentError {
+    #[error("`{}` is not a WebAssembly file: {reason}", path.display())]
+    NotWasm { path: PathBuf, reason: String },
+    #[error("`{}` is not valid WebAssembly (truncated or corrupt?): {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "`{}` is a core module, not a component\nhelp: build for wasm32-wasip2 (a component), or build for wasm32-wasip1 with `cargo = {{ target = \"wasm32-wasip1\" }}` so wasmctl turns it into one",
+        path.display()
+    )]
+    CoreModule { path: PathBuf },
+    #[error(
+        "`{}` is a core module without component type information (no `component-type` custom section), so wasmctl cannot tell which interfaces it exports\nhelp: generate its bindings with wit-bindgen (e.g. the `wasi` or `wstd` crate), or build for wasm32-wasip2 instead",
+        path.display()
+    )]
+    NoComponentType { path: PathBuf },
+    #[error("could not turn core module `{}` into a component: {message}", path.display())]
+    Componentize { path: PathBuf, message: String },
+    #[error(
+        "`{}` does not export `{INCOMING_HANDLER}@0.2.x`, so it cannot handle HTTP requests; it exports: {}{}",
+        path.display(),
+        if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") },
+        if exports.iter().any(|e| e.starts_with("wasi:cli/run")) {
+            "\nhelp: this is a wasi:cli command (it has a `main`); an HTTP component exports the handler instead, e.g. with `#[wstd::http_server]`"
+        } else {
+            ""
+        }
+    )]
+    NotHttpHandler { path: PathBuf, exports: Vec<String> },
+    #[error("`{}` cannot run under `wasmctl up`:\n{}", path.display(), findings.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
+    UnsupportedImports {
+        path: PathBuf,
+        findings: Vec<String>,
+    },
+}
+
+/// A component that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidComponent {
+    /// `wasi:http/proxy@0.2.x` when it imports nothing beyond that world, otherwise
+    /// [`HOST_WORLD`] (it also needs wasi:cli or wasi:filesystem).
+    pub world: String,
+    /// Imported interfaces, e.g. `wasi:http/types@0.2.12`.
+    pub imports: Vec<String>,
+    /// Exported interfaces.
+    pub exports: Vec<String>,
+}
+
+/// Judges a file from its first bytes.
+pub fn kind(path: &Path, bytes: &[u8]) -> Result<WasmKind, ComponentError> {
+    let not_wasm = |reason: &str| ComponentError::NotWasm {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if bytes.len() < 8 {
+        return Err(not_wasm(&format!("it is only {} bytes long", bytes.len())));
+    }
+    if bytes[..4] != *b"\0asm" {
+        return Err(not_wasm("it does not start with the `\\0asm` magic number"));
+    }
+    match bytes[4..8] {
+        [1, 0, 0, 0] => Ok(WasmKind::CoreModule),
+        [0x0d, 0, 1, 0] => Ok(WasmKind::Component),
+        _ => Err(not_wasm(&format!(
+            "unknown WebAssembly version/layer bytes {:02x?}",
+            &bytes[4..8]
+        ))),
+    }
+}
+
+/// Turns a core module (wasm32-wasip1, or any module with wit-bindgen's component type
+/// information) into a `wasi:http/proxy` component with the WASI preview1 proxy adapter.
+pub fn componentize(path: &Path, core: &[u8]) -> Result<Vec<u8>, ComponentError> {
+    if !has_component_type(core) {
+        return Err(ComponentError::NoComponentType {
+            path: path.to_path_buf(),
+        });
+    }
+    let failed = |error: anyhow::Error| ComponentError::Componentize {
+        path: path.to_path_buf(),
+        message: format!("{error:#}"),
+    };
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(core)
+        .map_err(failed)?
+        .adapter(
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
+        )
+        .map_err(failed)?
+        .encode()
+        .map_err(failed)
+}
+
+/// Whether a core module carries wit-bindgen's `component-type*` custom sections.
+fn has_component_type(core: &[u8]) -> bool {
+    wasmparser::Parser::new(0).parse_all(core).any(|payload| {
+        matches!(payload, Ok(wasmparser::Payload::CustomSection(section)) if section.name().starts_with("component-type"))
+    })
+}
+
+/// Validates a component's bytes against the world `wasmctl up` serves.
+pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentError> {
+    match kind(path, bytes)? {
+        WasmKind::Component => {}
+        WasmKind::CoreModule => {
+            return Err(ComponentError::CoreModule {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    let invalid = |message: String| ComponentError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::default())
+        .validate_all(bytes)
+        .map_err(|e| invalid(e.to_string()))?;
+    let decoded = wit_component::decode(bytes).map_err(|e| invalid(format!("{e:#}")))?;
+    let wit_parser::decoding::DecodedWasm::Component(resolve, world) = decoded else {
+        return Err(invalid(
+            "it holds WIT definitions, not a component".to_string(),
+        ));
+    };
+    let imports = interfaces(&resolve, world, Direction::Imports);
+    let exports = interfaces(&resolve, world, Direction::Exports);
+
+    let exported_names: Vec<String> = exports.keys().cloned().collect();
+    let handler_exported = exports
+        .keys()
+        .any(|name| HostWorld::track_of(name) == Some((INCOMING_HANDLER.to_string(), 0, 2)));
+    if !handler_exported {
+        return Err(ComponentError::NotHttpHandler {
+            path: path.to_path_buf(),
+            exports: exported_names,
+        });
+    }
+
+    let host = HostWorld::get();
+    let mut findings = Vec::new();
+    for (name, functions) in &imports {
+        if let Err(finding) = host.provides(name, functions) {
+            findings.push(finding);
+        }
+    }
+    findings.extend(bare_function_imports(&resolve, world));
+    if !findings.is_empty() {
+        return Err(ComponentError::UnsupportedImports {
+            path: path.to_path_buf(),
+            findings,
+        });
+    }
+    let only_proxy = imports.keys().all(|name| host.in_proxy_world(name));
+    let handler_version = exports
+        .keys()
+        .find(|name| name.starts_with(INCOMING_HANDLER))
+        .and_then(|name| name.rsplit_once('@'))
+        .map(|(_, version)| version.to_string())
+        .unwrap_or_default();
+    Ok(ValidComponent {
+        world: if only_proxy {
+            format!("wasi:http/proxy@{handler_version}")
+        } else {
+            HOST_WORLD.to_string()
+        },
+        imports: imports.into_keys().collect(),
+        exports: exported_names,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Imports,
+    Exports,
+}
+
+/// Interfaces of a world by versioned name (`wasi:http/types@0.2.12`), with their functions.
+fn interfaces(
+    resolve: &Resolve,
+    world: WorldId,
+    direction: Direction,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let world = &resolve.worlds[world];
+    let items = match direction {
+        Direction::Imports => &world.imports,
+        Direction::Exports => &world.exports,
+    };
+    items
+        .iter()
+        .filter_map(|(key, item)| match (key, item) {
+            (WorldKey::Interface(_), WorldItem::Interface { id, .. }) => {
+                let name = resolve.id_of(*id)?;
+                let functions = resolve.interfaces[*id].functions.keys().cloned().collect();
+                Some((name, functions))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Functions imported directly into the component's world (not through an interface):
+/// no host provides those.
+fn bare_function_imports(resolve: &Resolve, world: WorldId) -> Vec<String> {
+    resolve.worlds[world]
+        .imports
+        .iter()
+        .filter_map(|(key, item)| match (key, item) {
+            (WorldKey::Name(name), WorldItem::Function(_)) => Some(format!(
+                "imports a bare function `{name}`, which wasmctl up does not provide; only WASI interfaces are available"
+            )),
+            (WorldKey::Name(name), WorldItem::Interface { .. }) => Some(format!(
+                "imports an unnamed interface `{name}`, which wasmctl up does not provide"
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The interfaces the host world imports, parsed once from the embedded WIT.
+struct HostWorld {
+    /// `wasi:http/types` → (version, functions)
+    interfaces: BTreeMap<String, (semver::Version, BTreeSet<String>)>,
+    /// Unversioned names of the interfaces in `wasi:http/proxy`.
+    proxy: BTreeSet<String>,
+}
+
+impl HostWorld {
+    fn get() -> &'static HostWorld {
+        static WORLD: OnceLock<HostWorld> = OnceLock::new();
+        WORLD.get_or_init(|| {
+            HostWorld::parse().expect("the embedded wit/ directory is valid (tested)")
+        })
+    }
+
+    fn parse() -> anyhow::Result<HostWorld> {
+        let parse = |file: &include_dir::File<'_>| {
+            let text = file
+                .contents_utf8()
+                .ok_or_else(|| anyhow::anyhow!("{} is not UTF-8", file.path().display()))?;
+            UnresolvedPackageGroup::parse(file.path(), text)
+                .map_err(|(map, error)| anyhow::anyhow!("{}", error.render(&map)))
+        };
+        let main = WIT
+            .get_file("world.wit")
+            .ok_or_else(|| anyhow::anyhow!("wit/world.wit is missing"))?;
+        let deps = WIT
+            .get_dir("deps")
+            .ok_or_else(|| anyhow::anyhow!("wit/deps is missing"))?
+            .files()
+            .filter(|file| file.path().extension().is_some_and(|ext| ext == "wit"))
+            .map(parse)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut resolve = Resolve::default();
+        let package = resolve.push_groups(parse(main)?, deps)?;
+        let world = resolve.select_world(&[package], Some("http-app"))?;
+        let interfaces = interfaces(&resolve, world, Direction::Imports)
+            .into_iter()
+            .filter_map(|(name, functions)| {
+                let (unversioned, version) = name.split_once('@')?;
+                Some((
+                    unversioned.to_string(),
+                    (semver::Version::parse(version).ok()?, functions),
+                ))
+            })
+            .collect();
+        let http = resolve
+            .packages
+            .iter()
+            .find(|(_, p)| p.name.namespace == "wasi" && p.name.name == "http")
+            .map(|(id, _)| id)
+            .ok_or_else(|| anyhow::anyhow!("wasi:http is missing from wit/deps"))?;
+        let proxy_world = resolve.select_world(&[http], Some("proxy"))?;
+        let proxy = interfaces_unversioned(&resolve, proxy_world);
+        Ok(HostWorld { interfaces, proxy })
+    }
+
+    /// `wasi:http/types@0.2.12` → (`wasi:http/types`, 0, 2): the name and semver track
+    /// (major, and minor while major is 0) that decide compatibility.
+    fn track_of(name: &str) -> Option<(String, u64, u64)> {
+        let (unversioned, version) = name.split_once('@')?;
+        let version = semver::Version::parse(version).ok()?;
+        let minor = if version.major == 0 { version.minor } else { 0 };
+        Some((unversioned.to_string(), version.major, minor))
+    }
+
+    /// Whether the host can satisfy an import of interface `name` using `functions`.
+    fn provides(&self, name: &str, functions: &BTreeSet<String>) -> Result<(), String> {
+        let (unversioned, _) = name.split_once('@').unwrap_or((name, ""));
+        let Some((host_version, host_functions)) = self.interfaces.get(unversioned) else {
+            return Err(missing_interface_hint(name));
+        };
+        let host_name = format!("{unversioned}@{host_version}");
+        if Self::track_of(name) != Self::track_of(&host_name) {
+            return Err(format!(
+                "imports `{name}`, but wasmctl up provides `{host_name}`, which is not compatible; build against WASI 0.2 (wasm32-wasip2)"
+            ));
+        }
+        let missing: Vec<&str> = functions
+            .iter()
+            .filter(|f| !host_functions.contains(*f))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "imports `{}` from `{name}`, which `{host_name}` in wasmctl up does not have; update the guest's WASI bindings",
+                missing.join("`, `")
+            ));
+        }
+        Ok(())
+    }
+
+    fn in_proxy_world(&self, name: &str) -> bool {
+        let unversioned = name.split_once('@').map_or(name, |(n, _)| n);
+        self.proxy.contains(unversioned)
+    }
+}
+
+fn interfaces_unversioned(resolve: &Resolve, world: WorldId) -> BTreeSet<String> {
+    interfaces(resolve, world, Direction::Imports)
+        .into_keys()
+        .map(|name| {
+            name.split_once('@')
+                .map_or(name.clone(), |(n, _)| n.to_string())
+        })
+        .collect()
+}
+
+fn missing_interface_hint(name: &str) -> String {
+    let advice = if name.starts_with("wasi:sockets/") {
+        "wasmctl up gives components no sockets; make network calls with outgoing HTTP (wasi:http/outgoing-handler) and grant the host in `allowed_outbound_hosts`"
+    } else if name.starts_with("wasi:") {
+        "it is not part of the world wasmctl serves (wasi:http/proxy plus wasi:cli and wasi:filesystem)"
+    } else {
+        "it is not a WASI interface, and wasmctl up provides WASI only"
+    };
+    format!(
+        "imports `{name}`, which wasmctl up does not provide: {advice}; remove the code or dependency that needs it"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_host_world_parses() {
+        let world = HostWorld::parse().unwrap();
+        for name in [
+            "wasi:http/types",
+            "wasi:http/outgoing-handler",
+            "wasi:cli/environment",
+            "wasi:filesystem/preopens",
+        ] {
+            assert!(world.interfaces.contains_key(name), "{name} missing");
+        }
+        assert!(
+            !world
+                .interfaces
+                .keys()
+                .any(|name| name.starts_with("wasi:sockets"))
+        );
+        assert!(world.proxy.contains("wasi:http/types"));
+        assert!(!world.proxy.contains("wasi:cli/environment"));
+    }
+
+    #[test]
+    fn kind_of_headers() {
+        let path = Path::new("x.wasm");
+        assert_eq!(
+            kind(path, b"\0asm\x01\0\0\0").unwrap(),
+            WasmKind::CoreModule
+        );
+        assert_eq!(
+            kind(path, b"\0asm\x0d\0\x01\0").unwrap(),
+            WasmKind::Component
+        );
+        assert!(
+            kind(path, b"hello world")
+                .unwrap_err()
+                .to_string()
+                .contains("`\\0asm` magic")
+        );
+        assert!(
+            kind(path, b"\0as")
+                .unwrap_err()
+                .to_string()
+                .contains("only 3 bytes")
+        );
+    }
+
+    #[test]
+    fn semver_tracks() {
+        assert_eq!(
+            HostWorld::track_of("wasi:http/types@0.2.3"),
+            Some(("wasi:http/types".into(), 0, 2))
+        );
+        assert_eq!(
+            HostWorld::track_of("wasi:http/types@1.4.0"),
+            Some(("wasi:http/types".into(), 1, 0))
+        );
+        assert_eq!(HostWorld::track_of("wasi:http/types"), None);
+        let world = HostWorld::get();
+        assert!(
+            world
+                .provides("wasi:http/types@0.2.0", &BTreeSet::new())
+                .is_ok()
+        );
+        let newer = world
+            .provides("wasi:http/types@0.3.0", &BTreeSet::new())
+            .unwrap_err();
+        assert!(newer.contains("not compatible"), "{newer}");
+        let sockets = world
+            .provides("wasi:sockets/tcp@0.2.3", &BTreeSet::new())
+            .unwrap_err();
+        assert!(sockets.contains("no sockets"), "{sockets}");
+        let function = world
+            .provides(
+                "wasi:cli/environment@0.2.12",
+                &BTreeSet::from(["get-everything".to_string()]),
+            )
+            .unwrap_err();
+        assert!(function.contains("`get-everything`"), "{function}");
+    }
+}
