@@ -4,7 +4,6 @@
 //! component and its debug build (several MB, mostly DWARF) in `WASMCTL_BENCH_COMPONENTS`,
 //! a `:`-separated list.
 
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn validate(c: &mut Criterion) {

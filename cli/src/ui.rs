@@ -69,6 +69,10 @@ impl Ui {
         self.interactive
     }
 
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     pub fn color(&self) -> bool {
         self.color
     }
@@ -101,6 +105,15 @@ impl Ui {
             eprintln!(
                 "{:>12} {message}",
                 Style::new().green().bold().apply_to(verb)
+            );
+        }
+    }
+
+    pub fn warn(&self, message: impl Display) {
+        if !self.quiet {
+            eprintln!(
+                "{} {message}",
+                Style::new().yellow().bold().apply_to("warning:")
             );
         }
     }

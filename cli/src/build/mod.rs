@@ -352,3 +352,28 @@ fn run_command(
         })
     }
 }
+
+/// The newest input file (matched by the build's `watch` globs) that changed after the
+/// component's `source` was written, if any; `None` also when nothing is watched.
+pub fn stale_input(app: &App, component: &Component) -> Option<PathBuf> {
+    let build = component.build.as_ref()?;
+    let built_at = std::fs::metadata(app.resolve(&component.source))
+        .and_then(|m| m.modified())
+        .ok()?;
+    let workdir = app.resolve(&build.workdir);
+    build
+        .watch
+        .iter()
+        .filter_map(|pattern| glob::glob(&workdir.join(pattern).to_string_lossy()).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|path| {
+            Some((
+                std::fs::metadata(&path).and_then(|m| m.modified()).ok()?,
+                path,
+            ))
+        })
+        .filter(|(modified, _)| *modified > built_at)
+        .max_by_key(|(modified, _)| *modified)
+        .map(|(_, path)| path)
+}

@@ -5,6 +5,7 @@ mod completions;
 mod doctor;
 mod new;
 mod templates;
+mod up;
 
 use std::path::{Path, PathBuf};
 
@@ -64,7 +65,7 @@ pub enum Command {
     /// Build every component of the app and validate it against what `up` serves
     Build(build::BuildArgs),
     /// Serve the app on a local HTTP server
-    Up(NotYet),
+    Up(up::UpArgs),
     /// Push the app to an OCI registry and hand it to Kubernetes
     Deploy(NotYet),
     /// List, install and remove templates
@@ -83,7 +84,7 @@ impl Command {
             Command::Templates(command) => command.run(ui),
             Command::Completions(args) => args.run(),
             Command::Build(args) => args.run(ui),
-            Command::Up(_) => not_yet("up", 4),
+            Command::Up(args) => args.run(ui),
             Command::Deploy(_) => not_yet("deploy", 5),
             Command::Doctor(args) => args.run(ui),
         }

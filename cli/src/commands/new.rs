@@ -34,7 +34,7 @@ pub struct NewArgs {
     pub accept_defaults: bool,
 }
 
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.trim().to_string(), value.to_string()))
         .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))

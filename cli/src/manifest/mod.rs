@@ -166,6 +166,11 @@ pub enum BuildKind {
     Command(String),
 }
 
+/// Parses a time limit such as `30s` or `500ms` (the manifest's `limits.timeout` syntax).
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    validate::parse_timeout(text)
+}
+
 /// Why a manifest could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {

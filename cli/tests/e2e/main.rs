@@ -9,3 +9,4 @@ mod install;
 mod new;
 mod support;
 mod templates;
+mod up;

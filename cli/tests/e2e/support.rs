@@ -70,3 +70,170 @@ pub fn build_guest(id: &str) -> assert_cmd::assert::Assert {
         .args(["build", "--component", id])
         .assert()
 }
+
+/// The `hostile` and `probe` guests of `testdata/guests`, built once per run.
+pub fn guest_component(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        wasmctl(&testdata().join("guests"))
+            .args(["build", "-q", "-c", "hostile", "-c", "probe"])
+            .assert()
+            .success();
+    });
+    testdata()
+        .join("guests/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"))
+}
+
+/// Compiled components shared by every server of the run: each compiles once.
+fn compile_cache() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
+}
+
+/// A running `wasmctl up` on a free port of 127.0.0.1; killed when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub base: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `wasmctl up ARGS --listen 127.0.0.1:0` in `dir` and waits until it serves.
+    pub fn start(dir: &Path, args: &[&str]) -> Server {
+        Self::start_with(dir, args, &[])
+    }
+
+    pub fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("wasmctl"));
+        command
+            .arg("up")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0", "--workers", "2"])
+            .current_dir(dir)
+            .env("WASMCTL_CACHE_DIR", compile_cache())
+            .env("WASMCTL_DATA_DIR", scratch_data_dir())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .env_remove("RUST_BACKTRACE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("wasmctl up starts");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (ready, ready_rx) = std::sync::mpsc::channel::<String>();
+        let out = child.stdout.take().unwrap();
+        let stdout_buffer = stdout.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("http://") {
+                    let authority = rest.split('/').next().unwrap_or_default().to_string();
+                    let _ = ready.send(authority);
+                }
+                stdout_buffer.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let err = child.stderr.take().unwrap();
+        let stderr_buffer = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                stderr_buffer.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        match ready_rx.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok(authority) => Server {
+                child,
+                base: format!("http://{authority}"),
+                stderr,
+                stdout,
+            },
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("wasmctl up did not start:\n{}", stderr.lock().unwrap());
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Everything the server printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until stderr contains `needle`.
+    pub fn wait_for_stderr(&self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "wasmctl up did not stop after SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that returns every status as a response, with a bounded timeout.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// GET → (status, body).
+pub fn get(url: &str) -> (u16, String) {
+    let mut response = http()
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_to_string().unwrap_or_default(),
+    )
+}

@@ -1,0 +1,348 @@
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use console::Style;
+use wasmctl::manifest::{self, App, Component, Limits, Route};
+use wasmctl_host::{
+    ComponentConfig, GuestOutput, Host, HostConfig, OutboundRule, ServerLimits, Stream,
+};
+
+use super::ManifestArgs;
+use crate::ui::Ui;
+
+/// `wasmctl up [FILE.wasm]`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    wasmctl up                          # serve the app in this directory\n  \
+    wasmctl up --build                  # build first, then serve\n  \
+    wasmctl up handler.wasm             # serve one component on /... (no manifest)\n  \
+    wasmctl up --listen 0.0.0.0:8080 --env LOG=debug --request-timeout 2s\n\n\
+    Each request gets a fresh instance. Components see no environment, files or network\n\
+    unless wasmctl.toml grants them. The host sets these request headers:\n  \
+    wasmctl-matched-route  the route that matched, e.g. /api/...\n  \
+    wasmctl-path-info      the path below a wildcard route's prefix, e.g. /users/7\n  \
+    wasmctl-component      the id of the serving component\n\
+    Guest output is shown prefixed with the component id and kept in .wasmctl/logs/.\n\
+    Ctrl-C or SIGTERM stops accepting and lets in-flight requests finish.")]
+pub struct UpArgs {
+    /// Serve this component file on `/...` instead of an app
+    #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest"])]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Run `wasmctl build` first
+    #[arg(long)]
+    pub build: bool,
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Add an environment variable to every component (repeatable; local development)
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::new::parse_key_value)]
+    pub env: Vec<(String, String)>,
+    /// Time limit per request for every component, e.g. 2s (default: the manifest's, else 30s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub request_timeout: Option<Duration>,
+    /// Worker threads, each with its own listener (default: one per CPU)
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Open connections at most
+    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Largest request body accepted, e.g. 16MiB
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_body_size: u64,
+    /// Compile components even if a cached compilation exists
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    manifest::parse_timeout(text)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.parse::<bytesize::ByteSize>()
+        .map(|s| s.as_u64())
+        .map_err(|_| format!("`{text}` is not a size; write e.g. 16MiB"))
+}
+
+/// What `up` serves: an app from a manifest, or one bare component.
+struct Served {
+    /// Where `.wasmctl/logs/` goes.
+    dir: PathBuf,
+    components: Vec<(Component, PathBuf)>,
+    routes: Vec<(Route, String)>,
+}
+
+impl UpArgs {
+    pub fn run(self, ui: &Ui) -> Result<()> {
+        let served = match &self.file {
+            Some(file) => self.bare_component(file)?,
+            None => self.app(ui)?,
+        };
+        let host_config = self.host_config(&served, ui)?;
+
+        let started = Instant::now();
+        let progress = ui.progress("up");
+        progress.step("compiling components");
+        let loaded = Host::load(host_config);
+        progress.finish();
+        let host = loaded?;
+        for report in host.reports() {
+            ui.status(
+                if report.cached { "Loaded" } else { "Compiled" },
+                format!(
+                    "{} in {:.0?}{}",
+                    report.id,
+                    report.elapsed,
+                    if report.cached { " (cached)" } else { "" }
+                ),
+            );
+        }
+        let workers = self
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let server = host.bind(self.listen, workers)?;
+        let addr = server.local_addr();
+        ui.status(
+            "Serving",
+            format!(
+                "on http://{addr} ({workers} workers, ready in {:.0?})",
+                started.elapsed()
+            ),
+        );
+        for (route, component) in &served.routes {
+            ui.result(format!("http://{addr}{route}  →  {component}"));
+        }
+        server.serve(shutdown_signal())?;
+        ui.status("Stopped", "all in-flight requests finished");
+        Ok(())
+    }
+
+    fn app(&self, ui: &Ui) -> Result<Served> {
+        let app = self.manifest.load()?;
+        if self.build {
+            super::build::build_app(&app, &[], true, ui)?;
+        }
+        for component in app.components.values() {
+            let source = app.resolve(&component.source);
+            if !source.exists() {
+                bail!(
+                    "component `{}` has not been built: `{}` does not exist\nhelp: run `wasmctl build`, or `wasmctl up --build`",
+                    component.id,
+                    super::relative(&source, &app.dir)
+                );
+            }
+            if let Some(input) = wasmctl::build::stale_input(&app, component) {
+                ui.warn(format!(
+                    "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
+                    component.id,
+                    super::relative(&input, &app.dir)
+                ));
+            }
+            wasmctl::build::check_source(&app, component)?;
+        }
+        Ok(Served {
+            dir: app.dir.clone(),
+            components: app
+                .components
+                .values()
+                .map(|c| (c.clone(), app.resolve(&c.source)))
+                .collect(),
+            routes: routes(&app),
+        })
+    }
+
+    fn bare_component(&self, file: &Path) -> Result<Served> {
+        let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
+        wasmctl::component::validate(file, &bytes)?;
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("component");
+        // An id the naming rule accepts, derived from the file name.
+        let mut id: String = stem
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            id.insert_str(0, "c-");
+        }
+        let path = std::path::absolute(file)?;
+        let component = Component {
+            id: id.clone(),
+            source: PathBuf::from(file),
+            description: None,
+            environment: Default::default(),
+            files: Vec::new(),
+            allowed_outbound_hosts: Vec::new(),
+            limits: Limits::default(),
+            build: None,
+        };
+        Ok(Served {
+            dir: path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            components: vec![(component, path)],
+            routes: vec![(Route::Prefix(String::new()), id)],
+        })
+    }
+
+    fn host_config(&self, served: &Served, ui: &Ui) -> Result<HostConfig> {
+        let logs = served.dir.join(".wasmctl").join("logs");
+        std::fs::create_dir_all(&logs).with_context(|| format!("creating `{}`", logs.display()))?;
+        let mut log_files = HashMap::new();
+        let mut components = Vec::new();
+        for (component, path) in &served.components {
+            let log_path = logs.join(format!("{}.log", component.id));
+            let log = File::options()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .with_context(|| format!("opening `{}`", log_path.display()))?;
+            log_files.insert(component.id.clone(), Mutex::new(log));
+            components.push(component_config(component, path, &served.dir, self));
+        }
+        let cache_dir = if self.no_cache { None } else { cache_dir() };
+        Ok(HostConfig {
+            components,
+            routes: served
+                .routes
+                .iter()
+                .map(|(route, id)| (host_route(route), id.clone()))
+                .collect(),
+            cache_dir,
+            output: Some(Arc::new(TerminalAndLogs {
+                files: log_files,
+                quiet: ui.is_quiet(),
+            })),
+            limits: ServerLimits {
+                max_connections: self.max_connections,
+                max_body_size: self.max_body_size,
+                ..ServerLimits::default()
+            },
+        })
+    }
+}
+
+fn routes(app: &App) -> Vec<(Route, String)> {
+    app.routes
+        .iter()
+        .map(|r| (r.route.clone(), r.component.clone()))
+        .collect()
+}
+
+fn host_route(route: &Route) -> wasmctl_host::Route {
+    match route {
+        Route::Exact(path) => wasmctl_host::Route::Exact(path.clone()),
+        Route::Prefix(prefix) => wasmctl_host::Route::Prefix(prefix.clone()),
+    }
+}
+
+fn component_config(
+    component: &Component,
+    path: &Path,
+    dir: &Path,
+    args: &UpArgs,
+) -> ComponentConfig {
+    let mut environment: Vec<(String, String)> =
+        component.environment.clone().into_iter().collect();
+    environment.extend(args.env.iter().cloned());
+    ComponentConfig {
+        id: component.id.clone(),
+        path: path.to_path_buf(),
+        environment,
+        preopens: component
+            .files
+            .iter()
+            .map(|f| (dir.join(&f.source), f.destination.clone()))
+            .collect(),
+        outbound: component
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| OutboundRule {
+                scheme: h.scheme.clone(),
+                host: h.host.clone(),
+                port: h.port,
+            })
+            .collect(),
+        timeout: args
+            .request_timeout
+            .or(component.limits.timeout)
+            .unwrap_or(manifest::DEFAULT_TIMEOUT),
+        memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
+    }
+}
+
+/// `$WASMCTL_CACHE_DIR`, or the platform cache directory, for compiled components.
+fn cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("WASMCTL_CACHE_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => directories::ProjectDirs::from("dev", "wasmctl", "wasmctl")
+            .map(|d| d.cache_dir().join("compiled")),
+    }
+}
+
+/// Guest output: prefixed with the component id on stderr, and appended to its log file.
+struct TerminalAndLogs {
+    files: HashMap<String, Mutex<File>>,
+    quiet: bool,
+}
+
+impl GuestOutput for TerminalAndLogs {
+    fn line(&self, component: &str, stream: Stream, line: &str) {
+        if !self.quiet {
+            let prefix = Style::new().cyan().apply_to(format!("[{component}]"));
+            match stream {
+                Stream::Stdout => eprintln!("{prefix} {line}"),
+                Stream::Stderr => {
+                    eprintln!("{prefix} {} {line}", Style::new().yellow().apply_to("!"))
+                }
+            }
+        }
+        if let Some(file) = self.files.get(component)
+            && let Ok(mut file) = file.lock()
+        {
+            let tag = match stream {
+                Stream::Stdout => "out",
+                Stream::Stderr => "err",
+            };
+            let _ = writeln!(file, "{tag} {line}");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

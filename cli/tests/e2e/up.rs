@@ -1,0 +1,505 @@
+//! `wasmctl up`: real HTTP against a real server running real components.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{Server, get, guest_component, http, template_app, wasmctl};
+
+/// An app directory holding copies of the guest components and this manifest body
+/// (after the `[application]` table).
+fn app(manifest: &str, guests: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for guest in guests {
+        std::fs::copy(
+            guest_component(guest),
+            dir.path().join(format!("{guest}.wasm")),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("wasmctl.toml"),
+        format!("manifest_version = 1\n[application]\nname = \"test\"\n{manifest}"),
+    )
+    .unwrap();
+    dir
+}
+
+/// The value of `name:` in a `/headers` dump of the probe.
+fn header<'a>(dump: &'a str, name: &str) -> Option<&'a str> {
+    dump.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+}
+
+#[test]
+fn new_app_serves_its_greeting() {
+    let server = Server::start(template_app(), &["--build"]);
+    assert_eq!(
+        get(&server.url("/")),
+        (200, "Hello from svc!\n".to_string())
+    );
+    assert_eq!(
+        get(&server.url("/hello/wasm")),
+        (200, "Hello, wasm!\n".to_string())
+    );
+    assert_eq!(get(&server.url("/nothing")).0, 404);
+    assert!(
+        server.stdout().contains("/...  →  svc"),
+        "{}",
+        server.stdout()
+    );
+}
+
+#[test]
+fn routing_exact_beats_wildcard_and_longest_prefix_wins() {
+    let dir = app(
+        r#"
+[[trigger.http]]
+route = "/api/headers"
+component = "exact"
+[[trigger.http]]
+route = "/api/..."
+component = "short"
+[[trigger.http]]
+route = "/api/v2/..."
+component = "long"
+[component.exact]
+source = "probe.wasm"
+[component.short]
+source = "probe.wasm"
+[component.long]
+source = "probe.wasm"
+"#,
+        &["probe"],
+    );
+    let server = Server::start(dir.path(), &[]);
+    let cases = [
+        ("/api/headers", "exact", "/api/headers", None),
+        ("/api/x/headers", "short", "/api/...", Some("/x/headers")),
+        ("/api/v2/headers", "long", "/api/v2/...", Some("/headers")),
+        (
+            "/api/v2x/headers",
+            "short",
+            "/api/...",
+            Some("/v2x/headers"),
+        ),
+    ];
+    for (path, component, route, path_info) in cases {
+        let (status, dump) = get(&server.url(path));
+        assert_eq!(status, 200, "{path}: {dump}");
+        assert_eq!(
+            header(&dump, "wasmctl-component"),
+            Some(component),
+            "{path}: {dump}"
+        );
+        assert_eq!(
+            header(&dump, "wasmctl-matched-route"),
+            Some(route),
+            "{path}: {dump}"
+        );
+        // An empty path-info header is dumped as `wasmctl-path-info: ` (trailing space).
+        assert_eq!(
+            header(&dump, "wasmctl-path-info").filter(|v| !v.is_empty()),
+            path_info,
+            "{path}: {dump}"
+        );
+    }
+    let (status, body) = get(&server.url("/other/headers"));
+    assert_eq!(
+        (status, body.as_str()),
+        (404, "no route for /other/headers\n")
+    );
+}
+
+#[test]
+fn client_cannot_spoof_routing_headers_and_headers_pass_both_ways() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let server = Server::start(dir.path(), &[]);
+    let mut response = http()
+        .get(server.url("/headers"))
+        .header("x-custom", "123")
+        .header("wasmctl-component", "forged")
+        .call()
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("x-probe")
+            .map(|v| v.to_str().unwrap()),
+        Some("present")
+    );
+    let dump = response.body_mut().read_to_string().unwrap();
+    assert_eq!(header(&dump, "x-custom"), Some("123"), "{dump}");
+    assert_eq!(header(&dump, "wasmctl-component"), Some("probe"), "{dump}");
+}
+
+#[test]
+fn one_megabyte_streams_through_and_back() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let server = Server::start(dir.path(), &[]);
+    let payload: Vec<u8> = (0..1024 * 1024)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let mut response = http().post(server.url("/echo")).send(&payload[..]).unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut echoed = Vec::new();
+    response
+        .body_mut()
+        .as_reader()
+        .read_to_end(&mut echoed)
+        .unwrap();
+    assert_eq!(echoed.len(), payload.len());
+    assert!(echoed == payload, "the echoed body differs");
+}
+
+#[test]
+fn request_body_limit_answers_413() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let server = Server::start(dir.path(), &["--max-body-size", "1KiB"]);
+    let response = http()
+        .post(server.url("/size"))
+        .send(&[7u8; 2048][..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    let (status, _) = {
+        let mut small = http()
+            .post(server.url("/size"))
+            .send(&[7u8; 512][..])
+            .unwrap();
+        (
+            small.status().as_u16(),
+            small.body_mut().read_to_string().unwrap(),
+        )
+    };
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn guest_sees_only_granted_environment() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\nenvironment = { GREETING = \"hi\" }\n",
+        &["probe"],
+    );
+    let server = Server::start_with(
+        dir.path(),
+        &["--env", "EXTRA=1"],
+        &[("SECRET_HOST_VAR", "leak")],
+    );
+    let (status, env) = get(&server.url("/env"));
+    assert_eq!(status, 200);
+    let mut lines: Vec<&str> = env.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["EXTRA=1", "GREETING=hi"],
+        "the guest saw more than it was granted"
+    );
+    assert_eq!(
+        get(&server.url("/args")),
+        (200, String::new()),
+        "the guest sees no arguments"
+    );
+}
+
+#[test]
+fn guest_reads_only_granted_files() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\nfiles = [{ source = \"assets\", destination = \"/assets\" }]\n",
+        &["probe"],
+    );
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/hello.txt"), "granted").unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "not granted").unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        get(&server.url("/read?path=/assets/hello.txt")),
+        (200, "granted".to_string())
+    );
+    for path in [
+        "/assets/../secret.txt",
+        "/secret.txt",
+        "/etc/passwd",
+        "wasmctl.toml",
+    ] {
+        let (status, body) = get(&server.url(&format!("/read?path={path}")));
+        assert_eq!(status, 403, "{path} was readable: {body}");
+    }
+}
+
+/// A one-shot HTTP server on 127.0.0.1 answering "pong" to up to `count` requests.
+fn pong_server(count: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            // Read the whole request head: closing with unread bytes would reset the connection.
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn outbound_requests_need_a_grant() {
+    let port = pong_server(4);
+    let manifest = format!(
+        r#"
+[[trigger.http]]
+route = "/allowed/..."
+component = "allowed"
+[[trigger.http]]
+route = "/denied/..."
+component = "denied"
+[component.allowed]
+source = "probe.wasm"
+allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
+[component.denied]
+source = "probe.wasm"
+"#
+    );
+    let dir = app(&manifest, &["probe"]);
+    let server = Server::start(dir.path(), &[]);
+    let target = format!("http://127.0.0.1:{port}/ping");
+    assert_eq!(
+        get(&server.url(&format!("/allowed/fetch?url={target}"))),
+        (200, "fetched 200 pong".to_string())
+    );
+    let (status, body) = get(&server.url(&format!("/denied/fetch?url={target}")));
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    assert!(
+        server.wait_for_stderr(&format!(
+            "component `denied`: outgoing request to http://127.0.0.1:{port} denied"
+        )),
+        "{}",
+        server.stderr()
+    );
+    // The grant is for that port only.
+    let (status, body) = get(&server.url(&format!(
+        "/allowed/fetch?url=http://127.0.0.1:{}/",
+        port.wrapping_add(1)
+    )));
+    assert_eq!(status, 502, "{body}");
+}
+
+#[test]
+fn hostile_guests_get_5xx_while_others_are_served() {
+    let hostile = guest_component("hostile");
+    let dir = hostile.parent().unwrap();
+    let server = Server::start(dir, &["hostile.wasm", "--request-timeout", "2s"]);
+    for (path, expected) in [
+        ("/loop", 504),
+        ("/hang", 504),
+        ("/bomb", 500),
+        ("/recurse", 500),
+        ("/panic", 500),
+    ] {
+        let url = server.url(path);
+        let started = Instant::now();
+        let attack = std::thread::spawn(move || get(&url));
+        // While the hostile request runs, a well-behaved one is answered.
+        std::thread::sleep(Duration::from_millis(100));
+        let ok_started = Instant::now();
+        assert_eq!(
+            get(&server.url("/ok")),
+            (200, "ok\n".to_string()),
+            "during {path}"
+        );
+        assert!(
+            ok_started.elapsed() < Duration::from_secs(2),
+            "/ok waited {:?} during {path}",
+            ok_started.elapsed()
+        );
+        let (status, _) = attack.join().unwrap();
+        assert_eq!(status, expected, "{path}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(
+        server.wait_for_stderr("component `hostile` trapped: wasm trap"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        server.stderr().contains("request timed out"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        server.stderr().contains("forcing trap when growing memory"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        server
+            .stderr()
+            .contains("[hostile] ! the guest panicked on purpose"),
+        "{}",
+        server.stderr()
+    );
+    assert_eq!(
+        get(&server.url("/ok")).0,
+        200,
+        "still serving after all of them"
+    );
+}
+
+#[test]
+fn memory_limit_comes_from_the_manifest() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\nlimits = { memory = \"16MiB\" }\n",
+        &["probe"],
+    );
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        get(&server.url("/alloc?mb=4")),
+        (200, "allocated 4 MiB\n".to_string())
+    );
+    assert_eq!(get(&server.url("/alloc?mb=32")).0, 500);
+    assert!(
+        server.wait_for_stderr("forcing trap when growing memory"),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn shutdown_finishes_in_flight_requests() {
+    let hostile = guest_component("hostile");
+    let mut server = Server::start(hostile.parent().unwrap(), &["hostile.wasm"]);
+    let url = server.url("/slow?ms=1500");
+    let in_flight = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(300));
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(
+        in_flight.join().unwrap(),
+        (200, "slept 1500 ms\n".to_string())
+    );
+    assert!(server.stderr().contains("Stopped"), "{}", server.stderr());
+    assert!(
+        http().get(server.url("/ok")).call().is_err(),
+        "still accepting after shutdown"
+    );
+}
+
+#[test]
+fn guest_output_is_prefixed_and_logged() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(get(&server.url("/print?n=7")).0, 200);
+    assert!(
+        server.wait_for_stderr("[probe] to stdout 7"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        server.wait_for_stderr("[probe] ! to stderr 7"),
+        "{}",
+        server.stderr()
+    );
+    let log = std::fs::read_to_string(dir.path().join(".wasmctl/logs/probe.log")).unwrap();
+    assert!(
+        log.contains("out to stdout 7") && log.contains("err to stderr 7"),
+        "{log}"
+    );
+}
+
+#[test]
+fn restart_uses_the_compile_cache() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let first = Server::start_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
+    assert!(
+        first.stderr().contains("Compiled probe"),
+        "{}",
+        first.stderr()
+    );
+    drop(first);
+    let second = Server::start_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
+    assert!(
+        second.stderr().contains("Loaded probe") && second.stderr().contains("(cached)"),
+        "{}",
+        second.stderr()
+    );
+    assert_eq!(get(&second.url("/args")).0, 200);
+}
+
+#[test]
+fn unbuilt_and_stale_components_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    wasmctl(dir.path())
+        .args(["new", "http-rust", "svc", "-y"])
+        .assert()
+        .success();
+    let app_dir = dir.path().join("svc");
+    wasmctl(&app_dir).arg("up").assert().code(1).stderr(
+        predicates::str::contains("component `svc` has not been built")
+            .and(predicates::str::contains("wasmctl up --build")),
+    );
+
+    // Built earlier than its source: serve, but say so.
+    let built = template_app();
+    std::fs::create_dir_all(app_dir.join("target/wasm32-wasip2/release")).unwrap();
+    std::fs::copy(
+        built.join("target/wasm32-wasip2/release/svc.wasm"),
+        app_dir.join("target/wasm32-wasip2/release/svc.wasm"),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let main_rs = app_dir.join("src/main.rs");
+    std::fs::write(&main_rs, std::fs::read_to_string(&main_rs).unwrap() + "\n").unwrap();
+    let server = Server::start(&app_dir, &[]);
+    assert!(
+        server
+            .stderr()
+            .contains("component `svc` is older than `src/main.rs`"),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn bare_component_that_is_not_an_http_handler_is_refused() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/bad/not-wasm/not-wasm.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    wasmctl(dir.path())
+        .arg("up")
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("is not a WebAssembly file"));
+}
+
+use predicates::prelude::PredicateBooleanExt;

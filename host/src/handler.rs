@@ -1,0 +1,273 @@
+//! One request: route it, instantiate the component, run `incoming-handler.handle`, and
+//! turn whatever the guest does (respond, trap, hang) into an HTTP response.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use wasmtime::component::Linker;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::state::RequestState;
+use crate::{Host, LoadedComponent, headers};
+
+/// The imports the host provides: wasi:http/proxy, plus wasi:cli, wasi:filesystem and
+/// insecure random for Rust std. Deliberately no wasi:sockets.
+pub fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
+    use wasmtime_wasi::WasiView as _;
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
+    use wasmtime_wasi::p2::bindings::{cli, filesystem, random};
+    use wasmtime_wasi::random::WasiRandom;
+
+    let mut linker = Linker::<RequestState>::new(engine);
+    let l = &mut linker;
+    let wrap = |e: wasmtime::Error| anyhow::anyhow!("linking WASI: {e}");
+    // io, clocks, random, stdin/stdout/stderr and wasi:http.
+    wasmtime_wasi_http::p2::add_to_linker_async(l).map_err(wrap)?;
+    filesystem::types::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem()).map_err(wrap)?;
+    filesystem::preopens::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem())
+        .map_err(wrap)?;
+    random::insecure::add_to_linker::<_, WasiRandom>(l, |t| t.ctx().ctx.random()).map_err(wrap)?;
+    random::insecure_seed::add_to_linker::<_, WasiRandom>(l, |t| t.ctx().ctx.random())
+        .map_err(wrap)?;
+    cli::exit::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    cli::environment::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    cli::terminal_input::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    cli::terminal_output::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    cli::terminal_stdin::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    cli::terminal_stdout::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    cli::terminal_stderr::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    Ok(linker)
+}
+
+/// The guest ran past its time limit (raised from the epoch callback).
+#[derive(Debug)]
+struct TimedOut;
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request ran past its time limit")
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Serves one request; never fails: every problem becomes a status code.
+pub async fn handle(
+    host: Arc<Host>,
+    request: Request<Incoming>,
+) -> Result<Response<HyperOutgoingBody>, std::convert::Infallible> {
+    let Some(matched) = host.routes.lookup(request.uri().path()) else {
+        return Ok(plain(
+            StatusCode::NOT_FOUND,
+            format!("no route for {}\n", request.uri().path()),
+        ));
+    };
+    let component = &host.components[matched.component];
+    let id = &component.shared.config.id;
+    let route = HeaderValue::from_str(matched.route);
+    let path_info = HeaderValue::from_str(matched.path_info);
+    let (Ok(route), Ok(path_info)) = (route, path_info) else {
+        return Ok(plain(
+            StatusCode::BAD_REQUEST,
+            "invalid request path\n".to_string(),
+        ));
+    };
+    let too_large = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|length| length > host.limits.max_body_size);
+    if too_large {
+        return Ok(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body is larger than {} bytes\n",
+                host.limits.max_body_size
+            ),
+        ));
+    }
+
+    let (mut parts, body) = request.into_parts();
+    for (name, value) in [
+        (headers::MATCHED_ROUTE, route),
+        (headers::PATH_INFO, path_info),
+    ] {
+        parts.headers.insert(name, value);
+    }
+    parts.headers.insert(
+        headers::COMPONENT,
+        HeaderValue::from_str(id).expect("component ids are header-safe"),
+    );
+    let limit = usize::try_from(host.limits.max_body_size).unwrap_or(usize::MAX);
+    let max_body = host.limits.max_body_size;
+    let body = Limited::new(body, limit).map_err(move |error| {
+        if error.is::<http_body_util::LengthLimitError>() {
+            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(max_body))
+        } else {
+            match error.downcast::<hyper::Error>() {
+                Ok(error) => wasmtime_wasi_http::Error::Hyper(*error),
+                Err(_) => wasmtime_wasi_http::Error::ConnectionTerminated,
+            }
+        }
+    });
+    let request = Request::from_parts(parts, body);
+
+    match run_guest(component, request).await {
+        Ok(response) => Ok(response),
+        Err(failure) => {
+            let status = failure.status();
+            failure.log(id);
+            Ok(plain(
+                status,
+                format!("{}\n", status.canonical_reason().unwrap_or("error")),
+            ))
+        }
+    }
+}
+
+/// Why a request got no response from its guest.
+enum Failure {
+    /// Over the time limit before the response started.
+    Timeout,
+    /// The guest trapped (panic, stack overflow, memory cap, ...).
+    Trap(String),
+    /// The guest returned an error code instead of a response.
+    Error(ErrorCode),
+    /// The host could not set the request up.
+    Host(String),
+}
+
+impl Failure {
+    fn status(&self) -> StatusCode {
+        match self {
+            Failure::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn log(&self, id: &str) {
+        match self {
+            Failure::Timeout => {
+                tracing::warn!("component `{id}`: request timed out; the instance was stopped")
+            }
+            Failure::Trap(message) => tracing::error!("component `{id}` trapped: {message}"),
+            Failure::Error(code) => {
+                tracing::warn!("component `{id}` answered with an error: {code:?}")
+            }
+            Failure::Host(message) => tracing::error!("component `{id}`: {message}"),
+        }
+    }
+
+    fn from_wasmtime(error: wasmtime::Error) -> Failure {
+        if error.downcast_ref::<TimedOut>().is_some()
+            || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt))
+        {
+            return Failure::Timeout;
+        }
+        // The trap message, then the guest's frames; never the host's Rust backtrace.
+        let backtrace = error
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .map(|frames| format!("\n{}", frames.to_string().trim_end()))
+            .unwrap_or_default();
+        Failure::Trap(format!("{}{backtrace}", error.root_cause()))
+    }
+}
+
+async fn run_guest<B>(
+    component: &LoadedComponent,
+    request: Request<B>,
+) -> Result<Response<HyperOutgoingBody>, Failure>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let config = &component.shared.config;
+    let state =
+        RequestState::new(&component.shared).map_err(|e| Failure::Host(format!("{e:#}")))?;
+    let mut store = Store::new(component.pre.engine(), state);
+    store.limiter(|state| &mut state.limits);
+    // Every epoch tick the guest yields its thread to other requests, and past the
+    // deadline it is stopped: a busy loop can neither starve the worker nor run forever.
+    let deadline = Instant::now() + config.timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Err(wasmtime::Error::new(TimedOut))
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let incoming = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, request)
+        .map_err(|e| Failure::Host(format!("{e}")))?;
+    let outparam = store
+        .data_mut()
+        .http()
+        .new_response_outparam(sender)
+        .map_err(|e| Failure::Host(format!("{e}")))?;
+
+    // The guest keeps running after it sent the response head (it streams the body), so
+    // it gets a task of its own; on this single-threaded runtime that is no thread hop.
+    let pre = component.pre.clone();
+    let timeout = config.timeout;
+    let guest = tokio::spawn(async move {
+        let run = async {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        };
+        // The epoch callback stops busy guests; this stops guests waiting on I/O.
+        match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(wasmtime::Error::new(TimedOut)),
+        }
+    });
+
+    match receiver.await {
+        Ok(Ok(response)) => {
+            // Failures after the head was sent surface as a broken body; log them.
+            let id = config.id.clone();
+            tokio::spawn(async move {
+                if let Ok(Err(error)) = guest.await {
+                    Failure::from_wasmtime(error).log(&id);
+                }
+            });
+            Ok(response)
+        }
+        Ok(Err(code)) => Err(Failure::Error(code)),
+        // The outparam was dropped unset: the guest finished, trapped or timed out.
+        Err(_) => match guest.await {
+            Ok(Ok(())) => Err(Failure::Host(
+                "the guest returned without sending a response".to_string(),
+            )),
+            Ok(Err(error)) => Err(Failure::from_wasmtime(error)),
+            Err(join) => Err(Failure::Host(format!("the guest task failed: {join}"))),
+        },
+    }
+}
+
+/// A short plain-text response made by the host itself.
+pub fn plain(status: StatusCode, text: String) -> Response<HyperOutgoingBody> {
+    let body = Full::new(Bytes::from(text))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(body)
+        .expect("a static status and header make a valid response")
+}

@@ -1,0 +1,244 @@
+//! The embedded Wasmtime HTTP server behind `wasmctl up`.
+//!
+//! The host serves `wasi:http/proxy` components (plus the wasi:cli and wasi:filesystem
+//! interfaces Rust std imports; never wasi:sockets). It knows nothing of manifests or
+//! terminals: the caller describes components and routes with [`HostConfig`], and
+//! receives guest output through [`GuestOutput`] and logs through `tracing`.
+//!
+//! Every request gets a fresh instance from a pre-instantiated component (`ProxyPre`) in
+//! a pooling allocator, so instantiation is a few microseconds. The server runs one
+//! single-threaded runtime per core, each accepting on its own `SO_REUSEPORT` socket, so
+//! a request is parsed, routed, run and answered on one thread without hand-offs.
+//!
+//! A guest can never take the server down: a time limit (epoch interruption for CPU,
+//! a timer for waits) answers 504, a trap or memory bomb answers 500 and is logged with
+//! its wasm backtrace, and a busy guest yields its thread every epoch tick.
+
+mod engine;
+mod handler;
+mod outbound;
+mod router;
+mod server;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use wasmtime::Engine;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+pub use outbound::{OutboundPolicy, OutboundRule};
+pub use router::{Route, RouteTable};
+pub use server::BoundServer;
+pub use state::{GuestOutput, Stream};
+
+use crate::engine::{EngineLimits, load_component, new_engine};
+use crate::state::{ComponentShared, RequestState};
+
+/// Request headers the host sets for the guest (client-sent copies are removed).
+pub mod headers {
+    /// The route that matched, as written in the manifest, e.g. `/api/...`.
+    pub const MATCHED_ROUTE: &str = "wasmctl-matched-route";
+    /// The path below a wildcard route's prefix (`/users/7` for `/api/users/7` under
+    /// `/api/...`), or empty for an exact route.
+    pub const PATH_INFO: &str = "wasmctl-path-info";
+    /// The id of the component serving the request.
+    pub const COMPONENT: &str = "wasmctl-component";
+}
+
+/// One component to serve.
+#[derive(Debug, Clone)]
+pub struct ComponentConfig {
+    pub id: String,
+    /// The component file.
+    pub path: PathBuf,
+    /// Exactly the environment the guest sees.
+    pub environment: Vec<(String, String)>,
+    /// Host directories the guest may read: (host path, guest path).
+    pub preopens: Vec<(PathBuf, String)>,
+    /// Allowed outgoing HTTP destinations; empty denies all.
+    pub outbound: Vec<OutboundRule>,
+    /// Time a request may take.
+    pub timeout: Duration,
+    /// Linear memory cap per instance, in bytes.
+    pub memory: u64,
+}
+
+/// Limits of the server itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// Open connections at most; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_size: u64,
+    /// Time a client has to send its request headers (slowloris).
+    pub header_read_timeout: Duration,
+    /// Time in-flight requests get to finish after shutdown starts.
+    pub shutdown_grace: Duration,
+    /// Instances alive at once (requests in flight across all components).
+    pub max_instances: u32,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_body_size: 64 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+            max_instances: 1000,
+        }
+    }
+}
+
+/// Everything the host needs.
+pub struct HostConfig {
+    pub components: Vec<ComponentConfig>,
+    /// Routes to component ids.
+    pub routes: Vec<(Route, String)>,
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// Where guest stdout/stderr lines go; `None` discards them.
+    pub output: Option<Arc<dyn GuestOutput>>,
+    pub limits: ServerLimits,
+}
+
+/// How loading one component went.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub id: String,
+    /// The compiled code came from the on-disk cache.
+    pub cached: bool,
+    pub elapsed: Duration,
+}
+
+/// Components compiled and pre-instantiated, routes resolved: ready to bind and serve.
+pub struct Host {
+    engine: Engine,
+    components: Vec<LoadedComponent>,
+    routes: RouteTable,
+    limits: ServerLimits,
+    reports: Vec<LoadReport>,
+}
+
+pub(crate) struct LoadedComponent {
+    pub shared: Arc<ComponentShared>,
+    pub pre: ProxyPre<RequestState>,
+}
+
+impl Host {
+    /// Compiles (or loads from the cache) every component in parallel and links it.
+    pub fn load(config: HostConfig) -> Result<Host> {
+        let max_memory = config
+            .components
+            .iter()
+            .map(|c| c.memory)
+            .max()
+            .unwrap_or(0);
+        let engine = new_engine(EngineLimits {
+            max_memory,
+            max_instances: config.limits.max_instances,
+        })?;
+        let linker = handler::linker(&engine)?;
+
+        let loaded: Vec<Result<(LoadedComponent, LoadReport)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = config
+                .components
+                .iter()
+                .map(|component| {
+                    let (engine, linker, cache_dir, output) = (
+                        &engine,
+                        &linker,
+                        config.cache_dir.as_deref(),
+                        &config.output,
+                    );
+                    scope.spawn(move || {
+                        let started = Instant::now();
+                        let bytes = std::fs::read(&component.path).with_context(|| {
+                            format!(
+                                "reading component `{}` from {}",
+                                component.id,
+                                component.path.display()
+                            )
+                        })?;
+                        let (compiled, cached) = load_component(engine, &bytes, cache_dir)
+                            .with_context(|| format!("compiling component `{}`", component.id))?;
+                        let instance_pre = linker.instantiate_pre(&compiled).map_err(|e| {
+                            anyhow::anyhow!(
+                                "component `{}` needs imports wasmctl up does not provide: {e}",
+                                component.id
+                            )
+                        })?;
+                        let pre = ProxyPre::new(instance_pre).map_err(|e| {
+                            anyhow::anyhow!(
+                                "component `{}` does not export wasi:http/incoming-handler: {e}",
+                                component.id
+                            )
+                        })?;
+                        let shared = Arc::new(ComponentShared {
+                            config: component.clone(),
+                            outbound: Arc::new(OutboundPolicy {
+                                rules: component.outbound.clone(),
+                            }),
+                            output: output.clone(),
+                        });
+                        Ok((
+                            LoadedComponent { shared, pre },
+                            LoadReport {
+                                id: component.id.clone(),
+                                cached,
+                                elapsed: started.elapsed(),
+                            },
+                        ))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("component loading does not panic"))
+                .collect()
+        });
+        let mut components = Vec::new();
+        let mut reports = Vec::new();
+        for result in loaded {
+            let (component, report) = result?;
+            components.push(component);
+            reports.push(report);
+        }
+
+        let index_of = |id: &str| {
+            components
+                .iter()
+                .position(|c: &LoadedComponent| c.shared.config.id == id)
+        };
+        let routes = config
+            .routes
+            .into_iter()
+            .map(|(route, id)| {
+                let index = index_of(&id)
+                    .with_context(|| format!("route `{route}` names unknown component `{id}`"))?;
+                Ok((route, index))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Host {
+            engine,
+            components,
+            routes: RouteTable::new(routes),
+            limits: config.limits,
+            reports,
+        })
+    }
+
+    /// How each component was loaded, in the order given.
+    pub fn reports(&self) -> &[LoadReport] {
+        &self.reports
+    }
+
+    /// Binds `workers` listening sockets (one per worker thread) to `addr`.
+    pub fn bind(self, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
+        server::bind(self, addr, workers)
+    }
+}

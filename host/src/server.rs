@@ -1,0 +1,165 @@
+//! Accepting connections: one single-threaded tokio runtime per worker thread, each with
+//! its own `SO_REUSEPORT` listener, so the kernel spreads connections over the workers and
+//! a request never changes threads. Shutdown stops accepting, lets in-flight requests
+//! finish within the grace period, then returns.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::{Semaphore, watch};
+
+use crate::Host;
+use crate::engine::EPOCH_TICK;
+use crate::handler::handle;
+
+/// Listening sockets bound and ready: the address is known before serving starts.
+pub struct BoundServer {
+    host: Arc<Host>,
+    listeners: Vec<std::net::TcpListener>,
+    local_addr: SocketAddr,
+}
+
+pub fn bind(host: Host, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
+    let workers = workers.max(1);
+    let first = listen(addr).with_context(|| format!("could not listen on {addr}"))?;
+    // With port 0 the first socket picks the port; the others join it.
+    let local_addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..workers {
+        listeners
+            .push(listen(local_addr).with_context(|| format!("could not listen on {local_addr}"))?);
+    }
+    Ok(BoundServer {
+        host: Arc::new(host),
+        listeners,
+        local_addr,
+    })
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+impl BoundServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests (bounded by the
+    /// grace period) and returns.
+    pub fn serve(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let engine = self.host.engine.clone();
+        let (stop_ticker, ticker_stopped) = std::sync::mpsc::channel::<()>();
+        // Epochs drive time limits and the yielding of busy guests.
+        let ticker = std::thread::Builder::new()
+            .name("wasmctl-epoch".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    ticker_stopped.recv_timeout(EPOCH_TICK)
+                {
+                    engine.increment_epoch();
+                }
+            })?;
+
+        let (stop, stopped) = watch::channel(false);
+        let connections = Arc::new(Semaphore::new(self.host.limits.max_connections));
+        let workers: Vec<_> = self
+            .listeners
+            .into_iter()
+            .enumerate()
+            .map(|(index, listener)| {
+                let (host, stopped, connections) =
+                    (self.host.clone(), stopped.clone(), connections.clone());
+                std::thread::Builder::new()
+                    .name(format!("wasmctl-worker-{index}"))
+                    .spawn(move || worker(host, listener, stopped, connections))
+            })
+            .collect::<Result<_, _>>()?;
+
+        let control = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        control.block_on(shutdown);
+        let _ = stop.send(true);
+        let mut result = Ok(());
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => result = Err(error),
+                Err(_) => result = Err(anyhow::anyhow!("a worker thread panicked")),
+            }
+        }
+        drop(stop_ticker);
+        let _ = ticker.join();
+        result
+    }
+}
+
+fn worker(
+    host: Arc<Host>,
+    listener: std::net::TcpListener,
+    mut stopped: watch::Receiver<bool>,
+    connections: Arc<Semaphore>,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(host.limits.header_read_timeout)
+            .keep_alive(true);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        loop {
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                _ = stopped.changed() => break,
+            };
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!("accepting a connection failed: {error}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = stopped.changed() => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let host = host.clone();
+            let service = hyper::service::service_fn(move |request| handle(host.clone(), request));
+            let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!("connection ended with an error: {error}");
+                }
+                drop(permit);
+            });
+        }
+        drop(listener);
+        let grace = host.limits.shutdown_grace;
+        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+            tracing::warn!("some requests were still running {grace:?} after shutdown started; they were cut off");
+        }
+        Ok(())
+    })
+}

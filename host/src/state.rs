@@ -1,0 +1,224 @@
+//! What each request's `Store` holds: a WASI context granting exactly what the manifest
+//! grants, the wasi:http context with the outbound policy, and the memory limiter.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::ComponentConfig;
+use crate::outbound::OutboundPolicy;
+
+/// Which of a guest's output streams a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Receives guest output, one complete line at a time (without the newline).
+pub trait GuestOutput: Send + Sync + 'static {
+    fn line(&self, component: &str, stream: Stream, line: &str);
+}
+
+/// Per-request store data.
+pub struct RequestState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: OutboundHooks,
+    table: ResourceTable,
+    pub limits: StoreLimits,
+}
+
+impl RequestState {
+    pub fn new(component: &ComponentShared) -> anyhow::Result<Self> {
+        let config = &component.config;
+        let mut wasi = WasiCtxBuilder::new();
+        // Nothing from the host leaks in: no inherited env, args or stdio; only grants.
+        wasi.envs(&config.environment);
+        for (host_dir, guest_dir) in &config.preopens {
+            wasi.preopened_dir(host_dir, guest_dir, FsPerms::ReadOnly)
+                .map_err(|e| {
+                    anyhow::anyhow!("opening {} for the guest: {e}", host_dir.display())
+                })?;
+        }
+        if let Some(output) = &component.output {
+            wasi.stdout(OutputSink::new(&config.id, Stream::Stdout, output));
+            wasi.stderr(OutputSink::new(&config.id, Stream::Stderr, output));
+        }
+        Ok(Self {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks {
+                component: component.config.id.clone(),
+                policy: component.outbound.clone(),
+            },
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(usize::try_from(config.memory).unwrap_or(usize::MAX))
+                // A memory bomb traps at once instead of the guest seeing a failed grow.
+                .trap_on_grow_failure(true)
+                .build(),
+        })
+    }
+}
+
+/// What every request of one component shares.
+pub struct ComponentShared {
+    pub config: ComponentConfig,
+    pub outbound: Arc<OutboundPolicy>,
+    pub output: Option<Arc<dyn GuestOutput>>,
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Outgoing requests pass through the component's `allowed_outbound_hosts`.
+struct OutboundHooks {
+    component: String,
+    policy: Arc<OutboundPolicy>,
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<wasmtime_wasi_http::WasiBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                ),
+                wasmtime_wasi_http::Error,
+            >,
+        > + Send,
+>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> SendFuture {
+        if let Err(destination) = self.policy.check(request.uri()) {
+            tracing::warn!(
+                "component `{}`: outgoing request to {destination} denied; grant it in `allowed_outbound_hosts`",
+                self.component
+            );
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let mut defaults: [(); 0] = [];
+        defaults.send_request(request, options, fut)
+    }
+}
+
+/// A guest output stream: split into lines, each handed to [`GuestOutput`].
+struct OutputSink {
+    component: Arc<str>,
+    stream: Stream,
+    output: Arc<dyn GuestOutput>,
+}
+
+impl OutputSink {
+    fn new(component: &str, stream: Stream, output: &Arc<dyn GuestOutput>) -> Self {
+        Self {
+            component: component.into(),
+            stream,
+            output: output.clone(),
+        }
+    }
+}
+
+impl IsTerminal for OutputSink {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for OutputSink {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(LineWriter {
+            component: self.component.clone(),
+            stream: self.stream,
+            output: self.output.clone(),
+            pending: Vec::new(),
+        })
+    }
+}
+
+/// Buffers a partial line until its newline (or the end of the request) arrives.
+struct LineWriter {
+    component: Arc<str>,
+    stream: Stream,
+    output: Arc<dyn GuestOutput>,
+    pending: Vec<u8>,
+}
+
+impl LineWriter {
+    /// Longest line kept before it is emitted anyway (a guest printing without newlines).
+    const MAX_LINE: usize = 16 * 1024;
+
+    fn emit(&mut self, upto: usize) {
+        let line: Vec<u8> = self.pending.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&line);
+        self.output.line(
+            &self.component,
+            self.stream,
+            text.trim_end_matches(['\n', '\r']),
+        );
+    }
+}
+
+impl tokio::io::AsyncWrite for LineWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.pending.extend_from_slice(buf);
+        while let Some(newline) = self.pending.iter().position(|b| *b == b'\n') {
+            self.emit(newline + 1);
+        }
+        if self.pending.len() >= Self::MAX_LINE {
+            let all = self.pending.len();
+            self.emit(all);
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let all = self.pending.len();
+            self.emit(all);
+        }
+    }
+}
