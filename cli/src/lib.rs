@@ -6,7 +6,11 @@
 pub mod build;
 pub mod component;
 pub mod diagnostic;
+pub mod dirs;
+pub mod fs_tree;
+pub mod kube;
 pub mod manifest;
 pub mod names;
 pub mod process;
+pub mod registry;
 pub mod templates;

@@ -73,6 +73,11 @@ impl Ui {
         self.quiet
     }
 
+    /// Whether progress bars and spinners are drawn (a terminal, not `--quiet`).
+    pub fn spinners_enabled(&self) -> bool {
+        self.spinners
+    }
+
     pub fn color(&self) -> bool {
         self.color
     }

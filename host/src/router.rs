@@ -52,7 +52,9 @@ impl RouteTable {
                 Route::Prefix(prefix) => table.prefixes.push((prefix, component, text)),
             }
         }
-        table.prefixes.sort_by_key(|(prefix, ..)| std::cmp::Reverse(prefix.len()));
+        table
+            .prefixes
+            .sort_by_key(|(prefix, ..)| std::cmp::Reverse(prefix.len()));
         table
     }
 

@@ -2,8 +2,10 @@
 
 mod build;
 mod completions;
+mod deploy;
 mod doctor;
 mod new;
+mod registry;
 mod templates;
 mod up;
 
@@ -67,7 +69,10 @@ pub enum Command {
     /// Serve the app on a local HTTP server
     Up(up::UpArgs),
     /// Push the app to an OCI registry and hand it to Kubernetes
-    Deploy(NotYet),
+    Deploy(deploy::DeployArgs),
+    /// Log in to registries and pull apps from them
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// List, install and remove templates
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
@@ -85,21 +90,11 @@ impl Command {
             Command::Completions(args) => args.run(),
             Command::Build(args) => args.run(ui),
             Command::Up(args) => args.run(ui),
-            Command::Deploy(_) => not_yet("deploy", 5),
+            Command::Deploy(args) => args.run(ui),
+            Command::Registry(command) => command.run(ui),
             Command::Doctor(args) => args.run(ui),
         }
     }
-}
-
-/// Arguments of a subcommand that is not implemented yet.
-#[derive(Debug, Args)]
-pub struct NotYet {
-    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
-}
-
-fn not_yet(command: &str, issue: u32) -> anyhow::Result<()> {
-    anyhow::bail!("`wasmctl {command}` is not implemented yet (issue #{issue})")
 }
 
 /// `--manifest PATH`, shared by the commands that work on an app.

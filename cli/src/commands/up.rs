@@ -30,11 +30,18 @@ use crate::ui::Ui;
     wasmctl-path-info      the path below a wildcard route's prefix, e.g. /users/7\n  \
     wasmctl-component      the id of the serving component\n\
     Guest output is shown prefixed with the component id and kept in .wasmctl/logs/.\n\
-    Ctrl-C or SIGTERM stops accepting and lets in-flight requests finish.")]
+    Ctrl-C or SIGTERM stops accepting and lets in-flight requests finish.\n\
+    --from REF pulls the app (verifying every digest; cached by digest) and serves it.")]
 pub struct UpArgs {
     /// Serve this component file on `/...` instead of an app
-    #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest"])]
+    #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest", "from"])]
     pub file: Option<PathBuf>,
+    /// Serve an app pulled from a registry: HOST[:PORT]/REPO:TAG or ...@sha256:...
+    #[arg(long, value_name = "REF", conflicts_with_all = ["build", "manifest"])]
+    pub from: Option<String>,
+    /// With --from: allow plain HTTP to a registry that is not on loopback
+    #[arg(long, requires = "from")]
+    pub insecure: bool,
     #[command(flatten)]
     pub manifest: ManifestArgs,
     /// Run `wasmctl build` first
@@ -83,9 +90,23 @@ struct Served {
 
 impl UpArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
-        let served = match &self.file {
-            Some(file) => self.bare_component(file)?,
-            None => self.app(ui)?,
+        let served = match (&self.file, &self.from) {
+            (Some(file), _) => self.bare_component(file)?,
+            (None, Some(reference)) => {
+                let pulled = super::registry::pull(reference, self.insecure)?;
+                ui.status(
+                    "Pulled",
+                    format!(
+                        "{reference} ({}, {} of {} layers downloaded)",
+                        pulled.digest, pulled.downloaded, pulled.layers
+                    ),
+                );
+                self.app(
+                    &manifest::load(&pulled.dir.join(manifest::MANIFEST_FILE))?,
+                    ui,
+                )?
+            }
+            (None, None) => self.app(&self.manifest.load()?, ui)?,
         };
         let host_config = self.host_config(&served, ui)?;
 
@@ -126,10 +147,9 @@ impl UpArgs {
         Ok(())
     }
 
-    fn app(&self, ui: &Ui) -> Result<Served> {
-        let app = self.manifest.load()?;
+    fn app(&self, app: &App, ui: &Ui) -> Result<Served> {
         if self.build {
-            super::build::build_app(&app, &[], true, ui)?;
+            super::build::build_app(app, &[], true, ui)?;
         }
         for component in app.components.values() {
             let source = app.resolve(&component.source);
@@ -140,14 +160,14 @@ impl UpArgs {
                     super::relative(&source, &app.dir)
                 );
             }
-            if let Some(input) = wasmctl::build::stale_input(&app, component) {
+            if let Some(input) = wasmctl::build::stale_input(app, component) {
                 ui.warn(format!(
                     "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
                     component.id,
                     super::relative(&input, &app.dir)
                 ));
             }
-            wasmctl::build::check_source(&app, component)?;
+            wasmctl::build::check_source(app, component)?;
         }
         Ok(Served {
             dir: app.dir.clone(),
@@ -156,7 +176,7 @@ impl UpArgs {
                 .values()
                 .map(|c| (c.clone(), app.resolve(&c.source)))
                 .collect(),
-            routes: routes(&app),
+            routes: routes(app),
         })
     }
 
@@ -217,7 +237,11 @@ impl UpArgs {
             log_files.insert(component.id.clone(), Mutex::new(log));
             components.push(component_config(component, path, &served.dir, self));
         }
-        let cache_dir = if self.no_cache { None } else { cache_dir() };
+        let cache_dir = if self.no_cache {
+            None
+        } else {
+            Some(wasmctl::dirs::cache_root()?.join("compiled"))
+        };
         Ok(HostConfig {
             components,
             routes: served
@@ -285,15 +309,6 @@ fn component_config(
             .or(component.limits.timeout)
             .unwrap_or(manifest::DEFAULT_TIMEOUT),
         memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
-    }
-}
-
-/// `$WASMCTL_CACHE_DIR`, or the platform cache directory, for compiled components.
-fn cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("WASMCTL_CACHE_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => directories::ProjectDirs::from("dev", "wasmctl", "wasmctl")
-            .map(|d| d.cache_dir().join("compiled")),
     }
 }
 

@@ -45,6 +45,31 @@ pub struct App {
     pub routes: Vec<HttpRoute>,
     /// Components by id, in id order.
     pub components: BTreeMap<String, Component>,
+    /// The `[deploy]` table, if any.
+    pub deploy: Deploy,
+}
+
+/// Where and how `wasmctl deploy` ships the app; every field can be overridden by flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deploy {
+    /// `HOST[:PORT]/REPO:TAG`
+    pub registry: Option<String>,
+    /// Allow plain HTTP to a registry that is not on loopback.
+    pub insecure: bool,
+    pub kubernetes: Kubernetes,
+}
+
+/// `[deploy.kubernetes]`
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kubernetes {
+    pub namespace: Option<String>,
+    pub replicas: Option<u32>,
+    /// A Kubernetes CPU quantity, e.g. `250m`.
+    pub cpu: Option<String>,
+    /// A Kubernetes memory quantity, e.g. `128Mi`.
+    pub memory: Option<String>,
+    pub runtime_class: Option<String>,
+    pub environment: BTreeMap<String, String>,
 }
 
 impl App {
@@ -169,6 +194,11 @@ pub enum BuildKind {
 /// Parses a time limit such as `30s` or `500ms` (the manifest's `limits.timeout` syntax).
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     validate::parse_timeout(text)
+}
+
+/// Checks `HOST[:PORT]/REPO:TAG` syntax (the `[deploy] registry` value).
+pub fn check_registry_reference(text: &str) -> Result<(), String> {
+    validate::check_registry_reference(text)
 }
 
 /// Why a manifest could not be loaded.

@@ -18,6 +18,7 @@ pub struct RawManifest {
     pub trigger: Option<S<RawTriggers>>,
     #[serde(default)]
     pub component: BTreeMap<S<String>, S<RawComponent>>,
+    pub deploy: Option<S<RawDeploy>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,4 +91,25 @@ pub struct RawCargoBuild {
     pub target: Option<S<String>>,
     #[serde(default)]
     pub features: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    pub registry: Option<S<String>>,
+    #[serde(default)]
+    pub insecure: bool,
+    pub kubernetes: Option<S<RawKubernetes>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubernetes {
+    pub namespace: Option<S<String>>,
+    pub replicas: Option<S<i64>>,
+    pub cpu: Option<S<String>>,
+    pub memory: Option<S<String>>,
+    pub runtime_class: Option<S<String>>,
+    #[serde(default)]
+    pub environment: BTreeMap<S<String>, S<String>>,
 }

@@ -267,3 +267,17 @@ fn locate_walks_up_to_the_manifest() {
     assert!(error.contains("could not find `wasmctl.toml`"), "{error}");
     assert!(error.contains("wasmctl new http-rust"), "{error}");
 }
+
+#[test]
+fn deploy_table_is_parsed_and_checked() {
+    let app = parse_text(&with_component_keys("[deploy]\nregistry = \"127.0.0.1:5000/demo/svc:v1\"\n[deploy.kubernetes]\nreplicas = 2\ncpu = \"250m\"\nmemory = \"128Mi\"\nenvironment = { MODE = \"prod\" }")).unwrap();
+    assert_eq!(
+        app.deploy.registry.as_deref(),
+        Some("127.0.0.1:5000/demo/svc:v1")
+    );
+    assert_eq!(app.deploy.kubernetes.replicas, Some(2));
+    assert_eq!(app.deploy.kubernetes.environment["MODE"], "prod");
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "[deploy]\nregistry = \"svc:v1\"\n[deploy.kubernetes]\nreplicas = 0\nmemory = \"lots\""
+    )));
+}

@@ -131,6 +131,10 @@ pub fn validate(
     }
 
     let routes = validate_routes(&mut findings, raw.trigger.map(S::into_inner), &declared);
+    let deploy = raw
+        .deploy
+        .map(|d| validate_deploy(&mut findings, d.into_inner()))
+        .unwrap_or_default();
 
     if findings.items.is_empty() {
         Ok(App {
@@ -142,6 +146,7 @@ pub fn validate(
             authors: application.authors.into_iter().map(S::into_inner).collect(),
             routes,
             components,
+            deploy,
         })
     } else {
         Err(findings.items)
@@ -353,6 +358,101 @@ fn validate_build(findings: &mut Findings, id: &str, build: S<RawBuild>) -> Opti
         workdir,
         watch,
     })
+}
+
+fn validate_deploy(findings: &mut Findings, raw: super::raw::RawDeploy) -> super::Deploy {
+    let registry = raw.registry.and_then(|r| {
+        findings.check(
+            r.span(),
+            check_registry_reference(r.get_ref()).map(|()| r.into_inner()),
+        )
+    });
+    let mut kubernetes = super::Kubernetes::default();
+    if let Some(raw_kube) = raw.kubernetes {
+        let raw_kube = raw_kube.into_inner();
+        if let Some(replicas) = raw_kube.replicas {
+            kubernetes.replicas = findings.check(
+                replicas.span(),
+                u32::try_from(*replicas.get_ref())
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| {
+                        format!(
+                            "replicas must be a whole number from 1, not {}",
+                            replicas.get_ref()
+                        )
+                    }),
+            );
+        }
+        for (field, value) in [("cpu", &raw_kube.cpu), ("memory", &raw_kube.memory)] {
+            if let Some(value) = value {
+                findings.check(value.span(), check_quantity(field, value.get_ref()));
+            }
+        }
+        kubernetes.cpu = raw_kube.cpu.map(S::into_inner);
+        kubernetes.memory = raw_kube.memory.map(S::into_inner);
+        kubernetes.namespace = raw_kube.namespace.map(S::into_inner);
+        kubernetes.runtime_class = raw_kube.runtime_class.map(S::into_inner);
+        for (key, value) in raw_kube.environment {
+            if findings
+                .check(key.span(), check_env_key(key.get_ref()))
+                .is_some()
+            {
+                kubernetes
+                    .environment
+                    .insert(key.into_inner(), value.into_inner());
+            }
+        }
+    }
+    super::Deploy {
+        registry,
+        insecure: raw.insecure,
+        kubernetes,
+    }
+}
+
+/// `HOST[:PORT]/REPO[:TAG|@DIGEST]` with an explicit registry host.
+pub fn check_registry_reference(text: &str) -> Result<(), String> {
+    let example = "write HOST[:PORT]/REPOSITORY:TAG, e.g. `127.0.0.1:5000/demo/svc:v1` or `ghcr.io/me/svc:1.0`";
+    let Some((host, rest)) = text.split_once('/') else {
+        return Err(format!(
+            "registry reference `{text}` has no registry host; {example}"
+        ));
+    };
+    let looks_like_host = host.contains('.') || host.contains(':') || host == "localhost";
+    if !looks_like_host || rest.is_empty() {
+        return Err(format!(
+            "registry reference `{text}` has no registry host; {example}"
+        ));
+    }
+    let valid = rest.chars().all(|c| {
+        c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || "._-/:@".contains(c)
+            || c.is_ascii_uppercase()
+    }) && !rest.starts_with('/')
+        && !rest.contains("//");
+    if !valid {
+        return Err(format!(
+            "registry reference `{text}` is not valid; {example}"
+        ));
+    }
+    Ok(())
+}
+
+/// A Kubernetes resource quantity such as `250m`, `1`, `128Mi` or `1G`.
+fn check_quantity(field: &str, text: &str) -> Result<(), String> {
+    let digits_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(digits_end);
+    let suffixes = ["", "m", "k", "M", "G", "T", "Ki", "Mi", "Gi", "Ti"];
+    if number.is_empty() || number.parse::<f64>().is_err() || !suffixes.contains(&suffix) {
+        return Err(format!(
+            "{field} `{text}` is not a Kubernetes quantity; write e.g. `250m` or `1` (cpu), `128Mi` or `1Gi` (memory)"
+        ));
+    }
+    Ok(())
 }
 
 /// Parses `/exact/path` or `/prefix/...`.

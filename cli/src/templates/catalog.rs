@@ -10,9 +10,6 @@ use super::{CONTENT_DIR, METADATA_FILE, Origin, Template, TemplateFile};
 /// The repository's `templates/` directory, compiled into the binary.
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
 
-/// Overrides where installed templates live (tests and unusual setups).
-pub const DATA_DIR_ENV: &str = "WASMCTL_DATA_DIR";
-
 /// Why a template could not be found.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown template `{name}`; available templates: {}\nhelp: `wasmctl templates list` describes them", available.join(", "))]
@@ -32,16 +29,9 @@ impl Catalog {
         Self { installed_root }
     }
 
-    /// The user's catalog: `$WASMCTL_DATA_DIR/templates`, or the platform data directory.
+    /// The user's catalog: `templates/` under [`crate::dirs::data_root`].
     pub fn for_user() -> Result<Self> {
-        let data_dir = match std::env::var_os(DATA_DIR_ENV) {
-            Some(dir) => PathBuf::from(dir),
-            None => directories::ProjectDirs::from("dev", "wasmctl", "wasmctl")
-                .context("no home directory to keep installed templates in; set WASMCTL_DATA_DIR")?
-                .data_dir()
-                .to_path_buf(),
-        };
-        Ok(Self::new(data_dir.join("templates")))
+        Ok(Self::new(crate::dirs::data_root()?.join("templates")))
     }
 
     /// Where installed templates live.
@@ -161,7 +151,7 @@ impl Catalog {
             .prefix(".install-")
             .tempdir_in(&self.installed_root)
             .context("creating a staging directory for the install")?;
-        copy_tree(&root, staging.path())?;
+        crate::fs_tree::copy_tree(&root, staging.path())?;
         if destination.exists() {
             std::fs::remove_dir_all(&destination)
                 .with_context(|| format!("removing the old `{}`", destination.display()))?;
@@ -251,19 +241,4 @@ fn find_template_root(unpacked: &Path) -> Result<PathBuf> {
             "the archive has no {METADATA_FILE} at its root or in a single top-level directory"
         ),
     }
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating `{}`", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading `{}`", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("copying `{}`", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod build;
 mod cli;
+mod deploy;
 mod install;
 mod new;
 mod support;

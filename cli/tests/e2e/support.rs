@@ -15,12 +15,29 @@ pub fn workspace_root() -> &'static Path {
 /// A `wasmctl` command run in `dir`, isolated from the user's data directory and terminal.
 pub fn wasmctl(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("wasmctl").expect("the wasmctl binary is built");
+    command.current_dir(dir);
+    for (key, value) in isolation() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
     command
-        .current_dir(dir)
-        .env("WASMCTL_DATA_DIR", scratch_data_dir())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG");
-    command
+}
+
+/// Environment that keeps a wasmctl child away from the user's data, cache,
+/// credentials and Docker config (`None`: remove the variable).
+fn isolation() -> Vec<(&'static str, Option<std::ffi::OsString>)> {
+    let scratch = scratch_data_dir();
+    vec![
+        ("WASMCTL_DATA_DIR", Some(scratch.into())),
+        ("WASMCTL_CACHE_DIR", Some(compile_cache().into())),
+        ("WASMCTL_CONFIG_DIR", Some(scratch.join("config").into())),
+        ("DOCKER_CONFIG", Some(scratch.join("docker").into())),
+        ("NO_COLOR", Some("1".into())),
+        ("RUST_LOG", None),
+        ("RUST_BACKTRACE", None),
+    ]
 }
 
 /// A data directory shared by the run; tests that install templates make their own.
@@ -116,14 +133,15 @@ impl Server {
             .args(args)
             .args(["--listen", "127.0.0.1:0", "--workers", "2"])
             .current_dir(dir)
-            .env("WASMCTL_CACHE_DIR", compile_cache())
-            .env("WASMCTL_DATA_DIR", scratch_data_dir())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for (key, value) in isolation() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
         for (key, value) in env {
             command.env(key, value);
         }
@@ -236,4 +254,87 @@ pub fn get(url: &str) -> (u16, String) {
         status,
         response.body_mut().read_to_string().unwrap_or_default(),
     )
+}
+
+/// A real Docker Distribution registry (Debian's `docker-registry`) on a free port of
+/// 127.0.0.1 with its own storage directory; stopped when dropped.
+pub struct TestRegistry {
+    child: std::process::Child,
+    pub storage: tempfile::TempDir,
+    pub host: String,
+}
+
+impl TestRegistry {
+    /// Anonymous read/write.
+    pub fn start() -> TestRegistry {
+        Self::start_with_auth(None)
+    }
+
+    /// With `(user, password)`: HTTP basic auth through an htpasswd file.
+    pub fn start_with_auth(login: Option<(&str, &str)>) -> TestRegistry {
+        let storage = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            storage.path().join("data").display()
+        );
+        if let Some((user, password)) = login {
+            let htpasswd = storage.path().join("htpasswd");
+            let hash = bcrypt::hash(password, 5).expect("bcrypt");
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let config_path = storage.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry is installed (apt-get install docker-registry)");
+        let registry = TestRegistry {
+            child,
+            storage,
+            host: format!("127.0.0.1:{port}"),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let answered = http().get(format!("http://{}/v2/", registry.host)).call();
+            if answered.is_ok_and(|response| [200, 401].contains(&response.status().as_u16())) {
+                return registry;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not start on {}",
+                registry.host
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Where the registry keeps a blob's bytes.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.storage
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -11,7 +11,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, root};
 
-const BENCHES: [&str; 2] = ["build", "validate"];
+mod up;
+
+const BENCHES: [&str; 3] = ["build", "validate", "up"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let selected: Vec<&str> = match args.first().map(String::as_str) {
@@ -27,6 +29,7 @@ pub fn run(args: &[String]) -> Result<()> {
         match name {
             "build" => bench.noop_build()?,
             "validate" => bench.validate()?,
+            "up" => up::run(&bench.wasmctl, &bench.app)?,
             _ => unreachable!("checked above"),
         }
     }
@@ -160,7 +163,7 @@ pub fn ms(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
 
-fn run_ok(command: &mut Command) -> Result<()> {
+pub fn run_ok(command: &mut Command) -> Result<()> {
     let status = command
         .status()
         .with_context(|| format!("running {command:?}"))?;

@@ -1,0 +1,289 @@
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use wasmctl::kube::{self, KubeApp};
+use wasmctl::manifest::App;
+use wasmctl::registry::{self, PushProgress, Registry, artifact, credentials};
+
+use super::ManifestArgs;
+use crate::ui::Ui;
+
+/// `wasmctl deploy`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    wasmctl deploy --registry 127.0.0.1:5000/demo/svc:v1\n  \
+    wasmctl deploy --registry ghcr.io/me/svc:1.0 --kube k8s/ --replicas 2 --apply\n\n\
+    The app is pushed as a Wasm OCI artifact: one application/wasm layer per component\n\
+    (config application/vnd.wasm.config.v0+json), plus wasmctl.toml with sources rewritten\n\
+    to layer digests. Blobs the registry has are not uploaded again. Credentials come from\n\
+    `wasmctl registry login`, then Docker's config.json. Plain HTTP is used only for\n\
+    loopback registries, or with --insecure.\n\n\
+    --kube DIR writes a Deployment and Service for runwasi's wasmtime shim\n\
+    (runtimeClassName: wasmtime) that run the pushed digest.")]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Where to push: HOST[:PORT]/REPO:TAG (default: `[deploy] registry` in wasmctl.toml)
+    #[arg(long, value_name = "REF")]
+    pub registry: Option<String>,
+    /// Allow plain HTTP to a registry that is not on loopback
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also write Kubernetes manifests into DIR
+    #[arg(long, value_name = "DIR")]
+    pub kube: Option<PathBuf>,
+    /// Run `kubectl apply` on the written manifests
+    #[arg(long, requires = "kube")]
+    pub apply: bool,
+    /// Pod replicas (default: `[deploy.kubernetes] replicas`, else 1)
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
+    /// Kubernetes namespace (default: the manifest's, else kubectl's current one)
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// CPU request and limit, e.g. 250m
+    #[arg(long, value_name = "QUANTITY")]
+    pub cpu: Option<String>,
+    /// Memory request and limit, e.g. 128Mi
+    #[arg(long, value_name = "QUANTITY")]
+    pub memory: Option<String>,
+    /// Extra environment for the pods (repeatable)
+    #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::new::parse_key_value)]
+    pub kube_env: Vec<(String, String)>,
+    /// RuntimeClass of the Wasm runtime on the cluster
+    #[arg(long, value_name = "NAME")]
+    pub runtime_class: Option<String>,
+    /// Print one JSON document for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl DeployArgs {
+    pub fn run(self, ui: &Ui) -> Result<()> {
+        let app = self.manifest.load()?;
+        let reference_text = self.registry.clone().or_else(|| app.deploy.registry.clone()).context(
+            "no registry to push to\nhelp: pass --registry HOST[:PORT]/REPO:TAG, or set `registry` in a [deploy] table of wasmctl.toml",
+        )?;
+        let reference = registry::parse_reference(&reference_text)?;
+        if self.kube.is_some() && app.components.len() > 1 {
+            bail!(
+                "--kube: runwasi's wasmtime shim serves one component per pod, and this app has {} ({})\nhelp: deploy each component as an app of its own, or leave out --kube",
+                app.components.len(),
+                app.components
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+
+        let valid = build_if_needed(&app, ui)?;
+        let packed = artifact::pack(&app, &valid)?;
+        let (auth, source) = credentials::lookup(reference.resolve_registry())?;
+        tracing::info!(
+            "credentials for {}: {source:?}",
+            reference.resolve_registry()
+        );
+        let registry = Registry::connect(&reference, auth, self.insecure || app.deploy.insecure);
+        let progress = LayerProgress::new(ui);
+        let report = runtime()?.block_on(registry.push(&reference, &packed, &progress))?;
+        progress.finish();
+
+        let kube_file = match &self.kube {
+            Some(dir) => Some(self.write_kube(&app, &report.pinned, dir)?),
+            None => None,
+        };
+        let uploaded = report.blobs.iter().filter(|b| b.uploaded).count();
+        if self.json {
+            ui.json(&serde_json::json!({
+                "reference": report.pinned,
+                "tag": report.tagged,
+                "digest": report.digest,
+                "blobs": report.blobs,
+                "uploaded": uploaded,
+                "seconds": report.elapsed.as_secs_f64(),
+                "kubernetes": kube_file.as_ref().map(|f| f.display().to_string()),
+            }))?;
+        } else {
+            ui.status(
+                "Pushed",
+                format!(
+                    "{} ({} of {} blobs uploaded, in {:.0?})",
+                    report.tagged,
+                    uploaded,
+                    report.blobs.len(),
+                    report.elapsed
+                ),
+            );
+            ui.result(&report.pinned);
+        }
+        if let Some(file) = kube_file {
+            if !self.json {
+                ui.status(
+                    "Wrote",
+                    format!("{} (Deployment and Service)", file.display()),
+                );
+            }
+            if self.apply {
+                kubectl_apply(&file, ui)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_kube(&self, app: &App, pinned: &str, dir: &std::path::Path) -> Result<PathBuf> {
+        let settings = &app.deploy.kubernetes;
+        let component = app
+            .components
+            .values()
+            .next()
+            .context("the app has a component")?;
+        let mut environment = component.environment.clone();
+        environment.extend(settings.environment.clone());
+        environment.extend(self.kube_env.iter().cloned());
+        let kube_app = KubeApp {
+            name: app.name.to_ascii_lowercase().replace('_', "-"),
+            image: pinned.to_string(),
+            namespace: self
+                .namespace
+                .clone()
+                .or_else(|| settings.namespace.clone()),
+            replicas: self.replicas.or(settings.replicas).unwrap_or(1),
+            runtime_class: self
+                .runtime_class
+                .clone()
+                .or_else(|| settings.runtime_class.clone())
+                .unwrap_or_else(|| "wasmtime".into()),
+            cpu: self.cpu.clone().or_else(|| settings.cpu.clone()),
+            memory: self.memory.clone().or_else(|| settings.memory.clone()),
+            environment,
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let file = dir.join(format!("{}.yaml", kube_app.name));
+        std::fs::write(&file, kube::to_yaml(&kube_app)?)
+            .with_context(|| format!("writing {}", file.display()))?;
+        Ok(file)
+    }
+}
+
+/// Builds components whose file is missing or older than their inputs, then validates all.
+fn build_if_needed(
+    app: &App,
+    ui: &Ui,
+) -> Result<BTreeMap<String, wasmctl::component::ValidComponent>> {
+    let stale: Vec<String> = app
+        .components
+        .values()
+        .filter(|c| {
+            c.build.is_some()
+                && (!app.resolve(&c.source).exists()
+                    || wasmctl::build::stale_input(app, c).is_some())
+        })
+        .map(|c| c.id.clone())
+        .collect();
+    if !stale.is_empty() {
+        super::build::build_app(app, &stale, true, ui)?;
+    }
+    app.components
+        .values()
+        .map(|c| Ok((c.id.clone(), wasmctl::build::check_source(app, c)?)))
+        .collect()
+}
+
+fn kubectl_apply(file: &std::path::Path, ui: &Ui) -> Result<()> {
+    let status = std::process::Command::new("kubectl")
+        .arg("apply")
+        .arg("-f")
+        .arg(file)
+        .status();
+    match status {
+        Ok(status) if status.success() => {
+            ui.status("Applied", file.display());
+            Ok(())
+        }
+        Ok(status) => bail!(
+            "`kubectl apply -f {}` failed ({status}); the manifests are in place to retry",
+            file.display()
+        ),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
+            "kubectl was not found on PATH, so nothing was applied\nhelp: install kubectl, or apply {} with your own tooling",
+            file.display()
+        ),
+        Err(error) => Err(error).context("running kubectl"),
+    }
+}
+
+/// A runtime for the registry client, which is async.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Per-layer upload bars on a terminal; one line per layer otherwise.
+struct LayerProgress<'a> {
+    ui: &'a Ui,
+    bars: Option<MultiProgress>,
+    active: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl<'a> LayerProgress<'a> {
+    fn new(ui: &'a Ui) -> Self {
+        Self {
+            ui,
+            bars: ui.spinners_enabled().then(MultiProgress::new),
+            active: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bars) = &self.bars {
+            let _ = bars.clear();
+        }
+    }
+}
+
+impl PushProgress for LayerProgress<'_> {
+    fn start(&self, title: &str, size: u64) {
+        if let Some(bars) = &self.bars {
+            let bar = bars.add(ProgressBar::new(size)).with_style(
+                ProgressStyle::with_template(
+                    "{prefix:>16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                )
+                .expect("valid progress template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(title.to_string());
+            self.active
+                .lock()
+                .expect("not poisoned")
+                .insert(title.to_string(), bar);
+        }
+    }
+
+    fn advance(&self, title: &str, bytes: u64) {
+        if let Some(bar) = self.active.lock().expect("not poisoned").get(title) {
+            bar.inc(bytes);
+        }
+    }
+
+    fn done(&self, title: &str, size: u64, uploaded: bool) {
+        if let Some(bar) = self.active.lock().expect("not poisoned").remove(title) {
+            bar.finish_and_clear();
+        }
+        let size = bytesize::ByteSize::b(size).display().iec().to_string();
+        if uploaded {
+            self.ui.status("Uploaded", format!("{title} ({size})"));
+        } else {
+            self.ui.status(
+                "Exists",
+                format!("{title} ({size}, already in the registry)"),
+            );
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! An app as an OCI artifact, and back.
+//!
+//! Layout (the CNCF Wasm OCI artifact layout, plus wasmctl's own layers):
+//! - config `application/vnd.wasm.config.v0+json`: `architecture: wasm`, `os: wasip2`,
+//!   the digests of the component layers and, for a single component, its imports/exports;
+//! - one `application/wasm` layer per component (sorted by id), titled `<id>.wasm`;
+//! - one `application/vnd.wasmctl.files.v1.tar+gzip` layer per directory granted with
+//!   `files`, packed deterministically (sorted, zero timestamps) so unchanged directories
+//!   keep their digest;
+//! - last, `application/vnd.wasmctl.app.v1+toml`: `wasmctl.toml` with every `source`
+//!   replaced by the digest of its layer and the `build` and `deploy` tables removed.
+//!
+//! Everything is deterministic, so pushing an unchanged app uploads nothing new.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use oci_client::manifest::{OciDescriptor, OciImageManifest};
+use sha2::{Digest, Sha256};
+
+use crate::component::ValidComponent;
+use crate::manifest::App;
+
+pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
+pub const FILES_MEDIA_TYPE: &str = "application/vnd.wasmctl.files.v1.tar+gzip";
+pub const APP_MEDIA_TYPE: &str = "application/vnd.wasmctl.app.v1+toml";
+pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+const TITLE: &str = "org.opencontainers.image.title";
+
+/// A blob to push: its bytes, digest and what it is.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub media_type: String,
+    pub digest: String,
+    pub data: Bytes,
+    /// A name for people: `svc.wasm`, `files:assets`, `wasmctl.toml`, `config`.
+    pub title: String,
+}
+
+impl Blob {
+    fn new(media_type: &str, title: String, data: Vec<u8>) -> Blob {
+        Blob {
+            media_type: media_type.to_string(),
+            digest: sha256_digest(&data),
+            data: Bytes::from(data),
+            title,
+        }
+    }
+
+    fn descriptor(&self) -> OciDescriptor {
+        let annotations = (self.media_type != WASM_CONFIG_MEDIA_TYPE)
+            .then(|| BTreeMap::from([(TITLE.to_string(), self.title.clone())]));
+        OciDescriptor {
+            media_type: self.media_type.clone(),
+            digest: self.digest.clone(),
+            size: self.data.len() as i64,
+            urls: None,
+            annotations,
+            artifact_type: None,
+        }
+    }
+}
+
+/// An app packed for a registry.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub config: Blob,
+    pub layers: Vec<Blob>,
+    /// The OCI image manifest, serialized exactly as pushed.
+    pub manifest: Bytes,
+    pub manifest_digest: String,
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256_digest(data: &[u8]) -> String {
+    let hash = Sha256::digest(data);
+    format!(
+        "sha256:{}",
+        hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// Packs a built app. `valid` holds each component's validation result, by id.
+pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artifact> {
+    let text = std::fs::read_to_string(&app.manifest_path)
+        .with_context(|| format!("reading {}", app.manifest_path.display()))?;
+    let mut document: toml::Table = toml::from_str(&text).context("re-reading the manifest")?;
+    document.remove("deploy");
+
+    let mut layers: Vec<Blob> = Vec::new();
+    let mut component_digests = Vec::new();
+    for (id, component) in &app.components {
+        let path = app.resolve(&component.source);
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("reading component `{id}` from {}", path.display()))?;
+        let blob = Blob::new(WASM_LAYER_MEDIA_TYPE, format!("{id}.wasm"), bytes);
+        let table = component_table(&mut document, id)?;
+        table.insert("source".into(), blob.digest.clone().into());
+        table.remove("build");
+        component_digests.push(blob.digest.clone());
+        push_unique(&mut layers, blob);
+
+        for (index, mount) in component.files.iter().enumerate() {
+            let data = pack_directory(&app.resolve(&mount.source))?;
+            let blob = Blob::new(
+                FILES_MEDIA_TYPE,
+                format!("files:{}", mount.source.display()),
+                data,
+            );
+            let files = component_table(&mut document, id)?
+                .get_mut("files")
+                .and_then(toml::Value::as_array_mut)
+                .and_then(|files| files.get_mut(index))
+                .and_then(toml::Value::as_table_mut)
+                .context("the manifest's files entry moved while packing")?;
+            files.insert("source".into(), blob.digest.clone().into());
+            push_unique(&mut layers, blob);
+        }
+    }
+    let app_layer = Blob::new(
+        APP_MEDIA_TYPE,
+        "wasmctl.toml".to_string(),
+        toml::to_string(&document)?.into_bytes(),
+    );
+    layers.push(app_layer);
+
+    let mut config = serde_json::json!({
+        "architecture": "wasm",
+        "os": "wasip2",
+        "layerDigests": component_digests,
+    });
+    if let [only] = valid.values().collect::<Vec<_>>().as_slice() {
+        config["component"] = serde_json::json!({
+            "exports": only.exports,
+            "imports": only.imports,
+            "target": null,
+        });
+    }
+    let config = Blob::new(
+        WASM_CONFIG_MEDIA_TYPE,
+        "config".to_string(),
+        serde_json::to_vec(&config)?,
+    );
+
+    let mut annotations = BTreeMap::from([(TITLE.to_string(), app.name.clone())]);
+    if let Some(version) = &app.version {
+        annotations.insert("org.opencontainers.image.version".into(), version.clone());
+    }
+    if let Some(description) = &app.description {
+        annotations.insert(
+            "org.opencontainers.image.description".into(),
+            description.clone(),
+        );
+    }
+    let manifest = OciImageManifest {
+        schema_version: 2,
+        media_type: Some(OCI_MANIFEST_MEDIA_TYPE.to_string()),
+        config: config.descriptor(),
+        layers: layers.iter().map(Blob::descriptor).collect(),
+        subject: None,
+        artifact_type: None,
+        annotations: Some(annotations),
+    };
+    let manifest = serde_json::to_vec(&manifest)?;
+    Ok(Artifact {
+        manifest_digest: sha256_digest(&manifest),
+        manifest: Bytes::from(manifest),
+        config,
+        layers,
+    })
+}
+
+fn push_unique(layers: &mut Vec<Blob>, blob: Blob) {
+    if !layers.iter().any(|l| l.digest == blob.digest) {
+        layers.push(blob);
+    }
+}
+
+fn component_table<'a>(document: &'a mut toml::Table, id: &str) -> Result<&'a mut toml::Table> {
+    document
+        .get_mut("component")
+        .and_then(toml::Value::as_table_mut)
+        .and_then(|components| components.get_mut(id))
+        .and_then(toml::Value::as_table_mut)
+        .with_context(|| format!("component `{id}` is missing from the manifest text"))
+}
+
+/// A reproducible tar.gz of a directory: sorted entries, zero timestamps and owners.
+fn pack_directory(dir: &Path) -> Result<Vec<u8>> {
+    let mut files = Vec::new();
+    collect_files(dir, Path::new(""), &mut files)?;
+    files.sort();
+    let encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(encoder);
+    for relative in files {
+        let data = std::fs::read(dir.join(&relative))
+            .with_context(|| format!("reading {}", dir.join(&relative).display()))?;
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, &relative, data.as_slice())?;
+    }
+    Ok(tar.into_inner()?.finish()?)
+}
+
+fn collect_files(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let dir = root.join(relative);
+    for entry in std::fs::read_dir(&dir)
+        .with_context(|| format!("reading the granted directory {}", dir.display()))?
+    {
+        let entry = entry?;
+        let path = relative.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_files(root, &path, files)?;
+        } else if kind.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Writes a pulled app into `target`: components, granted directories, and a
+/// `wasmctl.toml` pointing at them. `blob` returns the path of a verified blob.
+pub fn materialize(
+    manifest: &OciImageManifest,
+    blob: &dyn Fn(&str) -> PathBuf,
+    target: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(target.join("components"))?;
+    let app_layer = manifest
+        .layers
+        .iter()
+        .find(|layer| layer.media_type == APP_MEDIA_TYPE);
+    let Some(app_layer) = app_layer else {
+        return materialize_single_component(manifest, blob, target);
+    };
+    let mut text = String::new();
+    std::fs::File::open(blob(&app_layer.digest))?.read_to_string(&mut text)?;
+    let mut document: toml::Table =
+        toml::from_str(&text).context("the artifact's wasmctl.toml is not valid TOML")?;
+    let components = document
+        .get_mut("component")
+        .and_then(toml::Value::as_table_mut)
+        .context("the artifact's wasmctl.toml has no components")?;
+    for (id, component) in components.iter_mut() {
+        let component = component
+            .as_table_mut()
+            .with_context(|| format!("component `{id}` is not a table"))?;
+        let digest = component
+            .get("source")
+            .and_then(toml::Value::as_str)
+            .with_context(|| format!("component `{id}` has no source digest"))?
+            .to_string();
+        check_layer(manifest, &digest, WASM_LAYER_MEDIA_TYPE)?;
+        let relative = format!("components/{id}.wasm");
+        std::fs::copy(blob(&digest), target.join(&relative))?;
+        component.insert("source".into(), relative.into());
+        if let Some(files) = component
+            .get_mut("files")
+            .and_then(toml::Value::as_array_mut)
+        {
+            for mount in files.iter_mut().filter_map(toml::Value::as_table_mut) {
+                let digest = mount
+                    .get("source")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                check_layer(manifest, &digest, FILES_MEDIA_TYPE)?;
+                let relative = format!("files/{}", &digest.trim_start_matches("sha256:")[..16]);
+                let archive = std::fs::File::open(blob(&digest))?;
+                tar::Archive::new(flate2::read::GzDecoder::new(archive))
+                    .unpack(target.join(&relative))?;
+                mount.insert("source".into(), relative.into());
+            }
+        }
+    }
+    std::fs::write(
+        target.join(crate::manifest::MANIFEST_FILE),
+        toml::to_string(&document)?,
+    )?;
+    Ok(())
+}
+
+/// Other Wasm tooling pushes one `application/wasm` layer and nothing else: serve it on `/...`.
+fn materialize_single_component(
+    manifest: &OciImageManifest,
+    blob: &dyn Fn(&str) -> PathBuf,
+    target: &Path,
+) -> Result<()> {
+    let wasm: Vec<&OciDescriptor> = manifest
+        .layers
+        .iter()
+        .filter(|l| l.media_type == WASM_LAYER_MEDIA_TYPE)
+        .collect();
+    let [layer] = wasm.as_slice() else {
+        bail!(
+            "the artifact has no wasmctl.toml layer and {} application/wasm layers; wasmctl can serve one",
+            wasm.len()
+        );
+    };
+    std::fs::copy(blob(&layer.digest), target.join("components/app.wasm"))?;
+    std::fs::write(
+        target.join(crate::manifest::MANIFEST_FILE),
+        "manifest_version = 1\n[application]\nname = \"app\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"app\"\n[component.app]\nsource = \"components/app.wasm\"\n",
+    )?;
+    Ok(())
+}
+
+fn check_layer(manifest: &OciImageManifest, digest: &str, media_type: &str) -> Result<()> {
+    if manifest
+        .layers
+        .iter()
+        .any(|l| l.digest == digest && l.media_type == media_type)
+    {
+        Ok(())
+    } else {
+        bail!(
+            "the artifact's wasmctl.toml refers to `{digest}`, which is not one of its {media_type} layers"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An app directory with a fake component, an assets directory and a build table.
+    fn app_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("svc.wasm"), b"\0asm\x0d\0\x01\0 pretend").unwrap();
+        std::fs::create_dir_all(dir.path().join("assets/css")).unwrap();
+        std::fs::write(dir.path().join("assets/index.html"), "<h1>hi</h1>").unwrap();
+        std::fs::write(dir.path().join("assets/css/site.css"), "h1{}").unwrap();
+        std::fs::write(
+            dir.path().join("wasmctl.toml"),
+            "manifest_version = 1\n[application]\nname = \"svc\"\nversion = \"1.0.0\"\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"svc\"\n\
+             [component.svc]\nsource = \"svc.wasm\"\nfiles = [{ source = \"assets\", destination = \"/assets\" }]\n\
+             [component.svc.build]\ncommand = \"true\"\n[deploy]\nregistry = \"127.0.0.1:5000/demo/svc:v1\"\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    fn pack_dir(dir: &Path) -> Artifact {
+        let app = crate::manifest::load(&dir.join("wasmctl.toml")).unwrap();
+        pack(&app, &BTreeMap::new()).unwrap()
+    }
+
+    #[test]
+    fn packing_is_deterministic_and_rewrites_sources() {
+        let dir = app_dir();
+        let first = pack_dir(dir.path());
+        // Touch every file: timestamps must not change any digest.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(dir.path().join("assets/index.html"), "<h1>hi</h1>").unwrap();
+        let second = pack_dir(dir.path());
+        assert_eq!(first.manifest_digest, second.manifest_digest);
+
+        let media: Vec<&str> = first.layers.iter().map(|l| l.media_type.as_str()).collect();
+        assert_eq!(
+            media,
+            [WASM_LAYER_MEDIA_TYPE, FILES_MEDIA_TYPE, APP_MEDIA_TYPE]
+        );
+        let app_toml = std::str::from_utf8(&first.layers[2].data).unwrap();
+        assert!(
+            app_toml.contains(&format!("source = \"{}\"", first.layers[0].digest)),
+            "{app_toml}"
+        );
+        assert!(
+            app_toml.contains(&format!("source = \"{}\"", first.layers[1].digest)),
+            "{app_toml}"
+        );
+        assert!(
+            !app_toml.contains("build") && !app_toml.contains("deploy"),
+            "{app_toml}"
+        );
+        let manifest: serde_json::Value = serde_json::from_slice(&first.manifest).unwrap();
+        assert_eq!(manifest["config"]["mediaType"], WASM_CONFIG_MEDIA_TYPE);
+        assert_eq!(
+            manifest["annotations"]["org.opencontainers.image.version"],
+            "1.0.0"
+        );
+        assert_eq!(sha256_digest(&first.manifest), first.manifest_digest);
+    }
+
+    #[test]
+    fn materialize_restores_a_servable_app() {
+        let dir = app_dir();
+        let artifact = pack_dir(dir.path());
+        let blobs = tempfile::tempdir().unwrap();
+        for layer in &artifact.layers {
+            std::fs::write(
+                blobs.path().join(layer.digest.replace(':', "-")),
+                &layer.data,
+            )
+            .unwrap();
+        }
+        let manifest: OciImageManifest = serde_json::from_slice(&artifact.manifest).unwrap();
+        let target = tempfile::tempdir().unwrap();
+        materialize(
+            &manifest,
+            &|digest| blobs.path().join(digest.replace(':', "-")),
+            target.path(),
+        )
+        .unwrap();
+        let app = crate::manifest::load(&target.path().join("wasmctl.toml")).unwrap();
+        let component = &app.components["svc"];
+        assert_eq!(
+            std::fs::read(app.resolve(&component.source)).unwrap(),
+            std::fs::read(dir.path().join("svc.wasm")).unwrap()
+        );
+        let assets = app.resolve(&component.files[0].source);
+        assert_eq!(
+            std::fs::read_to_string(assets.join("css/site.css")).unwrap(),
+            "h1{}"
+        );
+    }
+
+    #[test]
+    fn a_foreign_layer_reference_is_refused() {
+        let dir = app_dir();
+        let mut artifact = pack_dir(dir.path());
+        let mut manifest: OciImageManifest = serde_json::from_slice(&artifact.manifest).unwrap();
+        manifest.layers.remove(0);
+        artifact.layers.remove(0);
+        let blobs = tempfile::tempdir().unwrap();
+        for layer in &artifact.layers {
+            std::fs::write(
+                blobs.path().join(layer.digest.replace(':', "-")),
+                &layer.data,
+            )
+            .unwrap();
+        }
+        let target = tempfile::tempdir().unwrap();
+        let error = materialize(
+            &manifest,
+            &|digest| blobs.path().join(digest.replace(':', "-")),
+            target.path(),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("not one of its application/wasm layers"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,544 @@
+//! OCI registries: pushing an app ([`artifact`]), pulling it back into a verified,
+//! content-addressed cache, and the credentials to do both ([`credentials`]).
+//!
+//! Network work uses `oci-client`. What it does not do for us, done here: skipping blobs
+//! the registry already has (a HEAD per blob before uploading), streaming uploads with
+//! progress, and refusing plain HTTP except to loopback or with `--insecure`.
+
+pub mod artifact;
+pub mod credentials;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::StreamExt;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
+use oci_client::manifest::OciImageManifest;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+
+use self::artifact::{Artifact, OCI_MANIFEST_MEDIA_TYPE, sha256_digest};
+
+/// Why a registry operation failed, in words a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(
+        "`{reference}` is not a registry reference: {reason}\nhelp: write HOST[:PORT]/REPOSITORY:TAG, e.g. 127.0.0.1:5000/demo/svc:v1"
+    )]
+    BadReference { reference: String, reason: String },
+    #[error(
+        "could not reach the registry at {registry}: {reason}\nhelp: check that the registry runs and the address is right"
+    )]
+    Unreachable { registry: String, reason: String },
+    #[error("the registry {registry} refused the credentials{}\nhelp: run `wasmctl registry login {registry}`, or check the credentials in Docker's config.json", if *had_credentials { "" } else { " (none were given)" })]
+    Unauthorized {
+        registry: String,
+        had_credentials: bool,
+    },
+    #[error(
+        "`{reference}` does not exist in the registry ({detail})\nhelp: check the repository and tag; `wasmctl deploy` prints the reference it pushed"
+    )]
+    NotFound { reference: String, detail: String },
+    #[error(
+        "{what} from {registry} does not match its digest: expected {expected}, got {actual}; the registry served tampered or corrupt data, and nothing was cached"
+    )]
+    DigestMismatch {
+        registry: String,
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("registry {registry}: {message}")]
+    Other { registry: String, message: String },
+}
+
+/// Parses `HOST[:PORT]/REPO[:TAG|@DIGEST]`, insisting on an explicit registry host.
+pub fn parse_reference(text: &str) -> Result<Reference, RegistryError> {
+    let bad = |reason: String| RegistryError::BadReference {
+        reference: text.to_string(),
+        reason,
+    };
+    crate::manifest::check_registry_reference(text).map_err(bad)?;
+    text.parse::<Reference>().map_err(|e| bad(e.to_string()))
+}
+
+/// Whether plain HTTP is acceptable for this registry host: loopback only.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = registry
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']').map(|(host, _)| host))
+        .unwrap_or_else(|| registry.rsplit_once(':').map_or(registry, |(host, _)| host));
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A connection to one registry with resolved credentials.
+pub struct Registry {
+    client: Client,
+    auth: RegistryAuth,
+    registry: String,
+}
+
+impl Registry {
+    /// Plain HTTP is used for loopback registries or with `insecure`; HTTPS otherwise.
+    pub fn connect(reference: &Reference, auth: RegistryAuth, insecure: bool) -> Registry {
+        // reqwest is built without a default TLS provider; ring is the one in our tree.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let registry = reference.resolve_registry().to_string();
+        let protocol = if insecure || is_loopback(&registry) {
+            ClientProtocol::HttpsExcept(vec![registry.clone()])
+        } else {
+            ClientProtocol::Https
+        };
+        let client = Client::new(ClientConfig {
+            protocol,
+            connect_timeout: Some(Duration::from_secs(10)),
+            read_timeout: Some(Duration::from_secs(60)),
+            ..ClientConfig::default()
+        });
+        Registry {
+            client,
+            auth,
+            registry,
+        }
+    }
+
+    fn error(&self, reference: &Reference, error: OciDistributionError) -> RegistryError {
+        let registry = self.registry.clone();
+        let had_credentials = !matches!(self.auth, RegistryAuth::Anonymous);
+        match error {
+            OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
+                RegistryError::Unreachable {
+                    registry,
+                    reason: root_cause(&e),
+                }
+            }
+            OciDistributionError::RequestError(e)
+                if matches!(e.status().map(|s| s.as_u16()), Some(401 | 403)) =>
+            {
+                RegistryError::Unauthorized {
+                    registry,
+                    had_credentials,
+                }
+            }
+            OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_) => RegistryError::Unauthorized {
+                registry,
+                had_credentials,
+            },
+            OciDistributionError::ServerError { code: 401, .. } => RegistryError::Unauthorized {
+                registry,
+                had_credentials,
+            },
+            OciDistributionError::ImageManifestNotFoundError(detail) => RegistryError::NotFound {
+                reference: reference.whole(),
+                detail,
+            },
+            OciDistributionError::RegistryError { envelope, .. }
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        OciErrorCode::ManifestUnknown
+                            | OciErrorCode::NameUnknown
+                            | OciErrorCode::NotFound
+                    )
+                }) =>
+            {
+                RegistryError::NotFound {
+                    reference: reference.whole(),
+                    detail: envelope
+                        .errors
+                        .iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                }
+            }
+            OciDistributionError::RegistryError { envelope, .. }
+                if envelope.errors.iter().any(|e| {
+                    matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)
+                }) =>
+            {
+                RegistryError::Unauthorized {
+                    registry,
+                    had_credentials,
+                }
+            }
+            OciDistributionError::DigestError(DigestError::VerificationError {
+                expected,
+                actual,
+            }) => RegistryError::DigestMismatch {
+                registry,
+                what: "a blob".to_string(),
+                expected,
+                actual,
+            },
+            other => RegistryError::Other {
+                registry,
+                message: format!("{other}"),
+            },
+        }
+    }
+
+    /// Checks the credentials against the registry (`GET /v2/_catalog`).
+    pub async fn check_login(&self, reference: &Reference) -> Result<(), RegistryError> {
+        self.client
+            .auth(reference, &self.auth, RegistryOperation::Pull)
+            .await
+            .map_err(|e| self.error(reference, e))?;
+        match self
+            .client
+            .catalog(reference, &self.auth, Some(1), None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(self.error(reference, error)),
+        }
+    }
+
+    /// Pushes an artifact, uploading only blobs the registry lacks.
+    pub async fn push(
+        &self,
+        reference: &Reference,
+        artifact: &Artifact,
+        progress: &dyn PushProgress,
+    ) -> Result<PushReport, RegistryError> {
+        let started = Instant::now();
+        self.client
+            .auth(reference, &self.auth, RegistryOperation::Push)
+            .await
+            .map_err(|e| self.error(reference, e))?;
+        let mut blobs = Vec::new();
+        for blob in artifact
+            .layers
+            .iter()
+            .chain(std::iter::once(&artifact.config))
+        {
+            let exists = self
+                .client
+                .blob_exists(reference, &blob.digest)
+                .await
+                .map_err(|e| self.error(reference, e))?;
+            if !exists {
+                self.upload(reference, blob, progress).await?;
+            }
+            progress.done(&blob.title, blob.data.len() as u64, !exists);
+            blobs.push(PushedBlob {
+                title: blob.title.clone(),
+                media_type: blob.media_type.clone(),
+                digest: blob.digest.clone(),
+                size: blob.data.len() as u64,
+                uploaded: !exists,
+            });
+        }
+        self.client
+            .push_manifest_raw(
+                reference,
+                artifact.manifest.clone(),
+                OCI_MANIFEST_MEDIA_TYPE
+                    .parse()
+                    .expect("a valid header value"),
+            )
+            .await
+            .map_err(|e| self.error(reference, e))?;
+        let repository = format!("{}/{}", self.registry, reference.repository());
+        Ok(PushReport {
+            pinned: format!("{repository}@{}", artifact.manifest_digest),
+            digest: artifact.manifest_digest.clone(),
+            tagged: reference.whole(),
+            blobs,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    async fn upload(
+        &self,
+        reference: &Reference,
+        blob: &artifact::Blob,
+        progress: &dyn PushProgress,
+    ) -> Result<(), RegistryError> {
+        const CHUNK: usize = 256 * 1024;
+        let total = blob.data.len() as u64;
+        progress.start(&blob.title, total);
+        let chunks: Vec<Bytes> = (0..blob.data.len())
+            .step_by(CHUNK)
+            .map(|at| blob.data.slice(at..(at + CHUNK).min(blob.data.len())))
+            .collect();
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let stream = futures::stream::iter(chunks).map(move |chunk| {
+            let _ = sender.send(chunk.len() as u64);
+            Ok(chunk)
+        });
+        let upload = self
+            .client
+            .push_blob_stream(reference, stream, &blob.digest, Some(total));
+        tokio::pin!(upload);
+        loop {
+            tokio::select! {
+                result = &mut upload => {
+                    result.map_err(|e| self.error(reference, e))?;
+                    return Ok(());
+                }
+                Some(sent) = receiver.recv() => progress.advance(&blob.title, sent),
+            }
+        }
+    }
+
+    /// Pulls an artifact into `cache` (verifying every digest) and returns the app directory.
+    pub async fn pull(
+        &self,
+        reference: &Reference,
+        cache: &Cache,
+    ) -> Result<PulledApp, RegistryError> {
+        let started = Instant::now();
+        let (manifest_bytes, served_digest) = self
+            .client
+            .pull_manifest_raw(reference, &self.auth, &[OCI_MANIFEST_MEDIA_TYPE])
+            .await
+            .map_err(|e| self.error(reference, e))?;
+        let digest = sha256_digest(&manifest_bytes);
+        let expected = reference
+            .digest()
+            .map(str::to_string)
+            .unwrap_or(served_digest);
+        if digest != expected {
+            return Err(RegistryError::DigestMismatch {
+                registry: self.registry.clone(),
+                what: "the manifest".to_string(),
+                expected,
+                actual: digest,
+            });
+        }
+        let manifest: OciImageManifest =
+            serde_json::from_slice(&manifest_bytes).map_err(|e| RegistryError::Other {
+                registry: self.registry.clone(),
+                message: format!("`{}` is not an OCI image manifest: {e}", reference.whole()),
+            })?;
+        if manifest.config.media_type != artifact::WASM_CONFIG_MEDIA_TYPE {
+            return Err(RegistryError::Other {
+                registry: self.registry.clone(),
+                message: format!(
+                    "`{}` is not a Wasm artifact (config media type `{}`)",
+                    reference.whole(),
+                    manifest.config.media_type
+                ),
+            });
+        }
+        let mut downloaded = 0;
+        for layer in &manifest.layers {
+            if cache.has_blob(&layer.digest) {
+                continue;
+            }
+            let staging = cache.staging_file().map_err(|e| self.other(e))?;
+            let file = tokio::fs::File::create(staging.path())
+                .await
+                .map_err(|e| self.other(e.into()))?;
+            match self.client.pull_blob(reference, layer, file).await {
+                Ok(()) => {}
+                Err(error) => {
+                    let title = layer
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("org.opencontainers.image.title"));
+                    return Err(match self.error(reference, error) {
+                        RegistryError::DigestMismatch {
+                            registry,
+                            expected,
+                            actual,
+                            ..
+                        } => RegistryError::DigestMismatch {
+                            registry,
+                            what: format!(
+                                "layer `{}`",
+                                title.cloned().unwrap_or_else(|| layer.digest.clone())
+                            ),
+                            expected,
+                            actual,
+                        },
+                        other => other,
+                    });
+                }
+            }
+            cache
+                .keep_blob(staging, &layer.digest)
+                .map_err(|e| self.other(e))?;
+            downloaded += 1;
+        }
+        let dir = cache
+            .materialize(&digest, &manifest)
+            .map_err(|e| self.other(e))?;
+        Ok(PulledApp {
+            dir,
+            digest,
+            layers: manifest.layers.len(),
+            downloaded,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn other(&self, error: anyhow::Error) -> RegistryError {
+        RegistryError::Other {
+            registry: self.registry.clone(),
+            message: format!("{error:#}"),
+        }
+    }
+}
+
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// Progress of a push, for a terminal (per-layer bars) or nothing.
+pub trait PushProgress: Sync {
+    fn start(&self, title: &str, size: u64);
+    fn advance(&self, title: &str, bytes: u64);
+    /// `uploaded` is false for a blob the registry already had.
+    fn done(&self, title: &str, size: u64, uploaded: bool);
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PushedBlob {
+    pub title: String,
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    pub uploaded: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PushReport {
+    /// `HOST/REPO@sha256:...`
+    pub pinned: String,
+    pub digest: String,
+    /// The tag reference as given.
+    pub tagged: String,
+    pub blobs: Vec<PushedBlob>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct PulledApp {
+    /// A directory holding `wasmctl.toml` and everything it refers to.
+    pub dir: PathBuf,
+    pub digest: String,
+    pub layers: usize,
+    /// Layers fetched from the registry (the rest were already cached).
+    pub downloaded: usize,
+    pub elapsed: Duration,
+}
+
+/// Verified blobs by digest, and apps materialized from them.
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    pub fn new(root: PathBuf) -> Cache {
+        Cache { root }
+    }
+
+    /// `oci/` under [`crate::dirs::cache_root`].
+    pub fn for_user() -> Result<Cache> {
+        Ok(Cache::new(crate::dirs::cache_root()?.join("oci")))
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        self.root.join("blobs").join(digest.replace(':', "/"))
+    }
+
+    fn has_blob(&self, digest: &str) -> bool {
+        self.blob_path(digest).is_file()
+    }
+
+    fn staging_file(&self) -> Result<tempfile::NamedTempFile> {
+        let dir = self.root.join("tmp");
+        std::fs::create_dir_all(&dir)?;
+        Ok(tempfile::NamedTempFile::new_in(dir)?)
+    }
+
+    /// Moves a verified download into the store (after verification only: a mismatch
+    /// drops the staging file and leaves the store untouched).
+    fn keep_blob(&self, staging: tempfile::NamedTempFile, digest: &str) -> Result<()> {
+        let path = self.blob_path(digest);
+        std::fs::create_dir_all(path.parent().expect("blob paths have a parent"))?;
+        staging.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    fn materialize(&self, manifest_digest: &str, manifest: &OciImageManifest) -> Result<PathBuf> {
+        let dir = self
+            .root
+            .join("apps")
+            .join(manifest_digest.replace(':', "-"));
+        if dir.join(crate::manifest::MANIFEST_FILE).is_file() {
+            return Ok(dir);
+        }
+        std::fs::create_dir_all(self.root.join("apps"))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".app-")
+            .tempdir_in(self.root.join("apps"))?;
+        artifact::materialize(manifest, &|digest| self.blob_path(digest), staging.path())?;
+        match std::fs::rename(staging.path(), &dir) {
+            Ok(()) => {
+                let _ = staging.keep();
+            }
+            // Another pull materialized it first: same digest, same content.
+            Err(_) if dir.join(crate::manifest::MANIFEST_FILE).is_file() => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("moving the app to {}", dir.display()));
+            }
+        }
+        Ok(dir)
+    }
+}
+
+/// Copies a pulled app directory to `target` (which must not exist or be empty).
+pub fn export(app_dir: &Path, target: &Path) -> Result<()> {
+    crate::templates::ensure_empty_target(target)?;
+    crate::fs_tree::copy_tree(app_dir, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_only_may_use_plain_http() {
+        for host in [
+            "127.0.0.1:5000",
+            "localhost:5000",
+            "localhost",
+            "[::1]:5000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "ghcr.io",
+            "10.0.0.1:5000",
+            "example.com:5000",
+            "localhost.example.com",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn references_need_a_registry_host() {
+        assert!(parse_reference("127.0.0.1:5000/demo/svc:v1").is_ok());
+        assert!(parse_reference("ghcr.io/me/svc@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_ok());
+        for bad in ["svc:v1", "demo/svc:v1", "127.0.0.1:5000/", ""] {
+            let error = parse_reference(bad).unwrap_err().to_string();
+            assert!(error.contains("HOST[:PORT]/REPO"), "{bad}: {error}");
+        }
+    }
+}

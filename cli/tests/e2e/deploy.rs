@@ -1,0 +1,319 @@
+//! `wasmctl deploy`, `wasmctl registry` and `wasmctl up --from` against a real registry.
+
+use predicates::prelude::*;
+use predicates::str::contains;
+use serde::Deserialize;
+
+use crate::support::{Server, TestRegistry, get, template_app, wasmctl};
+
+fn deploy_json(app: &std::path::Path, reference: &str, extra: &[&str]) -> serde_json::Value {
+    let output = wasmctl(app)
+        .args(["deploy", "--registry", reference, "--json"])
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&output).unwrap()
+}
+
+#[test]
+fn push_then_pull_round_trips_byte_identical_and_pushes_nothing_twice() {
+    let registry = TestRegistry::start();
+    let app = template_app();
+    let reference = format!("{}/demo/svc:v1", registry.host);
+    let pushed = deploy_json(app, &reference, &[]);
+    let digest = pushed["digest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:"), "{pushed}");
+    assert_eq!(
+        pushed["reference"],
+        format!("{}/demo/svc@{digest}", registry.host)
+    );
+    let titles: Vec<&str> = pushed["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["svc.wasm", "wasmctl.toml", "config"]);
+    assert_eq!(pushed["uploaded"], 3);
+
+    let again = deploy_json(app, &reference, &[]);
+    assert_eq!(
+        again["digest"], digest,
+        "an unchanged app has the same digest"
+    );
+    assert_eq!(again["uploaded"], 0, "{again}");
+
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let target = out.path().join("pulled");
+    let output = wasmctl(out.path())
+        .env("WASMCTL_CACHE_DIR", cache.path())
+        .args(["registry", "pull", &reference, "-o"])
+        .arg(&target)
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let pulled: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(pulled["digest"], digest);
+    assert_eq!(
+        pulled["downloaded"],
+        3 - 1,
+        "config is read through the manifest, layers downloaded: {pulled}"
+    );
+    let original = std::fs::read(app.join("target/wasm32-wasip2/release/svc.wasm")).unwrap();
+    assert!(
+        std::fs::read(target.join("components/svc.wasm")).unwrap() == original,
+        "pulled component differs"
+    );
+    let manifest = std::fs::read_to_string(target.join("wasmctl.toml")).unwrap();
+    assert!(
+        manifest.contains("source = \"components/svc.wasm\"")
+            && !manifest.contains("[component.svc.build]"),
+        "{manifest}"
+    );
+
+    // Pulling by digest is served from the cache: nothing downloaded.
+    let by_digest = format!("{}/demo/svc@{digest}", registry.host);
+    wasmctl(out.path())
+        .env("WASMCTL_CACHE_DIR", cache.path())
+        .args(["registry", "pull", &by_digest])
+        .assert()
+        .success()
+        .stderr(contains("0 of 2 layers downloaded"));
+}
+
+#[test]
+fn up_from_a_registry_serves_the_app() {
+    let registry = TestRegistry::start();
+    let reference = format!("{}/demo/served:v1", registry.host);
+    deploy_json(template_app(), &reference, &[]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let server = Server::start(elsewhere.path(), &["--from", &reference]);
+    assert_eq!(
+        get(&server.url("/")),
+        (200, "Hello from svc!\n".to_string())
+    );
+}
+
+#[test]
+fn dead_registry_wrong_tag_and_bad_reference_fail_clearly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    wasmctl(template_app())
+        .args([
+            "deploy",
+            "--registry",
+            &format!("127.0.0.1:{port}/demo/svc:v1"),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains(format!(
+            "could not reach the registry at 127.0.0.1:{port}"
+        )));
+
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    wasmctl(dir.path())
+        .args([
+            "registry",
+            "pull",
+            &format!("{}/demo/nothing:v9", registry.host),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("does not exist in the registry"));
+
+    wasmctl(dir.path())
+        .args(["registry", "pull", "svc:v1"])
+        .assert()
+        .code(1)
+        .stderr(contains("has no registry host").and(contains("127.0.0.1:5000/demo/svc:v1")));
+}
+
+#[test]
+fn tampered_blob_is_refused_and_nothing_is_cached() {
+    let registry = TestRegistry::start();
+    let reference = format!("{}/demo/tampered:v1", registry.host);
+    let pushed = deploy_json(template_app(), &reference, &[]);
+    let wasm = pushed["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["title"] == "svc.wasm")
+        .unwrap();
+    let blob = registry.blob_file(wasm["digest"].as_str().unwrap());
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+
+    let cache = tempfile::tempdir().unwrap();
+    wasmctl(cache.path())
+        .env("WASMCTL_CACHE_DIR", cache.path())
+        .args(["registry", "pull", &reference])
+        .assert()
+        .code(1)
+        .stderr(
+            contains("layer `svc.wasm`")
+                .and(contains("does not match its digest"))
+                .and(contains("nothing was cached")),
+        );
+    let cached_wasm = cache
+        .path()
+        .join("oci/blobs")
+        .join(wasm["digest"].as_str().unwrap().replace(':', "/"));
+    assert!(!cached_wasm.exists(), "a tampered blob was cached");
+    assert!(
+        !cache.path().join("oci/apps").exists()
+            || std::fs::read_dir(cache.path().join("oci/apps"))
+                .unwrap()
+                .count()
+                == 0
+    );
+}
+
+#[test]
+fn credentials_login_docker_config_and_refusals() {
+    let registry = TestRegistry::start_with_auth(Some(("ada", "s3cret")));
+    let reference = format!("{}/demo/private:v1", registry.host);
+    let config = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut command = wasmctl(template_app());
+        command
+            .env("WASMCTL_CONFIG_DIR", config.path())
+            .args(args)
+            .write_stdin(stdin.to_string());
+        command.assert()
+    };
+
+    run(&["deploy", "--registry", &reference], "")
+        .code(1)
+        .stderr(
+            contains("refused the credentials (none were given)")
+                .and(contains("wasmctl registry login")),
+        );
+    run(
+        &["registry", "login", &registry.host, "--username", "ada"],
+        "wrong\n",
+    )
+    .code(1)
+    .stderr(contains("refused the credentials"));
+    assert!(
+        !config.path().join("credentials.toml").exists(),
+        "bad credentials were stored"
+    );
+    run(
+        &["registry", "login", &registry.host, "--username", "ada"],
+        "s3cret\n",
+    )
+    .success();
+    let file = config.path().join("credentials.toml");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    run(&["deploy", "--registry", &reference], "")
+        .success()
+        .stdout(contains("/demo/private@sha256:"));
+    run(&["registry", "logout", &registry.host], "").success();
+
+    // Docker's config.json works too.
+    let docker = tempfile::tempdir().unwrap();
+    let auth = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode("ada:s3cret")
+    };
+    std::fs::write(
+        docker.path().join("config.json"),
+        format!(
+            "{{\"auths\": {{\"{}\": {{\"auth\": \"{auth}\"}}}}}}",
+            registry.host
+        ),
+    )
+    .unwrap();
+    let mut command = wasmctl(template_app());
+    command
+        .env("WASMCTL_CONFIG_DIR", config.path())
+        .env("DOCKER_CONFIG", docker.path())
+        .args(["deploy", "--registry", &reference])
+        .assert()
+        .success();
+}
+
+#[test]
+fn kube_manifests_run_the_pushed_digest() {
+    let registry = TestRegistry::start();
+    let reference = format!("{}/demo/kube:v1", registry.host);
+    let out = tempfile::tempdir().unwrap();
+    let kube_dir = out.path().join("k8s");
+    let pushed = deploy_json(
+        template_app(),
+        &reference,
+        &[
+            "--kube",
+            kube_dir.to_str().unwrap(),
+            "--replicas",
+            "2",
+            "--memory",
+            "128Mi",
+            "--kube-env",
+            "MODE=prod",
+        ],
+    );
+    let yaml = std::fs::read_to_string(kube_dir.join("svc.yaml")).unwrap();
+    let documents: Vec<serde_json::Value> = serde_norway::Deserializer::from_str(&yaml)
+        .map(|d| serde_json::Value::deserialize(d).unwrap())
+        .collect();
+    let kinds: Vec<&str> = documents
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Deployment", "Service"]);
+    let pod = &documents[0]["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][0]["image"], pushed["reference"]);
+    assert_eq!(pod["runtimeClassName"], "wasmtime");
+    assert_eq!(documents[0]["spec"]["replicas"], 2);
+    assert_eq!(
+        pod["containers"][0]["resources"]["limits"]["memory"],
+        "128Mi"
+    );
+    assert_eq!(
+        pod["containers"][0]["env"][0],
+        serde_json::json!({"name": "MODE", "value": "prod"})
+    );
+
+    wasmctl(template_app())
+        .env("PATH", "/nonexistent")
+        .args([
+            "deploy",
+            "--registry",
+            &reference,
+            "--kube",
+            kube_dir.to_str().unwrap(),
+            "--apply",
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "kubectl was not found on PATH, so nothing was applied",
+        ));
+}
+
+#[test]
+fn deploy_without_a_registry_says_where_to_set_one() {
+    wasmctl(template_app())
+        .arg("deploy")
+        .assert()
+        .code(1)
+        .stderr(contains("no registry to push to").and(contains("[deploy]")));
+}

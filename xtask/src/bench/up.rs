@@ -1,0 +1,215 @@
+//! `wasmctl up` against `wasmtime serve` on the same component, in the same run.
+//!
+//! Figures: requests/second under wrk (bounded duration), process start to first 200
+//! (cold and warm compile cache), and idle RSS. `wasmtime` must be on PATH for the peer
+//! columns (`cargo install wasmtime-cli@48.0.8 --locked`, once, by hand).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// How long each load run lasts, and how many alternating rounds each server gets.
+const LOAD_SECONDS: u32 = 10;
+const ROUNDS: usize = 3;
+
+pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
+    let component = app.join("target/wasm32-wasip2/release/svc.wasm");
+    let wasmtime = which("wasmtime");
+    if which("wrk").is_none() {
+        bail!("wrk is not installed; `apt-get install wrk` (Debian) and run again");
+    }
+    let cache = tempfile_dir("wasmctl-bench-cache")?;
+
+    let ours = |port: u16| {
+        let mut command = Command::new(wasmctl);
+        command
+            .args(["up", "-q", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(app)
+            .env("WASMCTL_CACHE_DIR", &cache);
+        command
+    };
+    let peer = |port: u16| {
+        let mut command = Command::new(wasmtime.as_ref().expect("checked before use"));
+        command
+            .args(["serve", "-Scli", "--addr", &format!("127.0.0.1:{port}")])
+            .arg(&component);
+        command
+    };
+
+    println!("\n## `wasmctl up` vs `wasmtime serve` (http-rust template, GET /)\n");
+    println!(
+        "wrk -t1 -c16 -d{LOAD_SECONDS}s, {ROUNDS} alternating rounds, best round each; same machine, same run.\n"
+    );
+
+    // Cold start: empty compile cache; warm: the cache the cold start filled.
+    let _ = std::fs::remove_dir_all(&cache);
+    let ours_cold = start_to_first_200(ours)?;
+    let ours_warm = start_to_first_200(ours)?;
+    let peer_start = match &wasmtime {
+        Some(_) => Some(start_to_first_200(peer)?),
+        None => None,
+    };
+
+    let mut ours_rps = Vec::new();
+    let mut peer_rps = Vec::new();
+    let mut ours_rss = 0;
+    let mut peer_rss = 0;
+    for _ in 0..ROUNDS {
+        let (rps, rss) = load(ours)?;
+        ours_rps.push(rps);
+        ours_rss = rss;
+        if wasmtime.is_some() {
+            let (rps, rss) = load(peer)?;
+            peer_rps.push(rps);
+            peer_rss = rss;
+        }
+    }
+    let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
+    let (ours_best, peer_best) = (best(&ours_rps), best(&peer_rps));
+
+    println!("| measure | wasmctl up | wasmtime serve | ratio |");
+    println!("|---|---|---|---|");
+    if wasmtime.is_some() {
+        println!(
+            "| requests/s | {ours_best:.0} | {peer_best:.0} | **{:.2}×** |",
+            ours_best / peer_best
+        );
+        let peer_start = peer_start.expect("measured when wasmtime exists");
+        println!(
+            "| start → first 200, cold cache | {} | {} | {:.2}× faster |",
+            super::ms(ours_cold),
+            super::ms(peer_start),
+            peer_start.as_secs_f64() / ours_cold.as_secs_f64()
+        );
+        println!(
+            "| start → first 200, warm cache | {} | {} | {:.2}× faster |",
+            super::ms(ours_warm),
+            super::ms(peer_start),
+            peer_start.as_secs_f64() / ours_warm.as_secs_f64()
+        );
+        println!(
+            "| idle RSS after load | {} MiB | {} MiB | {:.2} |",
+            ours_rss / 1024,
+            peer_rss / 1024,
+            ours_rss as f64 / peer_rss as f64
+        );
+    } else {
+        println!("| requests/s | {ours_best:.0} | (wasmtime not on PATH) | |");
+        println!(
+            "| start → first 200, cold / warm cache | {} / {} | | |",
+            super::ms(ours_cold),
+            super::ms(ours_warm)
+        );
+        println!("| idle RSS after load | {} MiB | | |", ours_rss / 1024);
+    }
+    println!("\nAll rounds (req/s): wasmctl {ours_rps:.0?}, wasmtime {peer_rps:.0?}");
+    Ok(())
+}
+
+/// Starts a server, waits for its first 200, runs wrk, reads the RSS, stops it.
+fn load(start: impl Fn(u16) -> Command) -> Result<(f64, u64)> {
+    let port = free_port()?;
+    let mut server = Server::spawn(start(port))?;
+    wait_for_200(port, Duration::from_secs(120))?;
+    let output = Command::new("wrk")
+        .args(["-t1", "-c16", &format!("-d{LOAD_SECONDS}s"), "--latency"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .context("running wrk")?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    let rps = report
+        .lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .with_context(|| format!("wrk printed no Requests/sec:\n{report}"))?;
+    if report.contains("Non-2xx") {
+        bail!("the server answered errors under load:\n{report}");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let rss = rss_kib(server.0.id())?;
+    server.stop();
+    Ok((rps, rss))
+}
+
+/// Time from spawning the server to its first 200.
+fn start_to_first_200(start: impl Fn(u16) -> Command) -> Result<Duration> {
+    let port = free_port()?;
+    let started = Instant::now();
+    let mut server = Server::spawn(start(port))?;
+    wait_for_200(port, Duration::from_secs(120))?;
+    let elapsed = started.elapsed();
+    server.stop();
+    Ok(elapsed)
+}
+
+struct Server(Child);
+
+impl Server {
+    fn spawn(mut command: Command) -> Result<Server> {
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {command:?}"))?;
+        Ok(Server(child))
+    }
+
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Polls `GET /` until it answers 200 (bounded).
+fn wait_for_200(port: u16, limit: Duration) -> Result<()> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+            let mut head = [0u8; 12];
+            if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    bail!("no 200 on port {port} within {limit:?}")
+}
+
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS in /proc status")
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+fn tempfile_dir(name: &str) -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
