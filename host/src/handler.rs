@@ -181,6 +181,36 @@ impl Failure {
     }
 }
 
+/// A fresh store for one request: the component's grants, its memory cap, and a deadline.
+fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>> {
+    let state = RequestState::new(&component.shared)?;
+    let mut store = Store::new(component.pre.engine(), state);
+    store.limiter(|state| &mut state.limits);
+    // Every epoch tick the guest yields its thread to other requests, and past the
+    // deadline it is stopped: a busy loop can neither starve the worker nor run forever.
+    let deadline = Instant::now() + component.shared.config.timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Err(wasmtime::Error::new(TimedOut))
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    Ok(store)
+}
+
+/// Instantiates a component in a fresh store, as a request would, without calling it.
+pub async fn instantiate(component: &LoadedComponent) -> anyhow::Result<()> {
+    let mut store = new_store(component)?;
+    component
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.root_cause()))?;
+    Ok(())
+}
+
 async fn run_guest<B>(
     component: &LoadedComponent,
     request: Request<B>,

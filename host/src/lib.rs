@@ -232,6 +232,33 @@ impl Host {
         })
     }
 
+    /// Instantiates every component once, as a request would: a component that cannot
+    /// start under its limits (say, initial memory above its cap) fails here, at start,
+    /// rather than on every request.
+    pub fn check_instances(&self) -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        for component in &self.components {
+            let id = &component.shared.config.id;
+            runtime
+                .block_on(handler::instantiate(component))
+                .with_context(|| format!("component `{id}` cannot be instantiated"))?;
+        }
+        Ok(())
+    }
+
+    /// Instantiates component `id` once and drops the instance: the per-request
+    /// instantiation cost, for benchmarks.
+    pub async fn instantiate_once(&self, id: &str) -> Result<()> {
+        let component = self
+            .components
+            .iter()
+            .find(|c| c.shared.config.id == id)
+            .with_context(|| format!("no component `{id}`"))?;
+        handler::instantiate(component).await
+    }
+
     /// How each component was loaded, in the order given.
     pub fn reports(&self) -> &[LoadReport] {
         &self.reports

@@ -128,10 +128,9 @@ fn worker(
         builder.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
         loop {
-            let permit = tokio::select! {
-                permit = connections.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                _ = stopped.changed() => break,
-            };
+            // Accept first, then wait for a connection slot: a worker must not sit on a
+            // slot while connections queue on its siblings' sockets (SO_REUSEPORT spreads
+            // them over all workers). Each worker holds at most one waiting connection.
             let (stream, _) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
@@ -142,6 +141,10 @@ fn worker(
                         continue;
                     }
                 },
+                _ = stopped.changed() => break,
+            };
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
                 _ = stopped.changed() => break,
             };
             let _ = stream.set_nodelay(true);

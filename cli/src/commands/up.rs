@@ -65,6 +65,9 @@ pub struct UpArgs {
     /// Largest request body accepted, e.g. 16MiB
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub max_body_size: u64,
+    /// Time a client has to send its request headers (slowloris protection)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
     /// Compile components even if a cached compilation exists
     #[arg(long)]
     pub no_cache: bool,
@@ -116,6 +119,7 @@ impl UpArgs {
         let loaded = Host::load(host_config);
         progress.finish();
         let host = loaded?;
+        host.check_instances()?;
         for report in host.reports() {
             ui.status(
                 if report.cached { "Loaded" } else { "Compiled" },
@@ -257,6 +261,7 @@ impl UpArgs {
             limits: ServerLimits {
                 max_connections: self.max_connections,
                 max_body_size: self.max_body_size,
+                header_read_timeout: self.header_timeout,
                 ..ServerLimits::default()
             },
         })

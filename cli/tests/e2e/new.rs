@@ -184,3 +184,46 @@ fn without_a_terminal_it_never_prompts() {
     let manifest = std::fs::read_to_string(dir.path().join("svc/wasmctl.toml")).unwrap();
     assert!(manifest.contains("route = \"/...\""), "{manifest}");
 }
+
+#[test]
+fn on_a_terminal_it_prompts_and_validates_answers() {
+    // `script` (util-linux) runs wasmctl on a real pseudo-terminal and types our answers:
+    // a description, a bad route (refused by the pattern, asked again), a good one, authors.
+    let dir = tempfile::tempdir().unwrap();
+    let wasmctl = assert_cmd::cargo::cargo_bin("wasmctl");
+    let mut child = std::process::Command::new("script")
+        // `timeout` bounds the run should a prompt wait for input that never comes.
+        .args([
+            "-qec",
+            &format!("timeout 30 {} new http-rust svc", wasmctl.display()),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .env("WASMCTL_DATA_DIR", dir.path().join("data"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Typed at a prompt\rno-slash\r/api/...\rAda\r")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("does not match the pattern"),
+        "the bad route was not refused:\n{transcript}"
+    );
+    let manifest = std::fs::read_to_string(dir.path().join("svc/wasmctl.toml")).unwrap();
+    assert!(
+        manifest.contains("description = \"Typed at a prompt\""),
+        "{manifest}"
+    );
+    assert!(manifest.contains("route = \"/api/...\""), "{manifest}");
+    assert!(manifest.contains("authors = [\"Ada\"]"), "{manifest}");
+}

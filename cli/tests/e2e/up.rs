@@ -503,3 +503,56 @@ fn bare_component_that_is_not_an_http_handler_is_refused() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn slow_header_senders_are_cut_off_and_connections_are_capped() {
+    let hostile = guest_component("hostile");
+    let server = Server::start(
+        hostile.parent().unwrap(),
+        &[
+            "hostile.wasm",
+            "--header-timeout",
+            "1s",
+            "--max-connections",
+            "1",
+        ],
+    );
+    let address = server.base.trim_start_matches("http://").to_string();
+
+    // A slowloris client: half a request line, then nothing. The server hangs up.
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    slow.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buffer = Vec::new();
+    let _ = slow.read_to_end(&mut buffer);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the slow client was kept {:?}",
+        started.elapsed()
+    );
+
+    // With one connection allowed, a second client waits until the first one leaves.
+    let mut first = std::net::TcpStream::connect(&address).unwrap();
+    first
+        .write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    first.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let url = server.url("/ok");
+    let second = std::thread::spawn(move || {
+        let started = Instant::now();
+        (get(&url), started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !second.is_finished(),
+        "a second connection was served while the cap was reached"
+    );
+    drop(first);
+    let ((status, _), waited) = second.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(waited >= Duration::from_millis(400), "{waited:?}");
+}

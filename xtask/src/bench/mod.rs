@@ -11,9 +11,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, root};
 
+mod deploy;
 mod up;
 
-const BENCHES: [&str; 3] = ["build", "validate", "up"];
+const BENCHES: [&str; 5] = ["build", "validate", "instantiate", "up", "deploy"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let selected: Vec<&str> = match args.first().map(String::as_str) {
@@ -29,7 +30,9 @@ pub fn run(args: &[String]) -> Result<()> {
         match name {
             "build" => bench.noop_build()?,
             "validate" => bench.validate()?,
+            "instantiate" => bench.instantiate()?,
             "up" => up::run(&bench.wasmctl, &bench.app)?,
+            "deploy" => deploy::run(&bench.wasmctl, &bench.app)?,
             _ => unreachable!("checked above"),
         }
     }
@@ -120,6 +123,32 @@ impl Bench {
             .env(
                 "WASMCTL_BENCH_COMPONENTS",
                 std::env::join_paths(&components)?,
+            )
+            .current_dir(root())
+            .status()?;
+        if !status.success() {
+            bail!("cargo bench failed ({status})");
+        }
+        Ok(())
+    }
+}
+
+impl Bench {
+    /// Criterion benchmark of one instantiation from the `ProxyPre`.
+    fn instantiate(&self) -> Result<()> {
+        println!("\n## Per-request instantiation (criterion)\n");
+        let status = Command::new("cargo")
+            .args([
+                "bench",
+                "--locked",
+                "--package",
+                "wasmctl-host",
+                "--bench",
+                "instantiate",
+            ])
+            .env(
+                "WASMCTL_BENCH_COMPONENT",
+                self.app.join("target/wasm32-wasip2/release/svc.wasm"),
             )
             .current_dir(root())
             .status()?;
