@@ -220,21 +220,7 @@ where
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
     let config = &component.shared.config;
-    let state =
-        RequestState::new(&component.shared).map_err(|e| Failure::Host(format!("{e:#}")))?;
-    let mut store = Store::new(component.pre.engine(), state);
-    store.limiter(|state| &mut state.limits);
-    // Every epoch tick the guest yields its thread to other requests, and past the
-    // deadline it is stopped: a busy loop can neither starve the worker nor run forever.
-    let deadline = Instant::now() + config.timeout;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
-            Err(wasmtime::Error::new(TimedOut))
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
-    });
+    let mut store = new_store(component).map_err(|e| Failure::Host(format!("{e:#}")))?;
 
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming = store

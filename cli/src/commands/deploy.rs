@@ -88,7 +88,7 @@ impl DeployArgs {
             "credentials for {}: {source:?}",
             reference.resolve_registry()
         );
-        let registry = Registry::connect(&reference, auth, self.insecure || app.deploy.insecure);
+        let registry = Registry::connect(&reference, auth, self.insecure || app.deploy.insecure)?;
         let progress = LayerProgress::new(ui);
         let report = runtime()?.block_on(registry.push(&reference, &packed, &progress))?;
         progress.finish();

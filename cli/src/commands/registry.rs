@@ -68,7 +68,7 @@ impl RegistryCommand {
                 }
                 let reference = registry::parse_reference(&format!("{host}/wasmctl-login:check"))?;
                 let auth = RegistryAuth::Basic(username.clone(), password.clone());
-                let client = Registry::connect(&reference, auth, insecure);
+                let client = Registry::connect(&reference, auth, insecure)?;
                 runtime()?.block_on(client.check_login(&reference))?;
                 let file = credentials::save(&host, &username, &password)?;
                 ui.status(
@@ -124,6 +124,6 @@ impl RegistryCommand {
 pub fn pull(reference: &str, insecure: bool) -> Result<PulledApp> {
     let reference = registry::parse_reference(reference)?;
     let (auth, _) = credentials::lookup(reference.resolve_registry())?;
-    let client = Registry::connect(&reference, auth, insecure);
+    let client = Registry::connect(&reference, auth, insecure)?;
     Ok(runtime()?.block_on(client.pull(&reference, &Cache::for_user()?))?)
 }

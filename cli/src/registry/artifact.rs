@@ -395,10 +395,12 @@ mod tests {
         assert_eq!(sha256_digest(&first.manifest), first.manifest_digest);
     }
 
-    #[test]
-    fn materialize_restores_a_servable_app() {
-        let dir = app_dir();
-        let artifact = pack_dir(dir.path());
+    /// Writes the artifact's layers where `materialize` can find them by digest.
+    fn materialize_into(
+        artifact: &Artifact,
+        manifest: &OciImageManifest,
+        target: &Path,
+    ) -> Result<()> {
         let blobs = tempfile::tempdir().unwrap();
         for layer in &artifact.layers {
             std::fs::write(
@@ -407,14 +409,20 @@ mod tests {
             )
             .unwrap();
         }
+        materialize(
+            manifest,
+            &|digest| blobs.path().join(digest.replace(':', "-")),
+            target,
+        )
+    }
+
+    #[test]
+    fn materialize_restores_a_servable_app() {
+        let dir = app_dir();
+        let artifact = pack_dir(dir.path());
         let manifest: OciImageManifest = serde_json::from_slice(&artifact.manifest).unwrap();
         let target = tempfile::tempdir().unwrap();
-        materialize(
-            &manifest,
-            &|digest| blobs.path().join(digest.replace(':', "-")),
-            target.path(),
-        )
-        .unwrap();
+        materialize_into(&artifact, &manifest, target.path()).unwrap();
         let app = crate::manifest::load(&target.path().join("wasmctl.toml")).unwrap();
         let component = &app.components["svc"];
         assert_eq!(
@@ -435,21 +443,8 @@ mod tests {
         let mut manifest: OciImageManifest = serde_json::from_slice(&artifact.manifest).unwrap();
         manifest.layers.remove(0);
         artifact.layers.remove(0);
-        let blobs = tempfile::tempdir().unwrap();
-        for layer in &artifact.layers {
-            std::fs::write(
-                blobs.path().join(layer.digest.replace(':', "-")),
-                &layer.data,
-            )
-            .unwrap();
-        }
         let target = tempfile::tempdir().unwrap();
-        let error = materialize(
-            &manifest,
-            &|digest| blobs.path().join(digest.replace(':', "-")),
-            target.path(),
-        )
-        .unwrap_err();
+        let error = materialize_into(&artifact, &manifest, target.path()).unwrap_err();
         assert!(
             error
                 .to_string()

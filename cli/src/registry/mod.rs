@@ -86,7 +86,11 @@ pub struct Registry {
 
 impl Registry {
     /// Plain HTTP is used for loopback registries or with `insecure`; HTTPS otherwise.
-    pub fn connect(reference: &Reference, auth: RegistryAuth, insecure: bool) -> Registry {
+    pub fn connect(
+        reference: &Reference,
+        auth: RegistryAuth,
+        insecure: bool,
+    ) -> Result<Registry, RegistryError> {
         // reqwest is built without a default TLS provider; ring is the one in our tree.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let registry = reference.resolve_registry().to_string();
@@ -95,17 +99,22 @@ impl Registry {
         } else {
             ClientProtocol::Https
         };
-        let client = Client::new(ClientConfig {
+        let config = ClientConfig {
             protocol,
             connect_timeout: Some(Duration::from_secs(10)),
             read_timeout: Some(Duration::from_secs(60)),
             ..ClientConfig::default()
-        });
-        Registry {
+        };
+        // `Client::new` would hide a configuration error behind a default HTTPS client.
+        let client = Client::try_from(config).map_err(|e| RegistryError::Other {
+            registry: registry.clone(),
+            message: format!("could not set up the HTTP client: {e}"),
+        })?;
+        Ok(Registry {
             client,
             auth,
             registry,
-        }
+        })
     }
 
     fn error(&self, reference: &Reference, error: OciDistributionError) -> RegistryError {

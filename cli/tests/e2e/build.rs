@@ -3,7 +3,7 @@
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::support::{COMPONENT_HEADER, build_guest, template_app, testdata, wasmctl};
+use crate::support::{COMPONENT_HEADER, build_guest, fresh_app, template_app, testdata, wasmctl};
 
 #[test]
 fn template_app_builds_into_a_validated_component() {
@@ -142,16 +142,7 @@ fn failing_build_command_shows_command_directory_and_output() {
 
 #[test]
 fn manifest_source_must_match_what_cargo_built() {
-    let dir = tempfile::tempdir().unwrap();
-    wasmctl(dir.path())
-        .args(["new", "http-rust", "svc", "-y"])
-        .assert()
-        .success();
-    let manifest = dir.path().join("svc/wasmctl.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .replace("release/svc.wasm", "release/other.wasm");
-    std::fs::write(&manifest, text).unwrap();
+    let dir = fresh_app(|text| text.replace("release/svc.wasm", "release/other.wasm"));
     // Share the template app's build output: only the manifest differs.
     let target = template_app().join("target");
     std::os::unix::fs::symlink(&target, dir.path().join("svc/target")).unwrap();
@@ -183,11 +174,7 @@ fn missing_manifest_says_how_to_start() {
 
 #[test]
 fn missing_cargo_is_explained() {
-    let dir = tempfile::tempdir().unwrap();
-    wasmctl(dir.path())
-        .args(["new", "http-rust", "svc", "-y"])
-        .assert()
-        .success();
+    let dir = fresh_app(|text| text);
     wasmctl(&dir.path().join("svc"))
         .arg("build")
         .env_remove("CARGO")
@@ -205,17 +192,12 @@ fn missing_rust_target_names_the_rustup_command() {
         eprintln!("skipped: wasm32-unknown-unknown is installed here");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    wasmctl(dir.path())
-        .args(["new", "http-rust", "svc", "-y"])
-        .assert()
-        .success();
-    let manifest = dir.path().join("svc/wasmctl.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "cargo = { package = \"svc\" }",
-        "cargo = { package = \"svc\", target = \"wasm32-unknown-unknown\" }",
-    );
-    std::fs::write(&manifest, text).unwrap();
+    let dir = fresh_app(|text| {
+        text.replace(
+            "cargo = { package = \"svc\" }",
+            "cargo = { package = \"svc\", target = \"wasm32-unknown-unknown\" }",
+        )
+    });
     wasmctl(&dir.path().join("svc"))
         .arg("build")
         .assert()

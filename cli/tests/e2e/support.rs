@@ -338,3 +338,17 @@ impl Drop for TestRegistry {
         let _ = self.child.wait();
     }
 }
+
+/// A freshly rendered (unbuilt) `http-rust` app `svc` whose `wasmctl.toml` went through
+/// `edit`; the app is `<returned dir>/svc`.
+pub fn fresh_app(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    wasmctl(dir.path())
+        .args(["new", "http-rust", "svc", "-y"])
+        .assert()
+        .success();
+    let manifest = dir.path().join("svc/wasmctl.toml");
+    let text = std::fs::read_to_string(&manifest).expect("rendered manifest");
+    std::fs::write(&manifest, edit(text)).expect("manifest written");
+    dir
+}

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, get, guest_component, http, template_app, wasmctl};
+use crate::support::{Server, fresh_app, get, guest_component, http, template_app, wasmctl};
 
 /// An app directory holding copies of the guest components and this manifest body
 /// (after the `[application]` table).
@@ -458,11 +458,7 @@ fn restart_uses_the_compile_cache() {
 
 #[test]
 fn unbuilt_and_stale_components_are_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    wasmctl(dir.path())
-        .args(["new", "http-rust", "svc", "-y"])
-        .assert()
-        .success();
+    let dir = fresh_app(|text| text);
     let app_dir = dir.path().join("svc");
     wasmctl(&app_dir).arg("up").assert().code(1).stderr(
         predicates::str::contains("component `svc` has not been built")
@@ -555,4 +551,38 @@ fn slow_header_senders_are_cut_off_and_connections_are_capped() {
     let ((status, _), waited) = second.join().unwrap();
     assert_eq!(status, 200);
     assert!(waited >= Duration::from_millis(400), "{waited:?}");
+}
+
+#[test]
+fn http2_with_prior_knowledge_is_served() {
+    use http_body_util::BodyExt;
+
+    let hostile = guest_component("hostile");
+    let server = Server::start(hostile.parent().unwrap(), &["hostile.wasm"]);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let request = http::Request::get(format!("http://{address}/ok"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(request))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok\n");
+    });
 }
