@@ -90,18 +90,6 @@ impl Diagnostics {
         }
         out
     }
-
-    /// `file:line:column` of the first diagnostic, for one-line summaries.
-    pub fn first_location(&self) -> String {
-        let path = display_path(&self.path);
-        match self.items.first().and_then(|d| d.span.clone()) {
-            Some(span) => {
-                let (line, column) = line_column(&self.source, span.start);
-                format!("{path}:{line}:{column}")
-            }
-            None => path,
-        }
-    }
 }
 
 impl fmt::Display for Diagnostics {

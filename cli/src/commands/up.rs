@@ -147,31 +147,18 @@ impl UpArgs {
             ui.result(format!("http://{addr}{route}  →  {component}"));
         }
         server.serve(shutdown_signal())?;
-        ui.status("Stopped", "all in-flight requests finished");
+        ui.status("Stopped", "the server shut down");
         Ok(())
     }
 
     fn app(&self, app: &App, ui: &Ui) -> Result<Served> {
         if self.build {
+            // Builds validate what they produce.
             super::build::build_app(app, &[], true, ui)?;
-        }
-        for component in app.components.values() {
-            let source = app.resolve(&component.source);
-            if !source.exists() {
-                bail!(
-                    "component `{}` has not been built: `{}` does not exist\nhelp: run `wasmctl build`, or `wasmctl up --build`",
-                    component.id,
-                    super::relative(&source, &app.dir)
-                );
+        } else {
+            for component in app.components.values() {
+                check_built(app, component, ui)?;
             }
-            if let Some(input) = wasmctl::build::stale_input(app, component) {
-                ui.warn(format!(
-                    "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
-                    component.id,
-                    super::relative(&input, &app.dir)
-                ));
-            }
-            wasmctl::build::check_source(app, component)?;
         }
         Ok(Served {
             dir: app.dir.clone(),
@@ -266,6 +253,28 @@ impl UpArgs {
             },
         })
     }
+}
+
+/// A component about to be served without a build: it must exist and be valid, and
+/// should be newer than its inputs.
+fn check_built(app: &App, component: &Component, ui: &Ui) -> Result<()> {
+    let source = app.resolve(&component.source);
+    if !source.exists() {
+        bail!(
+            "component `{}` has not been built: `{}` does not exist\nhelp: run `wasmctl build`, or `wasmctl up --build`",
+            component.id,
+            super::relative(&source, &app.dir)
+        );
+    }
+    if let Some(input) = wasmctl::build::stale_input(app, component) {
+        ui.warn(format!(
+            "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
+            component.id,
+            super::relative(&input, &app.dir)
+        ));
+    }
+    wasmctl::build::check_source(app, component)?;
+    Ok(())
 }
 
 fn routes(app: &App) -> Vec<(Route, String)> {

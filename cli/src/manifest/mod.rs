@@ -99,13 +99,6 @@ pub enum Route {
     Prefix(String),
 }
 
-impl Route {
-    /// Parses the manifest syntax; the error says what is wrong with the text.
-    pub fn parse(text: &str) -> Result<Route, String> {
-        validate::parse_route(text)
-    }
-}
-
 impl std::fmt::Display for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -34,11 +34,6 @@ impl Catalog {
         Ok(Self::new(crate::dirs::data_root()?.join("templates")))
     }
 
-    /// Where installed templates live.
-    pub fn installed_root(&self) -> &Path {
-        &self.installed_root
-    }
-
     /// The templates compiled into this binary.
     pub fn embedded() -> Result<Vec<Template>> {
         EMBEDDED
