@@ -254,6 +254,8 @@ pub fn materialize(
         .and_then(toml::Value::as_table_mut)
         .context("the artifact's wasmctl.toml has no components")?;
     for (id, component) in components.iter_mut() {
+        // The id becomes a file name: hold it to the naming rule before touching the disk.
+        crate::names::check_name("component id", id).map_err(anyhow::Error::msg)?;
         let component = component
             .as_table_mut()
             .with_context(|| format!("component `{id}` is not a table"))?;
@@ -277,7 +279,8 @@ pub fn materialize(
                     .unwrap_or_default()
                     .to_string();
                 check_layer(manifest, &digest, FILES_MEDIA_TYPE)?;
-                let relative = format!("files/{}", &digest.trim_start_matches("sha256:")[..16]);
+                // A checked layer digest is `sha256:` and 64 hex digits: a safe directory name.
+                let relative = format!("files/{}", digest.trim_start_matches("sha256:"));
                 let archive = std::fs::File::open(blob(&digest))?;
                 tar::Archive::new(flate2::read::GzDecoder::new(archive))
                     .unpack(target.join(&relative))?;
@@ -451,5 +454,32 @@ mod tests {
                 .contains("not one of its application/wasm layers"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn hostile_component_ids_never_reach_the_disk() {
+        let dir = app_dir();
+        let artifact = pack_dir(dir.path());
+        let mut manifest: OciImageManifest = serde_json::from_slice(&artifact.manifest).unwrap();
+        // Rewrite the app layer so its component id tries to escape the target directory.
+        let app_layer = artifact
+            .layers
+            .iter()
+            .position(|l| l.media_type == APP_MEDIA_TYPE)
+            .unwrap();
+        let mut artifact = artifact;
+        let text = std::str::from_utf8(&artifact.layers[app_layer].data)
+            .unwrap()
+            .replace("[component.svc]", "[component.\"../../escaped\"]");
+        let blob = Blob::new(APP_MEDIA_TYPE, "wasmctl.toml".into(), text.into_bytes());
+        manifest.layers[app_layer].digest = blob.digest.clone();
+        artifact.layers[app_layer] = blob;
+        let target = tempfile::tempdir().unwrap();
+        let error = materialize_into(&artifact, &manifest, &target.path().join("app")).unwrap_err();
+        assert!(
+            error.to_string().contains("component id `../../escaped`"),
+            "{error}"
+        );
+        assert!(!target.path().join("escaped.wasm").exists());
     }
 }
