@@ -187,38 +187,24 @@ fn without_a_terminal_it_never_prompts() {
 
 #[test]
 fn on_a_terminal_it_prompts_and_validates_answers() {
-    // `script` (util-linux) runs wasmctl on a real pseudo-terminal and types our answers:
-    // a description, a bad route (refused by the pattern, asked again), a good one, authors.
+    // `script` (util-linux) runs wasmctl on a real pseudo-terminal; we answer each prompt
+    // once it shows (typing ahead is lost when the prompt switches the terminal to raw
+    // mode): a description, a bad route (refused by the pattern, asked again), a good
+    // one, authors.
     let dir = tempfile::tempdir().unwrap();
     let wasmctl = assert_cmd::cargo::cargo_bin("wasmctl");
-    let mut child = std::process::Command::new("script")
+    let mut terminal = Terminal::spawn(
         // `timeout` bounds the run should a prompt wait for input that never comes.
-        .args([
-            "-qec",
-            &format!("timeout 30 {} new http-rust svc", wasmctl.display()),
-            "/dev/null",
-        ])
-        .current_dir(dir.path())
-        .env("WASMCTL_DATA_DIR", dir.path().join("data"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("script (util-linux) runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Typed at a prompt\rno-slash\r/api/...\rAda\r")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let transcript = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{transcript}");
-    assert!(
-        transcript.contains("does not match the pattern"),
-        "the bad route was not refused:\n{transcript}"
+        &format!("timeout 60 {} new http-rust svc", wasmctl.display()),
+        dir.path(),
     );
+    terminal.answer("Description", "Typed at a prompt");
+    terminal.answer("HTTP route", "no-slash");
+    terminal.expect("does not match the pattern");
+    terminal.answer("HTTP route", "/api/...");
+    terminal.answer("Authors", "Ada");
+    let (status, transcript) = terminal.finish();
+    assert!(status.success(), "{transcript}");
     let manifest = std::fs::read_to_string(dir.path().join("svc/wasmctl.toml")).unwrap();
     assert!(
         manifest.contains("description = \"Typed at a prompt\""),
@@ -226,4 +212,87 @@ fn on_a_terminal_it_prompts_and_validates_answers() {
     );
     assert!(manifest.contains("route = \"/api/...\""), "{manifest}");
     assert!(manifest.contains("authors = [\"Ada\"]"), "{manifest}");
+}
+
+/// A command on a pseudo-terminal (through `script`), driven like `expect`: wait for
+/// text to appear, then type.
+struct Terminal {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    transcript: std::sync::Arc<std::sync::Mutex<String>>,
+    /// How much of the transcript earlier `expect`s consumed.
+    seen: usize,
+}
+
+impl Terminal {
+    fn spawn(command: &str, dir: &std::path::Path) -> Terminal {
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", command, "/dev/null"])
+            .current_dir(dir)
+            .env("WASMCTL_DATA_DIR", dir.join("data"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("script (util-linux) runs");
+        let input = child.stdin.take().unwrap();
+        let mut output = child.stdout.take().unwrap();
+        let transcript = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = transcript.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = output.read(&mut buffer) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
+            }
+        });
+        Terminal {
+            child,
+            input,
+            transcript,
+            seen: 0,
+        }
+    }
+
+    /// Waits (at most 30 s) until `text` appears after what was seen so far.
+    fn expect(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            {
+                let transcript = self.transcript.lock().unwrap();
+                if let Some(at) = transcript[self.seen..].find(text) {
+                    self.seen += at + text.len();
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "`{text}` never appeared:\n{transcript}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for a prompt containing `prompt`, then types `answer` and Enter.
+    fn answer(&mut self, prompt: &str, answer: &str) {
+        use std::io::Write;
+        self.expect(prompt);
+        // The prompt's text is written before the terminal is switched to raw mode:
+        // give it a moment so the answer is not flushed with the mode switch.
+        std::thread::sleep(Duration::from_millis(100));
+        self.input
+            .write_all(format!("{answer}\r").as_bytes())
+            .unwrap();
+        self.input.flush().unwrap();
+    }
+
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        drop(self.input);
+        let status = self.child.wait().unwrap();
+        let transcript = self.transcript.lock().unwrap().clone();
+        (status, transcript)
+    }
 }
