@@ -14,3 +14,4 @@ pub mod names;
 pub mod process;
 pub mod registry;
 pub mod templates;
+pub mod watch;

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use wasmctl_host::{ComponentConfig, Host, HostConfig, Route, ServerLimits};
+use wasmctl_host::{AppConfig, ComponentConfig, Host, HostConfig, Route, ServerLimits};
 
 fn instantiate(c: &mut Criterion) {
     let Some(path) = std::env::var_os("WASMCTL_BENCH_COMPONENT") else {
@@ -19,7 +19,13 @@ fn instantiate(c: &mut Criterion) {
         );
         return;
     };
-    let host = Host::load(HostConfig {
+    let host = Host::new(HostConfig {
+        cache_dir: None,
+        output: None,
+        limits: ServerLimits::default(),
+    })
+    .expect("the engine is configured");
+    host.load(AppConfig {
         components: vec![ComponentConfig {
             id: "svc".into(),
             path: path.clone().into(),
@@ -30,9 +36,6 @@ fn instantiate(c: &mut Criterion) {
             memory: 128 << 20,
         }],
         routes: vec![(Route::Prefix(String::new()), "svc".into())],
-        cache_dir: None,
-        output: None,
-        limits: ServerLimits::default(),
     })
     .expect("the benchmark component loads");
     let runtime = tokio::runtime::Builder::new_current_thread()

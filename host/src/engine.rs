@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -13,22 +13,36 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// guest yields its thread to other requests.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Engine settings derived from the app.
-#[derive(Debug, Clone, Copy)]
-pub struct EngineLimits {
-    /// The largest linear memory any component may have (pool slots are this big).
-    pub max_memory: u64,
-    /// How many instances may be alive at once (one per in-flight request).
-    pub max_instances: u32,
+/// 4 GiB: the most a 32-bit linear memory can grow to.
+const MAX_MEMORY: usize = 1 << 32;
+
+/// The sha256 of a component file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest([u8; 32]);
+
+impl Digest {
+    pub fn of(bytes: &[u8]) -> Digest {
+        Digest(Sha256::digest(bytes).into())
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 /// An engine tuned for many short-lived instances: pooling allocator with copy-on-write
 /// memory images, memory kept resident between requests (reset with PAGEMAP_SCAN where the
 /// kernel has it) instead of being unmapped and faulted in again, and epoch interruption
-/// for time limits.
-pub fn new_engine(limits: EngineLimits) -> Result<Engine> {
+/// for time limits. `instances` bounds how many may be alive at once (one per request in
+/// flight).
+///
+/// Pool slots take the largest memory a 32-bit instance can have: each component's own
+/// cap is enforced per store, so a reloaded app may raise it without a new engine.
+/// (Slots are address-space reservations of at least 4 GiB anyway.)
+pub fn new_engine(instances: u32) -> Result<Engine> {
     let mut pooling = PoolingAllocationConfig::new();
-    let instances = limits.max_instances;
     pooling
         .total_component_instances(instances)
         // Rust components have a handful of core instances, memories and tables each
@@ -37,7 +51,7 @@ pub fn new_engine(limits: EngineLimits) -> Result<Engine> {
         .total_memories(instances * 4)
         .total_tables(instances * 4)
         .total_stacks(instances)
-        .max_memory_size(usize::try_from(limits.max_memory).unwrap_or(usize::MAX))
+        .max_memory_size(MAX_MEMORY)
         // Keep the first pages of each slot resident: resetting them is cheaper than
         // unmapping and faulting them in on the next request.
         .linear_memory_keep_resident(1 << 20)
@@ -61,12 +75,13 @@ pub fn new_engine(limits: EngineLimits) -> Result<Engine> {
 pub fn load_component(
     engine: &Engine,
     bytes: &[u8],
+    digest: Digest,
     cache_dir: Option<&Path>,
 ) -> Result<(Component, bool)> {
     let Some(cache_dir) = cache_dir else {
         return Ok((compile(engine, bytes)?, false));
     };
-    let cached = cache_dir.join(cache_key(engine, bytes));
+    let cached = cache_dir.join(cache_key(engine, digest));
     if cached.is_file() {
         // SAFETY: only files wasmctl wrote with `Component::serialize` for an engine with
         // the same compatibility hash (it is part of the file name) are loaded here.
@@ -90,12 +105,10 @@ fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
 }
 
 /// `<sha256 of the component>-<engine compatibility hash>.cwasm`
-fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
+fn cache_key(engine: &Engine, digest: Digest) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}-{:016x}.cwasm", hasher.finish())
+    format!("{digest}-{:016x}.cwasm", hasher.finish())
 }
 
 /// Writes atomically (temp file + rename) so a concurrent start never reads half a file.

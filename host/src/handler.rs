@@ -64,13 +64,20 @@ pub async fn handle(
     host: Arc<Host>,
     request: Request<Incoming>,
 ) -> Result<Response<HyperOutgoingBody>, std::convert::Infallible> {
-    let Some(matched) = host.routes.lookup(request.uri().path()) else {
+    // This request keeps the app it started on, even if a new one is swapped in.
+    let Some(app) = host.app.load_full() else {
+        return Ok(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no app is loaded yet\n".to_string(),
+        ));
+    };
+    let Some(matched) = app.routes.lookup(request.uri().path()) else {
         return Ok(plain(
             StatusCode::NOT_FOUND,
             format!("no route for {}\n", request.uri().path()),
         ));
     };
-    let component = &host.components[matched.component];
+    let component = &app.components[matched.component];
     let id = &component.shared.config.id;
     let route = HeaderValue::from_str(matched.route);
     let path_info = HeaderValue::from_str(matched.path_info);

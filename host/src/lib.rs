@@ -27,7 +27,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use arc_swap::ArcSwapOption;
 use wasmtime::Engine;
+use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 pub use outbound::{OutboundPolicy, OutboundRule};
@@ -35,7 +37,7 @@ pub use router::{Route, RouteTable};
 pub use server::BoundServer;
 pub use state::{GuestOutput, Stream};
 
-use crate::engine::{EngineLimits, load_component, new_engine};
+use crate::engine::{Digest, load_component, new_engine};
 use crate::state::{ComponentShared, RequestState};
 
 /// Request headers the host sets for the guest (client-sent copies are removed).
@@ -94,11 +96,8 @@ impl Default for ServerLimits {
     }
 }
 
-/// Everything the host needs.
+/// The server-wide settings, fixed for the life of a [`Host`].
 pub struct HostConfig {
-    pub components: Vec<ComponentConfig>,
-    /// Routes to component ids.
-    pub routes: Vec<(Route, String)>,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
     /// Where guest stdout/stderr lines go; `None` discards them.
@@ -106,94 +105,90 @@ pub struct HostConfig {
     pub limits: ServerLimits,
 }
 
+/// What is served: components and the routes to them. [`Host::load`] swaps a new one in
+/// while the server runs.
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    pub components: Vec<ComponentConfig>,
+    /// Routes to component ids.
+    pub routes: Vec<(Route, String)>,
+}
+
+/// Where a loaded component's compiled code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compilation {
+    /// Compiled now.
+    Compiled,
+    /// Loaded from the on-disk cache.
+    Cached,
+    /// The same bytes were already being served: their compiled code was kept.
+    Unchanged,
+}
+
 /// How loading one component went.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
     pub id: String,
-    /// The compiled code came from the on-disk cache.
-    pub cached: bool,
+    pub compilation: Compilation,
     pub elapsed: Duration,
 }
 
-/// Components compiled and pre-instantiated, routes resolved: ready to bind and serve.
+/// The engine and linker every component runs on, and the app being served now.
+///
+/// Requests take the current app with one atomic load and keep it until they finish, so
+/// [`Host::load`] can swap a new app in at any time: requests in flight finish on the
+/// old one, new requests get the new one, and nothing waits.
 pub struct Host {
     engine: Engine,
-    components: Vec<LoadedComponent>,
-    routes: RouteTable,
+    linker: Linker<RequestState>,
+    cache_dir: Option<PathBuf>,
+    output: Option<Arc<dyn GuestOutput>>,
     limits: ServerLimits,
-    reports: Vec<LoadReport>,
+    app: ArcSwapOption<LoadedApp>,
+}
+
+/// Components compiled and pre-instantiated, routes resolved.
+pub(crate) struct LoadedApp {
+    pub components: Vec<LoadedComponent>,
+    pub routes: RouteTable,
 }
 
 pub(crate) struct LoadedComponent {
     pub shared: Arc<ComponentShared>,
     pub pre: ProxyPre<RequestState>,
+    /// sha256 of the component file: unchanged bytes are not compiled again on reload.
+    pub digest: Digest,
 }
 
 impl Host {
-    /// Compiles (or loads from the cache) every component in parallel and links it.
-    pub fn load(config: HostConfig) -> Result<Host> {
-        let max_memory = config
-            .components
-            .iter()
-            .map(|c| c.memory)
-            .max()
-            .unwrap_or(0);
-        let engine = new_engine(EngineLimits {
-            max_memory,
-            max_instances: config.limits.max_instances,
-        })?;
+    /// Sets up the engine and linker; nothing is served until [`Host::load`].
+    pub fn new(config: HostConfig) -> Result<Host> {
+        let engine = new_engine(config.limits.max_instances)?;
         let linker = handler::linker(&engine)?;
+        Ok(Host {
+            engine,
+            linker,
+            cache_dir: config.cache_dir,
+            output: config.output,
+            limits: config.limits,
+            app: ArcSwapOption::empty(),
+        })
+    }
 
+    /// Compiles (or takes from the cache, or keeps when unchanged) every component in
+    /// parallel, links it, instantiates each once under its limits (a component that
+    /// cannot start, say with initial memory above its cap, fails here rather than on
+    /// every request), then atomically makes it the app being served. On error the
+    /// app served before stays.
+    pub fn load(&self, config: AppConfig) -> Result<Vec<LoadReport>> {
+        let current = self.app.load_full();
         let loaded: Vec<Result<(LoadedComponent, LoadReport)>> = std::thread::scope(|scope| {
             let handles: Vec<_> = config
                 .components
                 .iter()
                 .map(|component| {
-                    let (engine, linker, cache_dir, output) = (
-                        &engine,
-                        &linker,
-                        config.cache_dir.as_deref(),
-                        &config.output,
-                    );
-                    scope.spawn(move || {
-                        let started = Instant::now();
-                        let bytes = std::fs::read(&component.path).with_context(|| {
-                            format!(
-                                "reading component `{}` from {}",
-                                component.id,
-                                component.path.display()
-                            )
-                        })?;
-                        let (compiled, cached) = load_component(engine, &bytes, cache_dir)
-                            .with_context(|| format!("compiling component `{}`", component.id))?;
-                        let instance_pre = linker.instantiate_pre(&compiled).map_err(|e| {
-                            anyhow::anyhow!(
-                                "component `{}` needs imports wasmctl up does not provide: {e}",
-                                component.id
-                            )
-                        })?;
-                        let pre = ProxyPre::new(instance_pre).map_err(|e| {
-                            anyhow::anyhow!(
-                                "component `{}` does not export wasi:http/incoming-handler: {e}",
-                                component.id
-                            )
-                        })?;
-                        let shared = Arc::new(ComponentShared {
-                            config: component.clone(),
-                            outbound: Arc::new(OutboundPolicy {
-                                rules: component.outbound.clone(),
-                            }),
-                            output: output.clone(),
-                        });
-                        Ok((
-                            LoadedComponent { shared, pre },
-                            LoadReport {
-                                id: component.id.clone(),
-                                cached,
-                                elapsed: started.elapsed(),
-                            },
-                        ))
-                    })
+                    let current = current.as_deref();
+                    scope.spawn(move || self.load_component(component, current))
                 })
                 .collect();
             handles
@@ -223,35 +218,85 @@ impl Host {
                 Ok((route, index))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Host {
-            engine,
+        let app = LoadedApp {
             components,
             routes: RouteTable::new(routes),
-            limits: config.limits,
-            reports,
-        })
+        };
+        check_instances(&app)?;
+        self.app.store(Some(Arc::new(app)));
+        Ok(reports)
     }
 
-    /// Instantiates every component once, as a request would: a component that cannot
-    /// start under its limits (say, initial memory above its cap) fails here, at start,
-    /// rather than on every request.
-    pub fn check_instances(&self) -> Result<()> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        for component in &self.components {
-            let id = &component.shared.config.id;
-            runtime
-                .block_on(handler::instantiate(component))
-                .with_context(|| format!("component `{id}` cannot be instantiated"))?;
-        }
-        Ok(())
+    fn load_component(
+        &self,
+        component: &ComponentConfig,
+        current: Option<&LoadedApp>,
+    ) -> Result<(LoadedComponent, LoadReport)> {
+        let started = Instant::now();
+        let bytes = std::fs::read(&component.path).with_context(|| {
+            format!(
+                "reading component `{}` from {}",
+                component.id,
+                component.path.display()
+            )
+        })?;
+        let digest = Digest::of(&bytes);
+        let unchanged = current
+            .into_iter()
+            .flat_map(|app| &app.components)
+            .find(|loaded| loaded.digest == digest);
+        let (pre, compilation) = match unchanged {
+            Some(loaded) => (loaded.pre.clone(), Compilation::Unchanged),
+            None => {
+                let (compiled, cached) =
+                    load_component(&self.engine, &bytes, digest, self.cache_dir.as_deref())
+                        .with_context(|| format!("compiling component `{}`", component.id))?;
+                let instance_pre = self.linker.instantiate_pre(&compiled).map_err(|e| {
+                    anyhow::anyhow!(
+                        "component `{}` needs imports wasmctl up does not provide: {e}",
+                        component.id
+                    )
+                })?;
+                let pre = ProxyPre::new(instance_pre).map_err(|e| {
+                    anyhow::anyhow!(
+                        "component `{}` does not export wasi:http/incoming-handler: {e}",
+                        component.id
+                    )
+                })?;
+                let compilation = if cached {
+                    Compilation::Cached
+                } else {
+                    Compilation::Compiled
+                };
+                (pre, compilation)
+            }
+        };
+        let shared = Arc::new(ComponentShared {
+            config: component.clone(),
+            outbound: Arc::new(OutboundPolicy {
+                rules: component.outbound.clone(),
+            }),
+            output: self.output.clone(),
+        });
+        Ok((
+            LoadedComponent {
+                shared,
+                pre,
+                digest,
+            },
+            LoadReport {
+                id: component.id.clone(),
+                compilation,
+                elapsed: started.elapsed(),
+            },
+        ))
     }
 
-    /// Instantiates component `id` once and drops the instance: the per-request
-    /// instantiation cost, for benchmarks.
+    /// Instantiates component `id` of the current app once and drops the instance: the
+    /// per-request instantiation cost, for benchmarks.
     pub async fn instantiate_once(&self, id: &str) -> Result<()> {
-        let component = self
+        let app = self.app.load_full().context("no app is loaded")?;
+        let component = app
             .components
             .iter()
             .find(|c| c.shared.config.id == id)
@@ -259,13 +304,22 @@ impl Host {
         handler::instantiate(component).await
     }
 
-    /// How each component was loaded, in the order given.
-    pub fn reports(&self) -> &[LoadReport] {
-        &self.reports
-    }
-
     /// Binds `workers` listening sockets (one per worker thread) to `addr`.
     pub fn bind(self, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
         server::bind(self, addr, workers)
     }
+}
+
+/// Instantiates every component once, as a request would.
+fn check_instances(app: &LoadedApp) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    for component in &app.components {
+        let id = &component.shared.config.id;
+        runtime
+            .block_on(handler::instantiate(component))
+            .with_context(|| format!("component `{id}` cannot be instantiated"))?;
+    }
+    Ok(())
 }

@@ -58,6 +58,11 @@ impl BoundServer {
         self.local_addr
     }
 
+    /// The host being served: [`Host::load`] on it swaps a new app in while serving.
+    pub fn host(&self) -> Arc<Host> {
+        self.host.clone()
+    }
+
     /// Serves until `shutdown` resolves, then drains in-flight requests (bounded by the
     /// grace period) and returns.
     pub fn serve(self, shutdown: impl Future<Output = ()>) -> Result<()> {

@@ -33,7 +33,8 @@ fn print_help() {
         "cargo xtask <task>\n\n\
          Tasks:\n  \
          ci      cargo fmt --check, clippy -D warnings, and the whole test suite\n  \
-         bench   [build|validate|all]  performance figures (never run in CI)"
+         bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures
+          (never run in CI; see docs/performance.md)"
     );
 }
 

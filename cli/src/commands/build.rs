@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use wasmctl::build::{BuildEvent, BuildOptions, BuiltComponent, Step, build_component};
-use wasmctl::manifest::App;
+use wasmctl::manifest::{App, Component};
 
 use super::ManifestArgs;
 use crate::ui::Ui;
@@ -103,32 +103,13 @@ pub fn build_app(
             );
         }
     }
-    let options = BuildOptions {
-        release,
-        color: ui.color(),
-    };
     let mut built = Vec::new();
     for component in app
         .components
         .values()
         .filter(|c| only.is_empty() || only.contains(&c.id))
     {
-        let progress = ui.progress(&component.id);
-        let result = build_component(app, component, options, &mut |event| match event {
-            BuildEvent::Step(step) => {
-                let what = match step {
-                    Step::Running(command) => format!("running `{command}`"),
-                    Step::Componentizing => "componentizing".to_string(),
-                    Step::Validating => "validating".to_string(),
-                };
-                progress.step(&what);
-            }
-            BuildEvent::Output(line) => progress.line(line),
-        });
-        progress.finish();
-        let component = result.map_err(|e| {
-            anyhow::Error::new(e).context(format!("building component `{}`", component.id))
-        })?;
+        let component = build_one(app, component, release, ui)?;
         ui.status(
             "Built",
             format!(
@@ -147,8 +128,39 @@ pub fn build_app(
     Ok(built)
 }
 
-fn format_duration(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
+/// Builds one component behind a spinner; compiler output streams above it.
+pub fn build_one(
+    app: &App,
+    component: &Component,
+    release: bool,
+    ui: &Ui,
+) -> Result<BuiltComponent> {
+    let options = BuildOptions {
+        release,
+        color: ui.color(),
+    };
+    let progress = ui.progress(&component.id);
+    let result = build_component(app, component, options, &mut |event| match event {
+        BuildEvent::Step(step) => {
+            let what = match step {
+                Step::Running(command) => format!("running `{command}`"),
+                Step::Componentizing => "componentizing".to_string(),
+                Step::Validating => "validating".to_string(),
+            };
+            progress.step(&what);
+        }
+        BuildEvent::Output(line) => progress.line(line),
+    });
+    progress.finish();
+    result.map_err(|e| {
+        anyhow::Error::new(e).context(format!("building component `{}`", component.id))
+    })
+}
+
+pub fn format_duration(duration: Duration) -> String {
+    if duration < Duration::from_millis(10) {
+        format!("{:.1}ms", duration.as_secs_f64() * 1000.0)
+    } else if duration < Duration::from_secs(1) {
         format!("{}ms", duration.as_millis())
     } else {
         format!("{:.2}s", duration.as_secs_f64())

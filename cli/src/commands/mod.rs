@@ -8,6 +8,7 @@ mod new;
 mod registry;
 mod templates;
 mod up;
+mod watch;
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +69,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Serve the app on a local HTTP server
     Up(up::UpArgs),
+    /// Build, serve, and rebuild on every save (`up --watch`)
+    Watch(up::UpArgs),
     /// Push the app to an OCI registry and hand it to Kubernetes
     Deploy(deploy::DeployArgs),
     /// Log in to registries and pull apps from them
@@ -90,6 +93,11 @@ impl Command {
             Command::Completions(args) => args.run(),
             Command::Build(args) => args.run(ui),
             Command::Up(args) => args.run(ui),
+            Command::Watch(args) => up::UpArgs {
+                watch: true,
+                ..args
+            }
+            .run(ui),
             Command::Deploy(args) => args.run(ui),
             Command::Registry(command) => command.run(ui),
             Command::Doctor(args) => args.run(ui),

@@ -11,7 +11,8 @@ use clap::Args;
 use console::Style;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl_host::{
-    ComponentConfig, GuestOutput, Host, HostConfig, OutboundRule, ServerLimits, Stream,
+    AppConfig, BoundServer, Compilation, ComponentConfig, GuestOutput, Host, HostConfig,
+    OutboundRule, ServerLimits, Stream,
 };
 
 use super::ManifestArgs;
@@ -31,7 +32,10 @@ use crate::ui::Ui;
     wasmctl-component      the id of the serving component\n\
     Guest output is shown prefixed with the component id and kept in .wasmctl/logs/.\n\
     Ctrl-C or SIGTERM stops accepting and lets in-flight requests finish.\n\
-    --from REF pulls the app (verifying every digest; cached by digest) and serves it.")]
+    --from REF pulls the app (verifying every digest; cached by digest) and serves it.\n\
+    --watch (or `wasmctl watch`) builds, serves, and on every save of a component's\n\
+    `watch` inputs or of wasmctl.toml rebuilds what changed and swaps it in; a failed\n\
+    build keeps the last good version serving.")]
 pub struct UpArgs {
     /// Serve this component file on `/...` instead of an app
     #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest", "from"])]
@@ -47,6 +51,12 @@ pub struct UpArgs {
     /// Run `wasmctl build` first
     #[arg(long)]
     pub build: bool,
+    /// Rebuild on save and swap the new version in without dropping a request
+    #[arg(long, conflicts_with_all = ["file", "from"])]
+    pub watch: bool,
+    /// With --watch: clear the screen before each rebuild
+    #[arg(long, requires = "watch")]
+    pub clear: bool,
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -83,16 +93,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("`{text}` is not a size; write e.g. 16MiB"))
 }
 
-/// What `up` serves: an app from a manifest, or one bare component.
-struct Served {
-    /// Where `.wasmctl/logs/` goes.
-    dir: PathBuf,
-    components: Vec<(Component, PathBuf)>,
-    routes: Vec<(Route, String)>,
-}
-
 impl UpArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
+        if self.watch {
+            return super::watch::run(self, ui);
+        }
         let served = match (&self.file, &self.from) {
             (Some(file), _) => self.bare_component(file)?,
             (None, Some(reference)) => {
@@ -111,41 +116,25 @@ impl UpArgs {
             }
             (None, None) => self.app(&self.manifest.load()?, ui)?,
         };
-        let host_config = self.host_config(&served, ui)?;
 
         let started = Instant::now();
+        let host = self.new_host(&served.dir, ui)?;
         let progress = ui.progress("up");
         progress.step("compiling components");
-        let loaded = Host::load(host_config);
+        let loaded = host.load(self.app_config(&served));
         progress.finish();
-        let host = loaded?;
-        host.check_instances()?;
-        for report in host.reports() {
+        for report in loaded? {
+            let (verb, note) = match report.compilation {
+                Compilation::Compiled => ("Compiled", ""),
+                Compilation::Cached | Compilation::Unchanged => ("Loaded", " (cached)"),
+            };
             ui.status(
-                if report.cached { "Loaded" } else { "Compiled" },
-                format!(
-                    "{} in {:.0?}{}",
-                    report.id,
-                    report.elapsed,
-                    if report.cached { " (cached)" } else { "" }
-                ),
+                verb,
+                format!("{} in {:.0?}{note}", report.id, report.elapsed),
             );
         }
-        let workers = self
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let server = host.bind(self.listen, workers)?;
-        let addr = server.local_addr();
-        ui.status(
-            "Serving",
-            format!(
-                "on http://{addr} ({workers} workers, ready in {:.0?})",
-                started.elapsed()
-            ),
-        );
-        for (route, component) in &served.routes {
-            ui.result(format!("http://{addr}{route}  →  {component}"));
-        }
+        let server = self.bind(host, started, ui)?;
+        print_routes(server.local_addr(), &served.routes, ui);
         server.serve(shutdown_signal())?;
         ui.status("Stopped", "the server shut down");
         Ok(())
@@ -160,15 +149,7 @@ impl UpArgs {
                 check_built(app, component, ui)?;
             }
         }
-        Ok(Served {
-            dir: app.dir.clone(),
-            components: app
-                .components
-                .values()
-                .map(|c| (c.clone(), app.resolve(&c.source)))
-                .collect(),
-            routes: routes(app),
-        })
+        Ok(Served::app(app))
     }
 
     fn bare_component(&self, file: &Path) -> Result<Served> {
@@ -213,36 +194,20 @@ impl UpArgs {
         })
     }
 
-    fn host_config(&self, served: &Served, ui: &Ui) -> Result<HostConfig> {
-        let logs = served.dir.join(".wasmctl").join("logs");
+    /// The engine and server settings; guest output goes to `DIR/.wasmctl/logs/`.
+    pub(super) fn new_host(&self, dir: &Path, ui: &Ui) -> Result<Host> {
+        let logs = dir.join(".wasmctl").join("logs");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating `{}`", logs.display()))?;
-        let mut log_files = HashMap::new();
-        let mut components = Vec::new();
-        for (component, path) in &served.components {
-            let log_path = logs.join(format!("{}.log", component.id));
-            let log = File::options()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .with_context(|| format!("opening `{}`", log_path.display()))?;
-            log_files.insert(component.id.clone(), Mutex::new(log));
-            components.push(component_config(component, path, &served.dir, self));
-        }
         let cache_dir = if self.no_cache {
             None
         } else {
             Some(wasmctl::dirs::cache_root()?.join("compiled"))
         };
-        Ok(HostConfig {
-            components,
-            routes: served
-                .routes
-                .iter()
-                .map(|(route, id)| (host_route(route), id.clone()))
-                .collect(),
+        Host::new(HostConfig {
             cache_dir,
             output: Some(Arc::new(TerminalAndLogs {
-                files: log_files,
+                dir: logs,
+                files: Mutex::new(HashMap::new()),
                 quiet: ui.is_quiet(),
             })),
             limits: ServerLimits {
@@ -252,6 +217,72 @@ impl UpArgs {
                 ..ServerLimits::default()
             },
         })
+    }
+
+    /// What the host serves for `served`, with the grants, limits and `--env` applied.
+    pub(super) fn app_config(&self, served: &Served) -> AppConfig {
+        AppConfig {
+            components: served
+                .components
+                .iter()
+                .map(|(component, path)| component_config(component, path, &served.dir, self))
+                .collect(),
+            routes: served
+                .routes
+                .iter()
+                .map(|(route, id)| (host_route(route), id.clone()))
+                .collect(),
+        }
+    }
+
+    /// Binds the listening sockets and says so.
+    pub(super) fn bind(&self, host: Host, started: Instant, ui: &Ui) -> Result<BoundServer> {
+        let workers = self
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let server = host.bind(self.listen, workers)?;
+        ui.status(
+            "Serving",
+            format!(
+                "on http://{} ({workers} workers, ready in {:.0?})",
+                server.local_addr(),
+                started.elapsed()
+            ),
+        );
+        Ok(server)
+    }
+}
+
+/// What `up` serves: an app from a manifest, or one bare component.
+pub(super) struct Served {
+    /// Where `.wasmctl/logs/` goes.
+    pub dir: PathBuf,
+    pub components: Vec<(Component, PathBuf)>,
+    pub routes: Vec<(Route, String)>,
+}
+
+impl Served {
+    pub fn app(app: &App) -> Served {
+        Served {
+            dir: app.dir.clone(),
+            components: app
+                .components
+                .values()
+                .map(|c| (c.clone(), app.resolve(&c.source)))
+                .collect(),
+            routes: app
+                .routes
+                .iter()
+                .map(|r| (r.route.clone(), r.component.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// The URL of each route, on stdout (scripts and tests wait for these lines).
+pub(super) fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui) {
+    for (route, component) in routes {
+        ui.result(format!("http://{addr}{route}  →  {component}"));
     }
 }
 
@@ -275,13 +306,6 @@ fn check_built(app: &App, component: &Component, ui: &Ui) -> Result<()> {
     }
     wasmctl::build::check_source(app, component)?;
     Ok(())
-}
-
-fn routes(app: &App) -> Vec<(Route, String)> {
-    app.routes
-        .iter()
-        .map(|r| (r.route.clone(), r.component.clone()))
-        .collect()
 }
 
 fn host_route(route: &Route) -> wasmctl_host::Route {
@@ -326,9 +350,12 @@ fn component_config(
     }
 }
 
-/// Guest output: prefixed with the component id on stderr, and appended to its log file.
+/// Guest output: prefixed with the component id on stderr, and appended to
+/// `<dir>/<id>.log` (opened on a component's first line, so components added by a
+/// reload get theirs too).
 struct TerminalAndLogs {
-    files: HashMap<String, Mutex<File>>,
+    dir: PathBuf,
+    files: Mutex<HashMap<String, Option<File>>>,
     quiet: bool,
 }
 
@@ -343,9 +370,19 @@ impl GuestOutput for TerminalAndLogs {
                 }
             }
         }
-        if let Some(file) = self.files.get(component)
-            && let Ok(mut file) = file.lock()
-        {
+        let Ok(mut files) = self.files.lock() else {
+            return;
+        };
+        let file = files.entry(component.to_string()).or_insert_with(|| {
+            let path = self.dir.join(format!("{component}.log"));
+            let opened = File::options().create(true).append(true).open(&path);
+            opened
+                .inspect_err(|error| {
+                    tracing::warn!("guest output is not logged to {}: {error}", path.display())
+                })
+                .ok()
+        });
+        if let Some(file) = file {
             let tag = match stream {
                 Stream::Stdout => "out",
                 Stream::Stderr => "err",
@@ -356,7 +393,7 @@ impl GuestOutput for TerminalAndLogs {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut terminate =

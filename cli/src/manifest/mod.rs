@@ -31,6 +31,9 @@ pub const DEFAULT_MEMORY: u64 = 128 * 1024 * 1024;
 /// The default compilation target of cargo builds.
 pub const DEFAULT_CARGO_TARGET: &str = "wasm32-wasip2";
 
+/// What a cargo build watches when its build table has no `watch` key.
+pub const DEFAULT_CARGO_WATCH: [&str; 2] = ["src/**/*.rs", "Cargo.toml"];
+
 /// A validated application.
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {

@@ -80,8 +80,8 @@ pub struct RawBuild {
     pub cargo: Option<S<RawCargoBuild>>,
     pub command: Option<S<String>>,
     pub workdir: Option<S<String>>,
-    #[serde(default)]
-    pub watch: Vec<S<String>>,
+    /// Absent means the defaults of the build kind; `[]` watches nothing.
+    pub watch: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

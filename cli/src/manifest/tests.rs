@@ -232,6 +232,27 @@ fn build_needs_exactly_one_way() {
 }
 
 #[test]
+fn watch_globs_are_checked() {
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "[component.web.build]\ncommand = \"make\"\nwatch = [\"src/[a.rs\", \"../up/*.rs\"]"
+    )));
+}
+
+#[test]
+fn cargo_builds_watch_their_sources_by_default() {
+    let watch_of = |build: &str| {
+        let app = parse_text(&with_component_keys(build)).unwrap();
+        app.components["web"].build.as_ref().unwrap().watch.clone()
+    };
+    assert_eq!(
+        watch_of("[component.web.build]\ncargo = {}"),
+        ["src/**/*.rs", "Cargo.toml"]
+    );
+    assert!(watch_of("[component.web.build]\ncargo = {}\nwatch = []").is_empty());
+    assert!(watch_of("[component.web.build]\ncommand = \"make\"").is_empty());
+}
+
+#[test]
 fn app_without_routes() {
     insta::assert_snapshot!(errors(
         "manifest_version = 1\n[application]\nname = \"2fast\"\n[component.web]\nsource = \"web.wasm\"\n"

@@ -6,8 +6,8 @@ use std::path::{Component as PathPart, Path, PathBuf};
 
 use super::raw::{RawBuild, RawComponent, RawManifest, S};
 use super::{
-    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, FileMount, HttpRoute, Limits,
-    MANIFEST_VERSION, OutboundHost, Route,
+    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
+    HttpRoute, Limits, MANIFEST_VERSION, OutboundHost, Route,
 };
 use crate::diagnostic::{Diagnostic, did_you_mean, line_column};
 use crate::names::check_name;
@@ -292,10 +292,13 @@ fn validate_build(findings: &mut Findings, id: &str, build: S<RawBuild>) -> Opti
         None => PathBuf::from("."),
     };
     let mut watch = Vec::new();
-    for pattern in build.watch {
+    for pattern in build.watch.iter().flatten() {
         if let Some(checked) = findings.check(pattern.span(), check_watch_glob(pattern.get_ref())) {
             watch.push(checked);
         }
+    }
+    if build.watch.is_none() && build.cargo.is_some() {
+        watch = DEFAULT_CARGO_WATCH.map(String::from).to_vec();
     }
     let kind = match (build.cargo, build.command) {
         (Some(cargo), None) => {
@@ -538,6 +541,8 @@ pub fn relative_inside(text: &str) -> Result<PathBuf, String> {
 
 fn check_watch_glob(text: &str) -> Result<String, String> {
     relative_inside(text)?;
+    glob::Pattern::new(text)
+        .map_err(|error| format!("`{text}` is not a valid glob: {}", error.msg))?;
     Ok(text.to_string())
 }
 

@@ -19,6 +19,7 @@ fn help_lists_every_subcommand() {
         "new",
         "build",
         "up",
+        "watch",
         "deploy",
         "templates",
         "doctor",
@@ -46,6 +47,30 @@ fn usage_errors_exit_2() {
         .args(["--color", "sometimes", "templates", "list"])
         .assert()
         .code(2);
+}
+
+#[test]
+fn watch_refuses_what_it_cannot_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bare file or a pulled app has no sources to rebuild.
+    wasmctl(dir.path())
+        .args(["up", "--watch", "handler.wasm"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+    wasmctl(dir.path())
+        .args(["watch", "handler.wasm"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--watch serves an app, not a single file (`handler.wasm`)",
+        ));
+    // No manifest: the usual help on how to get one.
+    wasmctl(dir.path())
+        .arg("watch")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("could not find `wasmctl.toml`"));
 }
 
 #[test]

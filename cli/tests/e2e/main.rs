@@ -11,3 +11,4 @@ mod new;
 mod support;
 mod templates;
 mod up;
+mod watch;

@@ -13,8 +13,9 @@ use crate::{cargo, root};
 
 mod deploy;
 mod up;
+mod watch;
 
-const BENCHES: [&str; 5] = ["build", "validate", "instantiate", "up", "deploy"];
+const BENCHES: [&str; 6] = ["build", "validate", "instantiate", "up", "watch", "deploy"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let selected: Vec<&str> = match args.first().map(String::as_str) {
@@ -32,6 +33,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "validate" => bench.validate()?,
             "instantiate" => bench.instantiate()?,
             "up" => up::run(&bench.wasmctl, &bench.app)?,
+            "watch" => watch::run(&bench.wasmctl, &bench.app)?,
             "deploy" => deploy::run(&bench.wasmctl, &bench.app)?,
             _ => unreachable!("checked above"),
         }

@@ -1,0 +1,229 @@
+//! The dev loop: time from saving a source file under `wasmctl up --watch` to the new
+//! version answering, against the peer that dominates it, cargo's incremental build of
+//! the same edit, measured in the same run. Also: the swap itself (compile + check +
+//! atomic switch, from the server's own report) and whether wrk saw any failed request
+//! while a swap happened under load.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::{median, ms, run_ok};
+
+const SAVES: usize = 5;
+
+pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
+    // Copies of the bench app (their target/ too): one watched, one for the peer.
+    let work = app.with_file_name("watch");
+    let watched = work.join("watched");
+    let peer = work.join("peer");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    for copy in [&watched, &peer] {
+        run_ok(Command::new("cp").arg("-a").arg(app).arg(copy))?;
+    }
+    // The peer's copy is built once so each measured build is incremental.
+    let cargo_build = || {
+        let mut command = Command::new("cargo");
+        command
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--quiet"])
+            .current_dir(&peer);
+        command
+    };
+    run_ok(&mut cargo_build())?;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = Command::new(wasmctl)
+        .args(["up", "--watch", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(&watched)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting wasmctl up --watch")?;
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stderr = child.stderr.take().expect("piped");
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().expect("log lock").push(line);
+        }
+    });
+    let result = measure(port, &watched, &peer, cargo_build, &log);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+fn measure(
+    port: u16,
+    watched: &Path,
+    peer: &Path,
+    cargo_build: impl Fn() -> Command,
+    log: &Mutex<Vec<String>>,
+) -> Result<()> {
+    wait_for_body(port, "from svc!", Duration::from_secs(300))?;
+    let mut served = Vec::new();
+    let mut builds = Vec::new();
+    let mut swaps = Vec::new();
+    let mut peer_builds = Vec::new();
+    for save in 0..SAVES {
+        let marker = format!("Hello #{save} from svc!");
+        let reloads_before = reload_lines(log).len();
+        let started = Instant::now();
+        edit_greeting(watched, &marker)?;
+        wait_for_body(port, &marker, Duration::from_secs(300))?;
+        served.push(started.elapsed());
+        // The server's own account of this reload.
+        let line = wait_for_reload(log, reloads_before)?;
+        builds.push(duration_after(&line, "built in ")?);
+        swaps.push(duration_after(&line, "swapped in ")?);
+
+        edit_greeting(peer, &marker)?;
+        let started = Instant::now();
+        run_ok(&mut cargo_build())?;
+        peer_builds.push(started.elapsed());
+    }
+    let (served, builds, swaps, peer_builds) = (
+        median(served),
+        median(builds),
+        median(swaps),
+        median(peer_builds),
+    );
+    println!("\n## Dev loop: save → new version served ({SAVES} saves, medians)\n");
+    println!("| measure | time | ratio to cargo's incremental build |");
+    println!("|---|---|---|");
+    println!(
+        "| `cargo build --release` after the same edit (peer) | {} | 1.00 |",
+        ms(peer_builds)
+    );
+    println!(
+        "| save → new body served by `up --watch` | {} | {:.2} |",
+        ms(served),
+        served.as_secs_f64() / peer_builds.as_secs_f64()
+    );
+    println!(
+        "| of which: build + validate (server's report) | {} | {:.2} |",
+        ms(builds),
+        builds.as_secs_f64() / peer_builds.as_secs_f64()
+    );
+    println!(
+        "| of which: swap (compile, check, switch) | {} | {:.3} |",
+        ms(swaps),
+        swaps.as_secs_f64() / peer_builds.as_secs_f64()
+    );
+
+    swap_under_load(port, watched, log)
+}
+
+/// wrk runs while a save is rebuilt and swapped in; any error or non-2xx is a failure.
+fn swap_under_load(port: u16, watched: &Path, log: &Mutex<Vec<String>>) -> Result<()> {
+    let wrk = Command::new("wrk")
+        .args(["-t1", "-c16", "-d8s"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running wrk (apt-get install wrk)")?;
+    std::thread::sleep(Duration::from_secs(1));
+    let reloads_before = reload_lines(log).len();
+    edit_greeting(watched, "Hello under load from svc!")?;
+    wait_for_body(port, "under load", Duration::from_secs(300))?;
+    wait_for_reload(log, reloads_before)?;
+    let output = wrk.wait_with_output()?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    let requests = report
+        .lines()
+        .find(|line| line.contains("requests in"))
+        .unwrap_or("(no request count)")
+        .trim();
+    let errors: Vec<&str> = report
+        .lines()
+        .filter(|line| line.contains("Socket errors") || line.contains("Non-2xx"))
+        .map(str::trim)
+        .collect();
+    println!(
+        "\nSwap under load (wrk -t1 -c16 -d8s, one save mid-run): {requests}; {}",
+        if errors.is_empty() {
+            "no socket errors, no non-2xx responses".to_string()
+        } else {
+            errors.join("; ")
+        }
+    );
+    Ok(())
+}
+
+fn edit_greeting(app: &Path, greeting: &str) -> Result<()> {
+    let main_rs = app.join("src/main.rs");
+    let text = std::fs::read_to_string(&main_rs)?;
+    let start = text.find("\"Hello").context("no greeting in src/main.rs")?;
+    let end = start + text[start..].find("!\\n\"").context("no greeting end")?;
+    let edited = format!("{}\"{greeting}{}", &text[..start], &text[end..]);
+    std::fs::write(&main_rs, edited)?;
+    Ok(())
+}
+
+fn reload_lines(log: &Mutex<Vec<String>>) -> Vec<String> {
+    log.lock()
+        .expect("log lock")
+        .iter()
+        .filter(|line| line.contains("Reloaded") || line.contains("keeps serving"))
+        .cloned()
+        .collect()
+}
+
+fn wait_for_reload(log: &Mutex<Vec<String>>, before: usize) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(line) = reload_lines(log).get(before) {
+            if !line.contains("Reloaded") {
+                bail!("the rebuild failed: {line}");
+            }
+            return Ok(line.clone());
+        }
+        if Instant::now() > deadline {
+            bail!("no reload reported");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Parses `1.23s` or `45ms` after `label` in a reload line.
+fn duration_after(line: &str, label: &str) -> Result<Duration> {
+    let text = line
+        .split(label)
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .with_context(|| format!("no `{label}` in {line:?}"))?;
+    if let Some(millis) = text.strip_suffix("ms") {
+        return Ok(Duration::from_millis(millis.parse()?));
+    }
+    let seconds: f64 = text
+        .strip_suffix('s')
+        .with_context(|| format!("`{text}` is not a duration"))?
+        .parse()?;
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Polls `GET /` until its body contains `text` (bounded).
+fn wait_for_body(port: u16, text: &str, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+            let mut response = String::new();
+            if stream.read_to_string(&mut response).is_ok() && response.contains(text) {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    bail!("`{text}` was not served on port {port} within {limit:?}")
+}
