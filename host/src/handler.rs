@@ -2,12 +2,14 @@
 //! turn whatever the guest does (respond, trap, hang) into an HTTP response.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
@@ -115,8 +117,13 @@ pub async fn handle(
     );
     let limit = usize::try_from(host.limits.max_body_size).unwrap_or(usize::MAX);
     let max_body = host.limits.max_body_size;
+    // A body without Content-Length can still turn out too large while the guest reads
+    // it; the guest then fails, and the client should learn why.
+    let body_too_large = Arc::new(AtomicBool::new(false));
+    let too_large_seen = body_too_large.clone();
     let body = Limited::new(body, limit).map_err(move |error| {
         if error.is::<http_body_util::LengthLimitError>() {
+            too_large_seen.store(true, Ordering::Relaxed);
             wasmtime_wasi_http::Error::HttpRequestBodySize(Some(max_body))
         } else {
             match error.downcast::<hyper::Error>() {
@@ -127,7 +134,19 @@ pub async fn handle(
     });
     let request = Request::from_parts(parts, body);
 
-    match run_guest(component, request).await {
+    let result = run_guest(component, request, &host.instance_slots).await;
+    let failed = match &result {
+        Ok(response) => response.status().is_server_error(),
+        Err(_) => true,
+    };
+    if failed && body_too_large.load(Ordering::Relaxed) {
+        tracing::warn!("component `{id}`: request body over the {max_body}-byte limit (413)");
+        return Ok(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {max_body} bytes\n"),
+        ));
+    }
+    match result {
         Ok(response) => Ok(response),
         Err(failure) => {
             let status = failure.status();
@@ -142,6 +161,8 @@ pub async fn handle(
 
 /// Why a request got no response from its guest.
 enum Failure {
+    /// Every instance slot stayed taken for as long as the request may take.
+    Busy(std::time::Duration),
     /// Over the time limit before the response started.
     Timeout,
     /// The guest trapped (panic, stack overflow, memory cap, ...).
@@ -155,6 +176,7 @@ enum Failure {
 impl Failure {
     fn status(&self) -> StatusCode {
         match self {
+            Failure::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Failure::Timeout => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -162,12 +184,22 @@ impl Failure {
 
     fn log(&self, id: &str) {
         match self {
+            Failure::Busy(waited) => tracing::warn!(
+                "component `{id}`: every instance slot stayed busy for {waited:?}; the request got 503"
+            ),
             Failure::Timeout => {
                 tracing::warn!("component `{id}`: request timed out; the instance was stopped")
             }
             Failure::Trap(message) => tracing::error!("component `{id}` trapped: {message}"),
             Failure::Error(code) => {
-                tracing::warn!("component `{id}` answered with an error: {code:?}")
+                // Internal errors carry the host's Rust backtrace when RUST_BACKTRACE is
+                // set: the guest's author needs the message, not wasmtime's frames.
+                let code = format!("{code:?}");
+                let code = code
+                    .split("\n    Stack backtrace:")
+                    .next()
+                    .unwrap_or_default();
+                tracing::warn!("component `{id}` answered with an error: {code}")
             }
             Failure::Host(message) => tracing::error!("component `{id}`: {message}"),
         }
@@ -221,12 +253,19 @@ pub async fn instantiate(component: &LoadedComponent) -> anyhow::Result<()> {
 async fn run_guest<B>(
     component: &LoadedComponent,
     request: Request<B>,
+    instance_slots: &Arc<Semaphore>,
 ) -> Result<Response<HyperOutgoingBody>, Failure>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
     let config = &component.shared.config;
+    // A flood of slow requests must not exhaust the instance pool and fail everyone
+    // else: wait (bounded) for a slot, held until the instance is gone.
+    let slot = tokio::time::timeout(config.timeout, instance_slots.clone().acquire_owned())
+        .await
+        .map_err(|_| Failure::Busy(config.timeout))?
+        .expect("the instance semaphore is never closed");
     let mut store = new_store(component).map_err(|e| Failure::Host(format!("{e:#}")))?;
 
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -246,6 +285,7 @@ where
     let pre = component.pre.clone();
     let timeout = config.timeout;
     let guest = tokio::spawn(async move {
+        let _slot = slot;
         let run = async {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy

@@ -80,7 +80,8 @@ pub struct ServerLimits {
     pub header_read_timeout: Duration,
     /// Time in-flight requests get to finish after shutdown starts.
     pub shutdown_grace: Duration,
-    /// Instances alive at once (requests in flight across all components).
+    /// Instances alive at once (requests in flight across all components); further
+    /// requests wait for a slot, at most as long as their time limit, then get 503.
     pub max_instances: u32,
 }
 
@@ -95,6 +96,10 @@ impl Default for ServerLimits {
         }
     }
 }
+
+/// Instance slots beyond `max_instances`, kept for the instantiation checks of
+/// [`Host::load`].
+const CHECK_INSTANCES: u32 = 4;
 
 /// The server-wide settings, fixed for the life of a [`Host`].
 pub struct HostConfig {
@@ -145,6 +150,8 @@ pub struct Host {
     output: Option<Arc<dyn GuestOutput>>,
     limits: ServerLimits,
     app: ArcSwapOption<LoadedApp>,
+    /// One permit per instance a request may have alive (`max_instances`).
+    instance_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Components compiled and pre-instantiated, routes resolved.
@@ -163,7 +170,8 @@ pub(crate) struct LoadedComponent {
 impl Host {
     /// Sets up the engine and linker; nothing is served until [`Host::load`].
     pub fn new(config: HostConfig) -> Result<Host> {
-        let engine = new_engine(config.limits.max_instances)?;
+        // Start-up and reload checks instantiate too, while requests hold every slot.
+        let engine = new_engine(config.limits.max_instances + CHECK_INSTANCES)?;
         let linker = handler::linker(&engine)?;
         Ok(Host {
             engine,
@@ -172,6 +180,9 @@ impl Host {
             output: config.output,
             limits: config.limits,
             app: ArcSwapOption::empty(),
+            instance_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.limits.max_instances as usize,
+            )),
         })
     }
 

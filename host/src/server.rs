@@ -27,6 +27,7 @@ pub struct BoundServer {
 
 pub fn bind(host: Host, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
     let workers = workers.max(1);
+    raise_open_file_limit(host.limits.max_connections);
     let first = listen(addr).with_context(|| format!("could not listen on {addr}"))?;
     // With port 0 the first socket picks the port; the others join it.
     let local_addr = first.local_addr()?;
@@ -40,6 +41,22 @@ pub fn bind(host: Host, addr: SocketAddr, workers: usize) -> Result<BoundServer>
         listeners,
         local_addr,
     })
+}
+
+/// Every connection is a file descriptor, and many systems start processes with a soft
+/// limit of 1024: raise it to the hard limit, as servers do, so `max_connections` (plus
+/// the files guests and the cache use) can be reached; warn when the system will not.
+fn raise_open_file_limit(max_connections: usize) {
+    // Listeners, log files, preopened directories, the compile cache...
+    const HEADROOM: u64 = 256;
+    let wanted = max_connections as u64 + HEADROOM;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < wanted => tracing::warn!(
+            "the open-file limit is {limit}: fewer than --max-connections {max_connections} connections can be served; raise `ulimit -n`"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!("could not raise the open-file limit: {error}"),
+    }
 }
 
 fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {

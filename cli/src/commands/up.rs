@@ -72,6 +72,10 @@ pub struct UpArgs {
     /// Open connections at most
     #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_connections)]
     pub max_connections: usize,
+    /// Instances alive at once across components; further requests wait for a slot (up
+    /// to their time limit, then 503)
+    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_instances, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_instances: u32,
     /// Largest request body accepted, e.g. 16MiB
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub max_body_size: u64,
@@ -212,6 +216,7 @@ impl UpArgs {
             })),
             limits: ServerLimits {
                 max_connections: self.max_connections,
+                max_instances: self.max_instances,
                 max_body_size: self.max_body_size,
                 header_read_timeout: self.header_timeout,
                 ..ServerLimits::default()

@@ -102,6 +102,25 @@ pub fn guest_component(name: &str) -> PathBuf {
         .join(format!("{name}.wasm"))
 }
 
+/// An app directory holding copies of the guest components and this manifest body
+/// (after the `[application]` table).
+pub fn guest_app(manifest: &str, guests: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for guest in guests {
+        std::fs::copy(
+            guest_component(guest),
+            dir.path().join(format!("{guest}.wasm")),
+        )
+        .expect("guest copied");
+    }
+    std::fs::write(
+        dir.path().join("wasmctl.toml"),
+        format!("manifest_version = 1\n[application]\nname = \"test\"\n{manifest}"),
+    )
+    .expect("manifest written");
+    dir
+}
+
 /// Compiled components shared by every server of the run: each compiles once.
 fn compile_cache() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -184,6 +203,34 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `host:port` of the server.
+    pub fn address(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    /// The server's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server is running");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
+    /// How many file descriptors the server has open.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("the server is running")
+            .count()
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("waiting works").is_none()
     }
 
     /// Everything the server printed on stderr so far.

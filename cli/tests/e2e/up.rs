@@ -5,26 +5,9 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, fresh_app, get, guest_component, http, template_app, wasmctl};
-
-/// An app directory holding copies of the guest components and this manifest body
-/// (after the `[application]` table).
-fn app(manifest: &str, guests: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for guest in guests {
-        std::fs::copy(
-            guest_component(guest),
-            dir.path().join(format!("{guest}.wasm")),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        dir.path().join("wasmctl.toml"),
-        format!("manifest_version = 1\n[application]\nname = \"test\"\n{manifest}"),
-    )
-    .unwrap();
-    dir
-}
+use crate::support::{
+    Server, fresh_app, get, guest_app as app, guest_component, http, template_app, wasmctl,
+};
 
 /// The value of `name:` in a `/headers` dump of the probe.
 fn header<'a>(dump: &'a str, name: &str) -> Option<&'a str> {

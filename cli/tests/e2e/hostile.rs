@@ -1,0 +1,427 @@
+//! Hostile clients against a real `wasmctl up` (127.0.0.1 only, every loop bounded in
+//! time and count): slowloris, a thousand idle keep-alive connections, oversized and
+//! malformed requests, clients that vanish mid-response, a flood of requests to a guest
+//! that loops. All the while a canary asks a well-behaved route on fresh connections: it
+//! must always get 200 within a bound, memory stays bounded and the server stays up.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::support::{Server, guest_app};
+
+/// The hostile guest on `/...` (`/ok`, `/loop`, `/slow`, ...) and the probe on
+/// `/probe/...` (`echo`, `size`), served with `args`.
+fn hostile_server(args: &[&str]) -> (tempfile::TempDir, Server) {
+    let dir = guest_app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"hostile\"\n\
+         [[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
+         [component.hostile]\nsource = \"hostile.wasm\"\n\
+         [component.probe]\nsource = \"probe.wasm\"\n",
+        &["hostile", "probe"],
+    );
+    let server = Server::start(dir.path(), args);
+    (dir, server)
+}
+
+/// A well-behaved client: `GET /ok` on a new connection every 50 ms until stopped.
+struct Canary {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<CanaryReport>,
+}
+
+#[derive(Debug)]
+struct CanaryReport {
+    answered: usize,
+    failures: Vec<String>,
+    slowest: Duration,
+}
+
+impl Canary {
+    fn start(server: &Server) -> Canary {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, address) = (stop.clone(), server.address());
+        let thread = std::thread::spawn(move || {
+            let mut report = CanaryReport {
+                answered: 0,
+                failures: Vec::new(),
+                slowest: Duration::ZERO,
+            };
+            // Bounded even if nobody stops it.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let started = Instant::now();
+                let response = exchange(
+                    &address,
+                    b"GET /ok HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+                );
+                report.slowest = report.slowest.max(started.elapsed());
+                if response.starts_with("HTTP/1.1 200") && response.ends_with("ok\n\r\n0\r\n\r\n") {
+                    report.answered += 1;
+                } else {
+                    report.failures.push(response);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            report
+        });
+        Canary { stop, thread }
+    }
+
+    /// Stops the canary and checks it was always answered, each time within `bound`.
+    fn assert_healthy(self, bound: Duration, during: &str) {
+        self.stop.store(true, Ordering::Relaxed);
+        let report = self.thread.join().expect("the canary does not panic");
+        assert!(
+            report.failures.is_empty() && report.answered > 0,
+            "the canary failed during {during}: {report:?}"
+        );
+        assert!(
+            report.slowest < bound,
+            "the canary waited {:?} during {during} (bound {bound:?})",
+            report.slowest
+        );
+    }
+}
+
+/// Writes `request` on a new connection and reads until the server closes it (at most
+/// 30 s); what came back, as text.
+fn exchange(address: &str, request: &[u8]) -> String {
+    let mut stream = match TcpStream::connect(address) {
+        Ok(stream) => stream,
+        Err(error) => return format!("<connect: {error}>"),
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    if let Err(error) = stream.write_all(request) {
+        return format!("<write: {error}>");
+    }
+    let mut response = Vec::new();
+    if let Err(error) = stream.read_to_end(&mut response) {
+        response.extend_from_slice(format!("<read: {error}>").as_bytes());
+    }
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// Whether the server has closed `stream` (it reads end-of-file or a reset; a 408 before
+/// closing counts too), waiting at most `wait`.
+fn closed_by_server(mut stream: &TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut buffer = [0u8; 256];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(error) => {
+                return !matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn slowloris_clients_are_cut_off_while_others_are_served() {
+    let (_dir, server) = hostile_server(&["--header-timeout", "2s"]);
+    let canary = Canary::start(&server);
+    // 200 clients that send a request line, then one header line every 300 ms.
+    let mut slow: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.address()).unwrap();
+            stream.write_all(b"GET /ok HTTP/1.1\r\n").unwrap();
+            stream
+        })
+        .collect();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        for stream in &mut slow {
+            // The server may have hung up already: then the write fails, as it should.
+            let _ = stream.write_all(b"x-drip: 1\r\n");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let still_open = slow
+        .iter()
+        .filter(|stream| !closed_by_server(stream, Duration::from_secs(3)))
+        .count();
+    assert_eq!(
+        still_open, 0,
+        "slow clients kept past the 2 s header timeout"
+    );
+    canary.assert_healthy(Duration::from_secs(2), "slowloris");
+}
+
+#[test]
+fn a_thousand_idle_keep_alive_connections_cost_little_and_expire() {
+    rlimit::increase_nofile_limit(8192).expect("the open-file limit can be raised");
+    let (_dir, server) = hostile_server(&["--header-timeout", "3s"]);
+    let files_before = server.open_files();
+    let rss_before = server.rss_kib();
+    // Each connection makes one request and then sits idle, kept alive.
+    let mut idle: Vec<TcpStream> = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let mut stream = TcpStream::connect(server.address()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream
+            .write_all(b"GET /ok HTTP/1.1\r\nhost: x\r\n\r\n")
+            .unwrap();
+        let mut response = Vec::new();
+        let mut buffer = [0u8; 512];
+        while !response.ends_with(b"0\r\n\r\n") {
+            let read = stream.read(&mut buffer).unwrap();
+            assert!(read > 0, "closed before the response ended");
+            response.extend_from_slice(&buffer[..read]);
+        }
+        idle.push(stream);
+    }
+    let canary = Canary::start(&server);
+    std::thread::sleep(Duration::from_millis(500));
+    canary.assert_healthy(Duration::from_secs(2), "1,000 idle connections");
+    let rss_idle = server.rss_kib();
+    assert!(
+        rss_idle < rss_before + 128 * 1024,
+        "1,000 idle connections grew the server from {rss_before} KiB to {rss_idle} KiB"
+    );
+    // Idle keep-alive connections are closed after the header timeout: none is kept.
+    let closed = idle
+        .iter()
+        .filter(|stream| closed_by_server(stream, Duration::from_secs(10)))
+        .count();
+    assert_eq!(closed, 1000, "idle connections outlived the header timeout");
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.open_files() > files_before + 8 {
+        assert!(
+            Instant::now() < deadline,
+            "the server holds {} files, {files_before} before",
+            server.open_files()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn oversized_and_malformed_requests_get_4xx_and_change_nothing() {
+    let (_dir, server) = hostile_server(&["--max-body-size", "1MiB"]);
+    let canary = Canary::start(&server);
+    let address = server.address();
+    let chunked = |body_size: usize| {
+        let mut request = b"POST /probe/size HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec();
+        for chunk in vec![b'a'; body_size].chunks(64 * 1024) {
+            request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            request.extend_from_slice(chunk);
+            request.extend_from_slice(b"\r\n");
+        }
+        request.extend_from_slice(b"0\r\n\r\n");
+        request
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a 600 KB header",
+            [
+                b"GET /ok HTTP/1.1\r\nhost: x\r\nx-big: ".as_slice(),
+                &vec![b'a'; 600 * 1024],
+                b"\r\n\r\n",
+            ]
+            .concat(),
+            "HTTP/1.1 431",
+        ),
+        (
+            "200 headers",
+            [
+                b"GET /ok HTTP/1.1\r\nhost: x\r\n".to_vec(),
+                (0..200)
+                    .flat_map(|i| format!("x-{i}: a\r\n").into_bytes())
+                    .collect(),
+                b"\r\n".to_vec(),
+            ]
+            .concat(),
+            "HTTP/1.1 431",
+        ),
+        (
+            "a 100 KB URI",
+            [
+                b"GET /".as_slice(),
+                &vec![b'a'; 100 * 1024],
+                b" HTTP/1.1\r\nhost: x\r\n\r\n",
+            ]
+            .concat(),
+            "HTTP/1.1 414",
+        ),
+        (
+            "a garbage request line",
+            b"HELLO WORLD\r\n\r\n".to_vec(),
+            "HTTP/1.1 400",
+        ),
+        (
+            "a header without a colon",
+            b"GET /ok HTTP/1.1\r\nhost x\r\n\r\n".to_vec(),
+            "HTTP/1.1 400",
+        ),
+        (
+            "a non-numeric Content-Length",
+            b"POST /ok HTTP/1.1\r\nhost: x\r\ncontent-length: lots\r\n\r\n".to_vec(),
+            "HTTP/1.1 400",
+        ),
+        (
+            "a body announced at 1 TB",
+            b"POST /probe/size HTTP/1.1\r\nhost: x\r\ncontent-length: 1000000000000\r\n\r\n"
+                .to_vec(),
+            "HTTP/1.1 413",
+        ),
+        (
+            "a chunked body over the limit",
+            chunked(2 << 20),
+            "HTTP/1.1 413",
+        ),
+        (
+            "a chunked body within the limit",
+            chunked(512 << 10),
+            "524288\n",
+        ),
+    ];
+    for (what, request, expected) in cases {
+        let response = exchange(&address, &request);
+        assert!(
+            response.contains(expected),
+            "{what}: expected {expected:?}, got {:?}",
+            &response[..response.len().min(300)]
+        );
+    }
+    canary.assert_healthy(Duration::from_secs(2), "bad requests");
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}
+
+#[test]
+fn clients_that_vanish_mid_response_leak_nothing() {
+    let (_dir, mut server) = hostile_server(&[]);
+    // Warm up, then take the baseline.
+    let canary = Canary::start(&server);
+    std::thread::sleep(Duration::from_millis(300));
+    let files_before = server.open_files();
+    let body = vec![b'x'; 1 << 20];
+    for _ in 0..50 {
+        // A 1 MiB echo: read the first kilobyte of the answer, then hang up.
+        let mut stream = TcpStream::connect(server.address()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let head = format!(
+            "POST /probe/echo HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        let mut first = [0u8; 1024];
+        stream.read_exact(&mut first).unwrap();
+        assert!(first.starts_with(b"HTTP/1.1 200"));
+        drop(stream);
+        // A slow answer nobody waits for.
+        let mut stream = TcpStream::connect(server.address()).unwrap();
+        stream
+            .write_all(b"GET /slow?ms=300 HTTP/1.1\r\nhost: x\r\n\r\n")
+            .unwrap();
+        drop(stream);
+    }
+    canary.assert_healthy(Duration::from_secs(2), "vanishing clients");
+    // Every abandoned instance and connection is gone once the slow answers ran out.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.open_files() > files_before + 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the server holds {} files, {files_before} before",
+            server.open_files()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(server.is_running());
+}
+
+#[test]
+fn a_flood_to_a_looping_guest_leaves_others_served() {
+    let (_dir, mut server) = hostile_server(&["--request-timeout", "2s"]);
+    let rss_before = server.rss_kib();
+    let canary = Canary::start(&server);
+    // 48 clients ask for the busy loop again and again for 6 seconds.
+    let flood_until = Instant::now() + Duration::from_secs(6);
+    let flooders: Vec<_> = (0..48)
+        .map(|_| {
+            let address = server.address();
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                while Instant::now() < flood_until {
+                    let response = exchange(
+                        &address,
+                        b"GET /loop HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+                    );
+                    statuses.push(response.get(..12).unwrap_or(&response).to_string());
+                }
+                statuses
+            })
+        })
+        .collect();
+    let statuses: Vec<String> = flooders
+        .into_iter()
+        .flat_map(|flooder| flooder.join().unwrap())
+        .collect();
+    canary.assert_healthy(Duration::from_secs(3), "a flood of busy loops");
+    assert!(statuses.len() >= 48, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|status| status == "HTTP/1.1 504"),
+        "{statuses:?}"
+    );
+    let rss_after = server.rss_kib();
+    assert!(
+        rss_after < rss_before + 256 * 1024,
+        "the flood grew the server from {rss_before} KiB to {rss_after} KiB"
+    );
+    assert!(server.is_running());
+}
+
+#[test]
+fn requests_beyond_the_instance_cap_wait_for_a_slot_instead_of_failing() {
+    let (_dir, server) = hostile_server(&["--max-instances", "4", "--request-timeout", "10s"]);
+    // Twice as many slow requests (1 s each) as there are instance slots.
+    let slow: Vec<_> = (0..8)
+        .map(|_| {
+            let address = server.address();
+            std::thread::spawn(move || {
+                exchange(
+                    &address,
+                    b"GET /slow?ms=1000 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+                )
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // A request behind them waits for a slot, then is served: 200, not a 500 from an
+    // exhausted instance pool.
+    let started = Instant::now();
+    let response = exchange(
+        &server.address(),
+        b"GET /ok HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    for request in slow {
+        let response = request.join().unwrap();
+        assert!(response.contains("slept 1000 ms"), "{response}");
+    }
+    assert!(
+        !server.stderr().contains("concurrent limit"),
+        "{}",
+        server.stderr()
+    );
+}
