@@ -265,11 +265,19 @@ fn is_newer(path: &Path, than: &Path) -> bool {
     matches!((modified(path), modified(than)), (Some(a), Some(b)) if a >= b)
 }
 
+/// Writes to a temporary file beside `path`, then renames it over: a full disk or a
+/// killed build never leaves half a component behind (and a core module componentized
+/// in place is intact until its component is complete).
 fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    std::fs::write(path, bytes).map_err(|source| BuildError::Write {
+    let failed = |source: std::io::Error| BuildError::Write {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(failed)?;
+    file.persist(path).map_err(|error| failed(error.error))?;
+    Ok(())
 }
 
 /// cargo's artifact is the truth: a manifest pointing elsewhere would serve a stale file.

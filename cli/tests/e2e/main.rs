@@ -6,6 +6,7 @@
 mod build;
 mod cli;
 mod deploy;
+mod faults;
 mod hostile;
 mod install;
 mod new;

@@ -25,6 +25,20 @@ pub fn wasmctl(dir: &Path) -> Command {
     command
 }
 
+/// The same as [`wasmctl`], as a `std::process::Command` for tests that manage the child
+/// themselves (signals, piped output while it runs).
+pub fn wasmctl_process(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("wasmctl"));
+    command.current_dir(dir);
+    for (key, value) in isolation() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    command
+}
+
 /// Environment that keeps a wasmctl child away from the user's data, cache,
 /// credentials and Docker config (`None`: remove the variable).
 fn isolation() -> Vec<(&'static str, Option<std::ffi::OsString>)> {
