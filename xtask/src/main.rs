@@ -1,9 +1,12 @@
 //! Developer automation: `cargo xtask <task>`.
 //!
-//! - `ci`: what CI runs: format check, clippy with warnings denied, the whole test suite.
+//! - `ci`: what CI runs: format check, clippy with warnings denied, the whole test suite,
+//!   and a short soak.
 //! - `bench`: performance figures, as ratios against a peer measured in the same run.
+//! - `soak`: mixed traffic against a real server for a bounded time; leaks fail it.
 
 mod bench;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +20,7 @@ fn main() -> Result<()> {
     match task.as_deref() {
         Some("ci") => ci(),
         Some("bench") => bench::run(&rest),
+        Some("soak") => soak::run(&rest),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             Ok(())
@@ -32,9 +36,10 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          Tasks:\n  \
-         ci      cargo fmt --check, clippy -D warnings, and the whole test suite\n  \
-         bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures
-          (never run in CI; see docs/performance.md)"
+         ci      cargo fmt --check, clippy -D warnings, the whole test suite, a 20 s soak\n  \
+         soak    [--seconds N] [--release]  mixed traffic against wasmctl up; fails on errors, leaks\n  \
+         bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures\n  \
+                 (never in CI; see docs/performance.md)"
     );
 }
 
@@ -73,6 +78,7 @@ fn ci() -> Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--locked"])?;
+    soak::run(&["--seconds".to_string(), "20".to_string()])?;
     eprintln!("xtask: ci passed");
     Ok(())
 }

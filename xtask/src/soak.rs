@@ -1,0 +1,427 @@
+//! `cargo xtask soak --seconds N`: mixed traffic against a real `wasmctl up` for a bounded
+//! time (hellos, 1 MiB echoes, memory-hungry requests and hostile routes that loop, blow
+//! their memory, recurse or panic), then a report: requests served, errors by kind,
+//! latency percentiles, and the server's RSS and open files sampled every second, whose
+//! trend shows whether stores, instances or descriptors leak.
+//!
+//! It fails (exit 1) on any unexpected answer or connection error, on open files that do
+//! not come back to where they started, or on RSS that keeps growing through the run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, root};
+
+/// Client threads; the mix below is what each of them cycles through.
+const CLIENTS: usize = 8;
+
+/// One kind of request and what a correct answer looks like.
+#[derive(Clone, Copy)]
+struct Kind {
+    name: &'static str,
+    method: &'static str,
+    path: &'static str,
+    /// Request body size in bytes (0: none).
+    body: usize,
+    status: u16,
+    /// Expected response body: `Some` when it must match exactly.
+    answer: Option<&'static str>,
+}
+
+/// Twenty slots: 12 hellos, 2 echoes, 2 allocations, 4 hostile requests.
+const MIX: [Kind; 20] = {
+    const HELLO: Kind = Kind {
+        name: "hello",
+        method: "GET",
+        path: "/ok",
+        body: 0,
+        status: 200,
+        answer: Some("ok\n"),
+    };
+    const ECHO: Kind = Kind {
+        name: "echo 1 MiB",
+        method: "POST",
+        path: "/probe/echo",
+        body: 1 << 20,
+        status: 200,
+        answer: None,
+    };
+    const ALLOC: Kind = Kind {
+        name: "alloc 8 MiB",
+        method: "GET",
+        path: "/probe/alloc?mb=8",
+        body: 0,
+        status: 200,
+        answer: Some("allocated 8 MiB\n"),
+    };
+    const LOOP: Kind = Kind {
+        name: "hostile: loop",
+        method: "GET",
+        path: "/loop",
+        body: 0,
+        status: 504,
+        answer: None,
+    };
+    const BOMB: Kind = Kind {
+        name: "hostile: memory bomb",
+        method: "GET",
+        path: "/bomb",
+        body: 0,
+        status: 500,
+        answer: None,
+    };
+    const RECURSE: Kind = Kind {
+        name: "hostile: recursion",
+        method: "GET",
+        path: "/recurse",
+        body: 0,
+        status: 500,
+        answer: None,
+    };
+    const PANIC: Kind = Kind {
+        name: "hostile: panic",
+        method: "GET",
+        path: "/panic",
+        body: 0,
+        status: 500,
+        answer: None,
+    };
+    [
+        HELLO, HELLO, ECHO, HELLO, LOOP, HELLO, ALLOC, HELLO, BOMB, HELLO, HELLO, ECHO, HELLO,
+        RECURSE, HELLO, ALLOC, HELLO, PANIC, HELLO, HELLO,
+    ]
+};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut seconds = 60;
+    let mut release = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                let value = args.next().context("--seconds needs a value")?;
+                seconds = value
+                    .parse()
+                    .with_context(|| format!("--seconds takes a whole number, not `{value}`"))?;
+            }
+            "--release" => release = true,
+            other => bail!(
+                "unknown argument `{other}`; usage: cargo xtask soak [--seconds N] [--release]"
+            ),
+        }
+    }
+    let duration = Duration::from_secs(seconds);
+
+    let wasmctl = if release {
+        cargo(&["build", "--locked", "--release", "--package", "wasmctl"])?;
+        root().join("target/release/wasmctl")
+    } else {
+        cargo(&["build", "--locked", "--package", "wasmctl"])?;
+        root().join("target/debug/wasmctl")
+    };
+    let app = prepare_app(&wasmctl)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = Server(
+        Command::new(&wasmctl)
+            .args(["up", "-q", "--request-timeout", "1s", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .current_dir(&app)
+            .env("WASMCTL_CACHE_DIR", app.join("cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting wasmctl up")?,
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_served(&base)?;
+    let pid = server.0.id();
+
+    eprintln!("xtask: soaking {base} with {CLIENTS} clients for {seconds} s");
+    let stop = Arc::new(AtomicBool::new(false));
+    let results = Arc::new(Mutex::new(Results::default()));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let (stop, results, base) = (stop.clone(), results.clone(), base.clone());
+            std::thread::spawn(move || drive(client, &base, &stop, &results))
+        })
+        .collect();
+    // Sample the server once a second while the load runs.
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while started.elapsed() < duration {
+        std::thread::sleep(Duration::from_secs(1));
+        samples.push(Sample::of(pid)?);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client panicked"))?;
+    }
+    // Idle again: every connection closed, every instance gone.
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = Sample::of(pid)?;
+    let alive = server.0.try_wait()?.is_none();
+    server.stop();
+
+    let results = results.lock().expect("results lock");
+    report(&results, &samples, &idle, started.elapsed(), alive)
+}
+
+/// The hostile and probe guests, built by wasmctl, in an app under target/soak/.
+fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
+    let guests = root().join("testdata/guests");
+    let status = Command::new(wasmctl)
+        .args(["build", "-q", "-c", "hostile", "-c", "probe"])
+        .current_dir(&guests)
+        .status()?;
+    if !status.success() {
+        bail!("building the test guests failed ({status})");
+    }
+    let app = root().join("target/soak");
+    std::fs::create_dir_all(&app)?;
+    for guest in ["hostile", "probe"] {
+        std::fs::copy(
+            guests.join(format!("target/wasm32-wasip2/release/{guest}.wasm")),
+            app.join(format!("{guest}.wasm")),
+        )?;
+    }
+    std::fs::write(
+        app.join("wasmctl.toml"),
+        "manifest_version = 1\n[application]\nname = \"soak\"\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"hostile\"\n\
+         [[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
+         [component.hostile]\nsource = \"hostile.wasm\"\nlimits = { memory = \"64MiB\" }\n\
+         [component.probe]\nsource = \"probe.wasm\"\n",
+    )?;
+    Ok(app)
+}
+
+#[derive(Default)]
+struct Results {
+    /// Per kind: latencies of correct answers.
+    latencies: BTreeMap<&'static str, Vec<Duration>>,
+    /// "kind: what went wrong" → count.
+    errors: BTreeMap<String, usize>,
+}
+
+/// One client: cycles through the mix (from its own offset) until stopped.
+fn drive(client: usize, base: &str, stop: &AtomicBool, results: &Mutex<Results>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let payload: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let mut slot = client * 7;
+    while !stop.load(Ordering::Relaxed) {
+        let kind = MIX[slot % MIX.len()];
+        slot += 1;
+        let url = format!("{base}{}", kind.path);
+        let started = Instant::now();
+        let outcome = match kind.method {
+            "POST" => agent.post(&url).send(&payload[..kind.body]),
+            _ => agent.get(&url).call(),
+        };
+        let elapsed = started.elapsed();
+        let problem = match outcome {
+            Err(error) => Some(format!("connection: {error}")),
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let body = response
+                    .body_mut()
+                    .with_config()
+                    .limit(4 << 20)
+                    .read_to_vec()
+                    .unwrap_or_default();
+                if status != kind.status {
+                    Some(format!("status {status}, expected {}", kind.status))
+                } else if kind.answer.is_some_and(|answer| body != answer.as_bytes())
+                    || (kind.body > 0 && body != payload[..kind.body])
+                {
+                    Some("wrong body".to_string())
+                } else {
+                    None
+                }
+            }
+        };
+        let mut results = results.lock().expect("results lock");
+        match problem {
+            None => results
+                .latencies
+                .entry(kind.name)
+                .or_default()
+                .push(elapsed),
+            Some(problem) => {
+                *results
+                    .errors
+                    .entry(format!("{}: {problem}", kind.name))
+                    .or_default() += 1
+            }
+        }
+    }
+}
+
+/// The server's resident memory and open files at one moment.
+#[derive(Clone, Copy)]
+struct Sample {
+    rss_kib: u64,
+    open_files: usize,
+}
+
+impl Sample {
+    fn of(pid: u32) -> Result<Sample> {
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).context("the server is gone")?;
+        let rss_kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS")?;
+        let open_files = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count();
+        Ok(Sample {
+            rss_kib,
+            open_files,
+        })
+    }
+}
+
+fn report(
+    results: &Results,
+    samples: &[Sample],
+    idle: &Sample,
+    elapsed: Duration,
+    alive: bool,
+) -> Result<()> {
+    let served: usize = results.latencies.values().map(Vec::len).sum();
+    let failed: usize = results.errors.values().sum();
+    println!(
+        "\n## Soak: {CLIENTS} clients, {:.0} s, mixed traffic\n",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "{served} requests answered as expected ({:.0}/s), {failed} not\n",
+        served as f64 / elapsed.as_secs_f64()
+    );
+    println!("| kind | answered | p50 | p99 | max |");
+    println!("|---|---|---|---|---|");
+    for (kind, latencies) in &results.latencies {
+        let mut sorted = latencies.clone();
+        sorted.sort();
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
+        println!(
+            "| {kind} | {} | {} | {} | {} |",
+            sorted.len(),
+            ms(at(0.5)),
+            ms(at(0.99)),
+            ms(at(1.0))
+        );
+    }
+    for (error, count) in &results.errors {
+        println!("error: {error} ({count}×)");
+    }
+
+    // Warm-up: the first samples fill pools and caches; the trend is what follows.
+    let steady = &samples[samples.len().min(3)..];
+    let (first, last) = match (steady.first(), steady.last()) {
+        (Some(first), Some(last)) => (*first, *last),
+        _ => bail!("run longer than 4 seconds to see a trend"),
+    };
+    let slope = rss_slope_kib_per_minute(steady);
+    println!(
+        "\nserver RSS: {} MiB after warm-up, {} MiB at the end, {} MiB idle after (trend {:+.1} MiB/min)",
+        first.rss_kib / 1024,
+        last.rss_kib / 1024,
+        idle.rss_kib / 1024,
+        slope / 1024.0,
+    );
+    println!(
+        "server open files: {} after warm-up, {} at the end, {} idle after",
+        first.open_files, last.open_files, idle.open_files
+    );
+
+    let mut problems = Vec::new();
+    if !alive {
+        problems.push("the server died".to_string());
+    }
+    if failed > 0 {
+        problems.push(format!("{failed} requests were not answered as expected"));
+    }
+    if idle.open_files > first.open_files + 4 {
+        problems.push(format!(
+            "open files grew from {} to {} (a descriptor leak)",
+            first.open_files, idle.open_files
+        ));
+    }
+    // A leak grows with every request; pools and allocator caches level off. Allow the
+    // noise of a short run, not a steady climb.
+    if slope > 8.0 * 1024.0 && last.rss_kib > first.rss_kib + 32 * 1024 {
+        problems.push(format!(
+            "RSS keeps growing: {slope:.0} KiB/min, {} → {} MiB",
+            first.rss_kib / 1024,
+            last.rss_kib / 1024
+        ));
+    }
+    if problems.is_empty() {
+        println!("\nxtask: soak passed");
+        Ok(())
+    } else {
+        bail!("soak failed: {}", problems.join("; "))
+    }
+}
+
+/// Least-squares slope of RSS over the samples (one a second), in KiB per minute.
+fn rss_slope_kib_per_minute(samples: &[Sample]) -> f64 {
+    let n = samples.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mean_x = (n - 1.0) / 2.0;
+    let mean_y = samples.iter().map(|s| s.rss_kib as f64).sum::<f64>() / n;
+    let (mut covariance, mut variance) = (0.0, 0.0);
+    for (x, sample) in samples.iter().enumerate() {
+        let dx = x as f64 - mean_x;
+        covariance += dx * (sample.rss_kib as f64 - mean_y);
+        variance += dx * dx;
+    }
+    covariance / variance * 60.0
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// Polls `GET /ok` until it answers (bounded).
+fn wait_until_served(base: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if ureq::get(format!("{base}/ok")).call().is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("wasmctl up did not answer on {base} within 2 minutes")
+}
+
+struct Server(Child);
+
+impl Server {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
