@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
@@ -89,12 +89,11 @@ pub async fn handle(
             "invalid request path\n".to_string(),
         ));
     };
-    let too_large = request
+    let content_length = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|length| length > host.limits.max_body_size);
-    if too_large {
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if content_length.is_some_and(|length| length > host.limits.max_body_size) {
         return Ok(plain(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
@@ -117,13 +116,17 @@ pub async fn handle(
     );
     let limit = usize::try_from(host.limits.max_body_size).unwrap_or(usize::MAX);
     let max_body = host.limits.max_body_size;
-    // A body without Content-Length can still turn out too large while the guest reads
-    // it; the guest then fails, and the client should learn why.
-    let body_too_large = Arc::new(AtomicBool::new(false));
+    // A body of unknown length (chunked) can turn out too large while the guest reads
+    // it; the guest then fails, and the client should learn why. (Other requests skip
+    // the allocation: an empty body or a Content-Length within the limit cannot.)
+    let body_too_large = (content_length.is_none() && !body.is_end_stream())
+        .then(|| Arc::new(AtomicBool::new(false)));
     let too_large_seen = body_too_large.clone();
     let body = Limited::new(body, limit).map_err(move |error| {
         if error.is::<http_body_util::LengthLimitError>() {
-            too_large_seen.store(true, Ordering::Relaxed);
+            if let Some(seen) = &too_large_seen {
+                seen.store(true, Ordering::Relaxed);
+            }
             wasmtime_wasi_http::Error::HttpRequestBodySize(Some(max_body))
         } else {
             match error.downcast::<hyper::Error>() {
@@ -139,7 +142,7 @@ pub async fn handle(
         Ok(response) => response.status().is_server_error(),
         Err(_) => true,
     };
-    if failed && body_too_large.load(Ordering::Relaxed) {
+    if failed && body_too_large.is_some_and(|seen| seen.load(Ordering::Relaxed)) {
         tracing::warn!("component `{id}`: request body over the {max_body}-byte limit (413)");
         return Ok(plain(
             StatusCode::PAYLOAD_TOO_LARGE,
