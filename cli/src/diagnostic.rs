@@ -124,17 +124,118 @@ fn clamp_span(span: Range<usize>, len: usize) -> Range<usize> {
     start..span.end.clamp(start, len)
 }
 
-/// The closest candidate to `word`, if any is close enough to be a plausible typo.
+/// Turns a TOML syntax or shape error in `source` (the text of a file called `file`, e.g.
+/// `wasmctl.toml`) into a diagnostic in words a user can act on: an unknown key gets a
+/// "did you mean" and the valid keys, a missing key says to add it, a duplicate key is
+/// named, and a wrong type says which type is expected.
+pub fn from_toml_error(error: &toml::de::Error, source: &str, file: &str) -> Diagnostic {
+    let message = error.message().trim();
+    let span = error.span();
+    if let Some((field, expected)) = unknown_field(message) {
+        let valid = expected
+            .iter()
+            .map(|key| format!("`{key}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let help = match did_you_mean(&field, expected.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`? valid keys here: {valid}"),
+            None => format!("valid keys here: {valid}"),
+        };
+        return Diagnostic::new(format!("unknown key `{field}`"), span)
+            .label(format!("not a {file} key"))
+            .help(help);
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return Diagnostic::new(format!("missing key `{field}`"), span)
+            .help(format!("add `{field}` to this table"));
+    }
+    if message == "duplicate key" {
+        let key = span
+            .clone()
+            .and_then(|span| source.get(span))
+            .unwrap_or_default()
+            .trim_matches('"');
+        return Diagnostic::new(format!("`{key}` is defined twice"), span)
+            .help("keep one of them, or give the second another name");
+    }
+    if let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        let expected = type_in_words(expected);
+        let diagnostic = Diagnostic::new(
+            format!("wrong type: expected {expected}, found {found}"),
+            span,
+        );
+        let quoted = found.starts_with("string");
+        let wants_string = expected.starts_with("a string");
+        return match (quoted, wants_string) {
+            (true, false) => diagnostic.help("remove the quotes"),
+            (false, true) if !found.starts_with("sequence") && !found.starts_with("map") => {
+                diagnostic.help("put the value in quotes")
+            }
+            _ => diagnostic,
+        };
+    }
+    Diagnostic::new(message, span)
+}
+
+/// serde's name of an expected type, as a user would say it.
+fn type_in_words(expected: &str) -> String {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "isize" | "usize" => {
+            "a whole number".to_string()
+        }
+        "a sequence" => "a list, `[...]`".to_string(),
+        "a boolean" => "`true` or `false`".to_string(),
+        "a string" => "a string, in quotes".to_string(),
+        "a map" => "a table".to_string(),
+        other if other.starts_with("struct ") => "a table".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" message.
+fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((field.to_string(), expected))
+}
+
+/// The closest candidate to `word`, if any is close enough to be a plausible typo, or
+/// else the only one that has `word` as a whole part (`route` for `http_route`).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    let closest = candidates
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(word, candidate), *candidate))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
+        .map(|(_, candidate)| candidate);
+    closest.or_else(|| {
+        let mut containing = candidates.iter().filter(|candidate| {
+            word.len() >= 3
+                && candidate
+                    .split(['_', '-'])
+                    .any(|part| part.eq_ignore_ascii_case(word))
+        });
+        match (containing.next(), containing.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -155,5 +256,8 @@ mod tests {
         assert_eq!(did_you_mean("sorce", keys), Some("source"));
         assert_eq!(did_you_mean("enviroment", keys), Some("environment"));
         assert_eq!(did_you_mean("zzz", keys), None);
+        let parameters = ["description", "http_route", "authors"];
+        assert_eq!(did_you_mean("route", parameters), Some("http_route"));
+        assert_eq!(did_you_mean("name", ["app_name", "template_name"]), None);
     }
 }

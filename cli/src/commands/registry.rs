@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use oci_client::secrets::RegistryAuth;
-use wasmctl::registry::{self, Cache, PulledApp, Registry, credentials};
+use wasmctl::registry::{self, Cache, PulledApp, Registry, RegistryError, credentials};
 
 use super::deploy::runtime;
 use crate::ui::Ui;
@@ -69,7 +69,14 @@ impl RegistryCommand {
                 let reference = registry::parse_reference(&format!("{host}/wasmctl-login:check"))?;
                 let auth = RegistryAuth::Basic(username.clone(), password.clone());
                 let client = Registry::connect(&reference, auth, insecure)?;
-                runtime()?.block_on(client.check_login(&reference))?;
+                runtime()?
+                    .block_on(client.check_login(&reference))
+                    .map_err(|error| match error {
+                        RegistryError::Unauthorized { registry, .. } => anyhow::anyhow!(
+                            "the registry {registry} refused user `{username}` with this password; nothing was saved\nhelp: check the username and the password, then pipe the password in again"
+                        ),
+                        other => other.into(),
+                    })?;
                 let file = credentials::save(&host, &username, &password)?;
                 ui.status(
                     "Logged in",
@@ -82,7 +89,9 @@ impl RegistryCommand {
                     ui.status("Logged out", format!("of {host}"));
                     Ok(())
                 } else {
-                    bail!("no stored credentials for {host}")
+                    bail!(
+                        "wasmctl has no stored credentials for {host}; nothing was removed\nhelp: credentials in Docker's config.json are removed with `docker logout {host}`"
+                    )
                 }
             }
             RegistryCommand::Pull {

@@ -197,6 +197,12 @@ pub fn check_registry_reference(text: &str) -> Result<(), String> {
     validate::check_registry_reference(text)
 }
 
+/// What is wrong with a `HOST[:PORT]/REPO:TAG` reference, as the end of a sentence about
+/// it, e.g. "has no registry host".
+pub fn registry_reference_problem(text: &str) -> Result<(), String> {
+    validate::registry_reference_problem(text)
+}
+
 /// Why a manifest could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -211,6 +217,15 @@ pub enum ManifestError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error(
+        "manifest `{}` is not UTF-8 text: line {line}, column {column} has a byte that is not UTF-8\nhelp: save the file as UTF-8",
+        path.display()
+    )]
+    NotUtf8 {
+        path: PathBuf,
+        line: usize,
+        column: usize,
     },
     #[error("{0}")]
     Invalid(Diagnostics),
@@ -233,9 +248,19 @@ pub fn load(path: &Path) -> Result<App, ManifestError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+    let bytes = std::fs::read(&path).map_err(|source| ManifestError::Read {
         path: path.clone(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let valid = std::str::from_utf8(valid).expect("valid up to here");
+        let (line, column) = crate::diagnostic::line_column(valid, valid.len());
+        ManifestError::NotUtf8 {
+            path: path.clone(),
+            line,
+            column,
+        }
     })?;
     parse(&path, text)
 }
@@ -252,7 +277,7 @@ pub fn parse(path: &Path, text: String) -> Result<App, ManifestError> {
     let raw = match toml::from_str::<raw::RawManifest>(&text) {
         Ok(raw) => raw,
         Err(error) => {
-            let diagnostic = validate::from_toml_error(&error);
+            let diagnostic = validate::from_toml_error(&error, &text);
             return Err(invalid(vec![diagnostic], text));
         }
     };

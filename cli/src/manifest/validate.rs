@@ -9,7 +9,7 @@ use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
     HttpRoute, Limits, MANIFEST_VERSION, OutboundHost, Route,
 };
-use crate::diagnostic::{Diagnostic, did_you_mean, line_column};
+use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
 use crate::names::check_name;
 
 /// Cargo targets wasmctl knows how to turn into a component.
@@ -19,40 +19,29 @@ pub const CARGO_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-
 const MIN_MEMORY: u64 = 1024 * 1024;
 const MAX_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
 
-/// Turns a TOML or serde error into a diagnostic, adding a "did you mean" for unknown keys.
-pub fn from_toml_error(error: &toml::de::Error) -> Diagnostic {
-    let message = error.message().trim().to_string();
-    let diagnostic = Diagnostic::new(message.clone(), error.span());
-    match unknown_field(&message) {
-        Some((field, expected)) => {
-            let valid = expected
-                .iter()
-                .map(|key| format!("`{key}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let help = match did_you_mean(&field, expected.iter().map(String::as_str)) {
-                Some(best) => format!("did you mean `{best}`? valid keys here: {valid}"),
-                None => format!("valid keys here: {valid}"),
-            };
-            Diagnostic::new(format!("unknown key `{field}`"), error.span())
-                .label("not a wasmctl.toml key")
-                .help(help)
-        }
-        None => diagnostic,
+/// Turns a TOML or serde error into a diagnostic; a missing key gets an example of it.
+pub fn from_toml_error(error: &toml::de::Error, source: &str) -> Diagnostic {
+    let mut diagnostic = diagnostic::from_toml_error(error, source, super::MANIFEST_FILE);
+    if let Some(key) = diagnostic
+        .message
+        .strip_prefix("missing key `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let example = match key {
+            "manifest_version" => "add `manifest_version = 1` at the top of the file",
+            "application" => "add the table:\n[application]\nname = \"my-app\"",
+            "name" => "add `name = \"my-app\"`: a letter, then letters, digits, `-` or `_`",
+            "source" => {
+                "add `source = \"...\"`: a path relative to the directory of wasmctl.toml, e.g. `target/wasm32-wasip2/release/my_app.wasm`"
+            }
+            "route" => "add `route = \"/...\"` (every path) or `route = \"/exact/path\"`",
+            "component" => "add `component = \"<component id>\"`, naming a `[component.ID]` table",
+            "destination" => "add `destination = \"/guest/path\"`: where the guest sees the files",
+            _ => return diagnostic,
+        };
+        diagnostic.help = Some(example.to_string());
     }
-}
-
-/// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" message.
-fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (field, rest) = rest.split_once('`')?;
-    let expected = rest
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
-    Some((field.to_string(), expected))
+    diagnostic
 }
 
 /// Collects diagnostics while validating.
@@ -110,7 +99,10 @@ pub fn validate(
     if let Some(version) = &application.version
         && version.get_ref().trim().is_empty()
     {
-        findings.error(version.span(), "application version is empty");
+        findings.error(
+            version.span(),
+            "application version is empty; set it, e.g. `0.1.0`, or remove the key",
+        );
     }
 
     // Routes may name a component that is declared but invalid: that is one error, not two.
@@ -234,10 +226,12 @@ fn validate_component(
         if let Some(destination) = &destination
             && files.iter().any(|f| &f.destination == destination)
         {
-            findings.error(
-                mount.destination.span(),
-                format!("`{destination}` is mounted twice in component `{id}`"),
-            );
+            findings
+                .error(
+                    mount.destination.span(),
+                    format!("`{destination}` is mounted twice in component `{id}`"),
+                )
+                .help = Some("give each mount its own `destination`".into());
         }
         if let (Some(source), Some(destination)) = (source, destination) {
             files.push(FileMount {
@@ -319,7 +313,10 @@ fn validate_build(findings: &mut Findings, id: &str, build: S<RawBuild>) -> Opti
             if let Some(package) = &cargo.package
                 && package.get_ref().trim().is_empty()
             {
-                findings.error(package.span(), "cargo package name is empty");
+                findings.error(
+                    package.span(),
+                    "cargo package name is empty; name the crate, or leave out `package` to build the crate in `workdir`",
+                );
                 return None;
             }
             BuildKind::Cargo {
@@ -330,7 +327,10 @@ fn validate_build(findings: &mut Findings, id: &str, build: S<RawBuild>) -> Opti
         }
         (None, Some(command)) => {
             if command.get_ref().trim().is_empty() {
-                findings.error(command.span(), "build command is empty");
+                findings.error(
+                    command.span(),
+                    "build command is empty; write the shell command that produces `source`, e.g. `make app.wasm`",
+                );
                 return None;
             }
             BuildKind::Command(command.into_inner())
@@ -416,28 +416,37 @@ fn validate_deploy(findings: &mut Findings, raw: super::raw::RawDeploy) -> super
 
 /// `HOST[:PORT]/REPO[:TAG|@DIGEST]` with an explicit registry host.
 pub fn check_registry_reference(text: &str) -> Result<(), String> {
-    let example = "write HOST[:PORT]/REPOSITORY:TAG, e.g. `127.0.0.1:5000/demo/svc:v1` or `ghcr.io/me/svc:1.0`";
+    registry_reference_problem(text).map_err(|problem| {
+        format!(
+            "registry reference `{text}` {problem}; write HOST[:PORT]/REPOSITORY:TAG, e.g. `127.0.0.1:5000/demo/svc:v1` or `ghcr.io/me/svc:1.0`"
+        )
+    })
+}
+
+/// What is wrong with a registry reference, as the end of a sentence about it
+/// ("has no registry host").
+pub fn registry_reference_problem(text: &str) -> Result<(), String> {
     let Some((host, rest)) = text.split_once('/') else {
-        return Err(format!(
-            "registry reference `{text}` has no registry host; {example}"
-        ));
+        return Err("has no registry host".to_string());
     };
     let looks_like_host = host.contains('.') || host.contains(':') || host == "localhost";
     if !looks_like_host || rest.is_empty() {
-        return Err(format!(
-            "registry reference `{text}` has no registry host; {example}"
-        ));
+        return Err("has no registry host".to_string());
     }
-    let valid = rest.chars().all(|c| {
-        c.is_ascii_lowercase()
-            || c.is_ascii_digit()
-            || "._-/:@".contains(c)
-            || c.is_ascii_uppercase()
-    }) && !rest.starts_with('/')
+    let valid = rest
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+        && !rest.starts_with('/')
         && !rest.contains("//");
     if !valid {
+        return Err("has characters a repository or tag cannot have".to_string());
+    }
+    // OCI repositories are lowercase; tags may have capitals.
+    let repository = rest.split(['@', ':']).next().unwrap_or(rest);
+    if repository.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(format!(
-            "registry reference `{text}` is not valid; {example}"
+            "has capital letters in its repository `{repository}`, which must be lowercase (`{}`)",
+            repository.to_ascii_lowercase()
         ));
     }
     Ok(())
@@ -499,7 +508,16 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
             .enumerate()
             .any(|(i, s)| (s.is_empty() && i + 1 != segments.len()) || *s == "." || *s == "..")
     {
-        return Err(format!("route `{text}` has an empty, `.` or `..` segment"));
+        let named: Vec<&str> = segments
+            .iter()
+            .copied()
+            .filter(|s| !s.is_empty() && *s != "." && *s != "..")
+            .collect();
+        return Err(format!(
+            "route `{text}` has an empty, `.` or `..` segment; write each segment as a name, e.g. `/{}{}`",
+            named.join("/"),
+            if wildcard { "/..." } else { "" }
+        ));
     }
     Ok(if wildcard {
         Route::Prefix(path.to_string())
@@ -511,7 +529,9 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
 /// A path that is relative and, once `.` and `..` are resolved, stays inside the app directory.
 pub fn relative_inside(text: &str) -> Result<PathBuf, String> {
     if text.trim().is_empty() {
-        return Err("path is empty".to_string());
+        return Err(
+            "path is empty; write a path relative to the directory of wasmctl.toml".to_string(),
+        );
     }
     let path = Path::new(text);
     let mut normalized = PathBuf::new();
@@ -522,7 +542,7 @@ pub fn relative_inside(text: &str) -> Result<PathBuf, String> {
             PathPart::ParentDir => {
                 if !normalized.pop() {
                     return Err(format!(
-                        "`{text}` points outside the app directory; paths must stay inside it"
+                        "`{text}` points outside the app directory; paths must stay inside the directory of wasmctl.toml, so move what it names into the app"
                     ));
                 }
             }
@@ -541,8 +561,13 @@ pub fn relative_inside(text: &str) -> Result<PathBuf, String> {
 
 fn check_watch_glob(text: &str) -> Result<String, String> {
     relative_inside(text)?;
-    glob::Pattern::new(text)
-        .map_err(|error| format!("`{text}` is not a valid glob: {}", error.msg))?;
+    glob::Pattern::new(text).map_err(|error| {
+        format!(
+            "`{text}` is not a valid glob: {} at character {}; write e.g. `src/**/*.rs`, with `[[]` for a literal `[`",
+            error.msg,
+            error.pos + 1
+        )
+    })?;
     Ok(text.to_string())
 }
 
@@ -640,7 +665,9 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
         format!("timeout `{text}` is not a duration ({e}); write e.g. `30s`, `500ms` or `2m`")
     })?;
     if duration.is_zero() {
-        return Err("timeout must be longer than zero".to_string());
+        return Err(format!(
+            "timeout `{text}` must be longer than zero; write e.g. `30s`"
+        ));
     }
     Ok(duration)
 }

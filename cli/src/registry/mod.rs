@@ -25,14 +25,17 @@ use self::artifact::{Artifact, OCI_MANIFEST_MEDIA_TYPE, sha256_digest};
 /// Why a registry operation failed, in words a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// `reason` ends a sentence about the reference, e.g. "has no registry host".
     #[error(
-        "`{reference}` is not a registry reference: {reason}\nhelp: write HOST[:PORT]/REPOSITORY:TAG, e.g. 127.0.0.1:5000/demo/svc:v1"
+        "`{reference}` is not a registry reference: it {reason}\nhelp: write HOST[:PORT]/REPOSITORY:TAG, e.g. 127.0.0.1:5000/demo/svc:v1 or ghcr.io/me/svc:1.0"
     )]
     BadReference { reference: String, reason: String },
-    #[error(
-        "could not reach the registry at {registry}: {reason}\nhelp: check that the registry runs and the address is right"
-    )]
-    Unreachable { registry: String, reason: String },
+    #[error("could not reach the registry at {registry}: {reason}\nhelp: {help}")]
+    Unreachable {
+        registry: String,
+        reason: String,
+        help: String,
+    },
     #[error("the registry {registry} refused the credentials{}\nhelp: run `wasmctl registry login {registry}`, or check the credentials in Docker's config.json", if *had_credentials { "" } else { " (none were given)" })]
     Unauthorized {
         registry: String,
@@ -61,8 +64,9 @@ pub fn parse_reference(text: &str) -> Result<Reference, RegistryError> {
         reference: text.to_string(),
         reason,
     };
-    crate::manifest::check_registry_reference(text).map_err(bad)?;
-    text.parse::<Reference>().map_err(|e| bad(e.to_string()))
+    crate::manifest::registry_reference_problem(text).map_err(bad)?;
+    text.parse::<Reference>()
+        .map_err(|e| bad(format!("does not parse: {e}")))
 }
 
 /// Whether plain HTTP is acceptable for this registry host: loopback only.
@@ -82,6 +86,8 @@ pub struct Registry {
     client: Client,
     auth: RegistryAuth,
     registry: String,
+    /// Plain HTTP (loopback or `--insecure`) rather than HTTPS.
+    plain_http: bool,
 }
 
 impl Registry {
@@ -94,7 +100,8 @@ impl Registry {
         // reqwest is built without a default TLS provider; ring is the one in our tree.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let registry = reference.resolve_registry().to_string();
-        let protocol = if insecure || is_loopback(&registry) {
+        let plain_http = insecure || is_loopback(&registry);
+        let protocol = if plain_http {
             ClientProtocol::HttpsExcept(vec![registry.clone()])
         } else {
             ClientProtocol::Https
@@ -114,6 +121,7 @@ impl Registry {
             client,
             auth,
             registry,
+            plain_http,
         })
     }
 
@@ -122,9 +130,18 @@ impl Registry {
         let had_credentials = !matches!(self.auth, RegistryAuth::Anonymous);
         match error {
             OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
+                let reason = root_cause(&e);
+                // rustls's words for a plain HTTP answer to its TLS hello.
+                let answered_plain_http = reason.contains("InvalidContentType");
+                let help = if answered_plain_http && !self.plain_http {
+                    "the registry answers in plain HTTP, and wasmctl uses HTTPS for every registry that is not on loopback; if you trust the network to it, pass --insecure (or, for `wasmctl deploy`, set `insecure = true` in [deploy])"
+                } else {
+                    "check that the registry runs and the address is right"
+                };
                 RegistryError::Unreachable {
                     registry,
-                    reason: root_cause(&e),
+                    reason,
+                    help: help.to_string(),
                 }
             }
             OciDistributionError::RequestError(e)

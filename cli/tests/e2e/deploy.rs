@@ -206,7 +206,7 @@ fn credentials_login_docker_config_and_refusals() {
         "wrong\n",
     )
     .code(1)
-    .stderr(contains("refused the credentials"));
+    .stderr(contains("refused user `ada` with this password").and(contains("nothing was saved")));
     assert!(
         !config.path().join("credentials.toml").exists(),
         "bad credentials were stored"
