@@ -1,5 +1,5 @@
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -37,12 +37,27 @@ pub struct NewArgs {
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.trim().to_string(), value.to_string()))
-        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+        .ok_or_else(|| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
 }
 
 impl NewArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
-        check_name("app name", &self.name).map_err(anyhow::Error::msg)?;
+        check_name("app name", &self.name).map_err(|message| {
+            // A path where a name belongs: the name is its last part, the path is --output.
+            let last = Path::new(&self.name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|last| check_name("app name", last).is_ok());
+            match last {
+                Some(last) if self.name.contains(['/', '\\']) => anyhow::anyhow!(
+                    "{message}\nhelp: the name is not a path; to create `{last}` in `{}`, run `wasmctl new {} {last} --output {}`",
+                    self.name,
+                    self.template,
+                    self.name
+                ),
+                _ => anyhow::Error::msg(message),
+            }
+        })?;
         let catalog = Catalog::for_user()?;
         let template = catalog.find(&self.template)?;
         let target = self
@@ -90,8 +105,13 @@ impl NewArgs {
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect();
+                let suggestion = match wasmctl::diagnostic::did_you_mean(key, known.iter().copied())
+                {
+                    Some(best) => format!("\nhelp: did you mean `{best}`?"),
+                    None => String::new(),
+                };
                 bail!(
-                    "template `{}` has no parameter `{key}`; its parameters: {}",
+                    "template `{}` has no parameter `{key}`; its parameters: {}{suggestion}",
                     template.name,
                     if known.is_empty() {
                         "none".to_string()
@@ -110,9 +130,14 @@ impl NewArgs {
                 None if prompt => ask(parameter)?,
                 None => parameter.default.clone(),
             };
-            parameter
-                .check(&value)
-                .map_err(|message| anyhow::anyhow!("{message}; nothing was written"))?;
+            parameter.check(&value).map_err(|message| {
+                anyhow::anyhow!(
+                    "{message}; nothing was written\nhelp: `{}` asks for: {}; its default is `{}`",
+                    parameter.name,
+                    parameter.prompt,
+                    parameter.default
+                )
+            })?;
             values.insert(parameter.name.clone(), value);
         }
         Ok(values)

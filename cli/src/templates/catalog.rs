@@ -12,7 +12,14 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates")
 
 /// Why a template could not be found.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown template `{name}`; available templates: {}\nhelp: `wasmctl templates list` describes them", available.join(", "))]
+#[error(
+    "unknown template `{name}`; available templates: {}\nhelp: {}`wasmctl templates list` describes them",
+    available.join(", "),
+    match crate::diagnostic::did_you_mean(name, available.iter().map(String::as_str)) {
+        Some(best) => format!("did you mean `{best}`? "),
+        None => String::new(),
+    }
+)]
 pub struct UnknownTemplate {
     pub name: String,
     pub available: Vec<String>,
@@ -166,7 +173,7 @@ impl Catalog {
             }
             let names: Vec<_> = installed.iter().map(|t| t.name.as_str()).collect();
             bail!(
-                "no installed template named `{name}`; installed: {}",
+                "no installed template named `{name}`; installed: {}\nhelp: `wasmctl templates list` shows every template and where it comes from",
                 if names.is_empty() {
                     "none".to_string()
                 } else {

@@ -117,9 +117,8 @@ struct RawMetadata {
 struct RawParameter {
     name: String,
     prompt: String,
-    #[serde(default)]
-    default: String,
-    pattern: Option<String>,
+    default: Option<toml::Spanned<String>>,
+    pattern: Option<toml::Spanned<String>>,
 }
 
 impl Template {
@@ -138,7 +137,11 @@ impl Template {
             items,
         };
         let raw: RawMetadata = toml::from_str(metadata).map_err(|error| {
-            located(vec![Diagnostic::new(error.message().trim(), error.span())])
+            located(vec![crate::diagnostic::from_toml_error(
+                &error,
+                metadata,
+                METADATA_FILE,
+            )])
         })?;
         let mut problems = Vec::new();
         if let Err(message) = check_name("template name", raw.name.get_ref()) {
@@ -150,7 +153,7 @@ impl Template {
             let raw = spanned.into_inner();
             match parameter(raw, &parameters) {
                 Ok(parameter) => parameters.push(parameter),
-                Err(message) => problems.push(Diagnostic::new(message, Some(span))),
+                Err(problem) => problems.push(problem.at_table(span)),
             }
         }
         if !problems.is_empty() {
@@ -175,17 +178,28 @@ impl Template {
 
     /// Compiles every file name and text file so broken templates are refused up front.
     fn check_syntax(&self) -> Result<()> {
+        let help = "help: close every `{{#block}}` with its `{{/block}}` and every `{{` with `}}`; write `\\{{` for literal braces";
         for file in &self.files {
             let display = file.path.display().to_string();
-            handlebars::Template::compile(&display)
-                .with_context(|| format!("template `{}`: bad file name `{display}`", self.name))?;
-            if let Ok(text) = std::str::from_utf8(&file.contents) {
-                handlebars::Template::compile(text).map_err(|error| {
-                    anyhow::anyhow!(
-                        "template `{}`: `{CONTENT_DIR}/{display}` is not a valid handlebars template: {error}",
-                        self.name
-                    )
-                })?;
+            if let Err(error) = handlebars::Template::compile(&display) {
+                bail!(
+                    "template `{}`: the file name `{CONTENT_DIR}/{display}` is not a valid handlebars template: {}\n{help}",
+                    self.name,
+                    syntax_problem(&error)
+                );
+            }
+            if let Ok(text) = std::str::from_utf8(&file.contents)
+                && let Err(error) = handlebars::Template::compile(text)
+            {
+                let at = match error.pos() {
+                    Some((line, column)) => format!(":{line}:{column}"),
+                    None => String::new(),
+                };
+                bail!(
+                    "template `{}`: `{CONTENT_DIR}/{display}{at}` is not a valid handlebars template: {}\n{help}",
+                    self.name,
+                    syntax_problem(&error)
+                );
             }
         }
         Ok(())
@@ -203,8 +217,9 @@ impl Template {
         let content = dir.join(CONTENT_DIR);
         if !content.is_dir() {
             bail!(
-                "`{}` is not a template: it has no `{CONTENT_DIR}/` directory",
-                dir.display()
+                "`{}` is not a template: it has no `{CONTENT_DIR}/` directory\nhelp: put the files the template renders in `{}`",
+                dir.display(),
+                content.display()
             );
         }
         let mut files = Vec::new();
@@ -253,7 +268,7 @@ impl Template {
             let contents = match std::str::from_utf8(&file.contents) {
                 Ok(text) => engine
                     .render_template(text, &data)
-                    .with_context(|| format!("rendering `{CONTENT_DIR}/{}`", file.path.display()))?
+                    .map_err(|error| self.render_problem(&file.path, &error))?
                     .into_bytes(),
                 // Binary files (images, fonts) are copied as they are.
                 Err(_) => file.contents.clone(),
@@ -282,46 +297,140 @@ impl Template {
         let _ = staging.keep();
         Ok(())
     }
+
+    /// A rendering error in words: strict mode's "missing variable" names the variable
+    /// and the ones the template has.
+    fn render_problem(&self, path: &Path, error: &handlebars::RenderError) -> anyhow::Error {
+        let at = match (error.line_no, error.column_no) {
+            (Some(line), Some(column)) => format!(":{line}:{column}"),
+            _ => String::new(),
+        };
+        let file = format!("{CONTENT_DIR}/{}{at}", path.display());
+        match error.reason() {
+            handlebars::RenderErrorReason::MissingVariable(Some(variable)) => {
+                let known: Vec<&str> = BUILTIN_VARIABLES
+                    .into_iter()
+                    .chain(self.parameters.iter().map(|p| p.name.as_str()))
+                    .collect();
+                let suggestion =
+                    match crate::diagnostic::did_you_mean(variable, known.iter().copied()) {
+                        Some(best) => format!("did you mean `{best}`? "),
+                        None => String::new(),
+                    };
+                anyhow::anyhow!(
+                    "template `{}`: `{file}` uses the variable `{variable}`, which the template does not declare\nhelp: {suggestion}its variables: {}; declare others as [[parameters]] in {METADATA_FILE}",
+                    self.name,
+                    known.join(", ")
+                )
+            }
+            reason => anyhow::anyhow!("template `{}`: rendering `{file}`: {reason}", self.name),
+        }
+    }
 }
 
-fn parameter(raw: RawParameter, earlier: &[Parameter]) -> Result<Parameter, String> {
+/// A handlebars syntax error without the parser's list of every token it would accept.
+fn syntax_problem(error: &handlebars::TemplateError) -> String {
+    match error.reason() {
+        handlebars::TemplateErrorReason::InvalidSyntax(_) => {
+            "invalid handlebars syntax".to_string()
+        }
+        reason => reason.to_string(),
+    }
+}
+
+/// A problem with one `[[parameters]]` entry, located at a value when it is about one.
+struct ParameterProblem {
+    message: String,
+    span: Option<std::ops::Range<usize>>,
+    help: Option<String>,
+}
+
+impl ParameterProblem {
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            span: None,
+            help: None,
+        }
+    }
+
+    /// The diagnostic, at the value's span or else at the whole entry.
+    fn at_table(self, table: std::ops::Range<usize>) -> Diagnostic {
+        let diagnostic = Diagnostic::new(self.message, Some(self.span.unwrap_or(table)));
+        match self.help {
+            Some(help) => diagnostic.help(help),
+            None => diagnostic,
+        }
+    }
+}
+
+fn parameter(raw: RawParameter, earlier: &[Parameter]) -> Result<Parameter, ParameterProblem> {
     let mut chars = raw.name.chars();
     let identifier = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !identifier {
-        return Err(format!(
+        return Err(ParameterProblem::new(format!(
             "parameter name `{}` must be lowercase letters, digits and `_`, starting with a letter",
             raw.name
-        ));
+        )));
     }
     if BUILTIN_VARIABLES.contains(&raw.name.as_str()) || earlier.iter().any(|p| p.name == raw.name)
     {
-        return Err(format!(
+        return Err(ParameterProblem::new(format!(
             "parameter `{}` is declared twice or shadows a built-in variable",
             raw.name
-        ));
+        )));
     }
-    let pattern = raw
-        .pattern
-        .map(|pattern| {
-            Pattern::new(pattern).map_err(|e| {
-                format!(
-                    "parameter `{}`: pattern is not a valid regex: {e}",
-                    raw.name
-                )
-            })
-        })
-        .transpose()?;
+    let pattern = match raw.pattern {
+        Some(pattern) => {
+            let span = pattern.span();
+            let text = pattern.into_inner();
+            match Pattern::new(text.clone()) {
+                Ok(pattern) => Some(pattern),
+                Err(error) => {
+                    return Err(ParameterProblem {
+                        message: format!(
+                            "pattern `{text}` of parameter `{}` is not a valid regular expression: {}",
+                            raw.name,
+                            regex_problem(&error)
+                        ),
+                        span: Some(span),
+                        help: Some(
+                            "write a regular expression in Rust `regex` syntax; it must match the whole value".into(),
+                        ),
+                    });
+                }
+            }
+        }
+        None => None,
+    };
+    let default_span = raw.default.as_ref().map(|d| d.span());
     let parameter = Parameter {
         name: raw.name,
         prompt: raw.prompt,
-        default: raw.default,
+        default: raw
+            .default
+            .map(toml::Spanned::into_inner)
+            .unwrap_or_default(),
         pattern,
     };
-    parameter
-        .check(&parameter.default)
-        .map_err(|e| format!("the default does not fit its own pattern: {e}"))?;
+    if let Err(problem) = parameter.check(&parameter.default) {
+        return Err(ParameterProblem {
+            message: format!("the default does not fit its own pattern: {problem}"),
+            span: default_span,
+            help: Some(
+                "change `default` to a value the pattern accepts, or widen `pattern`".into(),
+            ),
+        });
+    }
     Ok(parameter)
+}
+
+/// The last line of a regex error: what is wrong, without the echo of the pattern.
+fn regex_problem(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().last().unwrap_or_default().trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
 /// The handlebars engine templates render with: strict (a misspelt variable is an error),
@@ -355,7 +464,8 @@ pub fn ensure_empty_target(target: &Path) -> Result<()> {
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) if target.exists() => bail!(
-            "`{}` already exists and is not a directory; nothing was written",
+            "`{}` already exists and is not a directory; nothing was written\n\
+             help: choose another name or pass `--output DIR`",
             target.display()
         ),
         Err(error) => Err(error).with_context(|| format!("checking `{}`", target.display())),
