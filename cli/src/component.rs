@@ -33,9 +33,15 @@ pub enum WasmKind {
 /// Why a file is not a component `wasmctl up` can serve. Each message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ComponentError {
-    #[error("`{}` is not a WebAssembly file: {reason}", path.display())]
+    #[error(
+        "`{}` is not a WebAssembly file: {reason}\nhelp: check the path: it should name the `.wasm` file a build produced",
+        path.display()
+    )]
     NotWasm { path: PathBuf, reason: String },
-    #[error("`{}` is not valid WebAssembly (truncated or corrupt?): {message}", path.display())]
+    #[error(
+        "`{}` is not valid WebAssembly (truncated or corrupt?): {message}\nhelp: build it again; if it was copied or downloaded, copy or download it again",
+        path.display()
+    )]
     Invalid { path: PathBuf, message: String },
     #[error(
         "`{}` is a core module, not a component\nhelp: build for wasm32-wasip2 (a component), or build for wasm32-wasip1 with `cargo = {{ target = \"wasm32-wasip1\" }}` so wasmctl turns it into one",
@@ -172,10 +178,28 @@ pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentEr
 
     let host = HostWorld::get();
     let mut findings = Vec::new();
+    // Interfaces the host lacks, grouped by what to do about them (one line for all of
+    // wasi:sockets, say).
+    let mut missing: Vec<(&str, Vec<&str>)> = Vec::new();
     for (name, functions) in &imports {
-        if let Err(finding) = host.provides(name, functions) {
-            findings.push(finding);
+        match host.provides(name, functions) {
+            Ok(()) => {}
+            Err(Unprovided::Interface) => {
+                let advice = missing_interface_advice(name);
+                match missing.iter_mut().find(|(a, _)| *a == advice) {
+                    Some((_, names)) => names.push(name),
+                    None => missing.push((advice, vec![name])),
+                }
+            }
+            Err(Unprovided::Other(finding)) => findings.push(finding),
         }
+    }
+    for (advice, names) in missing {
+        findings.push(format!(
+            "imports `{}`, which wasmctl up does not provide: {advice}; remove the code or dependency that needs {}",
+            names.join("`, `"),
+            if names.len() == 1 { "it" } else { "them" }
+        ));
     }
     findings.extend(bare_function_imports(&resolve, world));
     if !findings.is_empty() {
@@ -318,16 +342,16 @@ impl HostWorld {
     }
 
     /// Whether the host can satisfy an import of interface `name` using `functions`.
-    fn provides(&self, name: &str, functions: &BTreeSet<String>) -> Result<(), String> {
+    fn provides(&self, name: &str, functions: &BTreeSet<String>) -> Result<(), Unprovided> {
         let (unversioned, _) = name.split_once('@').unwrap_or((name, ""));
         let Some((host_version, host_functions)) = self.interfaces.get(unversioned) else {
-            return Err(missing_interface_hint(name));
+            return Err(Unprovided::Interface);
         };
         let host_name = format!("{unversioned}@{host_version}");
         if Self::track_of(name) != Self::track_of(&host_name) {
-            return Err(format!(
+            return Err(Unprovided::Other(format!(
                 "imports `{name}`, but wasmctl up provides `{host_name}`, which is not compatible; build against WASI 0.2 (wasm32-wasip2)"
-            ));
+            )));
         }
         let missing: Vec<&str> = functions
             .iter()
@@ -335,10 +359,10 @@ impl HostWorld {
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            return Err(format!(
+            return Err(Unprovided::Other(format!(
                 "imports `{}` from `{name}`, which `{host_name}` in wasmctl up does not have; update the guest's WASI bindings",
                 missing.join("`, `")
-            ));
+            )));
         }
         Ok(())
     }
@@ -359,17 +383,23 @@ fn interfaces_unversioned(resolve: &Resolve, world: WorldId) -> BTreeSet<String>
         .collect()
 }
 
-fn missing_interface_hint(name: &str) -> String {
-    let advice = if name.starts_with("wasi:sockets/") {
+/// Why the host cannot satisfy an import.
+enum Unprovided {
+    /// The host world has no interface of that name.
+    Interface,
+    /// Anything else, said in full.
+    Other(String),
+}
+
+/// What to do about an import of an interface the host world lacks.
+fn missing_interface_advice(name: &str) -> &'static str {
+    if name.starts_with("wasi:sockets/") {
         "wasmctl up gives components no sockets; make network calls with outgoing HTTP (wasi:http/outgoing-handler) and grant the host in `allowed_outbound_hosts`"
     } else if name.starts_with("wasi:") {
         "it is not part of the world wasmctl serves (wasi:http/proxy plus wasi:cli and wasi:filesystem)"
     } else {
         "it is not a WASI interface, and wasmctl up provides WASI only"
-    };
-    format!(
-        "imports `{name}`, which wasmctl up does not provide: {advice}; remove the code or dependency that needs it"
-    )
+    }
 }
 
 #[cfg(test)]
@@ -439,20 +469,29 @@ mod tests {
                 .provides("wasi:http/types@0.2.0", &BTreeSet::new())
                 .is_ok()
         );
-        let newer = world
-            .provides("wasi:http/types@0.3.0", &BTreeSet::new())
-            .unwrap_err();
+        let said = |unprovided: Unprovided| match unprovided {
+            Unprovided::Other(finding) => finding,
+            Unprovided::Interface => panic!("expected a finding, got a missing interface"),
+        };
+        let newer = said(
+            world
+                .provides("wasi:http/types@0.3.0", &BTreeSet::new())
+                .unwrap_err(),
+        );
         assert!(newer.contains("not compatible"), "{newer}");
-        let sockets = world
-            .provides("wasi:sockets/tcp@0.2.3", &BTreeSet::new())
-            .unwrap_err();
-        assert!(sockets.contains("no sockets"), "{sockets}");
-        let function = world
-            .provides(
-                "wasi:cli/environment@0.2.12",
-                &BTreeSet::from(["get-everything".to_string()]),
-            )
-            .unwrap_err();
+        assert!(matches!(
+            world.provides("wasi:sockets/tcp@0.2.3", &BTreeSet::new()),
+            Err(Unprovided::Interface)
+        ));
+        assert!(missing_interface_advice("wasi:sockets/tcp@0.2.3").contains("no sockets"));
+        let function = said(
+            world
+                .provides(
+                    "wasi:cli/environment@0.2.12",
+                    &BTreeSet::from(["get-everything".to_string()]),
+                )
+                .unwrap_err(),
+        );
         assert!(function.contains("`get-everything`"), "{function}");
     }
 }

@@ -96,8 +96,12 @@ pub fn build_app(
     for id in only {
         if !app.components.contains_key(id) {
             let known: Vec<&str> = app.components.keys().map(String::as_str).collect();
+            let suggestion = match wasmctl::diagnostic::did_you_mean(id, known.iter().copied()) {
+                Some(best) => format!("did you mean `{best}`? "),
+                None => String::new(),
+            };
             anyhow::bail!(
-                "no component `{id}` in {}; components: {}",
+                "no component `{id}` in `{}`\nhelp: {suggestion}its components: {}",
                 app.manifest_path.display(),
                 known.join(", ")
             );

@@ -118,6 +118,11 @@ impl ManifestArgs {
     pub fn path(&self) -> anyhow::Result<PathBuf> {
         match &self.manifest {
             Some(path) if path.is_dir() => Ok(path.join(manifest::MANIFEST_FILE)),
+            Some(path) if !path.exists() => anyhow::bail!(
+                "`{}` (given with --manifest) does not exist\nhelp: pass the path of an app's {} or of its directory, or leave out --manifest to use the one in this directory or the nearest parent",
+                path.display(),
+                manifest::MANIFEST_FILE
+            ),
             Some(path) => Ok(path.clone()),
             None => {
                 let cwd = std::env::current_dir().context("reading the current directory")?;

@@ -58,7 +58,7 @@ pub struct UpArgs {
     #[arg(long, requires = "watch")]
     pub clear: bool,
     /// Address to listen on
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Add an environment variable to every component (repeatable; local development)
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::new::parse_key_value)]
@@ -67,10 +67,10 @@ pub struct UpArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub request_timeout: Option<Duration>,
     /// Worker threads, each with its own listener (default: one per CPU)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
     pub workers: Option<usize>,
     /// Open connections at most
-    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_connections)]
+    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_connections, value_parser = parse_at_least_one)]
     pub max_connections: usize,
     /// Instances alive at once across components; further requests wait for a slot (up
     /// to their time limit, then 503)
@@ -89,6 +89,21 @@ pub struct UpArgs {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     manifest::parse_timeout(text)
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        "write an IP address and a port, e.g. `127.0.0.1:3000` or `0.0.0.0:8080`; host names such as `localhost` are not looked up".to_string()
+    })
+}
+
+/// A count that must be at least 1: zero workers or connections would serve nothing.
+fn parse_at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1: with 0 the server would accept nothing".to_string()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -127,7 +142,7 @@ impl UpArgs {
         progress.step("compiling components");
         let loaded = host.load(self.app_config(&served));
         progress.finish();
-        for report in loaded? {
+        for report in loaded.map_err(|error| load_problem(error, &served))? {
             let (verb, note) = match report.compilation {
                 Compilation::Compiled => ("Compiled", ""),
                 Compilation::Cached | Compilation::Unchanged => ("Loaded", " (cached)"),
@@ -145,6 +160,7 @@ impl UpArgs {
     }
 
     fn app(&self, app: &App, ui: &Ui) -> Result<Served> {
+        check_mounts(app)?;
         if self.build {
             // Builds validate what they produce.
             super::build::build_app(app, &[], true, ui)?;
@@ -157,7 +173,16 @@ impl UpArgs {
     }
 
     fn bare_component(&self, file: &Path) -> Result<Served> {
-        let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
+        let bytes = std::fs::read(file).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                anyhow::anyhow!(
+                    "`{}` does not exist\nhelp: pass the path of a built component, e.g. `target/wasm32-wasip2/release/NAME.wasm`, or run `wasmctl up` without a file in an app's directory",
+                    file.display()
+                )
+            } else {
+                anyhow::Error::new(error).context(format!("reading `{}`", file.display()))
+            }
+        })?;
         wasmctl::component::validate(file, &bytes)?;
         let stem = file
             .file_stem()
@@ -245,7 +270,9 @@ impl UpArgs {
         let workers = self
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let server = host.bind(self.listen, workers)?;
+        let server = host
+            .bind(self.listen, workers)
+            .map_err(|error| listen_problem(error, self.listen))?;
         ui.status(
             "Serving",
             format!(
@@ -289,6 +316,77 @@ pub(super) fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui
     for (route, component) in routes {
         ui.result(format!("http://{addr}{route}  →  {component}"));
     }
+}
+
+/// Every `files` mount must name a directory of the app; the guest would fail to start
+/// otherwise, with a message that does not name the manifest.
+fn check_mounts(app: &App) -> Result<()> {
+    for component in app.components.values() {
+        for mount in &component.files {
+            if !app.resolve(&mount.source).is_dir() {
+                bail!(
+                    "component `{}` mounts `{}` at `{}`, but the app has no directory `{}`\nhelp: create it, or fix `files` of `[component.{}]` in {}",
+                    component.id,
+                    mount.source.display(),
+                    mount.destination,
+                    mount.source.display(),
+                    component.id,
+                    manifest::MANIFEST_FILE
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A load failure with what to do about it when a component's memory limit is below what
+/// it needs to start (the instance check traps while growing memory).
+fn load_problem(error: anyhow::Error, served: &Served) -> anyhow::Error {
+    let text = format!("{error:#}");
+    if !text.contains("growing memory") {
+        return error;
+    }
+    let Some((component, _)) = served
+        .components
+        .iter()
+        .find(|(c, _)| text.contains(&format!("component `{}`", c.id)))
+    else {
+        return error;
+    };
+    let mib = |bytes: u64| format!("{}MiB", bytes.div_ceil(1024 * 1024));
+    let limit = component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY);
+    // "... growing memory to N bytes": what it asked for.
+    let wanted = text
+        .split("growing memory to ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|bytes| bytes.parse::<u64>().ok());
+    let at_least = match wanted {
+        Some(bytes) => format!(" to at least {}", mib(bytes)),
+        None => String::new(),
+    };
+    anyhow::anyhow!(
+        "component `{id}` needs more memory to start than its limit of {}\nhelp: raise `memory` in `[component.{id}.limits]` of {}{at_least}, or remove it for the default ({})",
+        mib(limit),
+        manifest::MANIFEST_FILE,
+        mib(manifest::DEFAULT_MEMORY),
+        id = component.id
+    )
+}
+
+/// A bind failure on a port in use, with what to do about it.
+fn listen_problem(error: anyhow::Error, addr: SocketAddr) -> anyhow::Error {
+    let in_use = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::AddrInUse);
+    if !in_use {
+        return error;
+    }
+    anyhow::anyhow!(
+        "could not listen on {addr}: another process is listening there\nhelp: stop it, or listen on another port, e.g. `--listen {}:0` for any free one",
+        addr.ip()
+    )
 }
 
 /// A component about to be served without a build: it must exist and be valid, and

@@ -83,7 +83,7 @@ fn socket_imports_are_refused_by_name() {
     build_guest("uses-sockets").code(1).stderr(
         contains("uses_sockets.wasm` cannot run under `wasmctl up`")
             .and(contains(
-                "imports `wasi:sockets/instance-network@0.2.12`, which wasmctl up does not provide",
+                "imports `wasi:sockets/instance-network@0.2.12`, `wasi:sockets/network@0.2.12`, which wasmctl up does not provide",
             ))
             .and(contains("allowed_outbound_hosts")),
     );
