@@ -6,6 +6,7 @@
 mod build;
 mod cli;
 mod deploy;
+mod errors;
 mod faults;
 mod hostile;
 mod install;
