@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use wasmctl::manifest::{self, App};
 use wasmctl::watch::{Changes, WatchPlan, Watcher};
-use wasmctl_host::Host;
+use wasmctl_host::{Compilation, Host};
 
 use super::build::{build_one, format_duration};
 use super::up::{Served, UpArgs, print_routes, shutdown_signal};
@@ -17,7 +17,7 @@ use crate::ui::Ui;
 
 /// Saves closer together than this are one rebuild (an editor writes a file in steps;
 /// "save all" touches several).
-const DEBOUNCE: Duration = Duration::from_millis(200);
+const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// How often the loop looks up from waiting to see whether the server stopped.
 const POLL: Duration = Duration::from_millis(250);
@@ -52,10 +52,8 @@ pub fn run(args: UpArgs, ui: &Ui) -> Result<()> {
         Some(timing) => ui.status(
             "Built",
             format!(
-                "{} in {}, loaded in {}",
-                everything.iter().cloned().collect::<Vec<_>>().join(", "),
-                format_duration(timing.build),
-                format_duration(timing.swap)
+                "{} ({timing})",
+                everything.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
         ),
         None => {
@@ -150,15 +148,8 @@ impl DevLoop<'_> {
             }
         }
         if let Some(timing) = self.rebuild(host, &to_build) {
-            self.ui.status(
-                "Reloaded",
-                format!(
-                    "{}: built in {}, swapped in {}",
-                    describe(changes),
-                    format_duration(timing.build),
-                    format_duration(timing.swap)
-                ),
-            );
+            self.ui
+                .status("Reloaded", format!("{} ({timing})", describe(changes)));
         } else {
             self.ui
                 .warn("the last good version keeps serving; save a fix to retry");
@@ -190,10 +181,20 @@ impl DevLoop<'_> {
         let build = started.elapsed();
         let started = Instant::now();
         match host.load(self.args.app_config(&Served::app(&self.app))) {
-            Ok(_) => Some(Timing {
-                build,
-                swap: started.elapsed(),
-            }),
+            Ok(reports) => {
+                // Components compile in parallel: the slowest is what the swap waited for.
+                let compile = reports
+                    .iter()
+                    .filter(|report| report.compilation != Compilation::Unchanged)
+                    .map(|report| report.elapsed)
+                    .max()
+                    .unwrap_or_default();
+                Some(Timing {
+                    build,
+                    compile,
+                    swap: started.elapsed().saturating_sub(compile),
+                })
+            }
             Err(error) => {
                 self.ui.error(&error);
                 None
@@ -206,8 +207,23 @@ impl DevLoop<'_> {
 struct Timing {
     /// Building (cargo or the build command) and validating.
     build: Duration,
-    /// Compiling the changed components, instantiating each once, and the atomic swap.
+    /// Compiling (or loading from the cache) the components whose bytes changed.
+    compile: Duration,
+    /// The rest of the load: instantiating each component once, the route table, and
+    /// the atomic switch.
     swap: Duration,
+}
+
+impl std::fmt::Display for Timing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "build {}, compile {}, swap {}",
+            format_duration(self.build),
+            format_duration(self.compile),
+            format_duration(self.swap)
+        )
+    }
 }
 
 /// `svc after src/main.rs changed`: what was rebuilt, and why.
