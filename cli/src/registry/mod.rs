@@ -54,6 +54,10 @@ pub enum RegistryError {
         expected: String,
         actual: String,
     },
+    #[error(
+        "the connection to the registry {registry} broke off: {reason}\nhelp: check that the registry still runs, then run the command again; a push that broke off tagged nothing, and blobs already uploaded are not sent twice"
+    )]
+    ConnectionLost { registry: String, reason: String },
     #[error("registry {registry}: {message}")]
     Other { registry: String, message: String },
 }
@@ -150,6 +154,13 @@ impl Registry {
                 RegistryError::Unauthorized {
                     registry,
                     had_credentials,
+                }
+            }
+            // No HTTP status at all: the connection broke in the middle of the exchange.
+            OciDistributionError::RequestError(e) if e.status().is_none() => {
+                RegistryError::ConnectionLost {
+                    registry,
+                    reason: root_cause(&e),
                 }
             }
             OciDistributionError::UnauthorizedError { .. }
