@@ -6,6 +6,7 @@
 //! - `soak`: mixed traffic against a real server for a bounded time; leaks fail it.
 
 mod bench;
+mod server;
 mod soak;
 
 use std::path::{Path, PathBuf};

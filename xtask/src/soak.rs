@@ -9,13 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::server::{Server, free_port, rss_kib, wait_for_200};
 use crate::{cargo, root};
 
 /// Client threads; the mix below is what each of them cycles through.
@@ -126,23 +127,16 @@ pub fn run(args: &[String]) -> Result<()> {
         root().join("target/debug/wasmctl")
     };
     let app = prepare_app(&wasmctl)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut server = Server(
-        Command::new(&wasmctl)
-            .args(["up", "-q", "--request-timeout", "1s", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(&app)
-            .env("WASMCTL_CACHE_DIR", app.join("cache"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting wasmctl up")?,
-    );
+    let port = free_port()?;
+    let mut up = Command::new(&wasmctl);
+    up.args(["up", "-q", "--request-timeout", "1s", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .current_dir(&app)
+        .env("WASMCTL_CACHE_DIR", app.join("cache"));
+    let mut server = Server::spawn(up)?;
+    wait_for_200(port, "/ok", Duration::from_secs(120))?;
     let base = format!("http://127.0.0.1:{port}");
-    wait_until_served(&base)?;
-    let pid = server.0.id();
+    let pid = server.pid();
 
     eprintln!("xtask: soaking {base} with {CLIENTS} clients for {seconds} s");
     let stop = Arc::new(AtomicBool::new(false));
@@ -169,7 +163,7 @@ pub fn run(args: &[String]) -> Result<()> {
     // Idle again: every connection closed, every instance gone.
     std::thread::sleep(Duration::from_secs(2));
     let idle = Sample::of(pid)?;
-    let alive = server.0.try_wait()?.is_none();
+    let alive = server.is_running();
     server.stop();
 
     let results = results.lock().expect("results lock");
@@ -279,13 +273,7 @@ struct Sample {
 
 impl Sample {
     fn of(pid: u32) -> Result<Sample> {
-        let status =
-            std::fs::read_to_string(format!("/proc/{pid}/status")).context("the server is gone")?;
-        let rss_kib = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS")?;
+        let rss_kib = rss_kib(pid)?;
         let open_files = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count();
         Ok(Sample {
             rss_kib,
@@ -397,31 +385,4 @@ fn rss_slope_kib_per_minute(samples: &[Sample]) -> f64 {
 
 fn ms(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
-}
-
-/// Polls `GET /ok` until it answers (bounded).
-fn wait_until_served(base: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if ureq::get(format!("{base}/ok")).call().is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("wasmctl up did not answer on {base} within 2 minutes")
-}
-
-struct Server(Child);
-
-impl Server {
-    fn stop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }

@@ -14,15 +14,7 @@ pub fn workspace_root() -> &'static Path {
 
 /// A `wasmctl` command run in `dir`, isolated from the user's data directory and terminal.
 pub fn wasmctl(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("wasmctl").expect("the wasmctl binary is built");
-    command.current_dir(dir);
-    for (key, value) in isolation() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
-    command
+    Command::from_std(wasmctl_process(dir))
 }
 
 /// The same as [`wasmctl`], as a `std::process::Command` for tests that manage the child
@@ -160,21 +152,14 @@ impl Server {
         use std::io::{BufRead, BufReader};
         use std::process::Stdio;
 
-        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("wasmctl"));
+        let mut command = wasmctl_process(dir);
         command
             .arg("up")
             .args(args)
             .args(["--listen", "127.0.0.1:0", "--workers", "2"])
-            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (key, value) in isolation() {
-            match value {
-                Some(value) => command.env(key, value),
-                None => command.env_remove(key),
-            };
-        }
         for (key, value) in env {
             command.env(key, value);
         }

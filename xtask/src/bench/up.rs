@@ -4,12 +4,13 @@
 //! (cold and warm compile cache), and idle RSS. `wasmtime` must be on PATH for the peer
 //! columns (`cargo install wasmtime-cli@48.0.8 --locked`, once, by hand).
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+use crate::server::{Server, free_port, rss_kib, wait_for_200};
 
 /// How long each load run lasts, and how many alternating rounds each server gets.
 const LOAD_SECONDS: u32 = 10;
@@ -124,7 +125,7 @@ pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
 fn load(start: impl Fn(u16) -> Command) -> Result<(f64, u64)> {
     let port = free_port()?;
     let mut server = Server::spawn(start(port))?;
-    wait_for_200(port, Duration::from_secs(120))?;
+    wait_for_200(port, "/", Duration::from_secs(120))?;
     let output = Command::new("wrk")
         .args(["-t1", "-c16", &format!("-d{LOAD_SECONDS}s"), "--latency"])
         .arg(format!("http://127.0.0.1:{port}/"))
@@ -140,7 +141,7 @@ fn load(start: impl Fn(u16) -> Command) -> Result<(f64, u64)> {
         bail!("the server answered errors under load:\n{report}");
     }
     std::thread::sleep(Duration::from_millis(500));
-    let rss = rss_kib(server.0.id())?;
+    let rss = rss_kib(server.pid())?;
     server.stop();
     Ok((rps, rss))
 }
@@ -150,65 +151,10 @@ fn start_to_first_200(start: impl Fn(u16) -> Command) -> Result<Duration> {
     let port = free_port()?;
     let started = Instant::now();
     let mut server = Server::spawn(start(port))?;
-    wait_for_200(port, Duration::from_secs(120))?;
+    wait_for_200(port, "/", Duration::from_secs(120))?;
     let elapsed = started.elapsed();
     server.stop();
     Ok(elapsed)
-}
-
-struct Server(Child);
-
-impl Server {
-    fn spawn(mut command: Command) -> Result<Server> {
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {command:?}"))?;
-        Ok(Server(child))
-    }
-
-    fn stop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Polls `GET /` until it answers 200 (bounded).
-fn wait_for_200(port: u16, limit: Duration) -> Result<()> {
-    use std::io::{Read, Write};
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let _ = stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-            let mut head = [0u8; 12];
-            if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
-                return Ok(());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    bail!("no 200 on port {port} within {limit:?}")
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS in /proc status")
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn which(program: &str) -> Option<std::path::PathBuf> {

@@ -36,9 +36,7 @@ pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     };
     run_ok(&mut cargo_build())?;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = crate::server::free_port()?;
     let mut child = Command::new(wasmctl)
         .args(["up", "--watch", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(&watched)
