@@ -6,6 +6,7 @@
 //! - `soak`: mixed traffic against a real server for a bounded time; leaks fail it.
 
 mod bench;
+mod fuzz;
 mod server;
 mod soak;
 
@@ -21,6 +22,7 @@ fn main() -> Result<()> {
     match task.as_deref() {
         Some("ci") => ci(),
         Some("bench") => bench::run(&rest),
+        Some("fuzz") => fuzz::run(&rest),
         Some("soak") => soak::run(&rest),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
@@ -40,7 +42,8 @@ fn print_help() {
          ci      cargo fmt --check, clippy -D warnings, the whole test suite, a 20 s soak\n  \
          soak    [--seconds N] [--release]  mixed traffic against wasmctl up; fails on errors, leaks\n  \
          bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures\n  \
-                 (never in CI; see docs/performance.md)"
+                 (never in CI; see docs/performance.md)\n  \
+         fuzz    [--seconds N] [--sanitizer address|none] [TARGET...]  libFuzzer (docs/fuzzing.md)"
     );
 }
 
