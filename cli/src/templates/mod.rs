@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Component as PathPart, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use handlebars::template::TemplateElement;
 use handlebars::{Handlebars, handlebars_helper};
 use regex::Regex;
 use serde::Deserialize;
@@ -181,6 +182,17 @@ impl Template {
         let help = "help: close every `{{#block}}` with its `{{/block}}` and every `{{` with `}}`; write `\\{{` for literal braces";
         for file in &self.files {
             let display = file.path.display().to_string();
+            let text = std::str::from_utf8(&file.contents).ok();
+            for (source, what) in [(Some(display.as_str()), "the file name "), (text, "")] {
+                if let Some(source) = source
+                    && let Err(problem) = check_limits(source)
+                {
+                    bail!(
+                        "template `{}`: {what}`{CONTENT_DIR}/{display}` {problem}",
+                        self.name
+                    );
+                }
+            }
             if let Err(error) = handlebars::Template::compile(&display) {
                 bail!(
                     "template `{}`: the file name `{CONTENT_DIR}/{display}` is not a valid handlebars template: {}\n{help}",
@@ -329,6 +341,83 @@ impl Template {
 }
 
 /// A handlebars syntax error without the parser's list of every token it would accept.
+/// How deep `(...)` subexpressions may nest inside one `{{...}}`: handlebars' parser
+/// backtracks, taking about twice as long for each level (25 levels take seconds).
+pub const MAX_SUBEXPRESSION_DEPTH: usize = 8;
+/// How deep blocks (`{{#if}}`, `{{#each}}`, `{{else if}}` chains) may nest: rendering
+/// recurses once per level, and a few thousand levels overflow the stack.
+pub const MAX_BLOCK_DEPTH: usize = 32;
+
+/// The limits that keep loading and rendering a hostile template bounded, all found by
+/// fuzzing (`fuzz/fuzz_targets/template.rs`): subexpression depth (checked before
+/// parsing, since parsing is what takes exponential time), block depth, and no partials
+/// or decorators: a template has no partials to include but inline ones, and
+/// `{{#*inline "p"}}{{> p}}{{/inline}}{{> p}}` recurses until the stack overflows.
+///
+/// A text that does not compile passes: the syntax check reports it.
+fn check_limits(text: &str) -> Result<(), String> {
+    if subexpression_depth(text) > MAX_SUBEXPRESSION_DEPTH {
+        return Err(format!(
+            "nests `(...)` subexpressions more than {MAX_SUBEXPRESSION_DEPTH} deep"
+        ));
+    }
+    match handlebars::Template::compile(text) {
+        Ok(template) => check_elements(&template.elements, 0),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The deepest nesting of `(` between a `{{` and its `}}`, quoted or not (a false alarm
+/// needs nine `(` in one string literal).
+fn subexpression_depth(text: &str) -> usize {
+    let (mut deepest, mut depth, mut in_expression) = (0, 0usize, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("{{") {
+            (in_expression, depth, rest) = (true, 0, after);
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("}}") {
+            (in_expression, rest) = (false, after);
+            continue;
+        }
+        if in_expression {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            deepest = deepest.max(depth);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    deepest
+}
+
+fn check_elements(elements: &[TemplateElement], depth: usize) -> Result<(), String> {
+    if depth > MAX_BLOCK_DEPTH {
+        return Err(format!("nests blocks more than {MAX_BLOCK_DEPTH} deep"));
+    }
+    for element in elements {
+        match element {
+            TemplateElement::HelperBlock(block) => {
+                for inner in [&block.template, &block.inverse].into_iter().flatten() {
+                    check_elements(&inner.elements, depth + 1)?;
+                }
+            }
+            TemplateElement::RawString(_)
+            | TemplateElement::HtmlExpression(_)
+            | TemplateElement::Expression(_)
+            | TemplateElement::Comment(_) => {}
+            // Partials and decorators, and whatever a later handlebars adds.
+            _ => {
+                return Err("uses a partial or decorator (`{{> ...}}`, `{{#*inline ...}}`), which templates do not support\nhelp: write the text out, or use `{{#if}}`/`{{#each}}` blocks".to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn syntax_problem(error: &handlebars::TemplateError) -> String {
     match error.reason() {
         handlebars::TemplateErrorReason::InvalidSyntax(_) => {

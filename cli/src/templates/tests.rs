@@ -240,3 +240,72 @@ fn install_refuses_invalid_and_builtin_names() {
     assert!(catalog.install(&garbage, false).is_err());
     assert!(!Path::new(&data.path().join("templates/greeter")).exists());
 }
+
+// Found by fuzzing (fuzz/fuzz_targets/template.rs); the inputs are in testdata/fuzz/template/.
+
+#[test]
+fn recursive_partials_are_refused_at_load() {
+    // Rendering this recursed until the stack overflowed and aborted `wasmctl new`.
+    let recursive = r#"{{#*inline "p"}}x{{> p}}{{/inline}}{{> p}}"#;
+    for files in [[("a.txt", recursive)], [(recursive, "a")]] {
+        let dir = template_dir(METADATA, &files);
+        let error = format!("{:#}", load(&dir).unwrap_err());
+        assert!(error.contains("partial or decorator"), "{error}");
+    }
+    let dir = template_dir(METADATA, &[("a.txt", "{{> a.txt}}")]);
+    assert!(
+        load(&dir).is_err(),
+        "a partial, even one that renders nothing"
+    );
+}
+
+#[test]
+fn deeply_nested_blocks_are_refused_at_load() {
+    let nested =
+        |depth: usize| "{{#if greeting}}".repeat(depth) + "{{greeting}}" + &"{{/if}}".repeat(depth);
+    // A few thousand levels overflowed the stack while rendering.
+    let dir = template_dir(METADATA, &[("a.txt", &nested(MAX_BLOCK_DEPTH + 1))]);
+    let error = format!("{:#}", load(&dir).unwrap_err());
+    assert!(error.contains("nests blocks more than 32 deep"), "{error}");
+
+    let dir = template_dir(METADATA, &[("a.txt", &nested(MAX_BLOCK_DEPTH))]);
+    let out = tempfile::tempdir().unwrap();
+    load(&dir)
+        .unwrap()
+        .render(
+            "app",
+            &values(&[("greeting", "hi")]),
+            &out.path().join("app"),
+        )
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("app/a.txt")).unwrap(),
+        "hi"
+    );
+}
+
+#[test]
+fn deeply_nested_subexpressions_are_refused_before_parsing() {
+    let nested = |depth: usize| {
+        format!(
+            "{{{{toml_str {}greeting{}}}}}",
+            "(toml_str ".repeat(depth),
+            ")".repeat(depth)
+        )
+    };
+    // handlebars' parser takes about twice as long per level: 30 levels took minutes.
+    let started = std::time::Instant::now();
+    let dir = template_dir(METADATA, &[("a.txt", &nested(30))]);
+    let error = format!("{:#}", load(&dir).unwrap_err());
+    assert!(error.contains("subexpressions more than 8 deep"), "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    let dir = template_dir(METADATA, &[("a.txt", &nested(MAX_SUBEXPRESSION_DEPTH))]);
+    assert!(load(&dir).is_ok());
+    // Parentheses in the text around the expressions are not subexpressions.
+    assert_eq!(
+        subexpression_depth("f(g(h(i(j(k(l(m(n(o()))))))))) {{x}}"),
+        0
+    );
+    assert_eq!(subexpression_depth("{{a (b (c))}} ((("), 2);
+}
