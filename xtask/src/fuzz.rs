@@ -3,7 +3,8 @@
 //! seed corpus, and prints runs, executions per second and crashes per target.
 //!
 //! The seeds in `testdata/fuzz/<target>/` never change: libFuzzer grows the copy under
-//! `target/fuzz-corpus/<target>/` (kept between runs, so local runs build on each other).
+//! `target/fuzz-corpus/<target>/` (kept between runs, so local runs build on each other);
+//! `testdata/fuzz/<target>.dict`, if there is one, is libFuzzer's dictionary.
 //! Crashes land in `fuzz/artifacts/<target>/`. See docs/fuzzing.md.
 
 use std::io::{BufRead, BufReader};
@@ -216,9 +217,13 @@ fn fuzz_one(options: &Options, target: &str, corpus: &Path) -> Result<Outcome> {
         .arg("--")
         .arg(format!("-max_total_time={}", options.seconds))
         .arg(format!("-timeout={INPUT_TIMEOUT_SECONDS}"))
-        .arg("-print_final_stats=1")
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::piped());
+        .arg("-print_final_stats=1");
+    // Tokens libFuzzer splices in: keywords it would take long to guess byte by byte.
+    let dictionary = root().join(format!("testdata/fuzz/{target}.dict"));
+    if dictionary.is_file() {
+        command.arg(format!("-dict={}", dictionary.display()));
+    }
+    command.stdout(Stdio::inherit()).stderr(Stdio::piped());
     let mut child = command
         .spawn()
         .with_context(|| format!("running `cargo +nightly fuzz run {target}`"))?;
