@@ -43,7 +43,7 @@ fn print_help() {
          soak    [--seconds N] [--release]  mixed traffic against wasmctl up; fails on errors, leaks\n  \
          bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures\n  \
                  (never in CI; see docs/performance.md)\n  \
-         fuzz    [--seconds N] [--sanitizer address|none] [TARGET...]  libFuzzer (docs/fuzzing.md)"
+         fuzz    [--seconds N] [--sanitizer none|address] [TARGET...]  libFuzzer (docs/fuzzing.md)"
     );
 }
 
