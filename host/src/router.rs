@@ -1,4 +1,7 @@
 //! Which component serves a path: exact routes first, then the longest wildcard prefix.
+//!
+//! std only: the router fuzz target (`fuzz/fuzz_targets/router.rs`) compiles this file on
+//! its own, without wasmtime.
 
 use std::collections::HashMap;
 
