@@ -148,6 +148,8 @@ fn worker(
             .header_read_timeout(host.limits.header_read_timeout)
             .keep_alive(true);
         builder.http2().timer(TokioTimer::new());
+        let builder = Arc::new(builder);
+        let first_bytes_timeout = host.limits.header_read_timeout;
         let graceful = GracefulShutdown::new();
         loop {
             // Accept first, then wait for a connection slot: a worker must not sit on a
@@ -171,9 +173,18 @@ fn worker(
             };
             let _ = stream.set_nodelay(true);
             let host = host.clone();
-            let service = hyper::service::service_fn(move |request| handle(host.clone(), request));
-            let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+            let (builder, watcher) = (builder.clone(), graceful.watcher());
             tokio::spawn(async move {
+                // hyper-util's auto builder reads the first bytes to tell HTTP/1 from
+                // HTTP/2 without a timer of its own, and hyper's header timeout starts only
+                // after that: a client that connects and sends nothing (or half the HTTP/2
+                // preface) would keep its slot forever (hyperium/hyper#3962).
+                let detected = tokio::time::timeout(first_bytes_timeout, protocol_detectable(&stream)).await;
+                if detected != Ok(true) {
+                    return;
+                }
+                let service = hyper::service::service_fn(move |request| handle(host.clone(), request));
+                let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
                 if let Err(error) = connection.await {
                     tracing::debug!("connection ended with an error: {error}");
                 }
@@ -187,4 +198,21 @@ fn worker(
         }
         Ok(())
     })
+}
+
+/// Waits until the client has sent enough for hyper-util to tell HTTP/1 from HTTP/2
+/// (a byte off the HTTP/2 preface, or all of it) without consuming anything; false if
+/// the client hung up first.
+async fn protocol_detectable(stream: &tokio::net::TcpStream) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut start = [0u8; PREFACE.len()];
+    loop {
+        match stream.peek(&mut start).await {
+            Ok(0) | Err(_) => return false,
+            Ok(read) if read == PREFACE.len() || start[..read] != PREFACE[..read] => return true,
+            // A partial preface: peek would return at once with the same bytes, so wait
+            // a little for the rest (the caller's timeout bounds the whole wait).
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
 }

@@ -108,8 +108,12 @@ fn exchange(address: &str, request: &[u8]) -> String {
 }
 
 /// Whether the server has closed `stream` (it reads end-of-file or a reset; a 408 before
-/// closing counts too), waiting at most `wait`.
-fn closed_by_server(mut stream: &TcpStream, wait: Duration) -> bool {
+/// closing counts too), waiting until `deadline` at most. Callers checking many streams
+/// share one deadline, so a regression fails in bounded time, not in streams × wait.
+fn closed_by_server(mut stream: &TcpStream, deadline: Instant) -> bool {
+    let wait = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
     stream.set_read_timeout(Some(wait)).unwrap();
     let mut buffer = [0u8; 256];
     loop {
@@ -126,10 +130,35 @@ fn closed_by_server(mut stream: &TcpStream, wait: Duration) -> bool {
     }
 }
 
+/// Waits (at most 10 s) until the server holds no more than `at_most` open files.
+fn assert_files_back(server: &Server, at_most: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.open_files() > at_most {
+        assert!(
+            Instant::now() < deadline,
+            "the server holds {} files, {at_most} at most expected",
+            server.open_files()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
-fn slowloris_clients_are_cut_off_while_others_are_served() {
+fn slowloris_and_silent_clients_are_cut_off_while_others_are_served() {
     let (_dir, server) = hostile_server(&["--header-timeout", "2s"]);
     let canary = Canary::start(&server);
+    // 100 clients that connect and never send a byte, and 20 that send half the HTTP/2
+    // preface: the server cannot tell HTTP/1 from HTTP/2 yet, and must still let them go
+    // at the header timeout.
+    let silent: Vec<TcpStream> = (0..120)
+        .map(|client| {
+            let mut stream = TcpStream::connect(server.address()).unwrap();
+            if client % 6 == 0 {
+                stream.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+            }
+            stream
+        })
+        .collect();
     // 200 clients that send a request line, then one header line every 300 ms.
     let mut slow: Vec<TcpStream> = (0..200)
         .map(|_| {
@@ -146,13 +175,22 @@ fn slowloris_clients_are_cut_off_while_others_are_served() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
+    let deadline = Instant::now() + Duration::from_secs(3);
     let still_open = slow
         .iter()
-        .filter(|stream| !closed_by_server(stream, Duration::from_secs(3)))
+        .filter(|stream| !closed_by_server(stream, deadline))
         .count();
     assert_eq!(
         still_open, 0,
         "slow clients kept past the 2 s header timeout"
+    );
+    let still_open = silent
+        .iter()
+        .filter(|stream| !closed_by_server(stream, deadline))
+        .count();
+    assert_eq!(
+        still_open, 0,
+        "silent clients kept past the 2 s header timeout"
     );
     canary.assert_healthy(Duration::from_secs(2), "slowloris");
 }
@@ -191,21 +229,14 @@ fn a_thousand_idle_keep_alive_connections_cost_little_and_expire() {
         "1,000 idle connections grew the server from {rss_before} KiB to {rss_idle} KiB"
     );
     // Idle keep-alive connections are closed after the header timeout: none is kept.
+    let deadline = Instant::now() + Duration::from_secs(10);
     let closed = idle
         .iter()
-        .filter(|stream| closed_by_server(stream, Duration::from_secs(10)))
+        .filter(|stream| closed_by_server(stream, deadline))
         .count();
     assert_eq!(closed, 1000, "idle connections outlived the header timeout");
     drop(idle);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.open_files() > files_before + 8 {
-        assert!(
-            Instant::now() < deadline,
-            "the server holds {} files, {files_before} before",
-            server.open_files()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert_files_back(&server, files_before + 8);
 }
 
 #[test]
@@ -333,15 +364,7 @@ fn clients_that_vanish_mid_response_leak_nothing() {
     }
     canary.assert_healthy(Duration::from_secs(2), "vanishing clients");
     // Every abandoned instance and connection is gone once the slow answers ran out.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.open_files() > files_before + 4 {
-        assert!(
-            Instant::now() < deadline,
-            "the server holds {} files, {files_before} before",
-            server.open_files()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert_files_back(&server, files_before + 4);
     assert!(server.is_running());
 }
 
