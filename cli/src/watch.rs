@@ -21,6 +21,17 @@ use crate::manifest::App;
 /// state, version control.
 const IGNORED_DIRS: [&str; 3] = ["target", ".wasmctl", ".git"];
 
+/// Why [`Watcher::next`] has no batch.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The watcher is gone for good: nothing will ever arrive again.
+    #[error("the file watcher stopped unexpectedly")]
+    Stopped,
+    /// The OS reported a problem (say, too many watches); later batches may be fine.
+    #[error(transparent)]
+    Notify(#[from] notify::Error),
+}
+
 /// What to watch for one app.
 #[derive(Debug, Clone)]
 pub struct WatchPlan {
@@ -147,11 +158,17 @@ impl WatchPlan {
                     Inputs::Globs { base, patterns } => {
                         *path != component.source
                             && !self.is_ignored(path)
-                            && path.strip_prefix(base).is_ok_and(|relative| {
+                            && (path.strip_prefix(base).is_ok_and(|relative| {
                                 patterns
                                     .iter()
                                     .any(|pattern| pattern.matches_path_with(relative, options))
-                            })
+                            }) || patterns.iter().any(|pattern| {
+                                // A directory holding inputs appeared, vanished or was
+                                // renamed (a `git checkout`): its files changed with it.
+                                base.join(glob_root(pattern.as_str()).0).starts_with(path)
+                                    && path.starts_with(base)
+                                    && path != base
+                            }))
                     }
                 };
                 if affected {
@@ -294,22 +311,57 @@ impl Watcher {
     /// The next batch of changed paths, waiting at most `timeout`; `Ok(None)` when
     /// nothing changed in that time. Reading a file is no change (cargo reads
     /// `Cargo.toml` on every build: counting that would rebuild forever).
-    pub fn next(&self, timeout: Duration) -> notify::Result<Option<Vec<PathBuf>>> {
+    ///
+    /// A watched directory that was removed or renamed away takes its OS watch with it:
+    /// it is forgotten here, so the next [`Watcher::follow`] watches it again if it is
+    /// back.
+    pub fn next(&mut self, timeout: Duration) -> Result<Option<Vec<PathBuf>>, WatchError> {
         match self.events.recv_timeout(timeout) {
-            Ok(Ok(events)) => Ok(Some(
-                events
+            Ok(Ok(events)) => {
+                let changes: Vec<_> = events
                     .into_iter()
                     .filter(|event| is_change(&event.kind))
-                    .flat_map(|event| event.event.paths)
-                    .collect(),
-            )),
-            Ok(Err(mut errors)) => Err(errors.pop().unwrap_or_else(|| {
-                notify::Error::generic("the file watcher reported an unknown error")
-            })),
+                    .collect();
+                for event in &changes {
+                    if matches!(
+                        event.kind,
+                        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+                    ) {
+                        for path in &event.paths {
+                            self.forget_below(path);
+                        }
+                    }
+                }
+                Ok(Some(
+                    changes
+                        .into_iter()
+                        .flat_map(|event| event.event.paths)
+                        .collect(),
+                ))
+            }
+            Ok(Err(mut errors)) => Err(errors
+                .pop()
+                .unwrap_or_else(|| {
+                    notify::Error::generic("the file watcher reported an unknown error")
+                })
+                .into()),
             Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(notify::Error::generic(
-                "the file watcher stopped unexpectedly",
-            )),
+            Err(RecvTimeoutError::Disconnected) => Err(WatchError::Stopped),
+        }
+    }
+
+    /// Drops the watches on `path` and every watched directory below it.
+    fn forget_below(&mut self, path: &Path) {
+        let gone: Vec<PathBuf> = self
+            .watching
+            .keys()
+            .filter(|dir| dir.starts_with(path))
+            .cloned()
+            .collect();
+        for dir in gone {
+            // The OS dropped the watch with the directory; this only tidies up.
+            let _ = self.debouncer.unwatch(&dir);
+            self.watching.remove(&dir);
         }
     }
 }
@@ -504,17 +556,50 @@ source = "vendor/prebuilt.wasm"
             std::fs::write(&temporary, "fn main() {}").unwrap();
             std::fs::rename(&temporary, &main_rs).unwrap();
         }
-        let mut changes = Changes::default();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while changes.components.is_empty() && std::time::Instant::now() < deadline {
-            if let Some(paths) = watcher.next(Duration::from_millis(200)).unwrap() {
-                changes = plan.classify(&paths);
-            }
-        }
+        let changes = next_changes(&mut watcher, &plan, Duration::from_secs(10));
         assert_eq!(
             changes.components.into_iter().collect::<Vec<_>>(),
             vec!["api".to_string()]
         );
         assert_eq!(changes.paths, vec![PathBuf::from("src/main.rs")]);
+        // ... and only one: nothing relevant follows the first batch.
+        let later = next_changes(&mut watcher, &plan, Duration::from_millis(500));
+        assert!(later.is_empty(), "a second batch: {later:?}");
+    }
+
+    #[test]
+    fn a_directory_removed_and_made_again_is_watched_again() {
+        let (dir, app) = app(TWO_COMPONENTS);
+        let plan = WatchPlan::for_app(&app);
+        let mut watcher = Watcher::new(Duration::from_millis(50)).unwrap();
+        watcher.follow(&plan).unwrap();
+        let src = dir.path().join("src");
+        // A `git checkout` that drops and restores the sources: a change to `api`.
+        std::fs::remove_dir_all(&src).unwrap();
+        let removed = next_changes(&mut watcher, &plan, Duration::from_secs(10));
+        assert_eq!(removed.components.len(), 1, "{removed:?}");
+        watcher.follow(&plan).unwrap();
+        std::fs::create_dir(&src).unwrap();
+        let restored = next_changes(&mut watcher, &plan, Duration::from_secs(10));
+        assert_eq!(restored.components.len(), 1, "{restored:?}");
+        watcher.follow(&plan).unwrap();
+        // The new `src/` is watched: a save in it is seen.
+        std::fs::write(src.join("main.rs"), "fn main() {}").unwrap();
+        let saved = next_changes(&mut watcher, &plan, Duration::from_secs(10));
+        assert_eq!(saved.paths, vec![PathBuf::from("src/main.rs")]);
+    }
+
+    /// The first batch with a relevant change, or no change after `wait`.
+    fn next_changes(watcher: &mut Watcher, plan: &WatchPlan, wait: Duration) -> Changes {
+        let deadline = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < deadline {
+            if let Some(paths) = watcher.next(Duration::from_millis(100)).unwrap() {
+                let changes = plan.classify(&paths);
+                if !changes.is_empty() {
+                    return changes;
+                }
+            }
+        }
+        Changes::default()
     }
 }

@@ -70,6 +70,16 @@ pub enum Command {
     /// Serve the app on a local HTTP server
     Up(up::UpArgs),
     /// Build, serve, and rebuild on every save (`up --watch`)
+    // Always watching: `--watch` goes unsaid, so `--clear` cannot require it, and the
+    // options that contradict watching are hidden (and refused when given).
+    #[command(
+        mut_arg("watch", |arg| arg.hide(true)),
+        mut_arg("clear", |arg| arg.requires(clap::builder::Resettable::Reset).help("Clear the screen before each rebuild")),
+        mut_arg("build", |arg| arg.hide(true)),
+        mut_arg("file", |arg| arg.hide(true)),
+        mut_arg("from", |arg| arg.hide(true)),
+        mut_arg("insecure", |arg| arg.hide(true)),
+    )]
     Watch(up::UpArgs),
     /// Push the app to an OCI registry and hand it to Kubernetes
     Deploy(deploy::DeployArgs),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wasmctl::manifest::{self, App};
-use wasmctl::watch::{Changes, WatchPlan, Watcher};
+use wasmctl::watch::{Changes, WatchError, WatchPlan, Watcher};
 use wasmctl_host::{Compilation, Host};
 
 use super::build::{build_one, format_duration};
@@ -75,27 +75,34 @@ pub fn run(args: UpArgs, ui: &Ui) -> Result<()> {
         let paths = match watcher.next(POLL) {
             Ok(Some(paths)) => paths,
             Ok(None) => continue,
+            Err(error @ WatchError::Stopped) => {
+                // Nothing will ever arrive again: say so rather than serve blind.
+                return Err(anyhow::Error::new(error)).context(
+                    "the dev loop cannot see saves any more
+help: restart `wasmctl up --watch`",
+                );
+            }
             Err(error) => {
                 ui.warn(format!("file watching: {error}"));
                 continue;
             }
         };
         let changes = dev.plan.classify(&paths);
-        if changes.is_empty() {
-            continue;
+        if !changes.is_empty() {
+            if dev.args.clear {
+                let _ = console::Term::stderr().clear_screen();
+            }
+            let routes_before = Served::app(&dev.app).routes;
+            dev.apply(&host, &changes);
+            let routes = Served::app(&dev.app).routes;
+            if routes != routes_before {
+                print_routes(addr, &routes, ui);
+            }
         }
-        if dev.args.clear {
-            let _ = console::Term::stderr().clear_screen();
-        }
-        let routes_before = Served::app(&dev.app).routes;
-        dev.apply(&host, &changes);
-        // New directories (say, a new module folder) and a changed manifest's globs.
+        // Directories come and go (a new module folder, a `git checkout`) and a changed
+        // manifest may bring new globs: watch what the plan needs now.
         if let Err(error) = watcher.follow(&dev.plan) {
             ui.warn(format!("file watching: {error}"));
-        }
-        let routes = Served::app(&dev.app).routes;
-        if routes != routes_before {
-            print_routes(addr, &routes, ui);
         }
     }
     serving
@@ -111,7 +118,8 @@ struct DevLoop<'a> {
     ui: &'a Ui,
     app: App,
     plan: WatchPlan,
-    /// Components whose last build failed: rebuilt with every change until they pass.
+    /// Components that still need a good build (their last build failed, or they
+    /// changed while the manifest was broken): rebuilt with every change until they pass.
     failed: BTreeSet<String>,
 }
 
@@ -140,6 +148,8 @@ impl DevLoop<'_> {
                     self.app = app;
                 }
                 Err(error) => {
+                    // Their edits are not lost: they are built once the manifest is fixed.
+                    self.failed.extend(changes.components.iter().cloned());
                     self.ui.error(&error.into());
                     self.ui
                         .warn("wasmctl.toml is invalid: the last good version keeps serving");
