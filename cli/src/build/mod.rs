@@ -274,7 +274,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
         source,
     };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    let mut file = crate::fs_tree::staging_file(".wasmctl-build-")
+        .tempfile_in(dir)
+        .map_err(failed)?;
     std::io::Write::write_all(&mut file, bytes).map_err(failed)?;
     file.persist(path).map_err(|error| failed(error.error))?;
     Ok(())

@@ -149,8 +149,7 @@ impl Catalog {
             );
         }
         // Copy into a staging directory first: an interrupted install leaves no half template.
-        let staging = tempfile::Builder::new()
-            .prefix(".install-")
+        let staging = crate::fs_tree::staging_dir(".install-")
             .tempdir_in(&self.installed_root)
             .context("creating a staging directory for the install")?;
         crate::fs_tree::copy_tree(&root, staging.path())?;

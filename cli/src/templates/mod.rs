@@ -267,8 +267,7 @@ impl Template {
 
         // Stage next to the target so the final rename stays on one filesystem.
         let anchor = nearest_existing_ancestor(target)?;
-        let staging = tempfile::Builder::new()
-            .prefix(".wasmctl-new-")
+        let staging = crate::fs_tree::staging_dir(".wasmctl-new-")
             .tempdir_in(&anchor)
             .with_context(|| format!("creating a staging directory in `{}`", anchor.display()))?;
         for file in &self.files {
@@ -340,7 +339,6 @@ impl Template {
     }
 }
 
-/// A handlebars syntax error without the parser's list of every token it would accept.
 /// How deep `(...)` subexpressions may nest inside one `{{...}}`: handlebars' parser
 /// backtracks, taking about twice as long for each level (25 levels take seconds).
 pub const MAX_SUBEXPRESSION_DEPTH: usize = 8;
@@ -418,6 +416,7 @@ fn check_elements(elements: &[TemplateElement], depth: usize) -> Result<(), Stri
     Ok(())
 }
 
+/// A handlebars syntax error without the parser's list of every token it would accept.
 fn syntax_problem(error: &handlebars::TemplateError) -> String {
     match error.reason() {
         handlebars::TemplateErrorReason::InvalidSyntax(_) => {

@@ -27,6 +27,17 @@ fn http_rust_renders_and_builds_a_component() {
     }
     let main_rs = std::fs::read_to_string(app.join("src/main.rs")).unwrap();
     assert!(main_rs.contains("Hello from svc!"), "{main_rs}");
+    // The project is staged in a temporary directory (private, 0700) and renamed into
+    // place: it must end up as `mkdir` would have made it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let plain = dir.path().join("plain");
+        std::fs::create_dir(&plain).unwrap();
+        assert_eq!(mode(&app), mode(&plain), "the project directory's mode");
+    }
 
     let target_dir = guest_target_dir();
     let status = std::process::Command::new(env!("CARGO"))
