@@ -55,7 +55,7 @@ pub enum RegistryError {
         actual: String,
     },
     #[error(
-        "the connection to the registry {registry} broke off: {reason}\nhelp: check that the registry still runs, then run the command again; a push that broke off tagged nothing, and blobs already uploaded are not sent twice"
+        "the connection to the registry {registry} broke off: {reason}\nhelp: check that the registry still runs, then run the command again (a push tags only after every blob is uploaded, and never sends a blob the registry already holds)"
     )]
     ConnectionLost { registry: String, reason: String },
     #[error("registry {registry}: {message}")]
@@ -156,8 +156,11 @@ impl Registry {
                     had_credentials,
                 }
             }
-            // No HTTP status at all: the connection broke in the middle of the exchange.
-            OciDistributionError::RequestError(e) if e.status().is_none() => {
+            // Sending the request or reading the answer failed after the connection was
+            // made: it broke in the middle of the exchange.
+            OciDistributionError::RequestError(e)
+                if e.status().is_none() && (e.is_request() || e.is_body()) =>
+            {
                 RegistryError::ConnectionLost {
                     registry,
                     reason: root_cause(&e),

@@ -124,8 +124,9 @@ fn build_on_a_full_or_read_only_disk_fails_clearly_and_corrupts_nothing() {
     );
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    // The core module the build produced is still whole (cmp would have failed above
-    // only after a successful build); no temporary file is left.
+    // The core module the build produced is still whole (cmp exits 42 otherwise), the
+    // copy the build command made is all there is besides it, and no temporary file
+    // is left.
     assert_eq!(
         left, "./handler.wasm\n./module.wasm\n./wasmctl.toml",
         "{left}"
@@ -255,7 +256,7 @@ fn sigterm_under_load_loses_no_request_in_flight() {
                         .unwrap();
                     if stream
                         .write_all(
-                            b"GET /slow?ms=400 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+                            b"GET /slow?ms=1000 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
                         )
                         .is_err()
                     {
@@ -277,21 +278,30 @@ fn sigterm_under_load_loses_no_request_in_flight() {
     stop.store(true, Ordering::Relaxed);
     assert!(status.success(), "exit status {status}");
 
-    let mut in_flight = 0;
+    let (mut answered, mut running) = (0, 0);
     for client in clients {
         let (outcomes, terminated) = client.join().unwrap();
         for (sent_at, response) in outcomes {
             // Sent well before SIGTERM: the server had it, so it must be answered.
             if sent_at + 200_000 < terminated {
-                in_flight += 1;
+                answered += 1;
                 assert!(
-                    response.starts_with("HTTP/1.1 200") && response.contains("slept 400 ms"),
-                    "a request in flight at shutdown got {response:?}"
+                    response.starts_with("HTTP/1.1 200") && response.contains("slept 1000 ms"),
+                    "a request sent before shutdown got {response:?}"
                 );
+                // Its guest still slept when SIGTERM came.
+                if sent_at + 1_000_000 > terminated {
+                    running += 1;
+                }
             }
         }
     }
-    assert!(in_flight >= 8, "only {in_flight} requests were in flight");
+    // Each client keeps one 1 s request going; with 8 of them, several are caught
+    // mid-request by SIGTERM (none only if every one of them was between requests).
+    assert!(
+        running >= 1 && answered >= 8,
+        "{running} requests were running at SIGTERM, {answered} answered"
+    );
     assert!(http().get(server.url("/ok")).call().is_err());
 }
 
@@ -307,8 +317,9 @@ enum Cut {
     AtManifest,
 }
 
-/// Forwards connections to `upstream` until the cut, then drops them all and refuses
-/// new ones, like a registry process that died.
+/// Forwards connections to `upstream` until the cut, then drops them all,
+/// closes the next connection at once and refuses later ones, like a registry process
+/// that died.
 fn dying_proxy(upstream: String, cut: Cut) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -390,7 +401,10 @@ fn a_registry_dying_mid_push_leaves_no_tag_and_a_clear_error() {
             stderr.contains(&format!("the connection to the registry {proxy} broke off")),
             "{tag}: {stderr}"
         );
-        assert!(stderr.contains("tagged nothing"), "{tag}: {stderr}");
+        assert!(
+            stderr.contains("a push tags only after every blob is uploaded"),
+            "{tag}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(!tag_exists(&registry, tag), "{tag}: a tag was written");
         // The registry is back (here: reached directly): the same push completes.
