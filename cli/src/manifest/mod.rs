@@ -192,11 +192,6 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     validate::parse_timeout(text)
 }
 
-/// Checks `HOST[:PORT]/REPO:TAG` syntax (the `[deploy] registry` value).
-pub fn check_registry_reference(text: &str) -> Result<(), String> {
-    validate::check_registry_reference(text)
-}
-
 /// What is wrong with a `HOST[:PORT]/REPO:TAG` reference, as the end of a sentence about
 /// it, e.g. "has no registry host".
 pub fn registry_reference_problem(text: &str) -> Result<(), String> {

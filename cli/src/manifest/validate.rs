@@ -415,7 +415,7 @@ fn validate_deploy(findings: &mut Findings, raw: super::raw::RawDeploy) -> super
 }
 
 /// `HOST[:PORT]/REPO[:TAG|@DIGEST]` with an explicit registry host.
-pub fn check_registry_reference(text: &str) -> Result<(), String> {
+fn check_registry_reference(text: &str) -> Result<(), String> {
     registry_reference_problem(text).map_err(|problem| {
         format!(
             "registry reference `{text}` {problem}; write HOST[:PORT]/REPOSITORY:TAG, e.g. `127.0.0.1:5000/demo/svc:v1` or `ghcr.io/me/svc:1.0`"

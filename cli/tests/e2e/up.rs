@@ -328,12 +328,12 @@ fn hostile_guests_get_5xx_while_others_are_served() {
         server.stderr()
     );
     assert!(
-        server.stderr().contains("request timed out"),
+        server.wait_for_stderr("request timed out"),
         "{}",
         server.stderr()
     );
     assert!(
-        server.stderr().contains("forcing trap when growing memory"),
+        server.wait_for_stderr("forcing trap when growing memory"),
         "{}",
         server.stderr()
     );
@@ -383,7 +383,7 @@ fn shutdown_finishes_in_flight_requests() {
         in_flight.join().unwrap(),
         (200, "slept 1500 ms\n".to_string())
     );
-    assert!(server.stderr().contains("Stopped"), "{}", server.stderr());
+    assert!(server.wait_for_stderr("Stopped"), "{}", server.stderr());
     assert!(
         http().get(server.url("/ok")).call().is_err(),
         "still accepting after shutdown"
@@ -424,15 +424,16 @@ fn restart_uses_the_compile_cache() {
     let cache = tempfile::tempdir().unwrap();
     let cache_dir = cache.path().to_str().unwrap();
     let first = Server::start_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
+    // Status lines go to stderr, the URL to stdout: stderr may still be on its way.
     assert!(
-        first.stderr().contains("Compiled probe"),
+        first.wait_for_stderr("Compiled probe"),
         "{}",
         first.stderr()
     );
     drop(first);
     let second = Server::start_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
     assert!(
-        second.stderr().contains("Loaded probe") && second.stderr().contains("(cached)"),
+        second.wait_for_stderr("Loaded probe") && second.stderr().contains("(cached)"),
         "{}",
         second.stderr()
     );
