@@ -64,8 +64,11 @@ impl Options {
                     }
                     options.sanitizer = value.clone();
                 }
-                "-h" | "--help" => bail!("usage: {USAGE}\ntargets: {}", TARGETS.join(", ")),
-                target if TARGETS.contains(&target) => options.targets.push(target.to_string()),
+                target if TARGETS.contains(&target) => {
+                    if !options.targets.iter().any(|t| t == target) {
+                        options.targets.push(target.to_string());
+                    }
+                }
                 other => bail!(
                     "unknown fuzz target or option `{other}`\nusage: {USAGE}\ntargets: {}",
                     TARGETS.join(", ")
@@ -103,6 +106,10 @@ struct Outcome {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        println!("usage: {USAGE}\ntargets: {}", TARGETS.join(", "));
+        return Ok(());
+    }
     let options = Options::parse(args)?;
     check_tools(&options)?;
     let root = root();

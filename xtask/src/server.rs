@@ -44,6 +44,20 @@ impl Drop for Server {
 
 /// Polls `GET path` on `port` until it answers 200 (bounded by `limit`).
 pub fn wait_for_200(port: u16, path: &str, limit: Duration) -> Result<()> {
+    wait_for(port, path, limit, |response| {
+        response.starts_with("HTTP/1.1 200")
+    })
+    .with_context(|| format!("no 200 for GET {path} on port {port} within {limit:?}"))
+}
+
+/// Polls `GET path` on `port`, each time on a new connection, until the whole response
+/// satisfies `answered` (bounded by `limit`).
+pub fn wait_for(
+    port: u16,
+    path: &str,
+    limit: Duration,
+    answered: impl Fn(&str) -> bool,
+) -> Result<()> {
     use std::io::{Read, Write};
     let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
     let deadline = Instant::now() + limit;
@@ -51,14 +65,16 @@ pub fn wait_for_200(port: u16, path: &str, limit: Duration) -> Result<()> {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
             let _ = stream.write_all(request.as_bytes());
-            let mut head = [0u8; 12];
-            if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
+            let mut response = Vec::new();
+            if stream.read_to_end(&mut response).is_ok()
+                && answered(&String::from_utf8_lossy(&response))
+            {
                 return Ok(());
             }
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    bail!("no 200 for GET {path} on port {port} within {limit:?}")
+    bail!("GET {path} on port {port} did not give the expected answer within {limit:?}")
 }
 
 /// Resident memory of process `pid`, in KiB.

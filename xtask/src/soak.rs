@@ -137,6 +137,8 @@ pub fn run(args: &[String]) -> Result<()> {
     wait_for_200(port, "/ok", Duration::from_secs(120))?;
     let base = format!("http://127.0.0.1:{port}");
     let pid = server.pid();
+    // Before any load: what the server holds idle, the count it must come back to.
+    let before = Sample::of(pid)?;
 
     eprintln!("xtask: soaking {base} with {CLIENTS} clients for {seconds} s");
     let stop = Arc::new(AtomicBool::new(false));
@@ -167,7 +169,7 @@ pub fn run(args: &[String]) -> Result<()> {
     server.stop();
 
     let results = results.lock().expect("results lock");
-    report(&results, &samples, &idle, started.elapsed(), alive)
+    report(&results, &before, &samples, &idle, started.elapsed(), alive)
 }
 
 /// The hostile and probe guests, built by wasmctl, in an app under target/soak/.
@@ -284,6 +286,7 @@ impl Sample {
 
 fn report(
     results: &Results,
+    before: &Sample,
     samples: &[Sample],
     idle: &Sample,
     elapsed: Duration,
@@ -332,8 +335,8 @@ fn report(
         slope / 1024.0,
     );
     println!(
-        "server open files: {} after warm-up, {} at the end, {} idle after",
-        first.open_files, last.open_files, idle.open_files
+        "server open files: {} idle before, {} after warm-up, {} at the end, {} idle after",
+        before.open_files, first.open_files, last.open_files, idle.open_files
     );
 
     let mut problems = Vec::new();
@@ -343,10 +346,11 @@ fn report(
     if failed > 0 {
         problems.push(format!("{failed} requests were not answered as expected"));
     }
-    if idle.open_files > first.open_files + 4 {
+    // Idle before and idle after: every connection and instance of the run is gone.
+    if idle.open_files > before.open_files + 2 {
         problems.push(format!(
-            "open files grew from {} to {} (a descriptor leak)",
-            first.open_files, idle.open_files
+            "open files grew from {} to {} idle (a descriptor leak)",
+            before.open_files, idle.open_files
         ));
     }
     // A leak grows with every request; pools and allocator caches level off. Allow the

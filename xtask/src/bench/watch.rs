@@ -4,7 +4,7 @@
 //! atomic switch, from the server's own report) and whether wrk saw any failed request
 //! while a swap happened under load.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::{median, ms, run_ok};
+use crate::server::wait_for;
 
 const SAVES: usize = 5;
 
@@ -137,17 +138,24 @@ fn measure(
 
 /// wrk runs while a save is rebuilt and swapped in; any error or non-2xx is a failure.
 fn swap_under_load(port: u16, watched: &Path, log: &Mutex<Vec<String>>) -> Result<()> {
-    let wrk = Command::new("wrk")
+    let mut wrk = Command::new("wrk")
         .args(["-t1", "-c16", "-d8s"])
         .arg(format!("http://127.0.0.1:{port}/"))
         .stdout(Stdio::piped())
         .spawn()
         .context("running wrk (apt-get install wrk)")?;
-    std::thread::sleep(Duration::from_secs(1));
-    let reloads_before = reload_lines(log).len();
-    edit_greeting(watched, "Hello under load from svc!")?;
-    wait_for_body(port, "under load", Duration::from_secs(300))?;
-    wait_for_reload(log, reloads_before)?;
+    let swapped = (|| {
+        std::thread::sleep(Duration::from_secs(1));
+        let reloads_before = reload_lines(log).len();
+        edit_greeting(watched, "Hello under load from svc!")?;
+        wait_for_body(port, "under load", Duration::from_secs(300))?;
+        wait_for_reload(log, reloads_before)
+    })();
+    if let Err(error) = swapped {
+        let _ = wrk.kill();
+        let _ = wrk.wait();
+        return Err(error);
+    }
     let output = wrk.wait_with_output()?;
     let report = String::from_utf8_lossy(&output.stdout);
     let requests = report
@@ -160,14 +168,11 @@ fn swap_under_load(port: u16, watched: &Path, log: &Mutex<Vec<String>>) -> Resul
         .filter(|line| line.contains("Socket errors") || line.contains("Non-2xx"))
         .map(str::trim)
         .collect();
-    println!(
-        "\nSwap under load (wrk -t1 -c16 -d8s, one save mid-run): {requests}; {}",
-        if errors.is_empty() {
-            "no socket errors, no non-2xx responses".to_string()
-        } else {
-            errors.join("; ")
-        }
-    );
+    println!("\nSwap under load (wrk -t1 -c16 -d8s, one save mid-run): {requests}");
+    if !errors.is_empty() {
+        bail!("requests failed during the swap: {}", errors.join("; "));
+    }
+    println!("no socket errors, no non-2xx responses");
     Ok(())
 }
 
@@ -225,17 +230,6 @@ fn duration_after(line: &str, label: &str) -> Result<Duration> {
 
 /// Polls `GET /` until its body contains `text` (bounded).
 fn wait_for_body(port: u16, text: &str, limit: Duration) -> Result<()> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let _ = stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-            let mut response = String::new();
-            if stream.read_to_string(&mut response).is_ok() && response.contains(text) {
-                return Ok(());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    bail!("`{text}` was not served on port {port} within {limit:?}")
+    wait_for(port, "/", limit, |response| response.contains(text))
+        .with_context(|| format!("`{text}` was not served on port {port} within {limit:?}"))
 }
