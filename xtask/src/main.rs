@@ -1,9 +1,10 @@
 //! Developer automation: `cargo xtask <task>`.
 //!
 //! - `ci`: what CI runs: format check, clippy with warnings denied, the whole test suite,
-//!   and a short soak.
+//!   a short soak and a short fuzz run.
 //! - `bench`: performance figures, as ratios against a peer measured in the same run.
 //! - `soak`: mixed traffic against a real server for a bounded time; leaks fail it.
+//! - `fuzz`: the libFuzzer targets in `fuzz/`, each for a bounded time; crashes fail it.
 
 mod bench;
 mod fuzz;
@@ -39,7 +40,8 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          Tasks:\n  \
-         ci      cargo fmt --check, clippy -D warnings, the whole test suite, a 20 s soak\n  \
+         ci      cargo fmt --check, clippy -D warnings, the whole test suite, a 20 s soak,\n  \
+                 10 s of fuzzing per target (needs cargo-fuzz)\n  \
          soak    [--seconds N] [--release]  mixed traffic against wasmctl up; fails on errors, leaks\n  \
          bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures\n  \
                  (never in CI; see docs/performance.md)\n  \
@@ -83,6 +85,7 @@ fn ci() -> Result<()> {
     ])?;
     cargo(&["test", "--workspace", "--locked"])?;
     soak::run(&["--seconds".to_string(), "20".to_string()])?;
+    fuzz::run(&["--seconds".to_string(), "10".to_string()])?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
