@@ -156,7 +156,12 @@ impl Server {
         command
             .arg("up")
             .args(args)
-            .args(["--listen", "127.0.0.1:0", "--workers", "2"])
+            .args(["--listen", "127.0.0.1:0"]);
+        // Two workers, as on the CI machine, unless the test chooses.
+        if !args.contains(&"--workers") {
+            command.args(["--workers", "2"]);
+        }
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -222,9 +227,21 @@ impl Server {
 
     /// How many file descriptors the server has open.
     pub fn open_files(&self) -> usize {
+        self.open_file_names().len()
+    }
+
+    /// What the server's file descriptors point at (`socket:[123]`, paths, ...), for
+    /// failure messages.
+    pub fn open_file_names(&self) -> Vec<String> {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
             .expect("the server is running")
-            .count()
+            .filter_map(Result::ok)
+            .map(|entry| {
+                std::fs::read_link(entry.path())
+                    .map(|target| target.display().to_string())
+                    .unwrap_or_else(|_| "(closed)".to_string())
+            })
+            .collect()
     }
 
     /// Whether the server process is still running.
