@@ -189,21 +189,16 @@ fn slowloris_and_silent_clients_are_cut_off_while_others_are_served() {
         std::thread::sleep(Duration::from_millis(300));
     }
     let deadline = Instant::now() + Duration::from_secs(3);
-    let still_open = slow
-        .iter()
-        .filter(|stream| !closed_by_server(stream, deadline))
-        .count();
+    let still_open = |streams: &[TcpStream]| {
+        streams
+            .iter()
+            .filter(|stream| !closed_by_server(stream, deadline))
+            .count()
+    };
     assert_eq!(
-        still_open, 0,
-        "slow clients kept past the 2 s header timeout"
-    );
-    let still_open = silent
-        .iter()
-        .filter(|stream| !closed_by_server(stream, deadline))
-        .count();
-    assert_eq!(
-        still_open, 0,
-        "silent clients kept past the 2 s header timeout"
+        (still_open(&slow), still_open(&silent)),
+        (0, 0),
+        "(slow, silent) clients kept past the 2 s header timeout"
     );
     canary.assert_healthy(Duration::from_secs(2), "slowloris");
 }
