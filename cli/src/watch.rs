@@ -295,9 +295,7 @@ impl Watcher {
             .map(|(dir, _)| dir.clone())
             .collect();
         for dir in stale {
-            // Already gone when the directory was deleted; nothing to undo then.
-            let _ = self.debouncer.unwatch(&dir);
-            self.watching.remove(&dir);
+            self.unwatch(&dir);
         }
         for (dir, mode) in wanted {
             if !self.watching.contains_key(&dir) {
@@ -359,10 +357,14 @@ impl Watcher {
             .cloned()
             .collect();
         for dir in gone {
-            // The OS dropped the watch with the directory; this only tidies up.
-            let _ = self.debouncer.unwatch(&dir);
-            self.watching.remove(&dir);
+            self.unwatch(&dir);
         }
+    }
+
+    fn unwatch(&mut self, dir: &Path) {
+        // Fails when the directory is gone: the OS dropped its watch with it.
+        let _ = self.debouncer.unwatch(dir);
+        self.watching.remove(dir);
     }
 }
 
@@ -543,12 +545,18 @@ source = "vendor/prebuilt.wasm"
         }
     }
 
-    #[test]
-    fn a_save_arrives_as_one_batch() {
+    /// The two-component app, its plan, and a watcher following it.
+    fn watched(debounce: Duration) -> (tempfile::TempDir, WatchPlan, Watcher) {
         let (dir, app) = app(TWO_COMPONENTS);
         let plan = WatchPlan::for_app(&app);
-        let mut watcher = Watcher::new(Duration::from_millis(100)).unwrap();
+        let mut watcher = Watcher::new(debounce).unwrap();
         watcher.follow(&plan).unwrap();
+        (dir, plan, watcher)
+    }
+
+    #[test]
+    fn a_save_arrives_as_one_batch() {
+        let (dir, plan, mut watcher) = watched(Duration::from_millis(100));
         let main_rs = dir.path().join("src/main.rs");
         // An editor's save: write a temporary file, then rename it over the original.
         for _ in 0..3 {
@@ -569,10 +577,7 @@ source = "vendor/prebuilt.wasm"
 
     #[test]
     fn a_directory_removed_and_made_again_is_watched_again() {
-        let (dir, app) = app(TWO_COMPONENTS);
-        let plan = WatchPlan::for_app(&app);
-        let mut watcher = Watcher::new(Duration::from_millis(50)).unwrap();
-        watcher.follow(&plan).unwrap();
+        let (dir, plan, mut watcher) = watched(Duration::from_millis(50));
         let src = dir.path().join("src");
         // A `git checkout` that drops and restores the sources: a change to `api`.
         std::fs::remove_dir_all(&src).unwrap();
