@@ -199,14 +199,12 @@ fn without_a_terminal_it_never_prompts() {
 #[test]
 fn on_a_terminal_it_prompts_and_validates_answers() {
     // `script` (util-linux) runs wasmctl on a real pseudo-terminal; we answer each prompt
-    // once it shows (typing ahead is lost when the prompt switches the terminal to raw
-    // mode): a description, a bad route (refused by the pattern, asked again), a good
-    // one, authors.
+    // as a user would, once it shows: a description, a bad route (refused by the
+    // pattern, asked again), a good one, authors.
     let dir = tempfile::tempdir().unwrap();
     let wasmctl = assert_cmd::cargo::cargo_bin("wasmctl");
     let mut terminal = Terminal::spawn(
-        // `timeout` bounds the run should a prompt wait for input that never comes.
-        &format!("timeout 60 {} new http-rust svc", wasmctl.display()),
+        &format!("{} new http-rust svc", wasmctl.display()),
         dir.path(),
     );
     terminal.answer("Description", "Typed at a prompt");
@@ -226,10 +224,17 @@ fn on_a_terminal_it_prompts_and_validates_answers() {
 }
 
 /// A command on a pseudo-terminal (through `script`), driven like `expect`: wait for
-/// text to appear, then type.
+/// text to appear, then type. Dropping it kills the session, so a test that fails
+/// while a prompt waits for input leaves nothing behind.
+///
+/// The command must run in the terminal's foreground process group: anything that
+/// moves it out (`timeout` without `--foreground` does, whenever the shell `script`
+/// starts forks rather than execs) gets SIGTTOU at the prompt's first `tcsetattr` and
+/// stops, with the typed answer echoed and never read.
 struct Terminal {
     child: std::process::Child,
-    input: std::process::ChildStdin,
+    /// `None` once `finish` closed it.
+    input: Option<std::process::ChildStdin>,
     transcript: std::sync::Arc<std::sync::Mutex<String>>,
     /// How much of the transcript earlier `expect`s consumed.
     seen: usize,
@@ -262,7 +267,7 @@ impl Terminal {
         });
         Terminal {
             child,
-            input,
+            input: Some(input),
             transcript,
             seen: 0,
         }
@@ -291,19 +296,24 @@ impl Terminal {
     fn answer(&mut self, prompt: &str, answer: &str) {
         use std::io::Write;
         self.expect(prompt);
-        // The prompt's text is written before the terminal is switched to raw mode:
-        // give it a moment so the answer is not flushed with the mode switch.
-        std::thread::sleep(Duration::from_millis(100));
-        self.input
-            .write_all(format!("{answer}\r").as_bytes())
-            .unwrap();
-        self.input.flush().unwrap();
+        let input = self.input.as_mut().expect("the terminal is still open");
+        input.write_all(format!("{answer}\r").as_bytes()).unwrap();
+        input.flush().unwrap();
     }
 
+    /// Closes the input and waits for the command to end.
     fn finish(mut self) -> (std::process::ExitStatus, String) {
-        drop(self.input);
+        self.input = None;
         let status = self.child.wait().unwrap();
         let transcript = self.transcript.lock().unwrap().clone();
         (status, transcript)
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // Closing the pseudo-terminal hangs up the command on it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
