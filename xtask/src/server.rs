@@ -44,20 +44,18 @@ impl Drop for Server {
 
 /// Polls `GET path` on `port` until it answers 200 (bounded by `limit`).
 pub fn wait_for_200(port: u16, path: &str, limit: Duration) -> Result<()> {
-    wait_for(port, path, limit, |response| {
+    if !wait_for(port, path, limit, |response| {
         response.starts_with("HTTP/1.1 200")
-    })
-    .with_context(|| format!("no 200 for GET {path} on port {port} within {limit:?}"))
+    }) {
+        bail!("no 200 for GET {path} on port {port} within {limit:?}");
+    }
+    Ok(())
 }
 
 /// Polls `GET path` on `port`, each time on a new connection, until the whole response
-/// satisfies `answered` (bounded by `limit`).
-pub fn wait_for(
-    port: u16,
-    path: &str,
-    limit: Duration,
-    answered: impl Fn(&str) -> bool,
-) -> Result<()> {
+/// satisfies `answered`; false if none did within `limit`. Callers say what they waited
+/// for.
+pub fn wait_for(port: u16, path: &str, limit: Duration, answered: impl Fn(&str) -> bool) -> bool {
     use std::io::{Read, Write};
     let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
     let deadline = Instant::now() + limit;
@@ -69,12 +67,12 @@ pub fn wait_for(
             if stream.read_to_end(&mut response).is_ok()
                 && answered(&String::from_utf8_lossy(&response))
             {
-                return Ok(());
+                return true;
             }
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    bail!("GET {path} on port {port} did not give the expected answer within {limit:?}")
+    false
 }
 
 /// Resident memory of process `pid`, in KiB.

@@ -230,6 +230,8 @@ fn duration_after(line: &str, label: &str) -> Result<Duration> {
 
 /// Polls `GET /` until its body contains `text` (bounded).
 fn wait_for_body(port: u16, text: &str, limit: Duration) -> Result<()> {
-    wait_for(port, "/", limit, |response| response.contains(text))
-        .with_context(|| format!("`{text}` was not served on port {port} within {limit:?}"))
+    if !wait_for(port, "/", limit, |response| response.contains(text)) {
+        bail!("`{text}` was not served on port {port} within {limit:?}");
+    }
+    Ok(())
 }
