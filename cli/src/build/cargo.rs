@@ -16,6 +16,8 @@ pub struct CargoBuild<'a> {
     pub features: &'a [String],
     pub release: bool,
     pub color: bool,
+    /// The caller shows cargo's output as it streams, so an error need not repeat it.
+    pub output_shown: bool,
 }
 
 impl CargoBuild<'_> {
@@ -53,8 +55,16 @@ pub fn build(
 ) -> Result<PathBuf, BuildError> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let args = request.args();
-    let command_line = format!("cargo {}", args.join(" "));
-    on_event(BuildEvent::Step(Step::Running(&command_line)));
+    // What a person would type; the message-format and colour flags are wasmctl's business.
+    let command_line = format!(
+        "cargo build --target {}{}",
+        request.target,
+        if request.release { " --release" } else { "" }
+    );
+    on_event(BuildEvent::Step(Step::Cargo {
+        target: request.target,
+        release: request.release,
+    }));
 
     let mut artifacts: Vec<PathBuf> = Vec::new();
     let mut stderr = Tail::default();
@@ -105,7 +115,7 @@ pub fn build(
             command: command_line,
             dir: request.workdir.to_path_buf(),
             status: status.to_string(),
-            tail: stderr,
+            tail: (!request.output_shown).then_some(stderr),
         });
     }
     artifacts.sort();

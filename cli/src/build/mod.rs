@@ -1,7 +1,9 @@
 //! Producing a component for each entry of the manifest: build, componentize, validate.
 //!
-//! - `cargo` builds: wasmctl runs `cargo build --target <target>` itself and takes the
-//!   artifact path from cargo's JSON messages; that path must be the manifest's `source`.
+//! - `cargo` builds: wasmctl runs `cargo build --target <target>` itself, takes the
+//!   artifact path from cargo's JSON messages, and puts the component at the path it is
+//!   served from ([`component_path`]) wherever the user's cargo setup (`CARGO_TARGET_DIR`,
+//!   `build.target-dir`) put the artifact.
 //! - `command` builds: a shell command in `workdir` that must produce `source`.
 //! - no build table: `source` must already exist.
 //!
@@ -24,10 +26,43 @@ use crate::process::{Line, Tail, run_lines};
 /// How to build.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildOptions {
-    /// `cargo build --release` (the default) or a debug build.
-    pub release: bool,
+    pub profile: Profile,
     /// Ask cargo for coloured diagnostics.
     pub color: bool,
+    /// The caller shows every [`BuildEvent::Output`] line to the user, so a failure's
+    /// error need not repeat the last ones (it does when they were not shown).
+    pub output_shown: bool,
+}
+
+/// Which build of a component: the optimised one that is deployed, or a debug build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// `cargo build --release`; the component lands at the manifest's `source`.
+    #[default]
+    Release,
+    /// `cargo build` without `--release`; see [`component_path`] for where it lands.
+    Debug,
+}
+
+/// Where debug builds of cargo components land, relative to the app directory. They
+/// never overwrite `source`, so a debug build is never deployed or served by mistake.
+pub const DEBUG_DIR: &str = ".wasmctl/debug";
+
+/// The file a component is built into and served from for `profile`: its `source` for
+/// release builds, and for debug builds of cargo components `.wasmctl/debug/ID.wasm`
+/// (a `command` build or a prebuilt file has one variant only: its `source`).
+pub fn component_path(app: &App, component: &Component, profile: Profile) -> PathBuf {
+    let cargo_built = matches!(
+        component.build.as_ref().map(|b| &b.kind),
+        Some(BuildKind::Cargo { .. })
+    );
+    match profile {
+        Profile::Debug if cargo_built => app
+            .dir
+            .join(DEBUG_DIR)
+            .join(format!("{}.wasm", component.id)),
+        _ => app.resolve(&component.source),
+    }
 }
 
 /// What a build reports as it goes.
@@ -41,7 +76,12 @@ pub enum BuildEvent<'a> {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Step<'a> {
-    /// Running this command line.
+    /// Running `cargo build` for this target.
+    Cargo {
+        target: &'a str,
+        release: bool,
+    },
+    /// Running this build command.
     Running(&'a str),
     Componentizing,
     Validating,
@@ -72,12 +112,16 @@ pub enum BuildError {
     CargoNotFound,
     #[error("the Rust target `{target}` is not installed\nhelp: run `rustup target add {target}`")]
     TargetMissing { target: String },
-    #[error("`{command}` failed ({status}) in `{}`\n{}", dir.display(), tail.render())]
+    #[error("`{command}` failed ({status}) in `{}`{}", dir.display(), match tail {
+        Some(tail) => format!("\n{}", tail.render()),
+        None => "; its messages are above".to_string(),
+    })]
     Failed {
         command: String,
         dir: PathBuf,
         status: String,
-        tail: Tail,
+        /// The last lines of output, when the user has not seen them stream by.
+        tail: Option<Tail>,
     },
     #[error("cargo built {package} but it produced no `.wasm` file\nhelp: {fix}")]
     NoWasmArtifact { package: String, fix: String },
@@ -86,12 +130,14 @@ pub enum BuildError {
         component: String,
         artifacts: Vec<String>,
     },
-    #[error("cargo built `{}`, but the source of component `{component}` in wasmctl.toml is `{}`\nhelp: {fix}", artifact.display(), source_path.display())]
-    ArtifactMismatch {
+    #[error("component `{component}` is not built yet: `{}` does not exist\nhelp: run `wasmctl build{flag}` (or `wasmctl up --build{flag}`)", path.display(), flag = match profile {
+        Profile::Release => "",
+        Profile::Debug => " --debug",
+    })]
+    NotBuilt {
         component: String,
-        artifact: PathBuf,
-        source_path: PathBuf,
-        fix: String,
+        path: PathBuf,
+        profile: Profile,
     },
     #[error("the source of component `{component}`, `{}`, does not exist\nhelp: {hint}", path.display())]
     SourceMissing {
@@ -129,7 +175,7 @@ pub fn build_component(
     options: BuildOptions,
     on_event: &mut dyn FnMut(BuildEvent<'_>),
 ) -> Result<BuiltComponent, BuildError> {
-    let source = app.resolve(&component.source);
+    let source = component_path(app, component, options.profile);
     let started = Instant::now();
     let produced = match &component.build {
         Some(build) => {
@@ -145,14 +191,15 @@ pub fn build_component(
                         package: package.as_deref(),
                         target,
                         features,
-                        release: options.release,
+                        release: options.profile == Profile::Release,
                         color: options.color,
+                        output_shown: options.output_shown,
                     };
                     let artifact = cargo::build(&request, &component.id, on_event)?;
                     Produced::CargoArtifact(artifact)
                 }
                 BuildKind::Command(command) => {
-                    run_command(command, &workdir, on_event)?;
+                    run_command(command, &workdir, options.output_shown, on_event)?;
                     Produced::Source
                 }
             }
@@ -164,12 +211,14 @@ pub fn build_component(
     let started = Instant::now();
     let (path, bytes, componentized) = match produced {
         Produced::CargoArtifact(artifact) => {
-            let (path, bytes, componentized) = component_for_artifact(&artifact, on_event)?;
-            ensure_same_file(&component.id, &path, &source, app, options)?;
-            (path, bytes, componentized)
+            let (built, bytes, componentized) = component_for_artifact(&artifact, on_event)?;
+            if !same_file(&built, &source) {
+                write(&source, &bytes)?;
+            }
+            (source, bytes, componentized)
         }
         Produced::Source => {
-            let bytes = read_source(component, &source)?;
+            let bytes = read_source(component, &source, Reading::AfterBuild)?;
             match component::kind(&source, &bytes)? {
                 // A build command's core module is replaced by its component in place:
                 // `source` is what `up` serves.
@@ -196,10 +245,32 @@ pub fn build_component(
     })
 }
 
-/// Validates a component's current `source` without building anything.
-pub fn check_source(app: &App, component: &Component) -> Result<ValidComponent, BuildError> {
-    let source = app.resolve(&component.source);
-    let bytes = read_source(component, &source)?;
+/// Validates a component's current file for `profile` without building anything.
+pub fn check_source(
+    app: &App,
+    component: &Component,
+    profile: Profile,
+) -> Result<ValidComponent, BuildError> {
+    let source = component_path(app, component, profile);
+    let bytes =
+        read_source(component, &source, Reading::WithoutBuilding(profile)).map_err(|error| {
+            match error {
+                // Inside the app: shown relative to it, as the manifest writes paths.
+                BuildError::NotBuilt {
+                    component,
+                    path,
+                    profile,
+                } => BuildError::NotBuilt {
+                    component,
+                    path: path
+                        .strip_prefix(&app.dir)
+                        .map(Path::to_path_buf)
+                        .unwrap_or(path),
+                    profile,
+                },
+                other => other,
+            }
+        })?;
     Ok(component::validate(&source, &bytes)?)
 }
 
@@ -210,9 +281,28 @@ enum Produced {
     Source,
 }
 
-fn read_source(component: &Component, source: &Path) -> Result<Vec<u8>, BuildError> {
+/// When a component's file is read: right after its build, or to check what is there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    AfterBuild,
+    /// Checking the build of this profile that is already there.
+    WithoutBuilding(Profile),
+}
+
+fn read_source(
+    component: &Component,
+    source: &Path,
+    reading: Reading,
+) -> Result<Vec<u8>, BuildError> {
     std::fs::read(source).map_err(|error| {
         if error.kind() == std::io::ErrorKind::NotFound {
+            if let (Some(_), Reading::WithoutBuilding(profile)) = (&component.build, reading) {
+                return BuildError::NotBuilt {
+                    component: component.id.clone(),
+                    path: source.to_path_buf(),
+                    profile,
+                };
+            }
             let hint = match &component.build {
                 Some(_) => "its build finished without producing it; fix `source` in wasmctl.toml, or the build so it writes there".to_string(),
                 None => format!(
@@ -265,15 +355,17 @@ fn is_newer(path: &Path, than: &Path) -> bool {
     matches!((modified(path), modified(than)), (Some(a), Some(b)) if a >= b)
 }
 
-/// Writes to a temporary file beside `path`, then renames it over: a full disk or a
-/// killed build never leaves half a component behind (and a core module componentized
-/// in place is intact until its component is complete).
+/// Writes to a temporary file beside `path` (creating its directory), then renames it
+/// over: a full disk or a killed build never leaves half a component behind (and a core
+/// module componentized in place is intact until its component is complete). A symlink
+/// at `path` is replaced, never followed.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     let failed = |source: std::io::Error| BuildError::Write {
         path: path.to_path_buf(),
         source,
     };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(failed)?;
     let mut file = crate::fs_tree::staging_file(".wasmctl-build-")
         .tempfile_in(dir)
         .map_err(failed)?;
@@ -282,55 +374,19 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// cargo's artifact is the truth: a manifest pointing elsewhere would serve a stale file.
-fn ensure_same_file(
-    id: &str,
-    built: &Path,
-    source: &Path,
-    app: &App,
-    options: BuildOptions,
-) -> Result<(), BuildError> {
-    let same = match (built.canonicalize(), source.canonicalize()) {
+/// Whether two paths name one file (cargo put its artifact right at `source`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
-    };
-    if same {
-        return Ok(());
     }
-    let fix = match built.strip_prefix(&app.dir) {
-        Ok(relative) if !options.release => format!(
-            "--debug builds land in cargo's debug directory; build without --debug, or set `source = \"{}\"` in `[component.{id}]`",
-            relative.display()
-        ),
-        Ok(relative) => format!(
-            "set `source = \"{}\"` in `[component.{id}]`",
-            relative.display()
-        ),
-        Err(_) => match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) => format!(
-                "CARGO_TARGET_DIR is set to `{}`, outside the app; unset it so the component lands inside the app directory",
-                PathBuf::from(dir).display()
-            ),
-            None => {
-                "the artifact is outside the app directory; move the crate inside it".to_string()
-            }
-        },
-    };
-    Err(BuildError::ArtifactMismatch {
-        component: id.to_string(),
-        artifact: built.to_path_buf(),
-        source_path: source
-            .strip_prefix(&app.dir)
-            .unwrap_or(source)
-            .to_path_buf(),
-        fix,
-    })
 }
 
 /// Runs a build command through the shell, streaming its output.
 fn run_command(
     command: &str,
     workdir: &Path,
+    output_shown: bool,
     on_event: &mut dyn FnMut(BuildEvent<'_>),
 ) -> Result<(), BuildError> {
     on_event(BuildEvent::Step(Step::Running(command)));
@@ -358,16 +414,17 @@ fn run_command(
             command: command.to_string(),
             dir: workdir.to_path_buf(),
             status: status.to_string(),
-            tail,
+            tail: (!output_shown).then_some(tail),
         })
     }
 }
 
 /// The newest input file (matched by the build's `watch` globs) that changed after the
-/// component's `source` was written, if any; `None` also when nothing is watched.
-pub fn stale_input(app: &App, component: &Component) -> Option<PathBuf> {
+/// component's file for `profile` was written, if any; `None` also when nothing is
+/// watched or the file does not exist.
+pub fn stale_input(app: &App, component: &Component, profile: Profile) -> Option<PathBuf> {
     let build = component.build.as_ref()?;
-    let built_at = std::fs::metadata(app.resolve(&component.source))
+    let built_at = std::fs::metadata(component_path(app, component, profile))
         .and_then(|m| m.modified())
         .ok()?;
     let workdir = app.resolve(&build.workdir);

@@ -3,7 +3,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
-use wasmctl::build::{BuildEvent, BuildOptions, BuiltComponent, Step, build_component};
+use wasmctl::build::{BuildEvent, BuildOptions, BuiltComponent, Profile, Step, build_component};
 use wasmctl::manifest::{App, Component};
 
 use super::ManifestArgs;
@@ -13,9 +13,12 @@ use crate::ui::Ui;
 #[derive(Debug, Args)]
 #[command(
     after_help = "For each component with a `[component.ID.build]` table:\n  \
-    cargo = {...}  wasmctl runs `cargo build --release --target wasm32-wasip2` itself;\n                 \
-    the artifact cargo reports must be the component's `source`\n  \
+    cargo = {...}  wasmctl runs `cargo build --release --target wasm32-wasip2` itself and\n                 \
+    puts the component at its `source`, wherever cargo's target directory is\n                 \
+    (CARGO_TARGET_DIR and `build.target-dir` are respected)\n  \
     command = \"\"   runs through `sh -c` in `workdir`, and must produce `source`\n\
+    --debug builds cargo components without --release into .wasmctl/debug/ID.wasm, which\n\
+    `wasmctl up --debug` serves; `source` keeps the release build.\n\
     Core modules (wasm32-wasip1) are turned into components with the WASI proxy adapter.\n\
     Every component is then validated against the world `wasmctl up` serves:\n\
     wasi:http/proxy@0.2.x plus wasi:cli and wasi:filesystem, no sockets."
@@ -26,7 +29,7 @@ pub struct BuildArgs {
     /// Build only this component (repeatable)
     #[arg(short, long = "component", value_name = "ID")]
     pub components: Vec<String>,
-    /// Build cargo components without --release
+    /// Build cargo components without --release, into .wasmctl/debug/
     #[arg(long)]
     pub debug: bool,
     /// Print one JSON document describing the built components
@@ -50,7 +53,7 @@ struct ComponentReport<'a> {
 impl BuildArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
-        let built = build_app(&app, &self.components, !self.debug, ui)?;
+        let built = build_app(&app, &self.components, profile(self.debug), ui)?;
         if self.json {
             let reports: Vec<_> = built
                 .iter()
@@ -85,12 +88,21 @@ impl BuildArgs {
     }
 }
 
+/// The build profile a `--debug` flag asks for.
+pub fn profile(debug: bool) -> Profile {
+    if debug {
+        Profile::Debug
+    } else {
+        Profile::Release
+    }
+}
+
 /// Builds the selected components (all when `only` is empty), reporting progress on `ui`.
 /// `up --build` shares this.
 pub fn build_app(
     app: &App,
     only: &[String],
-    release: bool,
+    profile: Profile,
     ui: &Ui,
 ) -> Result<Vec<BuiltComponent>> {
     for id in only {
@@ -113,7 +125,7 @@ pub fn build_app(
         .values()
         .filter(|c| only.is_empty() || only.contains(&c.id))
     {
-        let component = build_one(app, component, release, ui)?;
+        let component = build_one(app, component, profile, ui)?;
         ui.status(
             "Built",
             format!(
@@ -136,18 +148,23 @@ pub fn build_app(
 pub fn build_one(
     app: &App,
     component: &Component,
-    release: bool,
+    profile: Profile,
     ui: &Ui,
 ) -> Result<BuiltComponent> {
     let options = BuildOptions {
-        release,
+        profile,
         color: ui.color(),
+        output_shown: !ui.is_quiet(),
     };
     let progress = ui.progress(&component.id);
     let result = build_component(app, component, options, &mut |event| match event {
         BuildEvent::Step(step) => {
             let what = match step {
-                Step::Running(command) => format!("running `{command}`"),
+                Step::Cargo { target, release } => format!(
+                    "cargo build ({target}, {})",
+                    if release { "release" } else { "debug" }
+                ),
+                Step::Running(command) => format!("running `{}`", shorten(command)),
                 Step::Componentizing => "componentizing".to_string(),
                 Step::Validating => "validating".to_string(),
             };
@@ -159,6 +176,17 @@ pub fn build_one(
     result.map_err(|e| {
         anyhow::Error::new(e).context(format!("building component `{}`", component.id))
     })
+}
+
+/// The first line of a build command, cut to fit a spinner line.
+fn shorten(command: &str) -> String {
+    const WIDTH: usize = 40;
+    let first_line = command.lines().next().unwrap_or_default().trim();
+    if first_line.chars().count() <= WIDTH && !command.trim().contains('\n') {
+        return first_line.to_string();
+    }
+    let cut: String = first_line.chars().take(WIDTH).collect();
+    format!("{}…", cut.trim_end())
 }
 
 pub fn format_duration(duration: Duration) -> String {

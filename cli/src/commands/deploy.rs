@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use wasmctl::build::Profile;
 use wasmctl::kube::{self, KubeApp};
 use wasmctl::manifest::App;
 use wasmctl::registry::{self, PushProgress, Registry, artifact, credentials};
@@ -181,16 +182,21 @@ fn build_if_needed(
         .filter(|c| {
             c.build.is_some()
                 && (!app.resolve(&c.source).exists()
-                    || wasmctl::build::stale_input(app, c).is_some())
+                    || wasmctl::build::stale_input(app, c, Profile::Release).is_some())
         })
         .map(|c| c.id.clone())
         .collect();
     if !stale.is_empty() {
-        super::build::build_app(app, &stale, true, ui)?;
+        super::build::build_app(app, &stale, Profile::Release, ui)?;
     }
     app.components
         .values()
-        .map(|c| Ok((c.id.clone(), wasmctl::build::check_source(app, c)?)))
+        .map(|c| {
+            Ok((
+                c.id.clone(),
+                wasmctl::build::check_source(app, c, Profile::Release)?,
+            ))
+        })
         .collect()
 }
 

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Args;
 use console::Style;
 use serde::Serialize;
-use wasmctl::build::{check_source, toolchain};
+use wasmctl::build::{BuildError, Profile, check_source, stale_input, toolchain};
 use wasmctl::manifest::{BuildKind, DEFAULT_CARGO_TARGET, ManifestError};
 
 use super::ManifestArgs;
@@ -149,17 +149,34 @@ impl DoctorArgs {
         };
         for component in app.components.values() {
             let name = format!("component {}", component.id);
-            checks.push(match check_source(&app, component) {
-                Ok(valid) => Check::pass(
-                    name,
-                    format!("{} ({})", component.source.display(), valid.world),
-                ),
-                Err(error) => Check::fail(
-                    name,
-                    error.to_string(),
-                    "run `wasmctl build`, then fix what it reports",
-                ),
-            });
+            let stale = stale_input(&app, component, Profile::Release);
+            checks.push(
+                match (check_source(&app, component, Profile::Release), stale) {
+                    (Err(BuildError::NotBuilt { path, .. }), _) => Check::fail(
+                        name,
+                        format!("not built yet: `{}` does not exist", path.display()),
+                        "run `wasmctl build`",
+                    ),
+                    (Err(error), _) => Check::fail(
+                        name,
+                        format!("{error:#}"),
+                        "run `wasmctl build`, then fix what it reports",
+                    ),
+                    (Ok(_), Some(input)) => Check::fail(
+                        name,
+                        format!(
+                            "stale: `{}` is older than `{}`",
+                            component.source.display(),
+                            super::relative(&input, &app.dir)
+                        ),
+                        "run `wasmctl build` (`wasmctl up` would serve the previous build)",
+                    ),
+                    (Ok(valid), None) => Check::pass(
+                        name,
+                        format!("{} ({})", component.source.display(), valid.world),
+                    ),
+                },
+            );
         }
         checks
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use console::Style;
+use wasmctl::build::Profile;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl_host::{
     AppConfig, BoundServer, Compilation, ComponentConfig, GuestOutput, Host, HostConfig,
@@ -23,6 +24,7 @@ use crate::ui::Ui;
 #[command(after_help = "Examples:\n  \
     wasmctl up                          # serve the app in this directory\n  \
     wasmctl up --build                  # build first, then serve\n  \
+    wasmctl up --build --debug          # a debug build: faster to build, names in traces\n  \
     wasmctl up handler.wasm             # serve one component on /... (no manifest)\n  \
     wasmctl up --listen 0.0.0.0:8080 --env LOG=debug --request-timeout 2s\n\n\
     Each request gets a fresh instance. Components see no environment, files or network\n\
@@ -51,6 +53,10 @@ pub struct UpArgs {
     /// Run `wasmctl build` first
     #[arg(long)]
     pub build: bool,
+    /// Serve the debug builds of cargo components (`wasmctl build --debug`; with --build
+    /// or --watch, build them that way)
+    #[arg(long, conflicts_with_all = ["file", "from"])]
+    pub debug: bool,
     /// Rebuild on save and swap the new version in without dropping a request
     #[arg(long, conflicts_with_all = ["file", "from"])]
     pub watch: bool,
@@ -113,6 +119,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 impl UpArgs {
+    /// The build profile served (and built, with --build or --watch).
+    pub(super) fn profile(&self) -> Profile {
+        super::build::profile(self.debug)
+    }
+
     pub fn run(self, ui: &Ui) -> Result<()> {
         if self.watch {
             return super::watch::run(self, ui);
@@ -163,13 +174,13 @@ impl UpArgs {
         check_mounts(app)?;
         if self.build {
             // Builds validate what they produce.
-            super::build::build_app(app, &[], true, ui)?;
+            super::build::build_app(app, &[], self.profile(), ui)?;
         } else {
             for component in app.components.values() {
-                check_built(app, component, ui)?;
+                check_built(app, component, self.profile(), ui)?;
             }
         }
-        Ok(Served::app(app))
+        Ok(Served::app(app, self.profile()))
     }
 
     fn bare_component(&self, file: &Path) -> Result<Served> {
@@ -294,13 +305,13 @@ pub(super) struct Served {
 }
 
 impl Served {
-    pub fn app(app: &App) -> Served {
+    pub fn app(app: &App, profile: Profile) -> Served {
         Served {
             dir: app.dir.clone(),
             components: app
                 .components
                 .values()
-                .map(|c| (c.clone(), app.resolve(&c.source)))
+                .map(|c| (c.clone(), wasmctl::build::component_path(app, c, profile)))
                 .collect(),
             routes: app
                 .routes
@@ -391,23 +402,15 @@ fn listen_problem(error: anyhow::Error, addr: SocketAddr) -> anyhow::Error {
 
 /// A component about to be served without a build: it must exist and be valid, and
 /// should be newer than its inputs.
-fn check_built(app: &App, component: &Component, ui: &Ui) -> Result<()> {
-    let source = app.resolve(&component.source);
-    if !source.exists() {
-        bail!(
-            "component `{}` has not been built: `{}` does not exist\nhelp: run `wasmctl build`, or `wasmctl up --build`",
-            component.id,
-            super::relative(&source, &app.dir)
-        );
-    }
-    if let Some(input) = wasmctl::build::stale_input(app, component) {
+fn check_built(app: &App, component: &Component, profile: Profile, ui: &Ui) -> Result<()> {
+    wasmctl::build::check_source(app, component, profile)?;
+    if let Some(input) = wasmctl::build::stale_input(app, component, profile) {
         ui.warn(format!(
             "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
             component.id,
             super::relative(&input, &app.dir)
         ));
     }
-    wasmctl::build::check_source(app, component)?;
     Ok(())
 }
 

@@ -64,7 +64,7 @@ pub fn run(args: UpArgs, ui: &Ui) -> Result<()> {
     let server = dev.args.bind(host, started, ui)?;
     let host = server.host();
     let addr = server.local_addr();
-    print_routes(addr, &Served::app(&dev.app).routes, ui);
+    print_routes(addr, &Served::app(&dev.app, dev.args.profile()).routes, ui);
     ui.status("Watching", "for changes (Ctrl-C to stop)");
     let serving = std::thread::Builder::new()
         .name("wasmctl-server".into())
@@ -92,9 +92,9 @@ help: restart `wasmctl up --watch`",
             if dev.args.clear {
                 let _ = console::Term::stderr().clear_screen();
             }
-            let routes_before = Served::app(&dev.app).routes;
+            let routes_before = Served::app(&dev.app, dev.args.profile()).routes;
             dev.apply(&host, &changes);
-            let routes = Served::app(&dev.app).routes;
+            let routes = Served::app(&dev.app, dev.args.profile()).routes;
             if routes != routes_before {
                 print_routes(addr, &routes, ui);
             }
@@ -175,7 +175,7 @@ impl DevLoop<'_> {
             let Some(component) = self.app.components.get(id) else {
                 continue;
             };
-            match build_one(&self.app, component, true, self.ui) {
+            match build_one(&self.app, component, self.args.profile(), self.ui) {
                 Ok(_) => {
                     self.failed.remove(id);
                 }
@@ -190,7 +190,10 @@ impl DevLoop<'_> {
         }
         let build = started.elapsed();
         let started = Instant::now();
-        match host.load(self.args.app_config(&Served::app(&self.app))) {
+        match host.load(
+            self.args
+                .app_config(&Served::app(&self.app, self.args.profile())),
+        ) {
             Ok(reports) => {
                 // Components compile in parallel: the slowest is what the swap waited for.
                 let compile = reports

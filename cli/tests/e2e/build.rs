@@ -3,7 +3,10 @@
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::support::{COMPONENT_HEADER, build_guest, fresh_app, template_app, testdata, wasmctl};
+use crate::support::{
+    COMPONENT_HEADER, Server, build_guest, fresh_app, get, guest_target_dir, template_app,
+    testdata, wasmctl,
+};
 
 #[test]
 fn template_app_builds_into_a_validated_component() {
@@ -133,24 +136,181 @@ fn missing_source_without_build() {
 
 #[test]
 fn failing_build_command_shows_command_directory_and_output() {
-    build_bad("failing-command").stderr(
-        contains("`echo compiling app; echo 'error: the frobnicator is on fire' >&2; exit 3` failed (exit status: 3)")
-            .and(contains("testdata/bad/failing-command`"))
-            .and(contains("  | error: the frobnicator is on fire")),
+    let output = build_bad("failing-command")
+        .stderr(
+            contains("`echo compiling app; echo 'error: the frobnicator is on fire' >&2; exit 3` failed (exit status: 3)")
+                .and(contains("testdata/bad/failing-command`; its messages are above")),
+        )
+        .get_output()
+        .clone();
+    // Streamed once as the command ran; not repeated in the error.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let printed = stderr
+        .lines()
+        .filter(|line| line.ends_with("error: the frobnicator is on fire"))
+        .count();
+    assert_eq!(printed, 1, "{stderr}");
+
+    // With --quiet nothing streamed, so the error carries the last lines.
+    wasmctl(&testdata().join("bad/failing-command"))
+        .args(["build", "-q"])
+        .assert()
+        .code(1)
+        .stderr(contains("  | error: the frobnicator is on fire"));
+}
+
+/// A freshly rendered template app, and a cargo target directory outside it (as with
+/// `CARGO_TARGET_DIR` or `build.target-dir` on a real machine), shared by the tests that
+/// use it so the template's dependencies compile once.
+fn app_with_foreign_target_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = fresh_app(|text| text);
+    (dir, guest_target_dir())
+}
+
+#[test]
+fn the_component_lands_at_source_whatever_cargo_target_dir_is() {
+    let (dir, target_dir) = app_with_foreign_target_dir();
+    let app = dir.path().join("svc");
+    wasmctl(&app)
+        .arg("build")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .assert()
+        .success()
+        .stderr(contains(
+            "Built svc → target/wasm32-wasip2/release/svc.wasm",
+        ));
+    let built = std::fs::read(app.join("target/wasm32-wasip2/release/svc.wasm")).unwrap();
+    assert_eq!(built[..8], COMPONENT_HEADER);
+    // Nothing else of cargo's went into the app: its target dir is elsewhere.
+    assert!(!app.join("target/wasm32-wasip2/release/deps").exists());
+    let server = Server::start(&app, &[]);
+    assert_eq!(
+        get(&server.url("/hello/you")),
+        (200, "Hello, you!\n".into())
     );
 }
 
 #[test]
-fn manifest_source_must_match_what_cargo_built() {
-    let dir = fresh_app(|text| text.replace("release/svc.wasm", "release/other.wasm"));
-    // Share the template app's build output: only the manifest differs.
-    let target = template_app().join("target");
-    std::os::unix::fs::symlink(&target, dir.path().join("svc/target")).unwrap();
-    wasmctl(&dir.path().join("svc")).arg("build").assert().code(1).stderr(
-        contains("cargo built `")
-            .and(contains("but the source of component `svc` in wasmctl.toml is `target/wasm32-wasip2/release/other.wasm`"))
-            .and(contains("set `source = \"target/wasm32-wasip2/release/svc.wasm\"` in `[component.svc]`")),
+fn the_component_lands_at_source_with_a_target_dir_in_cargo_config() {
+    let (dir, target_dir) = app_with_foreign_target_dir();
+    let app = dir.path().join("svc");
+    std::fs::create_dir(app.join(".cargo")).unwrap();
+    std::fs::write(
+        app.join(".cargo/config.toml"),
+        format!(
+            "[build]\ntarget-dir = {:?}\n",
+            target_dir.display().to_string()
+        ),
+    )
+    .unwrap();
+    wasmctl(&app).arg("build").assert().success();
+    let built = std::fs::read(app.join("target/wasm32-wasip2/release/svc.wasm")).unwrap();
+    assert_eq!(built[..8], COMPONENT_HEADER);
+    assert!(!app.join("target/release").exists());
+}
+
+#[test]
+fn a_source_other_than_cargos_path_gets_the_component() {
+    let (dir, target_dir) = app_with_foreign_target_dir();
+    let app = dir.path().join("svc");
+    let manifest = app.join("wasmctl.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("target/wasm32-wasip2/release/svc.wasm", "dist/svc.wasm"),
+    )
+    .unwrap();
+    wasmctl(&app)
+        .arg("build")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .assert()
+        .success()
+        .stderr(contains("Built svc → dist/svc.wasm"));
+    assert_eq!(
+        std::fs::read(app.join("dist/svc.wasm")).unwrap()[..8],
+        COMPONENT_HEADER
     );
+}
+
+#[test]
+fn debug_builds_just_work() {
+    let (dir, target_dir) = app_with_foreign_target_dir();
+    let app = dir.path().join("svc");
+    let output = wasmctl(&app)
+        .args(["build", "--debug", "--json"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .assert()
+        .success()
+        .stderr(contains("Built svc → .wasmctl/debug/svc.wasm"))
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let path = report["components"][0]["path"].as_str().unwrap();
+    assert!(path.ends_with(".wasmctl/debug/svc.wasm"), "{path}");
+    // The release `source` is left alone: a debug build is never deployed by mistake.
+    assert!(!app.join("target/wasm32-wasip2/release/svc.wasm").exists());
+
+    // `up --debug` serves the debug build; `up` wants the release build first.
+    let server = Server::start(&app, &["--debug"]);
+    assert_eq!(get(&server.url("/")), (200, "Hello from svc!\n".into()));
+    drop(server);
+    wasmctl(&app).arg("up").assert().code(1).stderr(
+        contains(
+            "component `svc` is not built yet: `target/wasm32-wasip2/release/svc.wasm` does not exist",
+        )
+        .and(contains("help: run `wasmctl build` (or `wasmctl up --build`)")),
+    );
+
+    // `up --build --debug` builds the debug variant, then serves it.
+    let server = Server::start_with(
+        &app,
+        &["--build", "--debug"],
+        &[("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],
+    );
+    assert_eq!(
+        get(&server.url("/hello/debug")),
+        (200, "Hello, debug!\n".into())
+    );
+    assert!(
+        server
+            .stderr()
+            .contains("Built svc → .wasmctl/debug/svc.wasm"),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn compile_errors_are_shown_once() {
+    let (dir, target_dir) = app_with_foreign_target_dir();
+    let app = dir.path().join("svc");
+    let main = app.join("src/main.rs");
+    let code = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        code.replace("fn text(", "fn text(oops: Frobnicator, "),
+    )
+    .unwrap();
+    let output = wasmctl(&app)
+        .arg("build")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("cannot find type `Frobnicator`").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`cargo build --target wasm32-wasip2 --release` failed")
+            && stderr.contains("its messages are above"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--message-format"), "{stderr}");
 }
 
 #[test]
@@ -251,4 +411,31 @@ fn doctor_fails_with_fixes() {
         .assert()
         .code(1)
         .stdout(contains("✗ component not-wasm").and(contains("is not a WebAssembly file")));
+}
+
+#[test]
+fn doctor_says_not_built_and_stale() {
+    let (dir, target_dir) = app_with_foreign_target_dir();
+    let app = dir.path().join("svc");
+    wasmctl(&app).arg("doctor").assert().code(1).stdout(
+        contains("✗ component svc: not built yet: `target/wasm32-wasip2/release/svc.wasm` does not exist")
+            .and(contains("fix: run `wasmctl build`")),
+    );
+    wasmctl(&app)
+        .arg("build")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .assert()
+        .success();
+    wasmctl(&app).arg("doctor").assert().success();
+    // An edit after the build: `up` would serve the previous build.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .append(true)
+        .open(app.join("src/main.rs"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    wasmctl(&app).arg("doctor").assert().code(1).stdout(contains(
+        "✗ component svc: stale: `target/wasm32-wasip2/release/svc.wasm` is older than `src/main.rs`",
+    ));
 }

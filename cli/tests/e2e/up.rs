@@ -445,7 +445,7 @@ fn unbuilt_and_stale_components_are_reported() {
     let dir = fresh_app(|text| text);
     let app_dir = dir.path().join("svc");
     wasmctl(&app_dir).arg("up").assert().code(1).stderr(
-        predicates::str::contains("component `svc` has not been built")
+        predicates::str::contains("component `svc` is not built yet")
             .and(predicates::str::contains("wasmctl up --build")),
     );
 
