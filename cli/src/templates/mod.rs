@@ -522,14 +522,27 @@ fn regex_problem(error: &regex::Error) -> String {
 }
 
 /// The handlebars engine templates render with: strict (a misspelt variable is an error),
-/// no HTML escaping (these are source files), and `toml_str` to quote values safely.
+/// no HTML escaping (these are source files), `toml_str` to quote values safely, and
+/// `route_path` for the URLs a template's README shows.
 fn engine() -> Handlebars<'static> {
     handlebars_helper!(toml_str: |text: str| toml_string(text));
+    handlebars_helper!(route_path: |route: str, below: str| path_below_route(route, below));
     let mut engine = Handlebars::new();
     engine.set_strict_mode(true);
     engine.register_escape_fn(handlebars::no_escape);
     engine.register_helper("toml_str", Box::new(toml_str));
+    engine.register_helper("route_path", Box::new(route_path));
     engine
+}
+
+/// The URL path that reaches `below` (e.g. `/hello/world`) in a component mounted on
+/// `route`: `/api/...` gives `/api/hello/world`, `/...` gives `/hello/world`; an exact
+/// route serves only itself, so it is the answer.
+fn path_below_route(route: &str, below: &str) -> String {
+    match route.strip_suffix("/...") {
+        Some(prefix) => format!("{prefix}{below}"),
+        None => route.to_string(),
+    }
 }
 
 /// A TOML basic string literal, quotes included.

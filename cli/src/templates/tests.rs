@@ -309,3 +309,16 @@ fn deeply_nested_subexpressions_are_refused_before_parsing() {
     );
     assert_eq!(subexpression_depth("{{a (b (c))}} ((("), 2);
 }
+
+#[test]
+fn route_path_is_the_url_below_a_route() {
+    use super::path_below_route;
+    assert_eq!(path_below_route("/...", "/hello/world"), "/hello/world");
+    assert_eq!(
+        path_below_route("/api/...", "/hello/world"),
+        "/api/hello/world"
+    );
+    assert_eq!(path_below_route("/api/v1/...", "/"), "/api/v1/");
+    // An exact route serves only itself.
+    assert_eq!(path_below_route("/greet", "/hello/world"), "/greet");
+}

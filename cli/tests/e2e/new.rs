@@ -1,11 +1,12 @@
 //! `wasmctl new`: rendering, refusals, and a real wasm32-wasip2 build of the result.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::support::{COMPONENT_HEADER, guest_target_dir, wasmctl};
+use crate::support::{COMPONENT_HEADER, Server, get, guest_target_dir, wasmctl};
 
 #[test]
 fn http_rust_renders_and_builds_a_component() {
@@ -315,5 +316,75 @@ impl Drop for Terminal {
         // Closing the pseudo-terminal hangs up the command on it.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Every template that takes an `http_route` answers below a non-default route, and its
+/// README shows a URL that works there.
+#[test]
+fn every_template_routes_below_a_non_default_route() {
+    let listed = wasmctl(Path::new("."))
+        .args(["templates", "list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let templates: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    let routed: Vec<&str> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            t["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "http_route")
+        })
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(routed.contains(&"http-rust"), "{routed:?}");
+    for template in routed {
+        let dir = tempfile::tempdir().unwrap();
+        wasmctl(dir.path())
+            .args([
+                "new",
+                template,
+                "svc",
+                "-y",
+                "--value",
+                "http_route=/api/...",
+            ])
+            .assert()
+            .success();
+        let app = dir.path().join("svc");
+        let readme = std::fs::read_to_string(app.join("README.md")).unwrap();
+        assert!(
+            readme.contains("curl http://127.0.0.1:3000/api/hello/world"),
+            "{template}: {readme}"
+        );
+        let target_dir = guest_target_dir();
+        let server = Server::start_with(
+            &app,
+            &["--build"],
+            &[("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],
+        );
+        assert_eq!(
+            get(&server.url("/api/")),
+            (200, "Hello from svc!\n".into()),
+            "{template}"
+        );
+        assert_eq!(
+            get(&server.url("/api")),
+            (200, "Hello from svc!\n".into()),
+            "{template}"
+        );
+        assert_eq!(
+            get(&server.url("/api/hello/world")),
+            (200, "Hello, world!\n".into()),
+            "{template}"
+        );
+        assert_eq!(get(&server.url("/hello/world")).0, 404, "{template}");
     }
 }
