@@ -73,6 +73,11 @@ impl Ui {
         self.quiet
     }
 
+    /// How many `-v` were given.
+    pub fn verbosity(&self) -> u8 {
+        self.verbose
+    }
+
     /// Whether progress bars and spinners are drawn (a terminal, not `--quiet`).
     pub fn spinners_enabled(&self) -> bool {
         self.spinners

@@ -22,6 +22,7 @@ fn instantiate(c: &mut Criterion) {
     let host = Host::new(HostConfig {
         cache_dir: None,
         output: None,
+        access_log: None,
         limits: ServerLimits::default(),
     })
     .expect("the engine is configured");

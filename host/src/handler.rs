@@ -17,7 +17,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::state::RequestState;
-use crate::{Host, LoadedComponent, headers};
+use crate::{Host, LoadedApp, LoadedComponent, RequestRecord, headers};
 
 /// The imports the host provides: wasi:http/proxy, plus wasi:cli, wasi:filesystem and
 /// insecure random for Rust std. Deliberately no wasi:sockets.
@@ -61,46 +61,88 @@ impl std::fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
-/// Serves one request; never fails: every problem becomes a status code.
+/// Serves one request; never fails: every problem becomes a status code. With an access
+/// log, reports the request once its response head is ready.
 pub async fn handle(
     host: Arc<Host>,
     request: Request<Incoming>,
 ) -> Result<Response<HyperOutgoingBody>, std::convert::Infallible> {
     // This request keeps the app it started on, even if a new one is swapped in.
-    let Some(app) = host.app.load_full() else {
-        return Ok(plain(
+    let app = host.app.load_full();
+    let Some(log) = &host.access_log else {
+        return Ok(respond(&host, app.as_deref(), request).await.0);
+    };
+    let started = Instant::now();
+    // The request goes to the guest; the record needs its own copy.
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let (response, served_by) = respond(&host, app.as_deref(), request).await;
+    log.request(&RequestRecord {
+        method: &method,
+        path: &path,
+        status: response.status(),
+        duration: started.elapsed(),
+        component: served_by.map(|served| served.component),
+        route: served_by.map(|served| served.route),
+    });
+    Ok(response)
+}
+
+/// The component and route a request was routed to.
+#[derive(Clone, Copy)]
+struct ServedBy<'a> {
+    component: &'a str,
+    route: &'a str,
+}
+
+/// The response to one request, and who served it.
+async fn respond<'a>(
+    host: &Host,
+    app: Option<&'a LoadedApp>,
+    request: Request<Incoming>,
+) -> (Response<HyperOutgoingBody>, Option<ServedBy<'a>>) {
+    let Some(app) = app else {
+        let response = plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "no app is loaded yet\n".to_string(),
-        ));
+        );
+        return (response, None);
     };
     let Some(matched) = app.routes.lookup(request.uri().path()) else {
-        return Ok(plain(
+        let response = plain(
             StatusCode::NOT_FOUND,
             format!("no route for {}\n", request.uri().path()),
-        ));
+        );
+        return (response, None);
     };
     let component = &app.components[matched.component];
     let id = &component.shared.config.id;
+    let served_by = Some(ServedBy {
+        component: id,
+        route: matched.route,
+    });
     let route = HeaderValue::from_str(matched.route);
     let path_info = HeaderValue::from_str(matched.path_info);
     let (Ok(route), Ok(path_info)) = (route, path_info) else {
-        return Ok(plain(
+        let response = plain(
             StatusCode::BAD_REQUEST,
             "invalid request path\n".to_string(),
-        ));
+        );
+        return (response, served_by);
     };
     let content_length = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if content_length.is_some_and(|length| length > host.limits.max_body_size) {
-        return Ok(plain(
+        let response = plain(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "request body is larger than {} bytes\n",
                 host.limits.max_body_size
             ),
-        ));
+        );
+        return (response, served_by);
     }
 
     let (mut parts, body) = request.into_parts();
@@ -144,22 +186,24 @@ pub async fn handle(
     };
     if failed && body_too_large.is_some_and(|seen| seen.load(Ordering::Relaxed)) {
         tracing::warn!("component `{id}`: request body over the {max_body}-byte limit (413)");
-        return Ok(plain(
+        let response = plain(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body is larger than {max_body} bytes\n"),
-        ));
+        );
+        return (response, served_by);
     }
-    match result {
-        Ok(response) => Ok(response),
+    let response = match result {
+        Ok(response) => response,
         Err(failure) => {
             let status = failure.status();
             failure.log(id);
-            Ok(plain(
+            plain(
                 status,
                 format!("{}\n", status.canonical_reason().unwrap_or("error")),
-            ))
+            )
         }
-    }
+    };
+    (response, served_by)
 }
 
 /// Why a request got no response from its guest.

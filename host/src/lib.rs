@@ -3,7 +3,8 @@
 //! The host serves `wasi:http/proxy` components (plus the wasi:cli and wasi:filesystem
 //! interfaces Rust std imports; never wasi:sockets). It knows nothing of manifests or
 //! terminals: the caller describes components and routes with [`HostConfig`], and
-//! receives guest output through [`GuestOutput`] and logs through `tracing`.
+//! receives guest output through [`GuestOutput`], one [`RequestRecord`] per answered
+//! request through [`AccessLog`], and logs through `tracing`.
 //!
 //! Every request gets a fresh instance from a pre-instantiated component (`ProxyPre`) in
 //! a pooling allocator, so instantiation is a few microseconds. The server runs one
@@ -14,6 +15,7 @@
 //! a timer for waits) answers 504, a trap or memory bomb answers 500 and is logged with
 //! its wasm backtrace, and a busy guest yields its thread every epoch tick.
 
+mod access;
 mod engine;
 mod handler;
 mod outbound;
@@ -32,6 +34,7 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+pub use access::{AccessLog, RequestRecord};
 pub use outbound::{OutboundPolicy, OutboundRule};
 pub use router::{Route, RouteTable};
 pub use server::BoundServer;
@@ -107,6 +110,9 @@ pub struct HostConfig {
     pub cache_dir: Option<PathBuf>,
     /// Where guest stdout/stderr lines go; `None` discards them.
     pub output: Option<Arc<dyn GuestOutput>>,
+    /// Where each answered request is reported; `None` reports nothing (and costs
+    /// nothing per request).
+    pub access_log: Option<Arc<dyn AccessLog>>,
     pub limits: ServerLimits,
 }
 
@@ -148,6 +154,7 @@ pub struct Host {
     linker: Linker<RequestState>,
     cache_dir: Option<PathBuf>,
     output: Option<Arc<dyn GuestOutput>>,
+    access_log: Option<Arc<dyn AccessLog>>,
     limits: ServerLimits,
     app: ArcSwapOption<LoadedApp>,
     /// One permit per instance a request may have alive (`max_instances`).
@@ -178,6 +185,7 @@ impl Host {
             linker,
             cache_dir: config.cache_dir,
             output: config.output,
+            access_log: config.access_log,
             limits: config.limits,
             app: ArcSwapOption::empty(),
             instance_slots: Arc::new(tokio::sync::Semaphore::new(

@@ -23,16 +23,17 @@ impl std::fmt::Display for Route {
     }
 }
 
-/// The result of routing a path.
+/// The result of routing a path: the route borrows from the table (it outlives the
+/// request's path), the path info from the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Match<'a> {
+pub struct Match<'t, 'p> {
     /// Index of the component (as given to [`RouteTable::new`]).
     pub component: usize,
     /// The route as written, e.g. `/api/...`.
-    pub route: &'a str,
+    pub route: &'t str,
     /// The part of the path below a wildcard prefix (`""` or starting with `/`);
     /// `""` for an exact route.
-    pub path_info: &'a str,
+    pub path_info: &'p str,
 }
 
 /// Routes compiled for lookup: a hash map of exact paths and prefixes longest first.
@@ -61,7 +62,7 @@ impl RouteTable {
         table
     }
 
-    pub fn lookup<'a>(&'a self, path: &'a str) -> Option<Match<'a>> {
+    pub fn lookup<'t, 'p>(&'t self, path: &'p str) -> Option<Match<'t, 'p>> {
         if let Some((component, route)) = self.exact.get(path) {
             return Some(Match {
                 component: *component,

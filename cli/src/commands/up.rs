@@ -4,16 +4,16 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use console::Style;
 use wasmctl::build::Profile;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl_host::{
-    AppConfig, BoundServer, Compilation, ComponentConfig, GuestOutput, Host, HostConfig,
-    OutboundRule, ServerLimits, Stream,
+    AccessLog, AppConfig, BoundServer, Compilation, ComponentConfig, GuestOutput, Host, HostConfig,
+    OutboundRule, RequestRecord, ServerLimits, Stream,
 };
 
 use super::ManifestArgs;
@@ -33,6 +33,10 @@ use crate::ui::Ui;
     wasmctl-path-info      the path below a wildcard route's prefix, e.g. /users/7\n  \
     wasmctl-component      the id of the serving component\n\
     Guest output is shown prefixed with the component id and kept in .wasmctl/logs/.\n\
+    Access log: -v prints a line per request on stderr (time, method, path, status,\n\
+    duration until the response head, component, route); --log-format json prints it\n\
+    always, one JSON object per line. Health checks (2xx answers on /health, /healthz,\n\
+    /ready, /readyz, /livez) are left out unless -vv or --log-health-checks.\n\
     Ctrl-C or SIGTERM stops accepting and lets in-flight requests finish.\n\
     --from REF pulls the app (verifying every digest; cached by digest) and serves it.\n\
     --watch (or `wasmctl watch`) builds, serves, and on every save of a component's\n\
@@ -91,6 +95,21 @@ pub struct UpArgs {
     /// Compile components even if a cached compilation exists
     #[arg(long)]
     pub no_cache: bool,
+    /// Access log format: text (shown with -v) or json (always shown, one object per line)
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log health checks too (left out by default; see below)
+    #[arg(long)]
+    pub log_health_checks: bool,
+}
+
+/// How the access log is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people, and only with -v.
+    Text,
+    /// For machines, always: one JSON object per line.
+    Json,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -250,6 +269,7 @@ impl UpArgs {
                 files: Mutex::new(HashMap::new()),
                 quiet: ui.is_quiet(),
             })),
+            access_log: self.access_log(ui),
             limits: ServerLimits {
                 max_connections: self.max_connections,
                 max_instances: self.max_instances,
@@ -257,6 +277,20 @@ impl UpArgs {
                 header_read_timeout: self.header_timeout,
                 ..ServerLimits::default()
             },
+        })
+    }
+
+    /// The access log asked for: text with -v, JSON always with `--log-format json`.
+    fn access_log(&self, ui: &Ui) -> Option<Arc<dyn AccessLog>> {
+        let shown = match self.log_format {
+            LogFormat::Text => ui.verbosity() >= 1,
+            LogFormat::Json => true,
+        };
+        shown.then(|| {
+            Arc::new(AccessLines {
+                format: self.log_format,
+                health_checks: self.log_health_checks || ui.verbosity() >= 2,
+            }) as Arc<dyn AccessLog>
         })
     }
 
@@ -495,6 +529,67 @@ impl GuestOutput for TerminalAndLogs {
             };
             let _ = writeln!(file, "{tag} {line}");
         }
+    }
+}
+
+/// Paths that load balancers and orchestrators poll every few seconds: their successful
+/// answers would drown the requests worth reading. A failing health check is logged.
+const HEALTH_CHECK_PATHS: [&str; 5] = ["/health", "/healthz", "/ready", "/readyz", "/livez"];
+
+/// The access log: one line per answered request on stderr.
+struct AccessLines {
+    format: LogFormat,
+    /// Log successful health checks too.
+    health_checks: bool,
+}
+
+/// One access log line as JSON.
+#[derive(serde::Serialize)]
+struct AccessJson<'a> {
+    time: String,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    duration_ms: f64,
+    component: Option<&'a str>,
+    route: Option<&'a str>,
+}
+
+impl AccessLog for AccessLines {
+    fn request(&self, record: &RequestRecord<'_>) {
+        if !self.health_checks
+            && record.status.is_success()
+            && HEALTH_CHECK_PATHS.contains(&record.path)
+        {
+            return;
+        }
+        let time = humantime::format_rfc3339_millis(SystemTime::now());
+        let duration_ms = record.duration.as_secs_f64() * 1000.0;
+        // A request path holds no spaces or control characters (hyper refuses them), so
+        // a line cannot be forged from the outside.
+        let line = match self.format {
+            LogFormat::Text => format!(
+                "{} {} {} {} {duration_ms:.2}ms {} {}",
+                Style::new().dim().apply_to(time),
+                record.method,
+                record.path,
+                record.status.as_u16(),
+                record.component.unwrap_or("-"),
+                record.route.unwrap_or("-"),
+            ),
+            LogFormat::Json => serde_json::to_string(&AccessJson {
+                time: time.to_string(),
+                method: record.method.as_str(),
+                path: record.path,
+                status: record.status.as_u16(),
+                duration_ms,
+                component: record.component,
+                route: record.route,
+            })
+            .expect("strings, numbers and options serialize"),
+        };
+        // A closed stderr must not take the worker down; the line is lost either way.
+        let _ = writeln!(std::io::stderr(), "{line}");
     }
 }
 

@@ -570,3 +570,99 @@ fn http2_with_prior_knowledge_is_served() {
         assert_eq!(&body[..], b"ok\n");
     });
 }
+
+/// An app serving the probe on every path, for the access log tests.
+fn probe_everywhere() -> tempfile::TempDir {
+    app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    )
+}
+
+/// The access log lines (JSON objects) of a server's stderr.
+fn access_json(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[test]
+fn access_log_with_v_shows_each_request_but_not_health_checks() {
+    let dir = probe_everywhere();
+    let server = Server::start(dir.path(), &["-v"]);
+    assert_eq!(get(&server.url("/healthz")), (200, "ok\n".to_string()));
+    assert_eq!(get(&server.url("/api/headers")).0, 200);
+    assert_eq!(get(&server.url("/api/nothing?secret=1")).0, 404);
+    // Lines come in order: once the last is read, so are the others.
+    assert!(
+        server.wait_for_stderr(" GET /api/nothing 404 "),
+        "{}",
+        server.stderr()
+    );
+    let stderr = server.stderr();
+    let line = |needle: &str| stderr.lines().find(|line| line.contains(needle));
+    let ok = line(" GET /api/headers 200 ").unwrap_or_else(|| panic!("{stderr}"));
+    assert!(ok.ends_with(" probe /..."), "{ok}");
+    assert!(ok.contains("ms "), "a duration: {ok}");
+    let missing = line(" GET /api/nothing 404 ").unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        !missing.contains("secret"),
+        "the query is left out: {missing}"
+    );
+    assert!(line("/healthz").is_none(), "{stderr}");
+}
+
+#[test]
+fn access_log_as_json_is_always_on_and_can_include_health_checks() {
+    let dir = probe_everywhere();
+    let server = Server::start(dir.path(), &["--log-format", "json"]);
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+    assert_eq!(get(&server.url("/api/headers")).0, 200);
+    assert!(
+        server.wait_for_stderr(r#""path":"/api/headers""#),
+        "{}",
+        server.stderr()
+    );
+    let lines = access_json(&server.stderr());
+    assert_eq!(lines.len(), 1, "{}", server.stderr());
+    let line = &lines[0];
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["path"], "/api/headers");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["component"], "probe");
+    assert_eq!(line["route"], "/...");
+    assert!(
+        line["duration_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{line}"
+    );
+    assert!(
+        line["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{line}"
+    );
+    drop(server);
+
+    let server = Server::start(dir.path(), &["--log-format", "json", "--log-health-checks"]);
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+    assert!(
+        server.wait_for_stderr(r#""path":"/healthz""#),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn no_access_log_by_default() {
+    let dir = probe_everywhere();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(get(&server.url("/api/headers")).0, 200);
+    assert_eq!(get(&server.url("/print?n=1")).0, 200);
+    // Guest output of the later request arrived, so a log line would have too.
+    assert!(
+        server.wait_for_stderr("[probe] to stdout 1"),
+        "{}",
+        server.stderr()
+    );
+    assert!(!server.stderr().contains("GET /"), "{}", server.stderr());
+}

@@ -64,6 +64,8 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
             let bytes = body.contents().await?.len();
             text(format!("{bytes}\n"))
         }
+        // What a health check polls.
+        "healthz" => text("ok\n".to_string()),
         other => status(StatusCode::NOT_FOUND, format!("no {other}\n")),
     }
 }
