@@ -439,3 +439,30 @@ fn doctor_says_not_built_and_stale() {
         "✗ component svc: stale: `target/wasm32-wasip2/release/svc.wasm` is older than `src/main.rs`",
     ));
 }
+
+/// The release profile strips function names (keeping them costs 27% of the template's
+/// component, docs/performance.md); a debug build keeps them, so a panic's trace names
+/// the guest's own functions.
+#[test]
+fn a_debug_build_names_the_guest_functions_in_a_panic() {
+    let (dir, target_dir) = app_with_foreign_target_dir();
+    let app = dir.path().join("svc");
+    let main = app.join("src/main.rs");
+    let code = std::fs::read_to_string(&main).unwrap();
+    let code = code.replace(
+        "    let path = path_below_route(&request);",
+        "    let path = path_below_route(&request);\n    if path == \"/boom\" {\n        explode_on_purpose();\n    }",
+    ) + "\n#[inline(never)]\nfn explode_on_purpose() {\n    panic!(\"boom\");\n}\n";
+    std::fs::write(&main, code).unwrap();
+    let server = Server::start_with(
+        &app,
+        &["--build", "--debug"],
+        &[("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],
+    );
+    assert_eq!(get(&server.url("/boom")).0, 500);
+    assert!(
+        server.wait_for_stderr("explode_on_purpose"),
+        "{}",
+        server.stderr()
+    );
+}
