@@ -4,8 +4,8 @@ use predicates::prelude::*;
 use predicates::str::contains;
 
 use crate::support::{
-    COMPONENT_HEADER, Server, build_guest, fresh_app, get, guest_target_dir, template_app,
-    testdata, wasmctl,
+    COMPONENT_HEADER, Server, build_guest, edit_file, fresh_app, get, guest_target_dir,
+    template_app, testdata, wasmctl,
 };
 
 #[test]
@@ -163,24 +163,41 @@ fn failing_build_command_shows_command_directory_and_output() {
 /// `CARGO_TARGET_DIR` or `build.target-dir` on a real machine), shared by the tests that
 /// use it so the template's dependencies compile once.
 fn app_with_foreign_target_dir() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = fresh_app(|text| text);
-    (dir, guest_target_dir())
+    app_with_foreign_target_dir_and(|text| text)
 }
 
-#[test]
-fn the_component_lands_at_source_whatever_cargo_target_dir_is() {
-    let (dir, target_dir) = app_with_foreign_target_dir();
+/// The same, with the app's `wasmctl.toml` edited by `edit`.
+fn app_with_foreign_target_dir_and(
+    edit: impl Fn(String) -> String,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    (fresh_app(edit), guest_target_dir())
+}
+
+/// Builds a fresh app (its manifest edited by `edit`) with `CARGO_TARGET_DIR` outside it,
+/// and checks the component landed at `source`.
+fn build_with_target_dir_elsewhere(
+    edit: impl Fn(String) -> String,
+    source: &str,
+) -> tempfile::TempDir {
+    let (dir, target_dir) = app_with_foreign_target_dir_and(edit);
     let app = dir.path().join("svc");
     wasmctl(&app)
         .arg("build")
         .env("CARGO_TARGET_DIR", &target_dir)
         .assert()
         .success()
-        .stderr(contains(
-            "Built svc → target/wasm32-wasip2/release/svc.wasm",
-        ));
-    let built = std::fs::read(app.join("target/wasm32-wasip2/release/svc.wasm")).unwrap();
-    assert_eq!(built[..8], COMPONENT_HEADER);
+        .stderr(contains(format!("Built svc → {source}")));
+    assert_eq!(
+        std::fs::read(app.join(source)).unwrap()[..8],
+        COMPONENT_HEADER
+    );
+    dir
+}
+
+#[test]
+fn the_component_lands_at_source_whatever_cargo_target_dir_is() {
+    let dir = build_with_target_dir_elsewhere(|text| text, "target/wasm32-wasip2/release/svc.wasm");
+    let app = dir.path().join("svc");
     // Nothing else of cargo's went into the app: its target dir is elsewhere.
     assert!(!app.join("target/wasm32-wasip2/release/deps").exists());
     let server = Server::start(&app, &[]);
@@ -211,24 +228,9 @@ fn the_component_lands_at_source_with_a_target_dir_in_cargo_config() {
 
 #[test]
 fn a_source_other_than_cargos_path_gets_the_component() {
-    let (dir, target_dir) = app_with_foreign_target_dir();
-    let app = dir.path().join("svc");
-    let manifest = app.join("wasmctl.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replace("target/wasm32-wasip2/release/svc.wasm", "dist/svc.wasm"),
-    )
-    .unwrap();
-    wasmctl(&app)
-        .arg("build")
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .assert()
-        .success()
-        .stderr(contains("Built svc → dist/svc.wasm"));
-    assert_eq!(
-        std::fs::read(app.join("dist/svc.wasm")).unwrap()[..8],
-        COMPONENT_HEADER
+    build_with_target_dir_elsewhere(
+        |text| text.replace("target/wasm32-wasip2/release/svc.wasm", "dist/svc.wasm"),
+        "dist/svc.wasm",
     );
 }
 
@@ -285,13 +287,9 @@ fn debug_builds_just_work() {
 fn compile_errors_are_shown_once() {
     let (dir, target_dir) = app_with_foreign_target_dir();
     let app = dir.path().join("svc");
-    let main = app.join("src/main.rs");
-    let code = std::fs::read_to_string(&main).unwrap();
-    std::fs::write(
-        &main,
-        code.replace("fn text(", "fn text(oops: Frobnicator, "),
-    )
-    .unwrap();
+    edit_file(&app.join("src/main.rs"), |code| {
+        code.replace("fn text(", "fn text(oops: Frobnicator, ")
+    });
     let output = wasmctl(&app)
         .arg("build")
         .env("CARGO_TARGET_DIR", &target_dir)
@@ -447,13 +445,12 @@ fn doctor_says_not_built_and_stale() {
 fn a_debug_build_names_the_guest_functions_in_a_panic() {
     let (dir, target_dir) = app_with_foreign_target_dir();
     let app = dir.path().join("svc");
-    let main = app.join("src/main.rs");
-    let code = std::fs::read_to_string(&main).unwrap();
-    let code = code.replace(
-        "    let path = path_below_route(&request);",
-        "    let path = path_below_route(&request);\n    if path == \"/boom\" {\n        explode_on_purpose();\n    }",
-    ) + "\n#[inline(never)]\nfn explode_on_purpose() {\n    panic!(\"boom\");\n}\n";
-    std::fs::write(&main, code).unwrap();
+    edit_file(&app.join("src/main.rs"), |code| {
+        code.replace(
+            "    let path = path_below_route(&request);",
+            "    let path = path_below_route(&request);\n    if path == \"/boom\" {\n        explode_on_purpose();\n    }",
+        ) + "\n#[inline(never)]\nfn explode_on_purpose() {\n    panic!(\"boom\");\n}\n"
+    });
     let server = Server::start_with(
         &app,
         &["--build", "--debug"],

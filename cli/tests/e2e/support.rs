@@ -22,13 +22,19 @@ pub fn wasmctl(dir: &Path) -> Command {
 pub fn wasmctl_process(dir: &Path) -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("wasmctl"));
     command.current_dir(dir);
+    isolate(&mut command);
+    command
+}
+
+/// Keeps `command` (and the wasmctl it runs) away from the user's data, cache,
+/// credentials and Docker config.
+pub fn isolate(command: &mut std::process::Command) {
     for (key, value) in isolation() {
         match value {
             Some(value) => command.env(key, value),
             None => command.env_remove(key),
         };
     }
-    command
 }
 
 /// Environment that keeps a wasmctl child away from the user's data, cache,
@@ -410,8 +416,13 @@ pub fn fresh_app(edit: impl Fn(String) -> String) -> tempfile::TempDir {
         .args(["new", "http-rust", "svc", "-y"])
         .assert()
         .success();
-    let manifest = dir.path().join("svc/wasmctl.toml");
-    let text = std::fs::read_to_string(&manifest).expect("rendered manifest");
-    std::fs::write(&manifest, edit(text)).expect("manifest written");
+    edit_file(&dir.path().join("svc/wasmctl.toml"), edit);
     dir
+}
+
+/// Rewrites a text file through `edit`.
+pub fn edit_file(path: &Path, edit: impl FnOnce(String) -> String) {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    std::fs::write(path, edit(text)).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
