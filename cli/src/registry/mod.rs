@@ -72,6 +72,7 @@ pub enum RegistryError {
     )]
     NotBuilt {
         component: String,
+        /// As the manifest writes it (relative to the app).
         source_path: PathBuf,
     },
 }

@@ -29,11 +29,10 @@ pub async fn push_app(
 ) -> Result<PushReport> {
     let mut valid = BTreeMap::new();
     for component in app.components.values() {
-        let source = app.resolve(&component.source);
-        if component.build.is_some() && !source.exists() {
+        if component.build.is_some() && !app.resolve(&component.source).exists() {
             return Err(RegistryError::NotBuilt {
                 component: component.id.clone(),
-                source_path: source,
+                source_path: component.source.clone(),
             }
             .into());
         }
