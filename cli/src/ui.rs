@@ -2,17 +2,23 @@
 //!
 //! Colours and progress bars appear only on a terminal, never with `NO_COLOR` or
 //! `--color never`; `--quiet` keeps stderr to errors.
+//!
+//! Every write to stdout goes through [`Ui::result`], [`Ui::json`] or [`Ui::output`]:
+//! when the reader went away (`wasmctl ... | head -1`), they return [`StdoutClosed`] and
+//! `main` ends the command quietly with exit 0, as ripgrep does.
 
+use std::collections::HashMap;
 use std::fmt::Display;
-use std::io::IsTerminal;
-
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use console::Style;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use wasmctl::diagnostic::Diagnostics;
 use wasmctl::manifest::ManifestError;
+use wasmctl::registry::PushProgress;
 
 use crate::commands::{ColorChoice, GlobalArgs};
 
@@ -129,14 +135,28 @@ impl Ui {
     }
 
     /// A result line on stdout, for people and pipes alike.
-    pub fn result(&self, line: impl Display) {
-        println!("{line}");
+    pub fn result(&self, line: impl Display) -> anyhow::Result<()> {
+        self.output(format!("{line}\n").as_bytes())
     }
 
     /// One JSON document on stdout, for scripts.
     pub fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
-        println!("{}", serde_json::to_string_pretty(value)?);
-        Ok(())
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.output(text.as_bytes())
+    }
+
+    /// Raw bytes on stdout (a completion script). Flushed at once, so a closed pipe is
+    /// seen here, as [`StdoutClosed`], and not at exit, where Rust would panic.
+    pub fn output(&self, bytes: &[u8]) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+                Err(StdoutClosed.into())
+            }
+            Err(error) => Err(anyhow::Error::new(error).context("writing to stdout")),
+        }
     }
 
     /// Prints an error and its causes the way cargo does; located errors (manifest and
@@ -154,6 +174,20 @@ impl Ui {
                 eprintln!("  {} {cause}", Style::new().bold().apply_to("caused by:"));
             }
         }
+    }
+}
+
+/// Whoever read stdout is gone (`| head -1`): nothing more can be said there, and that
+/// is no failure of the command, so `main` ends it quietly with exit 0 (as ripgrep does;
+/// a shell pipeline judges by its last command anyway).
+#[derive(Debug, thiserror::Error)]
+#[error("stdout was closed by its reader")]
+pub struct StdoutClosed;
+
+impl StdoutClosed {
+    /// Whether `error` (or one of its causes) is a closed stdout.
+    pub fn caused(error: &anyhow::Error) -> bool {
+        error.chain().any(|cause| cause.is::<StdoutClosed>())
     }
 }
 
@@ -199,6 +233,70 @@ impl Progress {
     pub fn finish(self) {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// Progress of a registry push: per-layer upload bars on a terminal, one status line
+/// per layer otherwise.
+pub struct LayerProgress<'a> {
+    ui: &'a Ui,
+    bars: Option<MultiProgress>,
+    active: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl<'a> LayerProgress<'a> {
+    pub fn new(ui: &'a Ui) -> Self {
+        Self {
+            ui,
+            bars: ui.spinners_enabled().then(MultiProgress::new),
+            active: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bars) = &self.bars {
+            let _ = bars.clear();
+        }
+    }
+}
+
+impl PushProgress for LayerProgress<'_> {
+    fn start(&self, title: &str, size: u64) {
+        if let Some(bars) = &self.bars {
+            let bar = bars.add(ProgressBar::new(size)).with_style(
+                ProgressStyle::with_template(
+                    "{prefix:>16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                )
+                .expect("valid progress template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(title.to_string());
+            self.active
+                .lock()
+                .expect("not poisoned")
+                .insert(title.to_string(), bar);
+        }
+    }
+
+    fn advance(&self, title: &str, bytes: u64) {
+        if let Some(bar) = self.active.lock().expect("not poisoned").get(title) {
+            bar.inc(bytes);
+        }
+    }
+
+    fn done(&self, title: &str, size: u64, uploaded: bool) {
+        if let Some(bar) = self.active.lock().expect("not poisoned").remove(title) {
+            bar.finish_and_clear();
+        }
+        let size = bytesize::ByteSize::b(size).display().iec().to_string();
+        if uploaded {
+            self.ui.status("Uploaded", format!("{title} ({size})"));
+        } else {
+            self.ui.status(
+                "Exists",
+                format!("{title} ({size}, already in the registry)"),
+            );
         }
     }
 }

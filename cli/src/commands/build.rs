@@ -82,7 +82,7 @@ impl BuildArgs {
                     .to_string(),
                 component.valid.world,
                 format_duration(component.build_time + component.check_time),
-            ));
+            ))?;
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
+use crate::ui::Ui;
+
 /// `wasmctl completions SHELL`
 #[derive(Debug, Args)]
 #[command(
@@ -12,9 +14,12 @@ pub struct CompletionsArgs {
 }
 
 impl CompletionsArgs {
-    pub fn run(self) -> anyhow::Result<()> {
+    pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
         let mut command = super::Cli::command();
-        clap_complete::generate(self.shell, &mut command, "wasmctl", &mut std::io::stdout());
-        Ok(())
+        // clap_complete panics when its writer fails: it writes into memory, and the
+        // script reaches stdout through `Ui`, which ends quietly on a closed pipe.
+        let mut script = Vec::new();
+        clap_complete::generate(self.shell, &mut command, "wasmctl", &mut script);
+        ui.output(&script)
     }
 }

@@ -1,17 +1,14 @@
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use wasmctl::build::Profile;
 use wasmctl::kube::{self, KubeApp};
 use wasmctl::manifest::App;
-use wasmctl::registry::{self, PushProgress, Registry, artifact, credentials};
+use wasmctl::registry;
 
 use super::ManifestArgs;
-use crate::ui::Ui;
+use crate::ui::{LayerProgress, Ui};
 
 /// `wasmctl deploy`
 #[derive(Debug, Args)]
@@ -24,7 +21,10 @@ use crate::ui::Ui;
     `wasmctl registry login`, then Docker's config.json. Plain HTTP is used only for\n\
     loopback registries, or with --insecure.\n\n\
     --kube DIR writes a Deployment and Service for runwasi's wasmtime shim\n\
-    (runtimeClassName: wasmtime) that run the pushed digest.")]
+    (runtimeClassName: wasmtime) that run the pushed digest.\n\n\
+    `wasmctl registry push` pushes the same artifact, but builds nothing (it pushes what\n\
+    `wasmctl build` made) and has no Kubernetes options; deploy first builds the\n\
+    components that are missing or older than their sources.")]
 pub struct DeployArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
@@ -66,10 +66,7 @@ pub struct DeployArgs {
 impl DeployArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
-        let reference_text = self.registry.clone().or_else(|| app.deploy.registry.clone()).context(
-            "no registry to push to\nhelp: pass --registry HOST[:PORT]/REPO:TAG, or set `registry` in a [deploy] table of wasmctl.toml",
-        )?;
-        let reference = registry::parse_reference(&reference_text)?;
+        let reference = registry::target(self.registry.as_deref(), &app)?;
         if self.kube.is_some() && app.components.len() > 1 {
             bail!(
                 "--kube: runwasi's wasmtime shim serves one component per pod, and this app has {} ({})\nhelp: deploy each component as an app of its own, or leave out --kube",
@@ -82,45 +79,28 @@ impl DeployArgs {
             );
         }
 
-        let valid = build_if_needed(&app, ui)?;
-        let packed = artifact::pack(&app, &valid)?;
-        let (auth, source) = credentials::lookup(reference.resolve_registry())?;
-        tracing::info!(
-            "credentials for {}: {source:?}",
-            reference.resolve_registry()
-        );
-        let registry = Registry::connect(&reference, auth, self.insecure || app.deploy.insecure)?;
+        build_if_needed(&app, ui)?;
         let progress = LayerProgress::new(ui);
-        let report = runtime()?.block_on(registry.push(&reference, &packed, &progress))?;
+        let pushed = registry::runtime()?.block_on(registry::push_app(
+            &app,
+            &reference,
+            self.insecure,
+            &progress,
+        ));
         progress.finish();
+        let report = pushed?;
 
         let kube_file = match &self.kube {
             Some(dir) => Some(self.write_kube(&app, &report.pinned, dir)?),
             None => None,
         };
-        let uploaded = report.blobs.iter().filter(|b| b.uploaded).count();
         if self.json {
-            ui.json(&serde_json::json!({
-                "reference": report.pinned,
-                "tag": report.tagged,
-                "digest": report.digest,
-                "blobs": report.blobs,
-                "uploaded": uploaded,
-                "seconds": report.elapsed.as_secs_f64(),
-                "kubernetes": kube_file.as_ref().map(|f| f.display().to_string()),
-            }))?;
+            let mut document = super::push_json(&report);
+            document["kubernetes"] =
+                serde_json::json!(kube_file.as_ref().map(|f| f.display().to_string()));
+            ui.json(&document)?;
         } else {
-            ui.status(
-                "Pushed",
-                format!(
-                    "{} ({} of {} blobs uploaded, in {:.0?})",
-                    report.tagged,
-                    uploaded,
-                    report.blobs.len(),
-                    report.elapsed
-                ),
-            );
-            ui.result(&report.pinned);
+            super::print_push(&report, ui)?;
         }
         if let Some(file) = kube_file {
             if !self.json {
@@ -171,11 +151,9 @@ impl DeployArgs {
     }
 }
 
-/// Builds components whose file is missing or older than their inputs, then validates all.
-fn build_if_needed(
-    app: &App,
-    ui: &Ui,
-) -> Result<BTreeMap<String, wasmctl::component::ValidComponent>> {
+/// Builds components whose file is missing or older than their inputs (the push
+/// validates them all).
+fn build_if_needed(app: &App, ui: &Ui) -> Result<()> {
     let stale: Vec<String> = app
         .components
         .values()
@@ -189,15 +167,7 @@ fn build_if_needed(
     if !stale.is_empty() {
         super::build::build_app(app, &stale, Profile::Release, ui)?;
     }
-    app.components
-        .values()
-        .map(|c| {
-            Ok((
-                c.id.clone(),
-                wasmctl::build::check_source(app, c, Profile::Release)?,
-            ))
-        })
-        .collect()
+    Ok(())
 }
 
 fn kubectl_apply(file: &std::path::Path, ui: &Ui) -> Result<()> {
@@ -220,76 +190,5 @@ fn kubectl_apply(file: &std::path::Path, ui: &Ui) -> Result<()> {
             file.display()
         ),
         Err(error) => Err(error).context("running kubectl"),
-    }
-}
-
-/// A runtime for the registry client, which is async.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
-/// Per-layer upload bars on a terminal; one line per layer otherwise.
-struct LayerProgress<'a> {
-    ui: &'a Ui,
-    bars: Option<MultiProgress>,
-    active: Mutex<HashMap<String, ProgressBar>>,
-}
-
-impl<'a> LayerProgress<'a> {
-    fn new(ui: &'a Ui) -> Self {
-        Self {
-            ui,
-            bars: ui.spinners_enabled().then(MultiProgress::new),
-            active: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bars) = &self.bars {
-            let _ = bars.clear();
-        }
-    }
-}
-
-impl PushProgress for LayerProgress<'_> {
-    fn start(&self, title: &str, size: u64) {
-        if let Some(bars) = &self.bars {
-            let bar = bars.add(ProgressBar::new(size)).with_style(
-                ProgressStyle::with_template(
-                    "{prefix:>16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-                )
-                .expect("valid progress template")
-                .progress_chars("=> "),
-            );
-            bar.set_prefix(title.to_string());
-            self.active
-                .lock()
-                .expect("not poisoned")
-                .insert(title.to_string(), bar);
-        }
-    }
-
-    fn advance(&self, title: &str, bytes: u64) {
-        if let Some(bar) = self.active.lock().expect("not poisoned").get(title) {
-            bar.inc(bytes);
-        }
-    }
-
-    fn done(&self, title: &str, size: u64, uploaded: bool) {
-        if let Some(bar) = self.active.lock().expect("not poisoned").remove(title) {
-            bar.finish_and_clear();
-        }
-        let size = bytesize::ByteSize::b(size).display().iec().to_string();
-        if uploaded {
-            self.ui.status("Uploaded", format!("{title} ({size})"));
-        } else {
-            self.ui.status(
-                "Exists",
-                format!("{title} ({size}, already in the registry)"),
-            );
-        }
     }
 }

@@ -66,9 +66,9 @@ impl DoctorArgs {
                 } else {
                     Style::new().red().apply_to("✗")
                 };
-                ui.result(format!("{mark} {}: {}", check.name, check.detail));
+                ui.result(format!("{mark} {}: {}", check.name, check.detail))?;
                 if let Some(fix) = &check.fix {
-                    ui.result(format!("    fix: {fix}"));
+                    ui.result(format!("    fix: {fix}"))?;
                 }
             }
         }

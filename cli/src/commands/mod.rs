@@ -6,6 +6,7 @@ mod deploy;
 mod doctor;
 mod new;
 mod registry;
+mod shorthand;
 mod templates;
 mod up;
 mod watch;
@@ -15,8 +16,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wasmctl::manifest::{self, App};
+use wasmctl::registry::PushReport;
 
 use crate::ui::Ui;
+
+pub use shorthand::expand_value_shorthand;
 
 /// Build, serve and ship WebAssembly HTTP components.
 ///
@@ -83,7 +87,7 @@ pub enum Command {
     Watch(up::UpArgs),
     /// Push the app to an OCI registry and hand it to Kubernetes
     Deploy(deploy::DeployArgs),
-    /// Log in to registries and pull apps from them
+    /// Log in to registries, push apps to them and pull apps from them
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
     /// List, install and remove templates
@@ -100,7 +104,7 @@ impl Command {
         match self {
             Command::New(args) => args.run(ui),
             Command::Templates(command) => command.run(ui),
-            Command::Completions(args) => args.run(),
+            Command::Completions(args) => args.run(ui),
             Command::Build(args) => args.run(ui),
             Command::Up(args) => args.run(ui),
             Command::Watch(args) => up::UpArgs {
@@ -144,6 +148,34 @@ impl ManifestArgs {
     pub fn load(&self) -> anyhow::Result<App> {
         Ok(manifest::load(&self.path()?)?)
     }
+}
+
+/// After a push (`deploy`, `registry push`): a status line, then the pinned reference
+/// on stdout.
+pub fn print_push(report: &PushReport, ui: &Ui) -> anyhow::Result<()> {
+    ui.status(
+        "Pushed",
+        format!(
+            "{} ({} of {} blobs uploaded, in {:.0?})",
+            report.tagged,
+            report.uploaded(),
+            report.blobs.len(),
+            report.elapsed
+        ),
+    );
+    ui.result(&report.pinned)
+}
+
+/// A push as JSON (`deploy --json` adds its own keys).
+pub fn push_json(report: &PushReport) -> serde_json::Value {
+    serde_json::json!({
+        "reference": report.pinned,
+        "tag": report.tagged,
+        "digest": report.digest,
+        "blobs": report.blobs,
+        "uploaded": report.uploaded(),
+        "seconds": report.elapsed.as_secs_f64(),
+    })
 }
 
 /// `path` relative to `base` when it is inside it, for shorter messages.

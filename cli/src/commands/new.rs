@@ -15,7 +15,8 @@ use crate::ui::Ui;
 #[command(after_help = "Examples:\n  \
     wasmctl new http-rust svc                      # asks for each parameter on a terminal\n  \
     wasmctl new http-rust svc --accept-defaults    # no questions (CI)\n  \
-    wasmctl new http-rust api --value http_route=/api/... --output services/api\n\n\
+    wasmctl new http-rust api --value http_route=/api/... --output services/api\n  \
+    wasmctl new http-rust api -v http_route=/api/...   # -v KEY=VALUE is --value, as in Spin\n\n\
     Without a terminal wasmctl never prompts: unset parameters take their defaults.\n\
     `wasmctl templates list` shows the templates and their parameters.")]
 pub struct NewArgs {
@@ -26,7 +27,8 @@ pub struct NewArgs {
     /// Directory to create (default: ./NAME); must not exist or be empty
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// Set a template parameter (repeatable)
+    /// Set a template parameter (repeatable); `-v KEY=VALUE` works too (a `-v` not
+    /// followed by KEY=VALUE is --verbose)
     #[arg(long = "value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub values: Vec<(String, String)>,
     /// Take the default of every parameter not set with --value, without prompting
@@ -91,8 +93,7 @@ impl NewArgs {
         ui.result(format!(
             "next: cd {} && wasmctl up --build",
             target.display()
-        ));
-        Ok(())
+        ))
     }
 
     /// A value for every parameter: `--value`, else a prompt on a terminal, else the default.

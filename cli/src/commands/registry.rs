@@ -6,23 +6,29 @@ use clap::Subcommand;
 use oci_client::secrets::RegistryAuth;
 use wasmctl::registry::{self, Cache, PulledApp, Registry, RegistryError, credentials};
 
-use super::deploy::runtime;
-use crate::ui::Ui;
+use wasmctl::registry::runtime;
+
+use super::ManifestArgs;
+use crate::ui::{LayerProgress, Ui};
 
 /// `wasmctl registry ...`
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
-    /// Store credentials for a registry (the password is read from stdin)
-    #[command(
-        after_help = "Example: echo \"$TOKEN\" | wasmctl registry login ghcr.io --username me\n\n\
-        The credentials are checked against the registry, then kept in wasmctl's config\n\
-        directory, readable by you only (mode 0600)."
-    )]
+    /// Store credentials for a registry (asks for the password, or reads it from stdin)
+    #[command(after_help = "Examples:\n  \
+        wasmctl registry login ghcr.io --username me    (asks for the password)\n  \
+        echo \"$TOKEN\" | wasmctl registry login ghcr.io --username me\n\n\
+        On a terminal, the password is asked for and not echoed; otherwise (or with\n\
+        --password-stdin) it is read from stdin. The credentials are checked against the\n\
+        registry, then kept in wasmctl's config directory, readable by you only (mode 0600).")]
     Login {
         /// The registry, HOST[:PORT]
         host: String,
         #[arg(short, long)]
         username: String,
+        /// Read the password from stdin even on a terminal (as `docker login` does)
+        #[arg(long)]
+        password_stdin: bool,
         /// Allow plain HTTP to a registry that is not on loopback
         #[arg(long)]
         insecure: bool,
@@ -31,6 +37,28 @@ pub enum RegistryCommand {
     Logout {
         /// The registry, HOST[:PORT]
         host: String,
+    },
+    /// Push the built app to an OCI registry, and nothing else
+    #[command(after_help = "Examples:\n  \
+        wasmctl build && wasmctl registry push 127.0.0.1:5000/demo/svc:v1\n  \
+        wasmctl registry push --json    (to `[deploy] registry` of wasmctl.toml)\n\n\
+        Pushes the components as they are built (run `wasmctl build` first: nothing is\n\
+        built here, a missing component is an error and an outdated one a warning) and\n\
+        prints HOST/REPO@sha256:... . The artifact is the one `wasmctl deploy` pushes;\n\
+        `deploy` also builds what is missing or outdated, and can write Kubernetes\n\
+        manifests and apply them. Pull it back with `wasmctl registry pull`, serve it\n\
+        with `wasmctl up --from`.")]
+    Push {
+        /// Where to push: HOST[:PORT]/REPO:TAG (default: `[deploy] registry` in wasmctl.toml)
+        reference: Option<String>,
+        #[command(flatten)]
+        manifest: ManifestArgs,
+        /// Allow plain HTTP to a registry that is not on loopback
+        #[arg(long)]
+        insecure: bool,
+        /// Print one JSON document for scripts
+        #[arg(long)]
+        json: bool,
     },
     /// Download an app, verifying every digest, into the cache (and optionally a directory)
     Pull {
@@ -54,18 +82,18 @@ impl RegistryCommand {
             RegistryCommand::Login {
                 host,
                 username,
+                password_stdin,
                 insecure,
             } => {
-                let mut password = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut password)
-                    .context("reading the password from stdin")?;
-                let password = password.trim_end_matches(['\n', '\r']).to_string();
-                if password.is_empty() {
-                    bail!(
-                        "no password on stdin\nhelp: echo \"$PASSWORD\" | wasmctl registry login {host} --username {username}"
-                    );
-                }
+                let password = if ui.interactive() && !password_stdin {
+                    // No echo: the password must not stay on the screen or in a recording.
+                    dialoguer::Password::new()
+                        .with_prompt("Password")
+                        .interact()
+                        .context("reading the password from the terminal")?
+                } else {
+                    password_from_stdin(&host, &username)?
+                };
                 let reference = registry::parse_reference(&format!("{host}/wasmctl-login:check"))?;
                 let auth = RegistryAuth::Basic(username.clone(), password.clone());
                 let client = Registry::connect(&reference, auth, insecure)?;
@@ -92,6 +120,38 @@ impl RegistryCommand {
                     bail!(
                         "wasmctl has no stored credentials for {host}; nothing was removed\nhelp: credentials in Docker's config.json are removed with `docker logout {host}`"
                     )
+                }
+            }
+            RegistryCommand::Push {
+                reference,
+                manifest,
+                insecure,
+                json,
+            } => {
+                let app = manifest.load()?;
+                let reference = registry::target(reference.as_deref(), &app)?;
+                for component in app.components.values() {
+                    if let Some(input) = wasmctl::build::stale_input(
+                        &app,
+                        component,
+                        wasmctl::build::Profile::Release,
+                    ) {
+                        ui.warn(format!(
+                            "component `{}` is older than `{}`: pushing the previous build (run `wasmctl build` first, or `wasmctl deploy`, which rebuilds)",
+                            component.id,
+                            super::relative(&input, &app.dir)
+                        ));
+                    }
+                }
+                let progress = LayerProgress::new(ui);
+                let pushed =
+                    runtime()?.block_on(registry::push_app(&app, &reference, insecure, &progress));
+                progress.finish();
+                let report = pushed?;
+                if json {
+                    ui.json(&super::push_json(&report))
+                } else {
+                    super::print_push(&report, ui)
                 }
             }
             RegistryCommand::Pull {
@@ -122,11 +182,25 @@ impl RegistryCommand {
                         pulled.digest, pulled.downloaded, pulled.layers, pulled.elapsed
                     ),
                 );
-                ui.result(dir.display());
-                Ok(())
+                ui.result(dir.display())
             }
         }
     }
+}
+
+/// The password piped in: all of stdin, without the final line break.
+fn password_from_stdin(host: &str, username: &str) -> Result<String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from stdin")?;
+    let password = password.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!(
+            "no password on stdin\nhelp: echo \"$PASSWORD\" | wasmctl registry login {host} --username {username}"
+        );
+    }
+    Ok(password)
 }
 
 /// Pulls `reference` into the user's cache; `up --from` shares this.

@@ -86,17 +86,17 @@ impl TemplatesCommand {
                     return ui.json(&summaries);
                 }
                 for template in &summaries {
-                    ui.result(format!("{:<16} {}", template.name, template.description));
+                    ui.result(format!("{:<16} {}", template.name, template.description))?;
                     let origin = match template.origin.as_str() {
                         "embedded" => "built in".to_string(),
                         path => format!("installed in {path}"),
                     };
-                    ui.result(format!("{:<16} {origin}", ""));
+                    ui.result(format!("{:<16} {origin}", ""))?;
                     for parameter in &template.parameters {
                         ui.result(format!(
                             "{:<16}   --value {}=…  (default: {:?})",
                             "", parameter.name, parameter.default
-                        ));
+                        ))?;
                     }
                 }
                 Ok(())

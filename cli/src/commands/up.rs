@@ -183,7 +183,7 @@ impl UpArgs {
             );
         }
         let server = self.bind(host, started, ui)?;
-        print_routes(server.local_addr(), &served.routes, ui);
+        print_routes(server.local_addr(), &served.routes, ui)?;
         server.serve(shutdown_signal())?;
         ui.status("Stopped", "the server shut down");
         Ok(())
@@ -357,10 +357,11 @@ impl Served {
 }
 
 /// The URL of each route, on stdout (scripts and tests wait for these lines).
-pub(super) fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui) {
+pub(super) fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui) -> Result<()> {
     for (route, component) in routes {
-        ui.result(format!("http://{addr}{route}  →  {component}"));
+        ui.result(format!("http://{addr}{route}  →  {component}"))?;
     }
+    Ok(())
 }
 
 /// Every `files` mount must name a directory of the app; the guest would fail to start

@@ -64,7 +64,7 @@ pub fn run(args: UpArgs, ui: &Ui) -> Result<()> {
     let server = dev.args.bind(host, started, ui)?;
     let host = server.host();
     let addr = server.local_addr();
-    print_routes(addr, &Served::app(&dev.app, dev.args.profile()).routes, ui);
+    print_routes(addr, &Served::app(&dev.app, dev.args.profile()).routes, ui)?;
     ui.status("Watching", "for changes (Ctrl-C to stop)");
     let serving = std::thread::Builder::new()
         .name("wasmctl-server".into())
@@ -96,7 +96,7 @@ help: restart `wasmctl up --watch`",
             dev.apply(&host, &changes);
             let routes = Served::app(&dev.app, dev.args.profile()).routes;
             if routes != routes_before {
-                print_routes(addr, &routes, ui);
+                print_routes(addr, &routes, ui)?;
             }
         }
         // Directories come and go (a new module folder, a `git checkout`) and a changed

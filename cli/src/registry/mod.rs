@@ -7,6 +7,9 @@
 
 pub mod artifact;
 pub mod credentials;
+mod publish;
+
+pub use publish::{push_app, target};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,6 +63,26 @@ pub enum RegistryError {
     ConnectionLost { registry: String, reason: String },
     #[error("registry {registry}: {message}")]
     Other { registry: String, message: String },
+    #[error(
+        "no registry to push to\nhelp: name one (`wasmctl registry push HOST[:PORT]/REPO:TAG`, `wasmctl deploy --registry HOST[:PORT]/REPO:TAG`), or set `registry` in a [deploy] table of wasmctl.toml"
+    )]
+    NoTarget,
+    #[error(
+        "component `{component}` has not been built: `{}` does not exist\nhelp: run `wasmctl build` first (`wasmctl deploy` builds what is missing before it pushes)", source_path.display()
+    )]
+    NotBuilt {
+        component: String,
+        /// As the manifest writes it (relative to the app).
+        source_path: PathBuf,
+    },
+}
+
+/// A runtime for the registry client, which is async; the commands are not.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Parses `HOST[:PORT]/REPO[:TAG|@DIGEST]`, insisting on an explicit registry host.
@@ -463,6 +486,13 @@ pub struct PushReport {
     pub tagged: String,
     pub blobs: Vec<PushedBlob>,
     pub elapsed: Duration,
+}
+
+impl PushReport {
+    /// Blobs sent (the rest were in the registry already).
+    pub fn uploaded(&self) -> usize {
+        self.blobs.iter().filter(|b| b.uploaded).count()
+    }
 }
 
 #[derive(Debug, Clone)]

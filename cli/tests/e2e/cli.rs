@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::wasmctl;
+use crate::support::{wasmctl, wasmctl_process};
 
 #[test]
 fn help_lists_every_subcommand() {
@@ -81,4 +81,37 @@ fn completions_are_generated() {
         .assert()
         .success()
         .stdout(predicate::str::contains("wasmctl").and(predicate::str::contains("templates")));
+}
+
+/// Runs `wasmctl ARGS` with stdout a pipe whose reader is already gone (as after
+/// `| head -1`) and returns (exit code, stderr).
+fn with_stdout_closed(args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = wasmctl_process(dir.path())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    for args in [
+        &["templates", "list", "--json"][..],
+        &["templates", "list"],
+        &["completions", "bash"],
+        &["doctor", "--json"],
+    ] {
+        let (code, stderr) = with_stdout_closed(args);
+        assert!(!stderr.contains("panicked"), "wasmctl {args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "wasmctl {args:?}: {stderr}");
+        assert_eq!(code, Some(0), "wasmctl {args:?}: {stderr}");
+    }
 }

@@ -4,7 +4,7 @@ use predicates::prelude::*;
 use predicates::str::contains;
 use serde::Deserialize;
 
-use crate::support::{Server, TestRegistry, get, template_app, wasmctl};
+use crate::support::{Server, Terminal, TestRegistry, fresh_app, get, template_app, wasmctl};
 
 fn deploy_json(app: &std::path::Path, reference: &str, extra: &[&str]) -> serde_json::Value {
     let output = wasmctl(app)
@@ -316,4 +316,127 @@ fn deploy_without_a_registry_says_where_to_set_one() {
         .assert()
         .code(1)
         .stderr(contains("no registry to push to").and(contains("[deploy]")));
+}
+
+#[test]
+fn login_on_a_terminal_asks_for_the_password_without_echo() {
+    let registry = TestRegistry::start_with_auth(Some(("ada", "s3cret")));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let mut terminal = Terminal::spawn(
+        &format!(
+            "{} registry login {} --username ada",
+            assert_cmd::cargo::cargo_bin("wasmctl").display(),
+            registry.host
+        ),
+        dir.path(),
+        &[("WASMCTL_CONFIG_DIR", &config)],
+    );
+    terminal.expect("Password:");
+    terminal.wait_until_echo_is_off();
+    terminal.type_line("s3cret");
+    terminal.expect("Logged in");
+    let (status, transcript) = terminal.finish();
+    assert!(status.success(), "{transcript}");
+    assert!(
+        !transcript.contains("s3cret"),
+        "the password was echoed:\n{transcript}"
+    );
+    assert!(config.join("credentials.toml").is_file(), "{transcript}");
+
+    // `--password-stdin` (docker's and Spin's flag) reads a pipe, as without it.
+    let piped = dir.path().join("piped");
+    wasmctl(dir.path())
+        .env("WASMCTL_CONFIG_DIR", &piped)
+        .args([
+            "registry",
+            "login",
+            &registry.host,
+            "-u",
+            "ada",
+            "--password-stdin",
+        ])
+        .write_stdin("s3cret\n")
+        .assert()
+        .success()
+        .stderr(contains("Logged in"));
+    assert!(piped.join("credentials.toml").is_file());
+}
+
+#[test]
+fn registry_push_ships_what_build_made_without_kubernetes() {
+    let registry = TestRegistry::start();
+    let app = template_app();
+    let reference = format!("{}/demo/pushed:v1", registry.host);
+    let output = wasmctl(app)
+        .args(["registry", "push", &reference, "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let pushed: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let digest = pushed["digest"].as_str().unwrap();
+    let pinned = format!("{}/demo/pushed@{digest}", registry.host);
+    assert_eq!(pushed["reference"], pinned);
+    assert_eq!(pushed["tag"], reference);
+    assert!(pushed.get("kubernetes").is_none(), "{pushed}");
+
+    // For people: the pinned reference on stdout, and not a word of Kubernetes.
+    wasmctl(app)
+        .args(["registry", "push", &reference])
+        .assert()
+        .success()
+        .stdout(format!("{pinned}\n"))
+        .stderr(contains("Pushed").and(contains("Deployment").not()));
+
+    // The very artifact `deploy` pushes.
+    let deployed = deploy_json(app, &format!("{}/demo/deployed:v1", registry.host), &[]);
+    assert_eq!(deployed["digest"], digest);
+
+    let out = tempfile::tempdir().unwrap();
+    let pulled = wasmctl(out.path())
+        .env("WASMCTL_CACHE_DIR", out.path().join("cache"))
+        .args(["registry", "pull", &reference, "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let pulled: serde_json::Value = serde_json::from_slice(&pulled).unwrap();
+    assert_eq!(pulled["digest"], digest);
+    let dir = std::path::Path::new(pulled["directory"].as_str().unwrap());
+    assert!(
+        std::fs::read(dir.join("components/svc.wasm")).unwrap()
+            == std::fs::read(app.join("target/wasm32-wasip2/release/svc.wasm")).unwrap(),
+        "the pulled component is not the built one"
+    );
+}
+
+#[test]
+fn registry_push_without_a_reference_or_a_build_fails_clearly() {
+    let stderr = |assert: assert_cmd::assert::Assert| {
+        String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+    };
+    let push = stderr(
+        wasmctl(template_app())
+            .args(["registry", "push"])
+            .assert()
+            .code(1),
+    );
+    let deploy = stderr(wasmctl(template_app()).arg("deploy").assert().code(1));
+    assert!(push.contains("no registry to push to"), "{push}");
+    assert_eq!(
+        push, deploy,
+        "push and deploy explain a missing reference alike"
+    );
+
+    // Nothing is built: the component must exist already.
+    let unbuilt = fresh_app(|text| text);
+    wasmctl(&unbuilt.path().join("svc"))
+        .args(["registry", "push", "127.0.0.1:1/demo/svc:v1"])
+        .assert()
+        .code(1)
+        .stderr(contains("component `svc` has not been built").and(contains("wasmctl build")));
+    assert!(!unbuilt.path().join("svc/target").exists(), "push built");
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::support::{COMPONENT_HEADER, Server, get, guest_target_dir, wasmctl};
+use crate::support::{COMPONENT_HEADER, Server, Terminal, get, guest_target_dir, wasmctl};
 
 #[test]
 fn http_rust_renders_and_builds_a_component() {
@@ -207,6 +207,7 @@ fn on_a_terminal_it_prompts_and_validates_answers() {
     let mut terminal = Terminal::spawn(
         &format!("{} new http-rust svc", wasmctl.display()),
         dir.path(),
+        &[],
     );
     terminal.answer("Description", "Typed at a prompt");
     terminal.answer("HTTP route", "no-slash");
@@ -224,99 +225,24 @@ fn on_a_terminal_it_prompts_and_validates_answers() {
     assert!(manifest.contains("authors = [\"Ada\"]"), "{manifest}");
 }
 
-/// A command on a pseudo-terminal (through `script`), driven like `expect`: wait for
-/// text to appear, then type. Dropping it kills the session, so a test that fails
-/// while a prompt waits for input leaves nothing behind.
-///
-/// The command must run in the terminal's foreground process group: anything that
-/// moves it out (`timeout` without `--foreground` does, whenever the shell `script`
-/// starts forks rather than execs) gets SIGTTOU at the prompt's first `tcsetattr` and
-/// stops, with the typed answer echoed and never read.
-struct Terminal {
-    child: std::process::Child,
-    /// `None` once `finish` closed it.
-    input: Option<std::process::ChildStdin>,
-    transcript: std::sync::Arc<std::sync::Mutex<String>>,
-    /// How much of the transcript earlier `expect`s consumed.
-    seen: usize,
-}
+#[test]
+fn dash_v_with_a_pair_is_a_value_and_alone_is_verbose() {
+    // Spin's `-v KEY=VALUE`; a `-v` before anything else stays `--verbose`.
+    let dir = tempfile::tempdir().unwrap();
+    wasmctl(dir.path())
+        .args(["new", "-v", "http-rust", "svc", "-v", "http_route=/api/..."])
+        .args(["-vdescription=short"])
+        .assert()
+        .success();
+    let manifest = std::fs::read_to_string(dir.path().join("svc/wasmctl.toml")).unwrap();
+    assert!(manifest.contains("route = \"/api/...\""), "{manifest}");
+    assert!(manifest.contains("description = \"short\""), "{manifest}");
 
-impl Terminal {
-    fn spawn(command: &str, dir: &std::path::Path) -> Terminal {
-        let mut child = std::process::Command::new("script")
-            .args(["-qec", command, "/dev/null"])
-            .current_dir(dir)
-            .env("WASMCTL_DATA_DIR", dir.join("data"))
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("script (util-linux) runs");
-        let input = child.stdin.take().unwrap();
-        let mut output = child.stdout.take().unwrap();
-        let transcript = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = transcript.clone();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buffer = [0u8; 4096];
-            while let Ok(read @ 1..) = output.read(&mut buffer) {
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
-            }
-        });
-        Terminal {
-            child,
-            input: Some(input),
-            transcript,
-            seen: 0,
-        }
-    }
-
-    /// Waits (at most 30 s) until `text` appears after what was seen so far.
-    fn expect(&mut self, text: &str) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            {
-                let transcript = self.transcript.lock().unwrap();
-                if let Some(at) = transcript[self.seen..].find(text) {
-                    self.seen += at + text.len();
-                    return;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "`{text}` never appeared:\n{transcript}"
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits for a prompt containing `prompt`, then types `answer` and Enter.
-    fn answer(&mut self, prompt: &str, answer: &str) {
-        use std::io::Write;
-        self.expect(prompt);
-        let input = self.input.as_mut().expect("the terminal is still open");
-        input.write_all(format!("{answer}\r").as_bytes()).unwrap();
-        input.flush().unwrap();
-    }
-
-    /// Closes the input and waits for the command to end.
-    fn finish(mut self) -> (std::process::ExitStatus, String) {
-        self.input = None;
-        let status = self.child.wait().unwrap();
-        let transcript = self.transcript.lock().unwrap().clone();
-        (status, transcript)
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        // Closing the pseudo-terminal hangs up the command on it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    wasmctl(dir.path())
+        .args(["new", "-vv", "http-rust", "other", "-y"])
+        .assert()
+        .success();
+    assert!(dir.path().join("other/wasmctl.toml").is_file());
 }
 
 /// Every template that takes an `http_route` answers below a non-default route, and its

@@ -1,7 +1,9 @@
 //! Shared helpers: an isolated `wasmctl` command, the workspace root, fixtures built once.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use assert_cmd::Command;
 
@@ -425,4 +427,147 @@ pub fn edit_file(path: &Path, edit: impl FnOnce(String) -> String) {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     std::fs::write(path, edit(text)).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// A command on a pseudo-terminal (through `script`), driven like `expect`: wait for
+/// text to appear, then type. Dropping it kills the session, so a test that fails
+/// while a prompt waits for input leaves nothing behind.
+///
+/// The command must run in the terminal's foreground process group: anything that
+/// moves it out (`timeout` without `--foreground` does, whenever the shell `script`
+/// starts forks rather than execs) gets SIGTTOU at the prompt's first `tcsetattr` and
+/// stops, with the typed answer echoed and never read.
+pub struct Terminal {
+    child: std::process::Child,
+    /// `None` once `finish` closed it.
+    input: Option<std::process::ChildStdin>,
+    transcript: std::sync::Arc<std::sync::Mutex<String>>,
+    /// How much of the transcript earlier `expect`s consumed.
+    seen: usize,
+}
+
+impl Terminal {
+    /// Runs `command` in `dir`, with `WASMCTL_DATA_DIR` there and `env` on top.
+    pub fn spawn(command: &str, dir: &Path, env: &[(&str, &Path)]) -> Terminal {
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", command, "/dev/null"])
+            .current_dir(dir)
+            .env("WASMCTL_DATA_DIR", dir.join("data"))
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("script (util-linux) runs");
+        let input = child.stdin.take().unwrap();
+        let mut output = child.stdout.take().unwrap();
+        let transcript = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = transcript.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = output.read(&mut buffer) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
+            }
+        });
+        Terminal {
+            child,
+            input: Some(input),
+            transcript,
+            seen: 0,
+        }
+    }
+
+    /// Waits (at most 30 s) until `text` appears after what was seen so far.
+    pub fn expect(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            {
+                let transcript = self.transcript.lock().unwrap();
+                if let Some(at) = transcript[self.seen..].find(text) {
+                    self.seen += at + text.len();
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "`{text}` never appeared:\n{transcript}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (at most 30 s) until the terminal stops echoing what is typed, as a password
+    /// prompt makes it do. Typing earlier would race it: the line discipline echoes input
+    /// as it arrives, and the prompt discards input that came before echo was turned off.
+    pub fn wait_until_echo_is_off(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if self
+                .settings()
+                .is_some_and(|settings| settings.split_whitespace().any(|flag| flag == "-echo"))
+            {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the terminal still echoes: {:?}\n{}",
+                self.settings(),
+                self.transcript.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `stty -a` of the pseudo-terminal, found as the standard input of the process
+    /// `script` started on it (its first child); `None` until that process exists.
+    fn settings(&self) -> Option<String> {
+        let pid = self.child.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+        let child = children.split_whitespace().next()?;
+        let tty = std::fs::read_link(format!("/proc/{child}/fd/0")).ok()?;
+        let output = std::process::Command::new("stty")
+            .arg("-F")
+            .arg(&tty)
+            .arg("-a")
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Waits for a prompt containing `prompt`, then types `answer` and Enter.
+    pub fn answer(&mut self, prompt: &str, answer: &str) {
+        self.expect(prompt);
+        self.type_line(answer);
+    }
+
+    /// Types `line` and Enter.
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        let input = self.input.as_mut().expect("the terminal is still open");
+        input.write_all(format!("{line}\r").as_bytes()).unwrap();
+        input.flush().unwrap();
+    }
+
+    /// Closes the input and waits for the command to end.
+    pub fn finish(mut self) -> (std::process::ExitStatus, String) {
+        self.input = None;
+        let status = self.child.wait().unwrap();
+        let transcript = self.transcript.lock().unwrap().clone();
+        (status, transcript)
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // Closing the pseudo-terminal hangs up the command on it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
