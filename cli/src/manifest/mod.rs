@@ -8,6 +8,7 @@
 //! This module knows nothing of the terminal or of how the app is built or served.
 
 mod raw;
+mod recover;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -260,30 +261,34 @@ pub fn load(path: &Path) -> Result<App, ManifestError> {
     parse(&path, text)
 }
 
-/// Validates manifest text as if it were read from `path`.
+/// Validates manifest text as if it were read from `path`, reporting every problem of the
+/// file at once, in file order.
 pub fn parse(path: &Path, text: String) -> Result<App, ManifestError> {
-    let invalid = |items: Vec<Diagnostic>, text: String| {
-        ManifestError::Invalid(Diagnostics {
-            path: path.to_path_buf(),
-            source: text,
-            items,
-        })
-    };
-    let raw = match toml::from_str::<raw::RawManifest>(&text) {
-        Ok(raw) => raw,
-        Err(error) => {
-            let diagnostic = validate::from_toml_error(&error, &text);
-            return Err(invalid(vec![diagnostic], text));
+    let recovered = recover::deserialize::<raw::RawManifest>(&text);
+    let mut items: Vec<Diagnostic> = recovered
+        .errors
+        .iter()
+        .map(|error| validate::from_toml_error(error, &text))
+        .collect();
+    if let Some(raw) = recovered.value {
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let declared = validate::Declared::read(&text);
+        match validate::validate(raw, &text, path.to_path_buf(), dir, &declared) {
+            Ok(app) if items.is_empty() => return Ok(app),
+            Ok(_) => {}
+            Err(found) => items.extend(found),
         }
-    };
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    match validate::validate(raw, &text, path.to_path_buf(), dir) {
-        Ok(app) => Ok(app),
-        Err(items) => Err(invalid(items, text)),
     }
+    // File order; problems of the file as a whole last.
+    items.sort_by_key(|item| item.span.as_ref().map_or(usize::MAX, |span| span.start));
+    Err(ManifestError::Invalid(Diagnostics {
+        path: path.to_path_buf(),
+        source: text,
+        items,
+    }))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
 use crate::names::check_name;
+use toml::de::{DeTable, DeValue};
 
 /// Cargo targets wasmctl knows how to turn into a component.
 pub const CARGO_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
@@ -66,11 +67,51 @@ impl Findings<'_> {
     }
 }
 
+/// What the file declares, read from its text before any problem was blanked out of it
+/// (`recover`): a component or route table lost to blanking has its own error already, so
+/// validation must not also report it as undefined or missing.
+#[derive(Debug, Default)]
+pub struct Declared {
+    /// Every `[component.ID]`.
+    pub components: Vec<String>,
+    /// Whether there is any `[[trigger.http]]`.
+    pub routes: bool,
+}
+
+impl Declared {
+    /// Reads `text`; text that does not parse declares nothing.
+    pub fn read(text: &str) -> Self {
+        let Ok(document) = DeTable::parse(text) else {
+            return Self::default();
+        };
+        fn entry<'a, 'i>(table: &'a DeTable<'i>, name: &str) -> Option<&'a DeValue<'i>> {
+            table
+                .iter()
+                .find(|(key, _)| key.get_ref() == name)
+                .map(|(_, value)| value.get_ref())
+        }
+        let components = match entry(document.get_ref(), "component") {
+            Some(DeValue::Table(table)) => {
+                table.keys().map(|id| id.get_ref().to_string()).collect()
+            }
+            _ => Vec::new(),
+        };
+        let routes = match entry(document.get_ref(), "trigger") {
+            Some(DeValue::Table(trigger)) => {
+                matches!(entry(trigger, "http"), Some(DeValue::Array(http)) if !http.is_empty())
+            }
+            _ => false,
+        };
+        Self { components, routes }
+    }
+}
+
 pub fn validate(
     raw: RawManifest,
     source: &str,
     manifest_path: PathBuf,
     dir: PathBuf,
+    declared: &Declared,
 ) -> Result<App, Vec<Diagnostic>> {
     let mut findings = Findings {
         items: Vec::new(),
@@ -106,11 +147,6 @@ pub fn validate(
     }
 
     // Routes may name a component that is declared but invalid: that is one error, not two.
-    let declared: Vec<String> = raw
-        .component
-        .keys()
-        .map(|id| id.get_ref().clone())
-        .collect();
     let mut components = BTreeMap::new();
     for (id, component) in raw.component {
         let span = id.span();
@@ -122,7 +158,7 @@ pub fn validate(
         }
     }
 
-    let routes = validate_routes(&mut findings, raw.trigger.map(S::into_inner), &declared);
+    let routes = validate_routes(&mut findings, raw.trigger.map(S::into_inner), declared);
     let deploy = raw
         .deploy
         .map(|d| validate_deploy(&mut findings, d.into_inner()))
@@ -148,10 +184,10 @@ pub fn validate(
 fn validate_routes(
     findings: &mut Findings,
     triggers: Option<super::raw::RawTriggers>,
-    declared: &[String],
+    declared: &Declared,
 ) -> Vec<HttpRoute> {
     let triggers = triggers.map(|t| t.http).unwrap_or_default();
-    if triggers.is_empty() {
+    if triggers.is_empty() && !declared.routes {
         findings
             .items
             .push(Diagnostic::new("the app has no routes", None).help(
@@ -166,12 +202,12 @@ fn validate_routes(
         let route = findings.check(route_span.clone(), parse_route(trigger.route.get_ref()));
         let component_span = trigger.component.span();
         let component = trigger.component.into_inner();
-        if !declared.contains(&component) {
+        if !declared.components.contains(&component) {
             let error = findings.error(
                 component_span,
                 format!("route refers to component `{component}`, which is not defined"),
             );
-            match did_you_mean(&component, declared.iter().map(String::as_str)) {
+            match did_you_mean(&component, declared.components.iter().map(String::as_str)) {
                 Some(best) => error.help = Some(format!("did you mean `{best}`?")),
                 None => {
                     error.help = Some(format!("define it in a `[component.{component}]` table"))
