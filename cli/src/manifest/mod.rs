@@ -86,6 +86,85 @@ impl App {
     }
 }
 
+impl App {
+    /// Checks that every `files` mount of `component` names a directory of the app: the
+    /// guest could not start with a missing one, and a single file cannot be mounted.
+    pub fn check_mounts(&self, component: &Component) -> Result<(), MountError> {
+        for mount in &component.files {
+            let problem = |problem: String, help: String| MountError { problem, help };
+            let table = format!("`[component.{}]`", component.id);
+            let intro = format!(
+                "component `{}` mounts `{}` at `{}`",
+                component.id,
+                mount.source.display(),
+                mount.destination
+            );
+            match std::fs::metadata(self.resolve(&mount.source)) {
+                Ok(metadata) if metadata.is_dir() => {}
+                Ok(metadata) if metadata.is_file() => {
+                    let source = match mount.source.parent() {
+                        Some(parent) if !parent.as_os_str().is_empty() => parent,
+                        _ => Path::new("."),
+                    };
+                    let destination = Path::new(&mount.destination)
+                        .parent()
+                        .map_or("/".to_string(), |parent| parent.display().to_string());
+                    return Err(problem(
+                        format!(
+                            "{intro}, but `{}` is a file; wasmctl mounts directories only",
+                            mount.source.display()
+                        ),
+                        format!(
+                            "mount the directory that holds it: write `{{ source = \"{}\", destination = \"{destination}\" }}` in `files` of {table}; the guest then reads `{}`, and every other file in `{}`",
+                            source.display(),
+                            mount.destination,
+                            source.display()
+                        ),
+                    ));
+                }
+                Ok(_) => {
+                    return Err(problem(
+                        format!(
+                            "{intro}, but `{}` is not a directory",
+                            mount.source.display()
+                        ),
+                        format!("mount a directory, or fix `files` of {table} in {MANIFEST_FILE}"),
+                    ));
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(problem(
+                        format!(
+                            "{intro}, but the app has no directory `{}`",
+                            mount.source.display()
+                        ),
+                        format!("create it, or fix `files` of {table} in {MANIFEST_FILE}"),
+                    ));
+                }
+                Err(error) => {
+                    return Err(problem(
+                        format!(
+                            "{intro}, but `{}` cannot be read: {error}",
+                            mount.source.display()
+                        ),
+                        "make it readable by the user who runs wasmctl".to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `files` mount that cannot be granted as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}\nhelp: {help}")]
+pub struct MountError {
+    /// What is wrong, naming the component, the mount and the path.
+    pub problem: String,
+    /// What to write or do instead.
+    pub help: String,
+}
+
 /// One `[[trigger.http]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRoute {

@@ -461,3 +461,70 @@ fn problems_are_capped() {
     let found = problems(&with_component_keys(&keys));
     assert_eq!(found.len(), recover::MAX_PROBLEMS);
 }
+
+#[test]
+fn spin_files_strings_get_the_table_to_write() {
+    let text = with_component_keys(
+        "files = [\"assets/**/*\", \"./public\", \"static/*.html\", \"**/*\", { source = \"ok\", destination = \"/ok\" }, 5]",
+    );
+    let Err(ManifestError::Invalid(diagnostics)) = parse_text(&text) else {
+        panic!("string entries are refused");
+    };
+    let found: Vec<(&str, &str)> = diagnostics
+        .items
+        .iter()
+        .map(|item| {
+            let span = item.span.clone().unwrap();
+            (&text[span], item.help.as_deref().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "\"assets/**/*\"",
+                "write `{ source = \"assets\", destination = \"/assets\" }`: the guest reads everything in `assets` at `/assets`, read-only"
+            ),
+            (
+                "\"./public\"",
+                "write `{ source = \"public\", destination = \"/public\" }`: the guest reads everything in `public` at `/public`, read-only"
+            ),
+            (
+                "\"static/*.html\"",
+                "write `{ source = \"static\", destination = \"/static\" }`: the guest reads all of `static` at `/static`, read-only, not only the files matching `*.html`; to share only those, move them into a directory of their own and mount that"
+            ),
+            (
+                "\"**/*\"",
+                "write `{ source = \".\", destination = \"/\" }`: the guest reads everything in `.` at `/`, read-only"
+            ),
+            ("5", ""),
+        ]
+    );
+    assert_eq!(
+        diagnostics.items[0].message,
+        "`files` entry `assets/**/*` is a path, as Spin writes it; wasmctl mounts directories, each written as a table"
+    );
+    assert_eq!(
+        diagnostics.items[4].message,
+        "wrong type: expected a table `{ source = \"dir\", destination = \"/guest/path\" }`, found integer `5`"
+    );
+}
+
+#[test]
+fn file_mount_tables_keep_their_own_errors() {
+    // The entry's own deserializer must not hide an unknown or missing key behind "no variant".
+    let found = problems(&with_component_keys(
+        "files = [{ source = \"a\", destination = \"/a\", mode = \"ro\" }, { source = \"b\" }]",
+    ));
+    let summary: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(_, span, message)| (span.as_str(), message.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("mode", "unknown key `mode`"),
+            ("{ source = \"b\" }", "missing key `destination`"),
+        ]
+    );
+}

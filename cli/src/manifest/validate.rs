@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Component as PathPart, Path, PathBuf};
 
-use super::raw::{RawBuild, RawComponent, RawManifest, S};
+use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, S};
 use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
     HttpRoute, Limits, MANIFEST_VERSION, OutboundHost, Route,
@@ -252,8 +252,16 @@ fn validate_component(
     }
 
     let mut files: Vec<FileMount> = Vec::new();
-    for mount in raw.files {
-        let mount = mount.into_inner();
+    for entry in raw.files {
+        let span = entry.span();
+        let mount = match entry.into_inner() {
+            RawFile::Mount(mount) => mount,
+            RawFile::Pattern(pattern) => {
+                let (message, help) = spin_files_entry(&pattern);
+                findings.error(span, message).help = Some(help);
+                continue;
+            }
+        };
         let source = findings.check(mount.source.span(), relative_inside(mount.source.get_ref()));
         let destination = findings.check(
             mount.destination.span(),
@@ -605,6 +613,39 @@ fn check_watch_glob(text: &str) -> Result<String, String> {
         )
     })?;
     Ok(text.to_string())
+}
+
+/// Spin's string form of a `files` entry (a path or glob, its files shown at the same
+/// path in the guest), and the table that mounts what it names: the directory before the
+/// first glob, at the same guest path. A mount is a whole directory, so a glob that picks
+/// some files cannot be kept; the help says so.
+fn spin_files_entry(pattern: &str) -> (String, String) {
+    let parts: Vec<&str> = pattern
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    let is_glob = |part: &&str| part.contains(['*', '?', '[', '{']);
+    let directory: Vec<&str> = parts.iter().copied().take_while(|p| !is_glob(p)).collect();
+    let rest = parts[directory.len()..].join("/");
+    let source = if directory.is_empty() {
+        ".".to_string()
+    } else {
+        directory.join("/")
+    };
+    let destination = format!("/{}", directory.join("/"));
+    let table = format!("{{ source = \"{source}\", destination = \"{destination}\" }}");
+    let message = format!(
+        "`files` entry `{pattern}` is a path, as Spin writes it; wasmctl mounts directories, each written as a table"
+    );
+    let help = match rest.as_str() {
+        "" | "**" | "**/*" => format!(
+            "write `{table}`: the guest reads everything in `{source}` at `{destination}`, read-only"
+        ),
+        _ => format!(
+            "write `{table}`: the guest reads all of `{source}` at `{destination}`, read-only, not only the files matching `{rest}`; to share only those, move them into a directory of their own and mount that"
+        ),
+    };
+    (message, help)
 }
 
 fn check_guest_path(text: &str) -> Result<String, String> {
