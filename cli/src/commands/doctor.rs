@@ -14,7 +14,8 @@ use crate::ui::Ui;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Checks, in order: cargo, rustup, the Rust targets the app builds for\n\
-    (wasm32-wasip2 at least), the manifest, and each component's current file.\n\
+    (wasm32-wasip2 at least), the manifest, and each component's current file\n\
+    and `files` directories.\n\
     Exits 1 when any check fails; each failure says how to fix it."
 )]
 pub struct DoctorArgs {
@@ -177,6 +178,23 @@ impl DoctorArgs {
                     ),
                 },
             );
+            if !component.files.is_empty() {
+                let name = format!("component {} files", component.id);
+                checks.push(match app.check_mounts(component) {
+                    Ok(()) => Check::pass(
+                        name,
+                        component
+                            .files
+                            .iter()
+                            .map(|mount| {
+                                format!("{} at {}", mount.source.display(), mount.destination)
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    Err(error) => Check::fail(name, error.problem, error.help),
+                });
+            }
         }
         checks
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use console::Style;
 use wasmctl::build::Profile;
@@ -190,7 +190,11 @@ impl UpArgs {
     }
 
     fn app(&self, app: &App, ui: &Ui) -> Result<Served> {
-        check_mounts(app)?;
+        // A mount that is not a directory of the app would fail the guest at start, with a
+        // message that does not name the manifest.
+        for component in app.components.values() {
+            app.check_mounts(component)?;
+        }
         if self.build {
             // Builds validate what they produce.
             super::build::build_app(app, &[], self.profile(), ui)?;
@@ -360,27 +364,6 @@ impl Served {
 pub(super) fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui) -> Result<()> {
     for (route, component) in routes {
         ui.result(format!("http://{addr}{route}  →  {component}"))?;
-    }
-    Ok(())
-}
-
-/// Every `files` mount must name a directory of the app; the guest would fail to start
-/// otherwise, with a message that does not name the manifest.
-fn check_mounts(app: &App) -> Result<()> {
-    for component in app.components.values() {
-        for mount in &component.files {
-            if !app.resolve(&mount.source).is_dir() {
-                bail!(
-                    "component `{}` mounts `{}` at `{}`, but the app has no directory `{}`\nhelp: create it, or fix `files` of `[component.{}]` in {}",
-                    component.id,
-                    mount.source.display(),
-                    mount.destination,
-                    mount.source.display(),
-                    component.id,
-                    manifest::MANIFEST_FILE
-                );
-            }
-        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! This module knows nothing of the terminal or of how the app is built or served.
 
 mod raw;
+mod recover;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -83,6 +84,85 @@ impl App {
         }
         self.dir.join(relative)
     }
+}
+
+impl App {
+    /// Checks that every `files` mount of `component` names a directory of the app: the
+    /// guest could not start with a missing one, and a single file cannot be mounted.
+    pub fn check_mounts(&self, component: &Component) -> Result<(), MountError> {
+        for mount in &component.files {
+            let problem = |problem: String, help: String| MountError { problem, help };
+            let table = format!("`[component.{}]`", component.id);
+            let intro = format!(
+                "component `{}` mounts `{}` at `{}`",
+                component.id,
+                mount.source.display(),
+                mount.destination
+            );
+            match std::fs::metadata(self.resolve(&mount.source)) {
+                Ok(metadata) if metadata.is_dir() => {}
+                Ok(metadata) if metadata.is_file() => {
+                    let source = match mount.source.parent() {
+                        Some(parent) if !parent.as_os_str().is_empty() => parent,
+                        _ => Path::new("."),
+                    };
+                    let destination = Path::new(&mount.destination)
+                        .parent()
+                        .map_or("/".to_string(), |parent| parent.display().to_string());
+                    return Err(problem(
+                        format!(
+                            "{intro}, but `{}` is a file; wasmctl mounts directories only",
+                            mount.source.display()
+                        ),
+                        format!(
+                            "mount the directory that holds it: write `{{ source = \"{}\", destination = \"{destination}\" }}` in `files` of {table}; the guest then reads `{}`, and every other file in `{}`",
+                            source.display(),
+                            mount.destination,
+                            source.display()
+                        ),
+                    ));
+                }
+                Ok(_) => {
+                    return Err(problem(
+                        format!(
+                            "{intro}, but `{}` is not a directory",
+                            mount.source.display()
+                        ),
+                        format!("mount a directory, or fix `files` of {table} in {MANIFEST_FILE}"),
+                    ));
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(problem(
+                        format!(
+                            "{intro}, but the app has no directory `{}`",
+                            mount.source.display()
+                        ),
+                        format!("create it, or fix `files` of {table} in {MANIFEST_FILE}"),
+                    ));
+                }
+                Err(error) => {
+                    return Err(problem(
+                        format!(
+                            "{intro}, but `{}` cannot be read: {error}",
+                            mount.source.display()
+                        ),
+                        "make it readable by the user who runs wasmctl".to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `files` mount that cannot be granted as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}\nhelp: {help}")]
+pub struct MountError {
+    /// What is wrong, naming the component, the mount and the path.
+    pub problem: String,
+    /// What to write or do instead.
+    pub help: String,
 }
 
 /// One `[[trigger.http]]` entry.
@@ -260,30 +340,34 @@ pub fn load(path: &Path) -> Result<App, ManifestError> {
     parse(&path, text)
 }
 
-/// Validates manifest text as if it were read from `path`.
+/// Validates manifest text as if it were read from `path`, reporting every problem of the
+/// file at once, in file order.
 pub fn parse(path: &Path, text: String) -> Result<App, ManifestError> {
-    let invalid = |items: Vec<Diagnostic>, text: String| {
-        ManifestError::Invalid(Diagnostics {
-            path: path.to_path_buf(),
-            source: text,
-            items,
-        })
-    };
-    let raw = match toml::from_str::<raw::RawManifest>(&text) {
-        Ok(raw) => raw,
-        Err(error) => {
-            let diagnostic = validate::from_toml_error(&error, &text);
-            return Err(invalid(vec![diagnostic], text));
+    let recovered = recover::deserialize::<raw::RawManifest>(&text);
+    let mut items: Vec<Diagnostic> = recovered
+        .errors
+        .iter()
+        .map(|error| validate::from_toml_error(error, &text))
+        .collect();
+    if let Some(raw) = recovered.value {
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let declared = validate::Declared::read(&text);
+        match validate::validate(raw, &text, path.to_path_buf(), dir, &declared) {
+            Ok(app) if items.is_empty() => return Ok(app),
+            Ok(_) => {}
+            Err(found) => items.extend(found),
         }
-    };
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    match validate::validate(raw, &text, path.to_path_buf(), dir) {
-        Ok(app) => Ok(app),
-        Err(items) => Err(invalid(items, text)),
     }
+    // File order; problems of the file as a whole last.
+    items.sort_by_key(|item| item.span.as_ref().map_or(usize::MAX, |span| span.start));
+    Err(ManifestError::Invalid(Diagnostics {
+        path: path.to_path_buf(),
+        source: text,
+        items,
+    }))
 }
 
 #[cfg(test)]

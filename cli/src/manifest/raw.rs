@@ -53,11 +53,42 @@ pub struct RawComponent {
     #[serde(default)]
     pub environment: BTreeMap<S<String>, S<String>>,
     #[serde(default)]
-    pub files: Vec<S<RawFileMount>>,
+    pub files: Vec<S<RawFile>>,
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<S<String>>,
     pub limits: Option<S<RawLimits>>,
     pub build: Option<S<RawBuild>>,
+}
+
+/// A `files` entry: wasmctl's `{ source, destination }` table, or a plain string as Spin
+/// writes it (a path or glob), which validation refuses with the table to write instead.
+#[derive(Debug)]
+pub enum RawFile {
+    Mount(RawFileMount),
+    Pattern(String),
+}
+
+impl<'de> Deserialize<'de> for RawFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = RawFile;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table `{ source = \"dir\", destination = \"/guest/path\" }`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RawFile, E> {
+                Ok(RawFile::Pattern(text.to_string()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawFile, A::Error> {
+                RawFileMount::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawFile::Mount)
+            }
+        }
+        deserializer.deserialize_any(Entry)
+    }
 }
 
 #[derive(Debug, Deserialize)]

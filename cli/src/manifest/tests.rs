@@ -314,3 +314,217 @@ fn deploy_table_is_parsed_and_checked() {
         "[deploy]\nregistry = \"svc:v1\"\n[deploy.kubernetes]\nreplicas = 0\nmemory = \"lots\""
     )));
 }
+
+/// Each problem of `text` as (line, the text its span covers, message).
+fn problems(text: &str) -> Vec<(usize, String, String)> {
+    match parse_text(text) {
+        Ok(app) => panic!("expected errors, got {app:#?}"),
+        Err(ManifestError::Invalid(diagnostics)) => diagnostics
+            .items
+            .iter()
+            .map(|item| {
+                let span = item.span.clone().expect("located");
+                let line = crate::diagnostic::line_column(text, span.start).0;
+                (line, text[span].to_string(), item.message.clone())
+            })
+            .collect(),
+        Err(other) => panic!("expected diagnostics, got {other}"),
+    }
+}
+
+#[test]
+fn every_problem_is_reported_in_file_order() {
+    let text = r#"manifest_version = 1
+[application]
+name = "app"
+colour = "red"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+sorce = "web.wasm"
+limits = { timeout = 5, memory = "64MiB", bogus = 1 }
+files = [{ source = "a", destination = "/a", extra = 1 }, { source = 7, destination = "/b" }]
+[component.api]
+source = "api.wasm"
+allowed_outbound_hosts = ["ftp://x"]
+"#;
+    let found = problems(text);
+    let summary: Vec<(usize, &str)> = found
+        .iter()
+        .map(|(line, span, _)| (*line, span.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (4, "colour"),
+            (9, "sorce"),
+            (10, "5"),
+            (10, "bogus"),
+            (11, "extra"),
+            (11, "7"),
+            (14, "\"ftp://x\""),
+        ],
+        "{found:#?}"
+    );
+    // The blanked `sorce` leaves `web` without `source`, and the route names `web`: neither
+    // is news.
+    assert!(
+        found
+            .iter()
+            .all(|(_, _, message)| !message.contains("missing") && !message.contains("not defined")),
+        "{found:#?}"
+    );
+    insta::assert_snapshot!(errors(text));
+}
+
+#[test]
+fn blanked_tables_cause_no_cascades() {
+    // The only routes are lost (one lacks `component`, one names a component whose `source`
+    // has the wrong type): no "the app has no routes", no "not defined".
+    let text = r#"manifest_version = 1
+[application]
+name = "app"
+[[trigger.http]]
+route = "/a"
+[[trigger.http]]
+route = "/b"
+component = "web"
+[component.web]
+source = 5
+[component.web.build]
+command = "make"
+"#;
+    assert_eq!(
+        problems(text),
+        [
+            (
+                4,
+                "[[trigger.http]]".into(),
+                "missing key `component`".into()
+            ),
+            (
+                10,
+                "5".into(),
+                "wrong type: expected a string, in quotes, found integer `5`".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_missing_key_is_news_when_nothing_was_blanked_from_its_table() {
+    // `bogus` goes from the subtable; `[component.web]` itself lost nothing.
+    let text = "manifest_version = 1\n[application]\nname = \"app\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\ndescription = \"w\"\n[component.web.build]\ncommand = \"make\"\nbogus = 1\n";
+    assert_eq!(
+        problems(text),
+        [
+            (7, "[component.web]".into(), "missing key `source`".into()),
+            (11, "bogus".into(), "unknown key `bogus`".into()),
+        ]
+    );
+}
+
+#[test]
+fn dotted_keys_and_arrays_are_blanked_whole() {
+    let text = with_component_keys(
+        "build.bogus = 1\nlimits.timeout = 5\nallowed_outbound_hosts = [1, \"https://a.com\", 2]\nenvironment = { A.B = \"x\", C = 1 }",
+    );
+    let found: Vec<(usize, String)> = problems(&text)
+        .into_iter()
+        .map(|(line, span, _)| (line, span))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (9, "bogus".into()),
+            (10, "5".into()),
+            (11, "1".into()),
+            (11, "2".into()),
+            (12, "A".into()),
+            (12, "1".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_syntax_error_is_the_only_error() {
+    assert_eq!(
+        problems("manifest_version = 1\nbogus = 2\n[application\nname = \"x\"\n").len(),
+        1
+    );
+}
+
+#[test]
+fn problems_are_capped() {
+    let keys: String = (0..100).map(|n| format!("bogus{n} = 1\n")).collect();
+    let found = problems(&with_component_keys(&keys));
+    assert_eq!(found.len(), recover::MAX_PROBLEMS);
+}
+
+#[test]
+fn spin_files_strings_get_the_table_to_write() {
+    let text = with_component_keys(
+        "files = [\"assets/**/*\", \"./public\", \"static/*.html\", \"**/*\", { source = \"ok\", destination = \"/ok\" }, 5]",
+    );
+    let Err(ManifestError::Invalid(diagnostics)) = parse_text(&text) else {
+        panic!("string entries are refused");
+    };
+    let found: Vec<(&str, &str)> = diagnostics
+        .items
+        .iter()
+        .map(|item| {
+            let span = item.span.clone().unwrap();
+            (&text[span], item.help.as_deref().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "\"assets/**/*\"",
+                "write `{ source = \"assets\", destination = \"/assets\" }`: the guest reads everything in `assets` at `/assets`, read-only"
+            ),
+            (
+                "\"./public\"",
+                "write `{ source = \"public\", destination = \"/public\" }`: the guest reads everything in `public` at `/public`, read-only"
+            ),
+            (
+                "\"static/*.html\"",
+                "write `{ source = \"static\", destination = \"/static\" }`: the guest reads all of `static` at `/static`, read-only, not only the files matching `*.html`; to share only those, move them into a directory of their own and mount that"
+            ),
+            (
+                "\"**/*\"",
+                "write `{ source = \".\", destination = \"/\" }`: the guest reads everything in `.` at `/`, read-only"
+            ),
+            ("5", ""),
+        ]
+    );
+    assert_eq!(
+        diagnostics.items[0].message,
+        "`files` entry `assets/**/*` is a path, as Spin writes it; wasmctl mounts directories, each written as a table"
+    );
+    assert_eq!(
+        diagnostics.items[4].message,
+        "wrong type: expected a table `{ source = \"dir\", destination = \"/guest/path\" }`, found integer `5`"
+    );
+}
+
+#[test]
+fn file_mount_tables_keep_their_own_errors() {
+    // The entry's own deserializer must not hide an unknown or missing key behind "no variant".
+    let found = problems(&with_component_keys(
+        "files = [{ source = \"a\", destination = \"/a\", mode = \"ro\" }, { source = \"b\" }]",
+    ));
+    let summary: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(_, span, message)| (span.as_str(), message.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("mode", "unknown key `mode`"),
+            ("{ source = \"b\" }", "missing key `destination`"),
+        ]
+    );
+}

@@ -4,13 +4,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Component as PathPart, Path, PathBuf};
 
-use super::raw::{RawBuild, RawComponent, RawManifest, S};
+use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, S};
 use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
     HttpRoute, Limits, MANIFEST_VERSION, OutboundHost, Route,
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
 use crate::names::check_name;
+use toml::de::{DeTable, DeValue};
 
 /// Cargo targets wasmctl knows how to turn into a component.
 pub const CARGO_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
@@ -66,11 +67,51 @@ impl Findings<'_> {
     }
 }
 
+/// What the file declares, read from its text before any problem was blanked out of it
+/// (`recover`): a component or route table lost to blanking has its own error already, so
+/// validation must not also report it as undefined or missing.
+#[derive(Debug, Default)]
+pub struct Declared {
+    /// Every `[component.ID]`.
+    pub components: Vec<String>,
+    /// Whether there is any `[[trigger.http]]`.
+    pub routes: bool,
+}
+
+impl Declared {
+    /// Reads `text`; text that does not parse declares nothing.
+    pub fn read(text: &str) -> Self {
+        let Ok(document) = DeTable::parse(text) else {
+            return Self::default();
+        };
+        fn entry<'a, 'i>(table: &'a DeTable<'i>, name: &str) -> Option<&'a DeValue<'i>> {
+            table
+                .iter()
+                .find(|(key, _)| key.get_ref() == name)
+                .map(|(_, value)| value.get_ref())
+        }
+        let components = match entry(document.get_ref(), "component") {
+            Some(DeValue::Table(table)) => {
+                table.keys().map(|id| id.get_ref().to_string()).collect()
+            }
+            _ => Vec::new(),
+        };
+        let routes = match entry(document.get_ref(), "trigger") {
+            Some(DeValue::Table(trigger)) => {
+                matches!(entry(trigger, "http"), Some(DeValue::Array(http)) if !http.is_empty())
+            }
+            _ => false,
+        };
+        Self { components, routes }
+    }
+}
+
 pub fn validate(
     raw: RawManifest,
     source: &str,
     manifest_path: PathBuf,
     dir: PathBuf,
+    declared: &Declared,
 ) -> Result<App, Vec<Diagnostic>> {
     let mut findings = Findings {
         items: Vec::new(),
@@ -106,11 +147,6 @@ pub fn validate(
     }
 
     // Routes may name a component that is declared but invalid: that is one error, not two.
-    let declared: Vec<String> = raw
-        .component
-        .keys()
-        .map(|id| id.get_ref().clone())
-        .collect();
     let mut components = BTreeMap::new();
     for (id, component) in raw.component {
         let span = id.span();
@@ -122,7 +158,7 @@ pub fn validate(
         }
     }
 
-    let routes = validate_routes(&mut findings, raw.trigger.map(S::into_inner), &declared);
+    let routes = validate_routes(&mut findings, raw.trigger.map(S::into_inner), declared);
     let deploy = raw
         .deploy
         .map(|d| validate_deploy(&mut findings, d.into_inner()))
@@ -148,10 +184,10 @@ pub fn validate(
 fn validate_routes(
     findings: &mut Findings,
     triggers: Option<super::raw::RawTriggers>,
-    declared: &[String],
+    declared: &Declared,
 ) -> Vec<HttpRoute> {
     let triggers = triggers.map(|t| t.http).unwrap_or_default();
-    if triggers.is_empty() {
+    if triggers.is_empty() && !declared.routes {
         findings
             .items
             .push(Diagnostic::new("the app has no routes", None).help(
@@ -166,12 +202,12 @@ fn validate_routes(
         let route = findings.check(route_span.clone(), parse_route(trigger.route.get_ref()));
         let component_span = trigger.component.span();
         let component = trigger.component.into_inner();
-        if !declared.contains(&component) {
+        if !declared.components.contains(&component) {
             let error = findings.error(
                 component_span,
                 format!("route refers to component `{component}`, which is not defined"),
             );
-            match did_you_mean(&component, declared.iter().map(String::as_str)) {
+            match did_you_mean(&component, declared.components.iter().map(String::as_str)) {
                 Some(best) => error.help = Some(format!("did you mean `{best}`?")),
                 None => {
                     error.help = Some(format!("define it in a `[component.{component}]` table"))
@@ -216,8 +252,16 @@ fn validate_component(
     }
 
     let mut files: Vec<FileMount> = Vec::new();
-    for mount in raw.files {
-        let mount = mount.into_inner();
+    for entry in raw.files {
+        let span = entry.span();
+        let mount = match entry.into_inner() {
+            RawFile::Mount(mount) => mount,
+            RawFile::Pattern(pattern) => {
+                let (message, help) = spin_files_entry(&pattern);
+                findings.error(span, message).help = Some(help);
+                continue;
+            }
+        };
         let source = findings.check(mount.source.span(), relative_inside(mount.source.get_ref()));
         let destination = findings.check(
             mount.destination.span(),
@@ -569,6 +613,39 @@ fn check_watch_glob(text: &str) -> Result<String, String> {
         )
     })?;
     Ok(text.to_string())
+}
+
+/// Spin's string form of a `files` entry (a path or glob, its files shown at the same
+/// path in the guest), and the table that mounts what it names: the directory before the
+/// first glob, at the same guest path. A mount is a whole directory, so a glob that picks
+/// some files cannot be kept; the help says so.
+fn spin_files_entry(pattern: &str) -> (String, String) {
+    let parts: Vec<&str> = pattern
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    let is_glob = |part: &&str| part.contains(['*', '?', '[', '{']);
+    let directory: Vec<&str> = parts.iter().copied().take_while(|p| !is_glob(p)).collect();
+    let rest = parts[directory.len()..].join("/");
+    let source = if directory.is_empty() {
+        ".".to_string()
+    } else {
+        directory.join("/")
+    };
+    let destination = format!("/{}", directory.join("/"));
+    let table = format!("{{ source = \"{source}\", destination = \"{destination}\" }}");
+    let message = format!(
+        "`files` entry `{pattern}` is a path, as Spin writes it; wasmctl mounts directories, each written as a table"
+    );
+    let help = match rest.as_str() {
+        "" | "**" | "**/*" => format!(
+            "write `{table}`: the guest reads everything in `{source}` at `{destination}`, read-only"
+        ),
+        _ => format!(
+            "write `{table}`: the guest reads all of `{source}` at `{destination}`, read-only, not only the files matching `{rest}`; to share only those, move them into a directory of their own and mount that"
+        ),
+    };
+    (message, help)
 }
 
 fn check_guest_path(text: &str) -> Result<String, String> {

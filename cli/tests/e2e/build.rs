@@ -463,3 +463,26 @@ fn a_debug_build_names_the_guest_functions_in_a_panic() {
         server.stderr()
     );
 }
+
+#[test]
+fn build_reports_every_manifest_problem_in_file_order() {
+    // serde meets `enviroment` (line 9) before `limits` (line 8): keys come sorted.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("wasmctl.toml"),
+        "manifest_version = 1\n[application]\nname = \"shop\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"api\"\n[component.api]\nlimits = { timeout = 30 }\nenviroment = { MODE = \"dev\" }\nsource = \"api.wasm\"\n",
+    )
+    .unwrap();
+    let output = wasmctl(dir.path()).arg("build").assert().code(1);
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    let line_8 = stderr.find("wrong type: expected a string, in quotes, found integer `30`");
+    let at_8 = stderr.find("wasmctl.toml:8:22");
+    let line_9 = stderr.find("unknown key `enviroment`");
+    let at_9 = stderr.find("wasmctl.toml:9:1");
+    assert!(
+        line_8.is_some() && at_8.is_some() && line_9.is_some() && at_9.is_some(),
+        "{stderr}"
+    );
+    assert!(line_8 < at_8 && at_8 < line_9 && line_9 < at_9, "{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 2, "{stderr}");
+}

@@ -666,3 +666,45 @@ fn no_access_log_by_default() {
     );
     assert!(!server.stderr().contains("GET /"), "{}", server.stderr());
 }
+
+#[test]
+fn a_file_mount_is_refused_by_doctor_and_up_alike_with_the_fix() {
+    let mount = "files = [{ source = \"assets/index.html\", destination = \"/index.html\" }]";
+    let manifest = format!(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n{mount}\n"
+    );
+    let dir = app(&manifest, &["probe"]);
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/index.html"), "<h1>shop</h1>").unwrap();
+    let problem = "component `probe` mounts `assets/index.html` at `/index.html`, but `assets/index.html` is a file; wasmctl mounts directories only";
+    let fix = "{ source = \"assets\", destination = \"/\" }";
+    let up = wasmctl(dir.path()).arg("up").assert().code(1);
+    let stderr = String::from_utf8_lossy(&up.get_output().stderr).into_owned();
+    assert!(stderr.contains(problem) && stderr.contains(fix), "{stderr}");
+    let doctor = wasmctl(dir.path()).arg("doctor").assert().code(1);
+    let stdout = String::from_utf8_lossy(&doctor.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains(&format!("✗ component probe files: {problem}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "fix: mount the directory that holds it: write `{fix}`"
+        )),
+        "{stdout}"
+    );
+
+    // The fix, as written, serves the file at the guest path the manifest asked for.
+    let manifest_path = dir.path().join("wasmctl.toml");
+    let text = std::fs::read_to_string(&manifest_path).unwrap();
+    std::fs::write(
+        &manifest_path,
+        text.replace(mount, &format!("files = [{fix}]")),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        get(&server.url("/read?path=/index.html")),
+        (200, "<h1>shop</h1>".to_string())
+    );
+}
