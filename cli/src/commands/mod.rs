@@ -1,11 +1,13 @@
 //! One module per subcommand: clap arguments plus the presentation around a domain call.
 
+mod add;
 mod build;
 mod completions;
 mod deploy;
 mod doctor;
 mod new;
 mod registry;
+mod template_values;
 mod templates;
 mod up;
 mod watch;
@@ -65,6 +67,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Create a new app from a template
     New(new::NewArgs),
+    /// Add a component to the app from a template
+    Add(add::AddArgs),
     /// Build every component of the app and validate it against what `up` serves
     Build(build::BuildArgs),
     /// Serve the app on a local HTTP server
@@ -99,6 +103,7 @@ impl Command {
     pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
         match self {
             Command::New(args) => args.run(ui),
+            Command::Add(args) => args.run(ui),
             Command::Templates(command) => command.run(ui),
             Command::Completions(args) => args.run(),
             Command::Build(args) => args.run(ui),
