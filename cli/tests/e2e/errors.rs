@@ -31,7 +31,7 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The groups of `docs/errors.md`, in order: (key in case.toml, heading).
 const GROUPS: [(&str, &str); 6] = [
     ("manifest", "The manifest (`wasmctl.toml`)"),
-    ("templates", "Templates and `wasmctl new`"),
+    ("templates", "Templates, `wasmctl new` and `wasmctl add`"),
     ("cli", "Command-line arguments"),
     ("wasm", "WebAssembly files and builds"),
     ("up", "`wasmctl up`"),
