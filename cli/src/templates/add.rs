@@ -145,15 +145,14 @@ impl ComponentSlot {
             (&self.manifest_path, &manifest_text),
         );
         if let Err(error) = applied {
-            let undone = changes.roll_back();
-            let error = error.context(format!(
+            let what = format!(
                 "adding component `{}` to `{}` failed",
                 self.name,
                 self.manifest_path.display()
-            ));
-            return Err(match undone {
-                Ok(()) => error.context("every change was undone; nothing was written"),
-                Err(undo) => error.context(undo),
+            );
+            return Err(match changes.roll_back() {
+                Ok(()) => error.context(format!("{what}; every change was undone")),
+                Err(undo) => error.context(format!("{what}, and {undo:#}")),
             });
         }
         Ok(Added {
@@ -368,14 +367,7 @@ struct Layout<'a> {
 impl Layout<'_> {
     /// A normalized path of the template, relative to the app.
     fn path(&self, relative: &Path) -> String {
-        let mut parts = vec![self.prefix.to_string()];
-        parts.extend(
-            relative
-                .components()
-                .filter(|part| !matches!(part, std::path::Component::CurDir))
-                .map(|part| part.as_os_str().to_string_lossy().into_owned()),
-        );
-        parts.join("/")
+        under(self.prefix, relative)
     }
 
     /// A component's `source`: in a shared workspace, cargo writes what the template put
@@ -393,11 +385,7 @@ impl Layout<'_> {
             component.source.strip_prefix(workdir).ok()
         };
         match in_crate.and_then(|path| path.strip_prefix("target").ok()) {
-            Some(below) => Layout {
-                prefix: "target",
-                shared_target: false,
-            }
-            .path(below),
+            Some(below) => under("target", below),
             None => self.path(&component.source),
         }
     }
@@ -434,6 +422,18 @@ impl Layout<'_> {
         }
         Ok(())
     }
+}
+
+/// `relative` (normalized) below `dir`, as a manifest writes paths: with `/`.
+fn under(dir: &str, relative: &Path) -> String {
+    let mut parts = vec![dir.to_string()];
+    parts.extend(
+        relative
+            .components()
+            .filter(|part| !matches!(part, std::path::Component::CurDir))
+            .map(|part| part.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }
 
 /// Sets a string value, keeping the comments and spaces around an existing one.
