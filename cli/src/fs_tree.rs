@@ -1,7 +1,7 @@
-//! Copying directory trees (template installs, exported apps), and staging what the
-//! user will own.
+//! Copying directory trees (template installs, exported apps), staging what the user
+//! will own, and changing several of the user's files all together or not at all.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -18,6 +18,117 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
                 .with_context(|| format!("copying `{}`", entry.path().display()))?;
         }
     }
+    Ok(())
+}
+
+/// Moves a staged directory to `target`, which must not exist or be an empty directory
+/// (checked by the caller); the staging guard is defused once the rename succeeded.
+pub fn place_dir(staging: tempfile::TempDir, target: &Path) -> Result<()> {
+    if target.exists() {
+        // Only an empty directory gets here; rename cannot replace it everywhere.
+        std::fs::remove_dir(target)
+            .with_context(|| format!("replacing the empty directory `{}`", target.display()))?;
+    }
+    std::fs::rename(staging.path(), target)
+        .with_context(|| format!("moving the rendered files to `{}`", target.display()))?;
+    // The staging directory is now the user's: do not let its guard delete it.
+    let _ = staging.keep();
+    Ok(())
+}
+
+/// Changes to files the user owns that must appear together or not at all: each is
+/// applied at once (a rename), and [`Changes::roll_back`] undoes those applied so far
+/// when a later one fails.
+#[derive(Debug, Default)]
+#[must_use = "roll back the changes when a later step fails"]
+pub struct Changes {
+    applied: Vec<Applied>,
+}
+
+#[derive(Debug)]
+enum Applied {
+    /// A directory that did not exist (`was_empty_dir`: an empty directory stood there).
+    Placed { dir: PathBuf, was_empty_dir: bool },
+    /// A file that was replaced; its former contents.
+    Replaced { path: PathBuf, original: Vec<u8> },
+}
+
+impl Changes {
+    /// [`place_dir`], remembered so it can be undone.
+    pub fn place_dir(&mut self, staging: tempfile::TempDir, target: &Path) -> Result<()> {
+        let was_empty_dir = target.is_dir();
+        place_dir(staging, target)?;
+        self.applied.push(Applied::Placed {
+            dir: target.to_path_buf(),
+            was_empty_dir,
+        });
+        Ok(())
+    }
+
+    /// Replaces the file at `path` (a symbolic link's target) with `contents`: written to
+    /// a temporary file beside it, given the file's permissions, then renamed over it.
+    pub fn replace_file(&mut self, path: &Path, contents: &[u8]) -> Result<()> {
+        let path = std::fs::canonicalize(path)
+            .with_context(|| format!("resolving `{}`", path.display()))?;
+        let original =
+            std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;
+        write_over(&path, contents)?;
+        self.applied.push(Applied::Replaced { path, original });
+        Ok(())
+    }
+
+    /// Undoes every applied change, last first; says which could not be undone.
+    pub fn roll_back(self) -> Result<()> {
+        let mut failed = Vec::new();
+        for change in self.applied.into_iter().rev() {
+            let undone = match &change {
+                Applied::Placed { dir, was_empty_dir } => std::fs::remove_dir_all(dir)
+                    .and_then(|()| {
+                        if *was_empty_dir {
+                            std::fs::create_dir(dir)
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .with_context(|| format!("removing `{}`", dir.display())),
+                Applied::Replaced { path, original } => write_over(path, original),
+            };
+            if let Err(error) = undone {
+                failed.push(format!("{error:#}"));
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!(
+                "undoing the changes failed: {}; restore these by hand",
+                failed.join("; ")
+            )
+        }
+    }
+}
+
+/// Writes `contents` over the existing file `path` through a temporary file and a rename,
+/// keeping the file's permissions.
+fn write_over(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write;
+
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let permissions = std::fs::metadata(path)
+        .with_context(|| format!("reading `{}`", path.display()))?
+        .permissions();
+    let mut staged = staging_file(".wasmctl-edit-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in `{}`", dir.display()))?;
+    staged
+        .write_all(contents)
+        .and_then(|()| staged.as_file().sync_all())
+        .and_then(|()| staged.as_file().set_permissions(permissions))
+        .with_context(|| format!("writing a temporary file in `{}`", dir.display()))?;
+    staged
+        .persist(path)
+        .map_err(|error| error.error)
+        .with_context(|| format!("replacing `{}`", path.display()))?;
     Ok(())
 }
 
@@ -61,6 +172,49 @@ mod tests {
             .tempfile_in(parent.path())
             .unwrap();
         assert_eq!(mode(file.path()), 0o666 & !umask);
+    }
+
+    #[test]
+    fn rolled_back_changes_leave_everything_as_it_was() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("app.toml");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let dir = root.path().join("component");
+        std::fs::create_dir(&dir).unwrap();
+        let staging = super::staging_dir(".s-").tempdir_in(root.path()).unwrap();
+        std::fs::write(staging.path().join("main.rs"), "fn main() {}").unwrap();
+
+        let mut changes = super::Changes::default();
+        changes.place_dir(staging, &dir).unwrap();
+        changes.replace_file(&file, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode(&file) & 0o777, 0o640, "a replaced file keeps its mode");
+        assert!(dir.join("main.rs").is_file());
+        // A directory cannot be replaced by a file: the third change fails.
+        let blocked = root.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        assert!(changes.replace_file(&blocked, b"x").is_err());
+
+        changes.roll_back().unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "old");
+        assert_eq!(mode(&file) & 0o777, 0o640);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "the empty directory is back"
+        );
+        let mut names: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["app.toml", "blocked", "component"],
+            "no temporary file is left"
+        );
     }
 
     fn current_umask() -> u32 {

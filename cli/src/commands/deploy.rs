@@ -53,7 +53,7 @@ pub struct DeployArgs {
     #[arg(long, value_name = "QUANTITY")]
     pub memory: Option<String>,
     /// Extra environment for the pods (repeatable)
-    #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::new::parse_key_value)]
+    #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
     pub kube_env: Vec<(String, String)>,
     /// RuntimeClass of the Wasm runtime on the cluster
     #[arg(long, value_name = "NAME")]

@@ -1,5 +1,6 @@
 //! One module per subcommand: clap arguments plus the presentation around a domain call.
 
+mod add;
 mod build;
 mod completions;
 mod deploy;
@@ -7,6 +8,7 @@ mod doctor;
 mod new;
 mod registry;
 mod shorthand;
+mod template_values;
 mod templates;
 mod up;
 mod watch;
@@ -69,6 +71,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Create a new app from a template
     New(new::NewArgs),
+    /// Add a component to the app from a template
+    Add(add::AddArgs),
     /// Build every component of the app and validate it against what `up` serves
     Build(build::BuildArgs),
     /// Serve the app on a local HTTP server
@@ -103,6 +107,7 @@ impl Command {
     pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
         match self {
             Command::New(args) => args.run(ui),
+            Command::Add(args) => args.run(ui),
             Command::Templates(command) => command.run(ui),
             Command::Completions(args) => args.run(ui),
             Command::Build(args) => args.run(ui),
@@ -176,6 +181,13 @@ pub fn push_json(report: &PushReport) -> serde_json::Value {
         "uploaded": report.uploaded(),
         "seconds": report.elapsed.as_secs_f64(),
     })
+}
+
+/// A `KEY=VALUE` argument (`--value`, `--env`, `--kube-env`).
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.trim().to_string(), value.to_string()))
+        .ok_or_else(|| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
 }
 
 /// `path` relative to `base` when it is inside it, for shorter messages.

@@ -1,13 +1,12 @@
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use wasmctl::names::check_name;
 use wasmctl::templates::catalog::Catalog;
-use wasmctl::templates::{Parameter, Template};
 
+use super::template_values::TemplateValues;
 use crate::ui::Ui;
 
 /// `wasmctl new TEMPLATE NAME`
@@ -27,19 +26,8 @@ pub struct NewArgs {
     /// Directory to create (default: ./NAME); must not exist or be empty
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// Set a template parameter (repeatable); `-v KEY=VALUE` works too (a `-v` not
-    /// followed by KEY=VALUE is --verbose)
-    #[arg(long = "value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    pub values: Vec<(String, String)>,
-    /// Take the default of every parameter not set with --value, without prompting
-    #[arg(short = 'y', long)]
-    pub accept_defaults: bool,
-}
-
-pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .map(|(key, value)| (key.trim().to_string(), value.to_string()))
-        .ok_or_else(|| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
+    #[command(flatten)]
+    pub values: TemplateValues,
 }
 
 impl NewArgs {
@@ -69,7 +57,7 @@ impl NewArgs {
         // Fail before asking questions whose answers could not be used.
         wasmctl::templates::ensure_empty_target(&target)?;
 
-        let values = self.collect_values(&template, ui)?;
+        let values = self.values.collect(&template, ui)?;
         let started = Instant::now();
         template
             .render(&self.name, &values, &target)
@@ -95,63 +83,4 @@ impl NewArgs {
             target.display()
         ))
     }
-
-    /// A value for every parameter: `--value`, else a prompt on a terminal, else the default.
-    fn collect_values(&self, template: &Template, ui: &Ui) -> Result<BTreeMap<String, String>> {
-        let mut given: BTreeMap<String, String> = BTreeMap::new();
-        for (key, value) in &self.values {
-            if !template.parameters.iter().any(|p| &p.name == key) {
-                let known: Vec<&str> = template
-                    .parameters
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect();
-                let suggestion = match wasmctl::diagnostic::did_you_mean(key, known.iter().copied())
-                {
-                    Some(best) => format!("\nhelp: did you mean `{best}`?"),
-                    None => String::new(),
-                };
-                bail!(
-                    "template `{}` has no parameter `{key}`; its parameters: {}{suggestion}",
-                    template.name,
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                );
-            }
-            given.insert(key.clone(), value.clone());
-        }
-        let prompt = ui.interactive() && !self.accept_defaults;
-        let mut values = BTreeMap::new();
-        for parameter in &template.parameters {
-            let value = match given.remove(&parameter.name) {
-                Some(value) => value,
-                None if prompt => ask(parameter)?,
-                None => parameter.default.clone(),
-            };
-            parameter.check(&value).map_err(|message| {
-                anyhow::anyhow!(
-                    "{message}; nothing was written\nhelp: `{}` asks for: {}; its default is `{}`",
-                    parameter.name,
-                    parameter.prompt,
-                    parameter.default
-                )
-            })?;
-            values.insert(parameter.name.clone(), value);
-        }
-        Ok(values)
-    }
-}
-
-fn ask(parameter: &Parameter) -> Result<String> {
-    let checked = parameter.clone();
-    dialoguer::Input::<String>::new()
-        .with_prompt(&parameter.prompt)
-        .default(parameter.default.clone())
-        .allow_empty(true)
-        .validate_with(move |value: &String| checked.check(value))
-        .interact_text()
-        .with_context(|| format!("asking for `{}`", parameter.name))
 }

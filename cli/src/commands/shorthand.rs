@@ -135,7 +135,7 @@ mod tests {
         };
         assert_eq!(new.template, "http-rust");
         assert_eq!(
-            new.values,
+            new.values.values,
             [("a".into(), "1".into()), ("b".into(), "c=d".into())]
         );
         assert_eq!(parse("wasmctl new -vv http-rust svc").global.verbose, 2);

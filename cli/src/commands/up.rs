@@ -71,7 +71,7 @@ pub struct UpArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Add an environment variable to every component (repeatable; local development)
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::new::parse_key_value)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
     pub env: Vec<(String, String)>,
     /// Time limit per request for every component, e.g. 2s (default: the manifest's, else 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -319,6 +319,13 @@ pub fn locate(start: &Path) -> Result<PathBuf, ManifestError> {
 
 /// Reads and validates the manifest at `path`.
 pub fn load(path: &Path) -> Result<App, ManifestError> {
+    let (path, text) = read(path)?;
+    parse(&path, text)
+}
+
+/// Reads the manifest at `path` as text, unvalidated: its absolute path and contents,
+/// for callers that edit the file as well as [`parse`] it.
+pub fn read(path: &Path) -> Result<(PathBuf, String), ManifestError> {
     let path = std::path::absolute(path).map_err(|source| ManifestError::Read {
         path: path.to_path_buf(),
         source,
@@ -337,7 +344,7 @@ pub fn load(path: &Path) -> Result<App, ManifestError> {
             column,
         }
     })?;
-    parse(&path, text)
+    Ok((path, text))
 }
 
 /// Validates manifest text as if it were read from `path`, reporting every problem of the

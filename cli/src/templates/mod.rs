@@ -8,6 +8,7 @@
 //! rendered into a staging directory next to the target, which is renamed into place only
 //! when everything succeeded.
 
+pub mod add;
 pub mod catalog;
 
 use std::collections::BTreeMap;
@@ -254,6 +255,30 @@ impl Template {
         target: &Path,
     ) -> Result<()> {
         ensure_empty_target(target)?;
+        // Stage next to the target so the final rename stays on one filesystem.
+        let anchor = nearest_existing_ancestor(target)?;
+        let staging = crate::fs_tree::staging_dir(".wasmctl-new-")
+            .tempdir_in(&anchor)
+            .with_context(|| format!("creating a staging directory in `{}`", anchor.display()))?;
+        self.render_into(project_name, values, staging.path())?;
+
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating `{}`", parent.display()))?;
+        }
+        crate::fs_tree::place_dir(staging, target)
+    }
+
+    /// Renders every file into `dir`, an existing directory the caller stages and later
+    /// moves into place (`render` for a project, `add` for a component of an app).
+    ///
+    /// `values` must hold a checked value for every declared parameter.
+    pub fn render_into(
+        &self,
+        project_name: &str,
+        values: &BTreeMap<String, String>,
+        dir: &Path,
+    ) -> Result<()> {
         let mut data = serde_json::Map::new();
         data.insert("project_name".into(), project_name.into());
         for parameter in &self.parameters {
@@ -264,12 +289,6 @@ impl Template {
         }
         let data = serde_json::Value::Object(data);
         let engine = engine();
-
-        // Stage next to the target so the final rename stays on one filesystem.
-        let anchor = nearest_existing_ancestor(target)?;
-        let staging = crate::fs_tree::staging_dir(".wasmctl-new-")
-            .tempdir_in(&anchor)
-            .with_context(|| format!("creating a staging directory in `{}`", anchor.display()))?;
         for file in &self.files {
             let relative = engine
                 .render_template(&file.path.to_string_lossy(), &data)
@@ -284,7 +303,7 @@ impl Template {
                 // Binary files (images, fonts) are copied as they are.
                 Err(_) => file.contents.clone(),
             };
-            let destination = staging.path().join(relative);
+            let destination = dir.join(relative);
             if let Some(parent) = destination.parent() {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("creating `{}`", parent.display()))?;
@@ -292,20 +311,6 @@ impl Template {
             std::fs::write(&destination, contents)
                 .with_context(|| format!("writing `{}`", destination.display()))?;
         }
-
-        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating `{}`", parent.display()))?;
-        }
-        if target.exists() {
-            // Only an empty directory gets here (checked above); rename cannot replace it everywhere.
-            std::fs::remove_dir(target)
-                .with_context(|| format!("replacing the empty directory `{}`", target.display()))?;
-        }
-        std::fs::rename(staging.path(), target)
-            .with_context(|| format!("moving the rendered project to `{}`", target.display()))?;
-        // The staging directory is now the project: do not let its guard delete it.
-        let _ = staging.keep();
         Ok(())
     }
 
@@ -552,12 +557,16 @@ fn toml_string(text: &str) -> String {
 
 /// Refuses a target that exists and is anything but an empty directory.
 pub fn ensure_empty_target(target: &Path) -> Result<()> {
+    ensure_empty_dir(target, "choose another name or pass `--output DIR`")
+}
+
+/// [`ensure_empty_target`] with the caller's `help`: what to do instead.
+pub fn ensure_empty_dir(target: &Path, help: &str) -> Result<()> {
     match std::fs::read_dir(target) {
         Ok(mut entries) => {
             if entries.next().is_some() {
                 bail!(
-                    "`{}` already exists and is not empty; nothing was written\n\
-                     help: choose another name or pass `--output DIR`",
+                    "`{}` already exists and is not empty; nothing was written\nhelp: {help}",
                     target.display()
                 );
             }
@@ -565,8 +574,7 @@ pub fn ensure_empty_target(target: &Path) -> Result<()> {
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) if target.exists() => bail!(
-            "`{}` already exists and is not a directory; nothing was written\n\
-             help: choose another name or pass `--output DIR`",
+            "`{}` already exists and is not a directory; nothing was written\nhelp: {help}",
             target.display()
         ),
         Err(error) => Err(error).with_context(|| format!("checking `{}`", target.display())),

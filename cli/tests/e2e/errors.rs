@@ -31,7 +31,7 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The groups of `docs/errors.md`, in order: (key in case.toml, heading).
 const GROUPS: [(&str, &str); 6] = [
     ("manifest", "The manifest (`wasmctl.toml`)"),
-    ("templates", "Templates and `wasmctl new`"),
+    ("templates", "Templates, `wasmctl new` and `wasmctl add`"),
     ("cli", "Command-line arguments"),
     ("wasm", "WebAssembly files and builds"),
     ("up", "`wasmctl up`"),
@@ -127,7 +127,7 @@ fn every_bad_input_has_an_exact_message() {
         }
     });
     let mut outcomes = outcomes.into_inner().unwrap();
-    outcomes.sort_by(|a, b| a.id.cmp(&b.id));
+    outcomes.sort_by_key(|outcome| case_number(&outcome.id));
 
     let mut failures: Vec<String> = Vec::new();
     for outcome in &outcomes {
@@ -179,7 +179,7 @@ fn every_bad_input_has_an_exact_message() {
 
 /// Every case directory, sorted by id, with its parsed `case.toml`.
 fn read_cases(root: &Path) -> Vec<(String, Case)> {
-    let id_pattern = regex::Regex::new(r"^[0-9]{2}-[a-z0-9]+(-[a-z0-9]+)*$").unwrap();
+    let id_pattern = regex::Regex::new(r"^[0-9]{2,3}-[a-z0-9]+(-[a-z0-9]+)*$").unwrap();
     let mut cases = Vec::new();
     let mut numbers = BTreeSet::new();
     for entry in std::fs::read_dir(root).expect("testdata/errors exists") {
@@ -190,12 +190,12 @@ fn read_cases(root: &Path) -> Vec<(String, Case)> {
         let id = entry.file_name().to_string_lossy().into_owned();
         assert!(
             id_pattern.is_match(&id),
-            "testdata/errors/{id}: case directories are named NN-kebab-case"
+            "testdata/errors/{id}: case directories are named NN-kebab-case (NNN from 100)"
         );
         assert!(
-            numbers.insert(id[..2].to_string()),
+            numbers.insert(case_number(&id)),
             "testdata/errors/{id}: number {} is taken twice",
-            &id[..2]
+            case_number(&id)
         );
         let text = std::fs::read_to_string(entry.path().join("case.toml"))
             .unwrap_or_else(|e| panic!("testdata/errors/{id}/case.toml: {e}"));
@@ -212,8 +212,16 @@ fn read_cases(root: &Path) -> Vec<(String, Case)> {
         );
         cases.push((id, case));
     }
-    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    cases.sort_by_key(|(id, _)| case_number(id));
     cases
+}
+
+/// The number a case id starts with (`07-duplicate-component` is 7).
+fn case_number(id: &str) -> u32 {
+    id.split('-')
+        .next()
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("testdata/errors/{id}: case ids start with a number"))
 }
 
 /// The artifact of a guest of `testdata/guests`, built once per run. Guests that are bad
@@ -469,7 +477,11 @@ fn render_catalogue(outcomes: &[Outcome]) -> String {
         }
         out.push_str(&format!("- [{heading}](#{}):", anchor(heading)));
         for outcome in &members {
-            out.push_str(&format!(" [{}](#{})", &outcome.id[..2], outcome.id));
+            out.push_str(&format!(
+                " [{:02}](#{})",
+                case_number(&outcome.id),
+                outcome.id
+            ));
         }
         out.push('\n');
     }

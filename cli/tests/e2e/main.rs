@@ -3,6 +3,7 @@
 //! One test binary (rather than one per file) so expensive fixtures such as a
 //! wasm32-wasip2 build are made once per run and shared (see `support`).
 
+mod add;
 mod build;
 mod cli;
 mod deploy;
