@@ -72,12 +72,14 @@ fn an_added_component_shares_the_workspace_and_is_served() {
         get(&server.url("/")),
         (200, "Hello from svc!\n".to_string())
     );
-    // `/api/...` is api's: until the template routes on `wasmctl-path-info`, api answers
-    // its own 404 for `/api/` (it sees the full path), so assert who answers.
-    let (_, body) = get(&server.url("/api/"));
-    assert!(
-        body.contains("api") && !body.contains("svc"),
-        "GET /api/ was not served by api: {body}"
+    // `/api/...` is api's, and it routes on the path below its mount.
+    assert_eq!(
+        get(&server.url("/api/")),
+        (200, "Hello from api!\n".to_string())
+    );
+    assert_eq!(
+        get(&server.url("/api/hello/add")),
+        (200, "Hello, add!\n".to_string())
     );
     assert!(
         server.stdout().contains("/api/...  →  api"),
