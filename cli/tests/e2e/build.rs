@@ -5,20 +5,13 @@ use predicates::str::contains;
 
 use crate::support::{
     COMPONENT_HEADER, Server, build_guest, edit_file, fresh_app, get, guest_target_dir,
-    template_app, testdata, wasmctl,
+    json_stdout, template_app, testdata, wasmctl,
 };
 
 #[test]
 fn template_app_builds_into_a_validated_component() {
     let app = template_app();
-    let output = wasmctl(app)
-        .args(["build", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let report = json_stdout(wasmctl(app).args(["build", "--json"]));
     let component = &report["components"][0];
     assert_eq!(component["id"], "svc");
     assert_eq!(component["componentized"], false);
@@ -368,14 +361,7 @@ fn missing_rust_target_names_the_rustup_command() {
 
 #[test]
 fn doctor_passes_in_a_built_app() {
-    let output = wasmctl(template_app())
-        .args(["doctor", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let report = json_stdout(wasmctl(template_app()).args(["doctor", "--json"]));
     assert_eq!(report["ok"], true);
     let names: Vec<&str> = report["checks"]
         .as_array()

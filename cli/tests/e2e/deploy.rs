@@ -4,7 +4,9 @@ use predicates::prelude::*;
 use predicates::str::contains;
 use serde::Deserialize;
 
-use crate::support::{Server, Terminal, TestRegistry, fresh_app, get, template_app, wasmctl};
+use crate::support::{
+    Server, Terminal, TestRegistry, fresh_app, get, json_stdout, template_app, wasmctl,
+};
 
 fn deploy_json(app: &std::path::Path, reference: &str, extra: &[&str]) -> serde_json::Value {
     let output = wasmctl(app)
@@ -49,17 +51,13 @@ fn push_then_pull_round_trips_byte_identical_and_pushes_nothing_twice() {
     let out = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let target = out.path().join("pulled");
-    let output = wasmctl(out.path())
-        .env("WASMCTL_CACHE_DIR", cache.path())
-        .args(["registry", "pull", &reference, "-o"])
-        .arg(&target)
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let pulled: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let pulled = json_stdout(
+        wasmctl(out.path())
+            .env("WASMCTL_CACHE_DIR", cache.path())
+            .args(["registry", "pull", &reference, "-o"])
+            .arg(&target)
+            .arg("--json"),
+    );
     assert_eq!(pulled["digest"], digest);
     assert_eq!(
         pulled["downloaded"],
@@ -368,14 +366,7 @@ fn registry_push_ships_what_build_made_without_kubernetes() {
     let registry = TestRegistry::start();
     let app = template_app();
     let reference = format!("{}/demo/pushed:v1", registry.host);
-    let output = wasmctl(app)
-        .args(["registry", "push", &reference, "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let pushed: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let pushed = json_stdout(wasmctl(app).args(["registry", "push", &reference, "--json"]));
     let digest = pushed["digest"].as_str().unwrap();
     let pinned = format!("{}/demo/pushed@{digest}", registry.host);
     assert_eq!(pushed["reference"], pinned);
@@ -395,15 +386,11 @@ fn registry_push_ships_what_build_made_without_kubernetes() {
     assert_eq!(deployed["digest"], digest);
 
     let out = tempfile::tempdir().unwrap();
-    let pulled = wasmctl(out.path())
-        .env("WASMCTL_CACHE_DIR", out.path().join("cache"))
-        .args(["registry", "pull", &reference, "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let pulled: serde_json::Value = serde_json::from_slice(&pulled).unwrap();
+    let pulled = json_stdout(
+        wasmctl(out.path())
+            .env("WASMCTL_CACHE_DIR", out.path().join("cache"))
+            .args(["registry", "pull", &reference, "--json"]),
+    );
     assert_eq!(pulled["digest"], digest);
     let dir = std::path::Path::new(pulled["directory"].as_str().unwrap());
     assert!(

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::support::{COMPONENT_HEADER, Server, Terminal, get, guest_target_dir, wasmctl};
+use crate::support::{
+    COMPONENT_HEADER, Server, Terminal, get, guest_target_dir, json_stdout, wasmctl,
+};
 
 #[test]
 fn http_rust_renders_and_builds_a_component() {
@@ -249,14 +251,7 @@ fn dash_v_with_a_pair_is_a_value_and_alone_is_verbose() {
 /// README shows a URL that works there.
 #[test]
 fn every_template_routes_below_a_non_default_route() {
-    let listed = wasmctl(Path::new("."))
-        .args(["templates", "list", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let templates: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    let templates = json_stdout(wasmctl(Path::new(".")).args(["templates", "list", "--json"]));
     let routed: Vec<&str> = templates
         .as_array()
         .unwrap()

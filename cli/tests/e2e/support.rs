@@ -422,6 +422,17 @@ pub fn fresh_app(edit: impl Fn(String) -> String) -> tempfile::TempDir {
     dir
 }
 
+/// Runs `command`, which must succeed, and parses its stdout as one JSON document.
+pub fn json_stdout(command: &mut Command) -> serde_json::Value {
+    let output = command.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&output).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output)
+        )
+    })
+}
+
 /// Rewrites a text file through `edit`.
 pub fn edit_file(path: &Path, edit: impl FnOnce(String) -> String) {
     let text =

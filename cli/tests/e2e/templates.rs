@@ -2,19 +2,12 @@
 
 use predicates::prelude::*;
 
-use crate::support::wasmctl;
+use crate::support::{json_stdout, wasmctl};
 
 #[test]
 fn list_json_describes_embedded_templates() {
     let dir = tempfile::tempdir().unwrap();
-    let output = wasmctl(dir.path())
-        .args(["templates", "list", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let list: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let list = json_stdout(wasmctl(dir.path()).args(["templates", "list", "--json"]));
     let http_rust = &list[0];
     assert_eq!(http_rust["name"], "http-rust");
     assert_eq!(http_rust["origin"], "embedded");
