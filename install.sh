@@ -27,7 +27,9 @@ say() { printf 'install.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 prefix=""
-profile="--release"
+# `cargo install` builds with the release profile unless told `--debug`; it has no
+# `--release` flag (cargo rejects one), so the default adds nothing.
+debug=""
 install=yes
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
             shift 2
             ;;
         --prefix=*) prefix=${1#--prefix=}; shift ;;
-        --debug) profile="--debug"; shift ;;
+        --debug) debug="--debug"; shift ;;
         --no-install) install=no; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option '$1'" ;;
@@ -64,7 +66,8 @@ fi
 
 [ "$install" = yes ] || { say "toolchain ready (wasmctl not installed: --no-install)"; exit 0; }
 
-set -- install --path "$here/cli" --locked --force "$profile"
+set -- install --path "$here/cli" --locked --force
+[ -z "$debug" ] || set -- "$@" "$debug"
 if [ -n "$prefix" ]; then
     mkdir -p "$prefix" || die "cannot create prefix directory $prefix"
     prefix=$(cd "$prefix" && pwd)
@@ -73,7 +76,7 @@ if [ -n "$prefix" ]; then
 else
     bindir="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
 fi
-say "building and installing wasmctl ($profile)"
+say "building and installing wasmctl (${debug:+debug build, }this takes a few minutes on the first run)"
 cargo "$@" || die "cargo install failed; see the messages above"
 
 "$bindir/wasmctl" --version >/dev/null 2>&1 || die "wasmctl was installed to $bindir but does not run"

@@ -12,6 +12,7 @@ mod faults;
 mod hostile;
 mod install;
 mod new;
+mod readme;
 mod support;
 mod templates;
 mod up;
