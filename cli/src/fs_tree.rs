@@ -39,6 +39,7 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 /// file) on the way: wasmctl's own directories (logs, caches) must not be redirected
 /// elsewhere by a link placed in them. `root` itself may be a link (a moved home or cache).
 pub fn create_own_dir(root: &Path, relative: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(root).with_context(|| format!("creating `{}`", root.display()))?;
     let mut dir = root.to_path_buf();
     for part in relative.components() {
         dir.push(part);

@@ -281,7 +281,10 @@ pub fn materialize(
                 check_layer(manifest, &digest, FILES_MEDIA_TYPE)?;
                 // A checked layer digest is `sha256:` and 64 hex digits: a safe directory name.
                 let relative = format!("files/{}", digest.trim_start_matches("sha256:"));
-                unpack_files(&blob(&digest), &digest, &target.join(&relative))?;
+                // Two mounts may share a layer (same contents): unpacked once.
+                if !target.join(&relative).exists() {
+                    unpack_files(&blob(&digest), &digest, &target.join(&relative))?;
+                }
                 mount.insert("source".into(), relative.into());
             }
         }
@@ -304,7 +307,8 @@ fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
             "the artifact's files layer `{digest}` holds `{entry}`, {what}; wasmctl unpacks regular files and directories only, so nothing was written\nhelp: the artifact was not packed by `wasmctl deploy` or was altered; push it again from the app's directory"
         )
     };
-    std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Inside the caller's fresh staging directory, which holds no links.
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let file =
         std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
