@@ -278,6 +278,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn links_are_neither_copied_nor_written_through() {
+        let root = tempfile::tempdir().unwrap();
+        let from = root.path().join("from");
+        std::fs::create_dir(&from).unwrap();
+        std::fs::write(from.join("ok.txt"), "ok").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", from.join("passwd")).unwrap();
+        let error = super::copy_tree(&from, &root.path().join("to")).unwrap_err();
+        assert!(
+            error.to_string().contains("passwd` is a symbolic link"),
+            "{error}"
+        );
+        assert!(!root.path().join("to/passwd").exists());
+
+        let elsewhere = tempfile::tempdir().unwrap();
+        let app = root.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), app.join(".wasmctl")).unwrap();
+        let logs = std::path::Path::new(".wasmctl/logs");
+        assert!(super::create_own_dir(&app, logs).is_err());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        std::fs::remove_file(app.join(".wasmctl")).unwrap();
+        let made = super::create_own_dir(&app, logs).unwrap();
+        assert!(made.is_dir());
+
+        std::os::unix::fs::symlink(elsewhere.path().join("victim"), made.join("a.log")).unwrap();
+        assert!(super::open_append_no_follow(&made.join("a.log")).is_err());
+        assert!(!elsewhere.path().join("victim").exists());
+    }
+
     fn current_umask() -> u32 {
         let probe = tempfile::tempdir().unwrap();
         let path = probe.path().join("probe");
