@@ -6,19 +6,80 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// Copies `from` into `to` recursively, creating `to`; regular files and directories only.
+/// A symbolic link (or a device, FIFO, socket) below `from` is refused, not followed: the
+/// copy would otherwise hold whatever host file the link names, e.g. `/etc/passwd`.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating `{}`", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading `{}`", from.display()))? {
         let entry = entry?;
         let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
+        // `DirEntry::file_type` does not follow links.
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
             copy_tree(&entry.path(), &target)?;
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), &target)
                 .with_context(|| format!("copying `{}`", entry.path().display()))?;
+        } else {
+            let what = if kind.is_symlink() {
+                "a symbolic link"
+            } else {
+                "a special file"
+            };
+            anyhow::bail!(
+                "`{}` is {what}; wasmctl copies regular files and directories only, and never follows a link out of the directory it copies\nhelp: replace it with the file or directory it stands for",
+                entry.path().display()
+            );
         }
     }
     Ok(())
+}
+
+/// Creates `root/relative` and the directories between, refusing a symbolic link (or a
+/// file) on the way: wasmctl's own directories (logs, caches) must not be redirected
+/// elsewhere by a link placed in them. `root` itself may be a link (a moved home or cache).
+pub fn create_own_dir(root: &Path, relative: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(root).with_context(|| format!("creating `{}`", root.display()))?;
+    let mut dir = root.to_path_buf();
+    for part in relative.components() {
+        dir.push(part);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => continue,
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("creating `{}`", dir.display()));
+            }
+        }
+        let kind = std::fs::symlink_metadata(&dir)
+            .with_context(|| format!("reading `{}`", dir.display()))?
+            .file_type();
+        if !kind.is_dir() {
+            anyhow::bail!(
+                "`{}` is {}, where wasmctl keeps a directory of its own; it writes nothing through it\nhelp: remove `{}`; wasmctl creates the directory again",
+                dir.display(),
+                if kind.is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "not a directory"
+                },
+                dir.display()
+            );
+        }
+    }
+    Ok(dir)
+}
+
+/// Opens `path` for appending, creating it; a symbolic link there is refused, not followed
+/// (`O_NOFOLLOW`), so a file wasmctl writes for the user (a log) cannot be redirected.
+pub fn open_append_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::File::options();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
 }
 
 /// Moves a staged directory to `target`, which must not exist or be an empty directory
@@ -215,6 +276,36 @@ mod tests {
             ["app.toml", "blocked", "component"],
             "no temporary file is left"
         );
+    }
+
+    #[test]
+    fn links_are_neither_copied_nor_written_through() {
+        let root = tempfile::tempdir().unwrap();
+        let from = root.path().join("from");
+        std::fs::create_dir(&from).unwrap();
+        std::fs::write(from.join("ok.txt"), "ok").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", from.join("passwd")).unwrap();
+        let error = super::copy_tree(&from, &root.path().join("to")).unwrap_err();
+        assert!(
+            error.to_string().contains("passwd` is a symbolic link"),
+            "{error}"
+        );
+        assert!(!root.path().join("to/passwd").exists());
+
+        let elsewhere = tempfile::tempdir().unwrap();
+        let app = root.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), app.join(".wasmctl")).unwrap();
+        let logs = std::path::Path::new(".wasmctl/logs");
+        assert!(super::create_own_dir(&app, logs).is_err());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        std::fs::remove_file(app.join(".wasmctl")).unwrap();
+        let made = super::create_own_dir(&app, logs).unwrap();
+        assert!(made.is_dir());
+
+        std::os::unix::fs::symlink(elsewhere.path().join("victim"), made.join("a.log")).unwrap();
+        assert!(super::open_append_no_follow(&made.join("a.log")).is_err());
+        assert!(!elsewhere.path().join("victim").exists());
     }
 
     fn current_umask() -> u32 {

@@ -62,7 +62,10 @@ pub struct ComponentConfig {
     pub path: PathBuf,
     /// Exactly the environment the guest sees.
     pub environment: Vec<(String, String)>,
-    /// Host directories the guest may read: (host path, guest path).
+    /// Host directories the guest may read: (host path, guest path). Each host path is
+    /// absolute and free of symbolic links (canonical), as the caller checked it; one that
+    /// resolves elsewhere when a request opens it is refused. Links inside a directory
+    /// that lead out of it are not followed (wasmtime-wasi resolves beneath the preopen).
     pub preopens: Vec<(PathBuf, String)>,
     /// Allowed outgoing HTTP destinations; empty denies all.
     pub outbound: Vec<OutboundRule>,

@@ -42,6 +42,18 @@ impl RequestState {
         // Nothing from the host leaks in: no inherited env, args or stdio; only grants.
         wasi.envs(&config.environment);
         for (host_dir, guest_dir) in &config.preopens {
+            // The caller checked where each grant leads; a symbolic link put on its path
+            // since then must not take the guest somewhere else.
+            let resolved = std::fs::canonicalize(host_dir).map_err(|e| {
+                anyhow::anyhow!("opening {} for the guest: {e}", host_dir.display())
+            })?;
+            if &resolved != host_dir {
+                anyhow::bail!(
+                    "refusing to open {} for the guest: it now leads to {}, through a symbolic link",
+                    host_dir.display(),
+                    resolved.display()
+                );
+            }
             wasi.preopened_dir(host_dir, guest_dir, FsPerms::ReadOnly)
                 .map_err(|e| {
                     anyhow::anyhow!("opening {} for the guest: {e}", host_dir.display())

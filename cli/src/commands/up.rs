@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use console::Style;
 use wasmctl::build::Profile;
@@ -259,8 +259,7 @@ impl UpArgs {
 
     /// The engine and server settings; guest output goes to `DIR/.wasmctl/logs/`.
     pub(super) fn new_host(&self, dir: &Path, ui: &Ui) -> Result<Host> {
-        let logs = dir.join(".wasmctl").join("logs");
-        std::fs::create_dir_all(&logs).with_context(|| format!("creating `{}`", logs.display()))?;
+        let logs = wasmctl::fs_tree::create_own_dir(dir, Path::new(".wasmctl/logs"))?;
         let cache_dir = if self.no_cache {
             None
         } else {
@@ -455,7 +454,15 @@ fn component_config(
         preopens: component
             .files
             .iter()
-            .map(|f| (dir.join(&f.source), f.destination.clone()))
+            .map(|f| {
+                // The host opens canonical paths only (see `ComponentConfig::preopens`);
+                // each mount was checked against the app directory when the manifest loaded.
+                let granted = manifest::resolve_mount(dir, &f.source)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| dir.join(&f.source));
+                (granted, f.destination.clone())
+            })
             .collect(),
         outbound: component
             .allowed_outbound_hosts
@@ -499,7 +506,8 @@ impl GuestOutput for TerminalAndLogs {
         };
         let file = files.entry(component.to_string()).or_insert_with(|| {
             let path = self.dir.join(format!("{component}.log"));
-            let opened = File::options().create(true).append(true).open(&path);
+            // A link at the log's path could send guest output over any file of the user.
+            let opened = wasmctl::fs_tree::open_append_no_follow(&path);
             opened
                 .inspect_err(|error| {
                     tracing::warn!("guest output is not logged to {}: {error}", path.display())

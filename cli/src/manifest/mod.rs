@@ -99,6 +99,12 @@ impl App {
                 mount.source.display(),
                 mount.destination
             );
+            if let Err(escape) = resolve_mount(&self.dir, &mount.source) {
+                return Err(problem(
+                    format!("{intro}, but {escape}"),
+                    MountEscape::HELP.to_string(),
+                ));
+            }
             match std::fs::metadata(self.resolve(&mount.source)) {
                 Ok(metadata) if metadata.is_dir() => {}
                 Ok(metadata) if metadata.is_file() => {
@@ -153,6 +159,50 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Where a granted directory really is: `dir/source` with every symbolic link followed.
+/// `Ok(None)` when it cannot be resolved (missing, unreadable: [`App::check_mounts`] says
+/// which); an error when it leads out of the app directory, since the guest, and `deploy`'s
+/// packing, would then read host files that the path's text does not show.
+pub fn resolve_mount(dir: &Path, source: &Path) -> Result<Option<PathBuf>, MountEscape> {
+    let (Ok(root), Ok(target)) = (
+        std::fs::canonicalize(dir),
+        std::fs::canonicalize(dir.join(source)),
+    ) else {
+        return Ok(None);
+    };
+    if target.starts_with(&root) {
+        Ok(Some(target))
+    } else {
+        Err(MountEscape {
+            written: source.to_path_buf(),
+            target,
+            dir: root,
+        })
+    }
+}
+
+/// A `files` source whose symbolic links lead out of the app directory.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{}` resolves to `{}`, outside the app directory `{}`",
+    written.display(),
+    target.display(),
+    dir.display()
+)]
+pub struct MountEscape {
+    /// The path as the manifest writes it.
+    pub written: PathBuf,
+    /// Where its links lead.
+    pub target: PathBuf,
+    /// The app directory, resolved.
+    pub dir: PathBuf,
+}
+
+impl MountEscape {
+    /// What to do instead.
+    pub const HELP: &str = "a symbolic link on the way leads out of the app, and the guest would read the host's files through it; grant a real directory of the app, and copy into it what the component needs";
 }
 
 /// A `files` mount that cannot be granted as written.

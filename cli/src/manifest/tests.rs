@@ -528,3 +528,40 @@ fn file_mount_tables_keep_their_own_errors() {
         ]
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_files_source_is_judged_by_where_its_links_lead() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(app.join("assets")).unwrap();
+    std::os::unix::fs::symlink("/etc", app.join("etclink")).unwrap();
+    std::os::unix::fs::symlink("assets", app.join("inside")).unwrap();
+    let manifest = app.join(MANIFEST_FILE);
+    let write = |source: &str| {
+        std::fs::write(
+            &manifest,
+            with_component_keys(&format!(
+                "files = [{{ source = \"{source}\", destination = \"/d\" }}]"
+            )),
+        )
+        .unwrap();
+    };
+    write("etclink");
+    let Err(ManifestError::Invalid(diagnostics)) = load(&manifest) else {
+        panic!("a grant linked to /etc was accepted");
+    };
+    let text = diagnostics.to_string();
+    assert!(
+        text.contains("`etclink` resolves to `/etc`, outside the app directory")
+            && text.contains("wasmctl.toml:9:"),
+        "{text}"
+    );
+    // A link that stays inside the app is a grant of what it names.
+    write("inside");
+    let loaded = load(&manifest).unwrap();
+    assert_eq!(
+        resolve_mount(&loaded.dir, Path::new("inside")).unwrap(),
+        Some(std::fs::canonicalize(app.join("assets")).unwrap())
+    );
+}

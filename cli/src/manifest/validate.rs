@@ -7,7 +7,7 @@ use std::path::{Component as PathPart, Path, PathBuf};
 use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, S};
 use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
-    HttpRoute, Limits, MANIFEST_VERSION, OutboundHost, Route,
+    HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
 use crate::names::check_name;
@@ -152,7 +152,7 @@ pub fn validate(
         let span = id.span();
         let id = id.into_inner();
         if let Some(component) =
-            validate_component(&mut findings, &id, span, component.into_inner())
+            validate_component(&mut findings, &dir, &id, span, component.into_inner())
         {
             components.insert(id, component);
         }
@@ -232,6 +232,7 @@ fn validate_routes(
 
 fn validate_component(
     findings: &mut Findings,
+    dir: &Path,
     id: &str,
     id_span: Range<usize>,
     raw: RawComponent,
@@ -262,7 +263,17 @@ fn validate_component(
                 continue;
             }
         };
-        let source = findings.check(mount.source.span(), relative_inside(mount.source.get_ref()));
+        // The text stays inside the app; a symbolic link on the way may still lead out.
+        let source = findings
+            .check(mount.source.span(), relative_inside(mount.source.get_ref()))
+            .filter(|source| match super::resolve_mount(dir, source) {
+                Ok(_) => true,
+                Err(escape) => {
+                    findings.error(mount.source.span(), escape.to_string()).help =
+                        Some(MountEscape::HELP.to_string());
+                    false
+                }
+            });
         let destination = findings.check(
             mount.destination.span(),
             check_guest_path(mount.destination.get_ref()),

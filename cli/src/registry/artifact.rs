@@ -281,9 +281,10 @@ pub fn materialize(
                 check_layer(manifest, &digest, FILES_MEDIA_TYPE)?;
                 // A checked layer digest is `sha256:` and 64 hex digits: a safe directory name.
                 let relative = format!("files/{}", digest.trim_start_matches("sha256:"));
-                let archive = std::fs::File::open(blob(&digest))?;
-                tar::Archive::new(flate2::read::GzDecoder::new(archive))
-                    .unpack(target.join(&relative))?;
+                // Two mounts may share a layer (same contents): unpacked once.
+                if !target.join(&relative).exists() {
+                    unpack_files(&blob(&digest), &digest, &target.join(&relative))?;
+                }
                 mount.insert("source".into(), relative.into());
             }
         }
@@ -292,6 +293,72 @@ pub fn materialize(
         target.join(crate::manifest::MANIFEST_FILE),
         toml::to_string(&document)?,
     )?;
+    Ok(())
+}
+
+/// Unpacks a files layer into `dir`, which it creates. A layer is untrusted input: only
+/// regular files and directories are written, at relative paths that stay below `dir`,
+/// each file created anew (never through an existing path). A symbolic link or hard link
+/// would let the guest, or a later copy of the app, read a host file such as
+/// `/etc/passwd`, so one refuses the whole layer; the caller stages `dir` and drops it.
+fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
+    let refuse = |entry: &str, what: String| {
+        anyhow::anyhow!(
+            "the artifact's files layer `{digest}` holds `{entry}`, {what}; wasmctl unpacks regular files and directories only, so nothing was written\nhelp: the artifact was not packed by `wasmctl deploy` or was altered; push it again from the app's directory"
+        )
+    };
+    // Inside the caller's fresh staging directory, which holds no links.
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file =
+        std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in tar
+        .entries()
+        .with_context(|| format!("reading the files layer `{digest}`"))?
+    {
+        let mut entry = entry.with_context(|| format!("reading the files layer `{digest}`"))?;
+        let name = entry.path()?.into_owned();
+        let shown = name.display().to_string();
+        // Plain names only: no `/`, `..` or `.` that could lead anywhere but below `dir`.
+        let plain = name.components().next().is_some()
+            && name
+                .components()
+                .all(|part| matches!(part, std::path::Component::Normal(_)));
+        if !plain {
+            return Err(refuse(
+                &shown,
+                "a path that does not stay below its directory".into(),
+            ));
+        }
+        let path = dir.join(&name);
+        // Only directories this loop made are on the way (it never makes a link), so
+        // creating the parents cannot be led out of `dir`.
+        let parent = path.parent().unwrap_or(dir);
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+                let mut out = std::fs::File::options()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                std::io::copy(&mut entry, &mut out)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            tar::EntryType::Directory => std::fs::create_dir_all(&path)
+                .with_context(|| format!("creating {}", path.display()))?,
+            tar::EntryType::Symlink => {
+                let to = entry.link_name()?.unwrap_or_default().display().to_string();
+                return Err(refuse(&shown, format!("a symbolic link to `{to}`")));
+            }
+            tar::EntryType::Link => {
+                let to = entry.link_name()?.unwrap_or_default().display().to_string();
+                return Err(refuse(&shown, format!("a hard link to `{to}`")));
+            }
+            other => return Err(refuse(&shown, format!("a special file ({other:?})"))),
+        }
+    }
     Ok(())
 }
 
@@ -318,6 +385,17 @@ fn materialize_single_component(
         "manifest_version = 1\n[application]\nname = \"app\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"app\"\n[component.app]\nsource = \"components/app.wasm\"\n",
     )?;
     Ok(())
+}
+
+/// `sha256:` and 64 lowercase hex digits: the only digest form wasmctl stores, so a digest
+/// can name a file in the cache without leading anywhere else.
+pub fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 fn check_layer(manifest: &OciImageManifest, digest: &str, media_type: &str) -> Result<()> {

@@ -392,7 +392,20 @@ impl Registry {
                 ),
             });
         }
-        let mut downloaded = 0;
+        // Digests become file names in the cache: hold them to their one form first.
+        for descriptor in manifest.layers.iter().chain([&manifest.config]) {
+            if !artifact::is_sha256_digest(&descriptor.digest) {
+                return Err(RegistryError::Other {
+                    registry: self.registry.clone(),
+                    message: format!(
+                        "`{}` lists a layer with digest `{}`; wasmctl accepts `sha256:` and 64 lowercase hex digits",
+                        reference.whole(),
+                        descriptor.digest
+                    ),
+                });
+            }
+        }
+        let mut fetched = Vec::new();
         for layer in &manifest.layers {
             if cache.has_blob(&layer.digest) {
                 continue;
@@ -430,11 +443,13 @@ impl Registry {
             cache
                 .keep_blob(staging, &layer.digest)
                 .map_err(|e| self.other(e))?;
-            downloaded += 1;
+            fetched.push(layer.digest.clone());
         }
-        let dir = cache
-            .materialize(&digest, &manifest)
-            .map_err(|e| self.other(e))?;
+        let dir = cache.materialize(&digest, &manifest).map_err(|e| {
+            cache.drop_blobs(&fetched);
+            self.other(e)
+        })?;
+        let downloaded = fetched.len();
         Ok(PulledApp {
             dir,
             digest,
@@ -525,23 +540,33 @@ impl Cache {
         self.root.join("blobs").join(digest.replace(':', "/"))
     }
 
+    /// A blob is the file the store wrote; a link put in its place does not count.
     fn has_blob(&self, digest: &str) -> bool {
-        self.blob_path(digest).is_file()
+        std::fs::symlink_metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file())
     }
 
     fn staging_file(&self) -> Result<tempfile::NamedTempFile> {
-        let dir = self.root.join("tmp");
-        std::fs::create_dir_all(&dir)?;
+        let dir = crate::fs_tree::create_own_dir(&self.root, Path::new("tmp"))?;
         Ok(tempfile::NamedTempFile::new_in(dir)?)
     }
 
     /// Moves a verified download into the store (after verification only: a mismatch
-    /// drops the staging file and leaves the store untouched).
+    /// drops the staging file and leaves the store untouched). The rename replaces a link
+    /// found at the blob's path; it never writes through it.
     fn keep_blob(&self, staging: tempfile::NamedTempFile, digest: &str) -> Result<()> {
-        let path = self.blob_path(digest);
-        std::fs::create_dir_all(path.parent().expect("blob paths have a parent"))?;
-        staging.persist(&path).map_err(|e| e.error)?;
+        crate::fs_tree::create_own_dir(&self.root, Path::new("blobs/sha256"))?;
+        staging
+            .persist(self.blob_path(digest))
+            .map_err(|e| e.error)?;
         Ok(())
+    }
+
+    /// Forgets blobs of an artifact that was refused: they are verified, but nothing
+    /// should remain of an app wasmctl would not unpack.
+    fn drop_blobs(&self, digests: &[String]) {
+        for digest in digests {
+            let _ = std::fs::remove_file(self.blob_path(digest));
+        }
     }
 
     fn materialize(&self, manifest_digest: &str, manifest: &OciImageManifest) -> Result<PathBuf> {
@@ -549,20 +574,23 @@ impl Cache {
             .root
             .join("apps")
             .join(manifest_digest.replace(':', "-"));
-        if dir.join(crate::manifest::MANIFEST_FILE).is_file() {
+        // Materialized by this cache: a real directory (not a link put there) with a manifest.
+        let materialized = || {
+            std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir())
+                && dir.join(crate::manifest::MANIFEST_FILE).is_file()
+        };
+        if materialized() {
             return Ok(dir);
         }
-        std::fs::create_dir_all(self.root.join("apps"))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".app-")
-            .tempdir_in(self.root.join("apps"))?;
+        let apps = crate::fs_tree::create_own_dir(&self.root, Path::new("apps"))?;
+        let staging = tempfile::Builder::new().prefix(".app-").tempdir_in(apps)?;
         artifact::materialize(manifest, &|digest| self.blob_path(digest), staging.path())?;
         match std::fs::rename(staging.path(), &dir) {
             Ok(()) => {
                 let _ = staging.keep();
             }
             // Another pull materialized it first: same digest, same content.
-            Err(_) if dir.join(crate::manifest::MANIFEST_FILE).is_file() => {}
+            Err(_) if materialized() => {}
             Err(error) => {
                 return Err(error).with_context(|| format!("moving the app to {}", dir.display()));
             }
@@ -574,7 +602,17 @@ impl Cache {
 /// Copies a pulled app directory to `target` (which must not exist or be empty).
 pub fn export(app_dir: &Path, target: &Path) -> Result<()> {
     crate::templates::ensure_empty_target(target)?;
-    crate::fs_tree::copy_tree(app_dir, target)
+    // Staged beside the target and renamed: a copy that fails leaves nothing behind.
+    let parent = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).with_context(|| format!("creating `{}`", parent.display()))?;
+    let staging = crate::fs_tree::staging_dir(".wasmctl-pull-")
+        .tempdir_in(parent)
+        .with_context(|| format!("creating a staging directory in `{}`", parent.display()))?;
+    crate::fs_tree::copy_tree(app_dir, staging.path())?;
+    crate::fs_tree::place_dir(staging, target)
 }
 
 #[cfg(test)]

@@ -427,3 +427,154 @@ fn registry_push_without_a_reference_or_a_build_fails_clearly() {
         .stderr(contains("component `svc` has not been built").and(contains("wasmctl build")));
     assert!(!unbuilt.path().join("svc/target").exists(), "push built");
 }
+
+/// Pushes a hand-made wasmctl artifact whose one files layer is `files` (a tar.gz), with
+/// the plain OCI distribution API: what a hostile registry or publisher could serve.
+fn push_crafted(registry: &TestRegistry, repository: &str, files: Vec<u8>) -> String {
+    use wasmctl::registry::artifact::{
+        APP_MEDIA_TYPE, FILES_MEDIA_TYPE, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
+        sha256_digest,
+    };
+    let agent = crate::support::http();
+    let base = format!("http://{}/v2/{repository}", registry.host);
+    let upload = |data: &[u8]| -> serde_json::Value {
+        let digest = sha256_digest(data);
+        let started = agent
+            .post(format!("{base}/blobs/uploads/"))
+            .send_empty()
+            .unwrap();
+        assert_eq!(started.status().as_u16(), 202);
+        let location = started.headers()["location"].to_str().unwrap().to_string();
+        let location = if location.starts_with('/') {
+            format!("http://{}{location}", registry.host)
+        } else {
+            location
+        };
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let put = agent
+            .put(format!("{location}{separator}digest={digest}"))
+            .header("Content-Type", "application/octet-stream")
+            .send(data)
+            .unwrap();
+        assert_eq!(put.status().as_u16(), 201, "uploading {digest}");
+        serde_json::json!({ "digest": digest, "size": data.len() })
+    };
+    let config = upload(br#"{"architecture":"wasm","os":"wasip2"}"#);
+    let wasm = upload(b"\0asm\x0d\0\x01\0");
+    let files = upload(&files);
+    let toml = format!(
+        "manifest_version = 1\n[application]\nname = \"evil\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"{}\"\nfiles = [{{ source = \"{}\", destination = \"/data\" }}]\n",
+        wasm["digest"].as_str().unwrap(),
+        files["digest"].as_str().unwrap()
+    );
+    let app = upload(toml.as_bytes());
+    let layer = |blob: &serde_json::Value, media_type: &str| serde_json::json!({ "mediaType": media_type, "digest": blob["digest"], "size": blob["size"] });
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": layer(&config, WASM_CONFIG_MEDIA_TYPE),
+        "layers": [
+            layer(&wasm, WASM_LAYER_MEDIA_TYPE),
+            layer(&files, FILES_MEDIA_TYPE),
+            layer(&app, APP_MEDIA_TYPE),
+        ],
+    });
+    let put = agent
+        .put(format!("{base}/manifests/v1"))
+        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .send(serde_json::to_vec(&manifest).unwrap().as_slice())
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 201, "pushing the manifest");
+    format!("{}/{repository}:v1", registry.host)
+}
+
+/// A files layer: `ok.txt` first (so a refusal comes after something was written), then
+/// one entry of `kind` named `name` linking to `target`.
+fn files_layer(kind: tar::EntryType, name: &str, target: &str) -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(2);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut header, "ok.txt", &b"ok"[..]).unwrap();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(0);
+    header.set_mode(0o777);
+    header.set_entry_type(kind);
+    tar.append_link(&mut header, name, target).unwrap();
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn a_pulled_files_layer_with_a_link_is_refused_and_leaves_nothing() {
+    let registry = TestRegistry::start();
+    let cases = [
+        (
+            "symlink-file",
+            tar::EntryType::Symlink,
+            "passwd",
+            "/etc/passwd",
+            "a symbolic link to `/etc/passwd`",
+        ),
+        (
+            "symlink-dir",
+            tar::EntryType::Symlink,
+            "etc",
+            "/etc",
+            "a symbolic link to `/etc`",
+        ),
+        (
+            "hardlink",
+            tar::EntryType::Link,
+            "passwd",
+            "/etc/passwd",
+            "a hard link to `/etc/passwd`",
+        ),
+    ];
+    for (repository, kind, name, target, said) in cases {
+        let reference = push_crafted(
+            &registry,
+            &format!("evil/{repository}"),
+            files_layer(kind, name, target),
+        );
+        let out = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let output = out.path().join("pulled");
+        wasmctl(out.path())
+            .env("WASMCTL_CACHE_DIR", cache.path())
+            .args(["registry", "pull", &reference, "-o"])
+            .arg(&output)
+            .assert()
+            .code(1)
+            .stderr(
+                contains(format!("holds `{name}`, {said}"))
+                    .and(contains("regular files and directories only")),
+            );
+        assert!(!output.exists(), "{repository}: the output was written");
+        assert_eq!(
+            std::fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "{repository}: staging left behind"
+        );
+        let apps = cache.path().join("oci/apps");
+        let left: Vec<_> = std::fs::read_dir(&apps)
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{repository}: the cache holds {left:?}");
+        let blobs = cache.path().join("oci/blobs/sha256");
+        let blobs: Vec<_> = std::fs::read_dir(&blobs)
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        assert!(blobs.is_empty(), "{repository}: blobs kept: {blobs:?}");
+
+        // `up --from` unpacks through the same code: refused before anything is served.
+        wasmctl(out.path())
+            .env("WASMCTL_CACHE_DIR", cache.path())
+            .args(["up", "--from", &reference, "--listen", "127.0.0.1:0"])
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(1)
+            .stderr(contains(format!("holds `{name}`, {said}")));
+    }
+}

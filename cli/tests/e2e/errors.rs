@@ -78,6 +78,10 @@ struct Case {
     /// Built guests of `testdata/guests` copied into the case: destination = component id.
     #[serde(default)]
     guests: BTreeMap<String, String>,
+    /// Symbolic links made in the case (git would keep them, but a link to `/etc` in the
+    /// repository is a trap for every tool that walks it): path = what it points to.
+    #[serde(default)]
+    links: BTreeMap<String, String>,
 }
 
 /// What one case printed, or why it failed.
@@ -293,6 +297,9 @@ fn run_case(
     }
     for (destination, guest) in &case.guests {
         copy_file(&guests[guest], &dir.join(destination));
+    }
+    for (link, target) in &case.links {
+        std::os::unix::fs::symlink(target, dir.join(link)).expect("making a case's link");
     }
 
     let mut substitutions: Vec<(String, String)> = Vec::new();

@@ -708,3 +708,95 @@ fn a_file_mount_is_refused_by_doctor_and_up_alike_with_the_fix() {
         (200, "<h1>shop</h1>".to_string())
     );
 }
+
+#[test]
+fn a_grant_whose_link_leads_out_of_the_app_is_refused_at_load() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\nfiles = [{ source = \"etclink\", destination = \"/etc\" }]\n",
+        &["probe"],
+    );
+    std::os::unix::fs::symlink("/etc", dir.path().join("etclink")).unwrap();
+    let output = wasmctl(dir.path())
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("wasmctl.toml:")
+            && stderr.contains("`etclink` resolves to `/etc`, outside the app directory"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Listening"), "{stderr}");
+}
+
+/// A link inside a granted directory: one that stays inside it is followed (wasmtime-wasi
+/// resolves it beneath the preopen), one that leads out of it is not.
+#[test]
+fn links_inside_a_grant_never_lead_the_guest_out_of_it() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\nfiles = [{ source = \"assets\", destination = \"/assets\" }]\n",
+        &["probe"],
+    );
+    let assets = dir.path().join("assets");
+    std::fs::create_dir(&assets).unwrap();
+    std::fs::write(assets.join("hello.txt"), "granted").unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "not granted").unwrap();
+    std::os::unix::fs::symlink("hello.txt", assets.join("alias.txt")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", assets.join("passwd")).unwrap();
+    std::os::unix::fs::symlink("/etc", assets.join("etc")).unwrap();
+    std::os::unix::fs::symlink("../secret.txt", assets.join("secret.txt")).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        get(&server.url("/read?path=/assets/alias.txt")),
+        (200, "granted".to_string())
+    );
+    for path in ["/assets/passwd", "/assets/etc/passwd", "/assets/secret.txt"] {
+        let (status, body) = get(&server.url(&format!("/read?path={path}")));
+        assert_ne!(status, 200, "{path} was readable: {body}");
+        assert!(!body.contains("root:"), "{path}: {body}");
+        assert!(!body.contains("not granted"), "{path}: {body}");
+    }
+}
+
+#[test]
+fn a_link_in_place_of_a_log_is_not_followed() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victim = elsewhere.path().join("victim.txt");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    let logs = dir.path().join(".wasmctl/logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::os::unix::fs::symlink(&victim, logs.join("probe.log")).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(get(&server.url("/print?n=3")).0, 200);
+    assert!(
+        server.wait_for_stderr("[probe] to stdout 3"),
+        "{}",
+        server.stderr()
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+}
+
+#[test]
+fn a_link_in_place_of_the_logs_directory_is_refused() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join(".wasmctl")).unwrap();
+    let output = wasmctl(dir.path())
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(".wasmctl` is a symbolic link"), "{stderr}");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
