@@ -155,24 +155,40 @@ fn failing_build_command_shows_command_directory_and_output() {
 /// A freshly rendered template app, and a cargo target directory outside it (as with
 /// `CARGO_TARGET_DIR` or `build.target-dir` on a real machine), shared by the tests that
 /// use it so the template's dependencies compile once.
-fn app_with_foreign_target_dir() -> (tempfile::TempDir, std::path::PathBuf) {
-    app_with_foreign_target_dir_and(|text| text)
+///
+/// Each test names its crate (`crate_name`) while the app and its component stay `svc`:
+/// cargo gives same-named crates of different directories the same artifacts in one
+/// target directory, so tests building different code under one name would race for
+/// them. (A crate named otherwise than `source` also shows the copy to `source` at work.)
+fn app_with_foreign_target_dir(crate_name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    app_with_foreign_target_dir_and(crate_name, |text| text)
 }
 
 /// The same, with the app's `wasmctl.toml` edited by `edit`.
 fn app_with_foreign_target_dir_and(
+    crate_name: &str,
     edit: impl Fn(String) -> String,
 ) -> (tempfile::TempDir, std::path::PathBuf) {
-    (fresh_app(edit), guest_target_dir())
+    let dir = fresh_app(|text| {
+        edit(text.replace(
+            "cargo = { package = \"svc\" }",
+            &format!("cargo = {{ package = \"{crate_name}\" }}"),
+        ))
+    });
+    edit_file(&dir.path().join("svc/Cargo.toml"), |text| {
+        text.replace("name = \"svc\"", &format!("name = \"{crate_name}\""))
+    });
+    (dir, guest_target_dir())
 }
 
 /// Builds a fresh app (its manifest edited by `edit`) with `CARGO_TARGET_DIR` outside it,
 /// and checks the component landed at `source`.
 fn build_with_target_dir_elsewhere(
+    crate_name: &str,
     edit: impl Fn(String) -> String,
     source: &str,
 ) -> tempfile::TempDir {
-    let (dir, target_dir) = app_with_foreign_target_dir_and(edit);
+    let (dir, target_dir) = app_with_foreign_target_dir_and(crate_name, edit);
     let app = dir.path().join("svc");
     wasmctl(&app)
         .arg("build")
@@ -189,7 +205,11 @@ fn build_with_target_dir_elsewhere(
 
 #[test]
 fn the_component_lands_at_source_whatever_cargo_target_dir_is() {
-    let dir = build_with_target_dir_elsewhere(|text| text, "target/wasm32-wasip2/release/svc.wasm");
+    let dir = build_with_target_dir_elsewhere(
+        "lands_at_source",
+        |text| text,
+        "target/wasm32-wasip2/release/svc.wasm",
+    );
     let app = dir.path().join("svc");
     // Nothing else of cargo's went into the app: its target dir is elsewhere.
     assert!(!app.join("target/wasm32-wasip2/release/deps").exists());
@@ -202,7 +222,7 @@ fn the_component_lands_at_source_whatever_cargo_target_dir_is() {
 
 #[test]
 fn the_component_lands_at_source_with_a_target_dir_in_cargo_config() {
-    let (dir, target_dir) = app_with_foreign_target_dir();
+    let (dir, target_dir) = app_with_foreign_target_dir("cargo_config_target_dir");
     let app = dir.path().join("svc");
     std::fs::create_dir(app.join(".cargo")).unwrap();
     std::fs::write(
@@ -222,6 +242,7 @@ fn the_component_lands_at_source_with_a_target_dir_in_cargo_config() {
 #[test]
 fn a_source_other_than_cargos_path_gets_the_component() {
     build_with_target_dir_elsewhere(
+        "lands_in_dist",
         |text| text.replace("target/wasm32-wasip2/release/svc.wasm", "dist/svc.wasm"),
         "dist/svc.wasm",
     );
@@ -229,7 +250,7 @@ fn a_source_other_than_cargos_path_gets_the_component() {
 
 #[test]
 fn debug_builds_just_work() {
-    let (dir, target_dir) = app_with_foreign_target_dir();
+    let (dir, target_dir) = app_with_foreign_target_dir("debug_build");
     let app = dir.path().join("svc");
     let output = wasmctl(&app)
         .args(["build", "--debug", "--json"])
@@ -278,7 +299,7 @@ fn debug_builds_just_work() {
 
 #[test]
 fn compile_errors_are_shown_once() {
-    let (dir, target_dir) = app_with_foreign_target_dir();
+    let (dir, target_dir) = app_with_foreign_target_dir("compile_error");
     let app = dir.path().join("svc");
     edit_file(&app.join("src/main.rs"), |code| {
         code.replace("fn text(", "fn text(oops: Frobnicator, ")
@@ -399,7 +420,7 @@ fn doctor_fails_with_fixes() {
 
 #[test]
 fn doctor_says_not_built_and_stale() {
-    let (dir, target_dir) = app_with_foreign_target_dir();
+    let (dir, target_dir) = app_with_foreign_target_dir("not_built_then_stale");
     let app = dir.path().join("svc");
     wasmctl(&app).arg("doctor").assert().code(1).stdout(
         contains("✗ component svc: not built yet: `target/wasm32-wasip2/release/svc.wasm` does not exist")
@@ -429,7 +450,7 @@ fn doctor_says_not_built_and_stale() {
 /// the guest's own functions.
 #[test]
 fn a_debug_build_names_the_guest_functions_in_a_panic() {
-    let (dir, target_dir) = app_with_foreign_target_dir();
+    let (dir, target_dir) = app_with_foreign_target_dir("named_panic");
     let app = dir.path().join("svc");
     edit_file(&app.join("src/main.rs"), |code| {
         code.replace(

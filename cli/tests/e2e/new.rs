@@ -272,14 +272,14 @@ fn every_template_routes_below_a_non_default_route() {
             .args([
                 "new",
                 template,
-                "svc",
+                "routed",
                 "-y",
                 "--value",
                 "http_route=/api/...",
             ])
             .assert()
             .success();
-        let app = dir.path().join("svc");
+        let app = dir.path().join("routed");
         let readme = std::fs::read_to_string(app.join("README.md")).unwrap();
         assert!(
             readme.contains("curl http://127.0.0.1:3000/api/hello/world"),
@@ -293,12 +293,12 @@ fn every_template_routes_below_a_non_default_route() {
         );
         assert_eq!(
             get(&server.url("/api/")),
-            (200, "Hello from svc!\n".into()),
+            (200, "Hello from routed!\n".into()),
             "{template}"
         );
         assert_eq!(
             get(&server.url("/api")),
-            (200, "Hello from svc!\n".into()),
+            (200, "Hello from routed!\n".into()),
             "{template}"
         );
         assert_eq!(
