@@ -42,7 +42,7 @@ fn print_help() {
          Tasks:\n  \
          ci      cargo fmt --check, clippy -D warnings, the whole test suite, a 20 s soak,\n  \
                  10 s of fuzzing per target (needs cargo-fuzz)\n  \
-         soak    [--seconds N] [--release]  mixed traffic against wasmctl up; fails on errors, leaks\n  \
+         soak    [--seconds N] [--release | --wasmctl PATH]  mixed traffic against wasmctl up; fails on errors, leaks\n  \
          bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures\n  \
                  (never in CI; see docs/performance.md)\n  \
          fuzz    [--seconds N] [--sanitizer none|address] [TARGET...]  libFuzzer (docs/fuzzing.md)"
@@ -84,7 +84,16 @@ fn ci() -> Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--locked"])?;
-    soak::run(&["--seconds".to_string(), "20".to_string()])?;
+    // The binary the test run just built: `cargo build -p wasmctl` resolves features without
+    // the dev-dependencies (criterion turns on num-traits/std), so it would rebuild and link
+    // wasmctl a second time, costing minutes and ~600 MB of disk.
+    let tested = root().join("target/debug/wasmctl");
+    soak::run(&[
+        "--seconds".to_string(),
+        "20".to_string(),
+        "--wasmctl".to_string(),
+        tested.display().to_string(),
+    ])?;
     fuzz::run(&["--seconds".to_string(), "10".to_string()])?;
     eprintln!("xtask: ci passed");
     Ok(())

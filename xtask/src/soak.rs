@@ -102,6 +102,7 @@ const MIX: [Kind; 20] = {
 pub fn run(args: &[String]) -> Result<()> {
     let mut seconds = 60;
     let mut release = false;
+    let mut prebuilt = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -112,14 +113,22 @@ pub fn run(args: &[String]) -> Result<()> {
                     .with_context(|| format!("--seconds takes a whole number, not `{value}`"))?;
             }
             "--release" => release = true,
+            "--wasmctl" => {
+                prebuilt = Some(PathBuf::from(
+                    args.next()
+                        .context("--wasmctl needs the path of a wasmctl binary")?,
+                ));
+            }
             other => bail!(
-                "unknown argument `{other}`; usage: cargo xtask soak [--seconds N] [--release]"
+                "unknown argument `{other}`; usage: cargo xtask soak [--seconds N] [--release | --wasmctl PATH]"
             ),
         }
     }
     let duration = Duration::from_secs(seconds);
 
-    let wasmctl = if release {
+    let wasmctl = if let Some(prebuilt) = prebuilt {
+        prebuilt
+    } else if release {
         cargo(&["build", "--locked", "--release", "--package", "wasmctl"])?;
         root().join("target/release/wasmctl")
     } else {
