@@ -114,10 +114,11 @@ pub fn run(args: &[String]) -> Result<()> {
             }
             "--release" => release = true,
             "--wasmctl" => {
-                prebuilt = Some(PathBuf::from(
-                    args.next()
-                        .context("--wasmctl needs the path of a wasmctl binary")?,
-                ));
+                let path = args
+                    .next()
+                    .context("--wasmctl needs the path of a wasmctl binary")?;
+                // Absolute: the binary runs from other directories.
+                prebuilt = Some(std::path::absolute(path)?);
             }
             other => bail!(
                 "unknown argument `{other}`; usage: cargo xtask soak [--seconds N] [--release | --wasmctl PATH]"
