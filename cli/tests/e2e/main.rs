@@ -7,7 +7,6 @@ mod add;
 mod build;
 mod cli;
 mod deploy;
-mod errors;
 mod faults;
 mod hostile;
 mod install;

@@ -1,18 +1,28 @@
-//! The bad-input catalogue: every case in `testdata/errors/` run through the real binary.
+//! The bad-input catalogue: every case in `testdata/errors/` run through the real binary,
+//! each as its own test (`cargo test -p wasmctl --test errors -- 07-` runs one).
 //!
 //! Each case directory holds a `case.toml` (the command, the exit code, what is wrong and
-//! how to fix it) and the files the command needs. The test copies a case into a temporary
-//! directory, runs `wasmctl` there, checks the exit code and that nothing panicked, and
-//! snapshots stderr (volatile parts normalized) as `snapshots/errors/<case>.snap`. It then
-//! renders `docs/errors.md` from the cases and their messages and compares it with the
-//! committed file; `WASMCTL_UPDATE_DOCS=1` rewrites it instead.
+//! how to fix it) and the files the command needs. A case's test copies it into a
+//! temporary directory, runs `wasmctl` there, checks the exit code and that nothing
+//! panicked, and compares stderr (volatile parts normalized) with its snapshot,
+//! `snapshots/<case>.snap`. The test `catalogue` checks the cases themselves (names,
+//! numbers, groups, a snapshot for each and none left over) and renders `docs/errors.md`
+//! from the cases and their snapshots, which the case tests hold to what wasmctl prints.
+//!
+//! After changing a message: `INSTA_UPDATE=always cargo test -p wasmctl --test errors`,
+//! review the snapshots, then `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test errors
+//! catalogue` rewrites `docs/errors.md`.
+
+#[allow(dead_code)] // the e2e tests' helpers; this harness needs a few of them
+#[path = "../e2e/support.rs"]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 
 use crate::support::{
@@ -21,9 +31,6 @@ use crate::support::{
 
 /// The catalogue must stay at least this large (the issue asks for 40 cases).
 const MIN_CASES: usize = 40;
-
-/// Cases run this many at a time; each is a short-lived process.
-const POOL: usize = 4;
 
 /// No case may take longer than this: bad input fails fast, it never hangs.
 const CASE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,7 +49,7 @@ const GROUPS: [(&str, &str); 6] = [
 const REGISTRY_PASSWORD: &str = "correct-horse";
 
 /// `testdata/errors/<case>/case.toml`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
     /// One of [`GROUPS`].
@@ -84,101 +91,114 @@ struct Case {
     links: BTreeMap<String, String>,
 }
 
-/// What one case printed, or why it failed.
+/// What one case printed (normalized), or why it failed.
 struct Outcome {
-    id: String,
-    case: Case,
     stderr: String,
     problems: Vec<String>,
 }
 
-#[test]
-fn every_bad_input_has_an_exact_message() {
+fn main() {
+    let arguments = Arguments::from_args();
     let root = testdata().join("errors");
     let cases = read_cases(&root);
-    assert!(
-        cases.len() >= MIN_CASES,
-        "{} cases in testdata/errors; the catalogue keeps at least {MIN_CASES}",
-        cases.len()
-    );
+    let mut trials = vec![{
+        let cases = cases.clone();
+        Trial::test("catalogue", move || check_catalogue(&cases))
+    }];
+    for (id, case) in cases {
+        let root = root.clone();
+        trials.push(Trial::test(id.clone(), move || {
+            run_and_compare(&root, &id, &case)
+        }));
+    }
+    libtest_mimic::run(&arguments, trials).exit();
+}
 
-    // Built fixtures first, once, so the pool only runs wasmctl.
-    let guest_ids: BTreeSet<&str> = cases
-        .iter()
-        .flat_map(|(_, case)| case.guests.values().map(String::as_str))
-        .collect();
-    let guests: BTreeMap<String, PathBuf> = guest_ids
-        .into_iter()
-        .map(|id| (id.to_string(), built_guest(id)))
-        .collect();
-    let registries = Registries::default();
-
-    let next = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
-    let cases: Vec<Mutex<Option<(String, Case)>>> =
-        cases.into_iter().map(|c| Mutex::new(Some(c))).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..POOL {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(slot) = cases.get(index) else { break };
-                    let (id, case) = slot.lock().unwrap().take().expect("each case runs once");
-                    let outcome = run_case(&root, id, case, &guests, &registries);
-                    outcomes.lock().unwrap().push(outcome);
-                }
-            });
-        }
+/// One case: run it, then hold its stderr to the snapshot.
+fn run_and_compare(root: &Path, id: &str, case: &Case) -> Result<(), Failed> {
+    let outcome = run_case(root, id, case);
+    let mut problems = outcome.problems;
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!("{} (wasmctl {})", case.about, case.args.join(" ")));
+    let matched = settings.bind(|| {
+        std::panic::catch_unwind(|| {
+            insta::assert_snapshot!(id, outcome.stderr.as_str());
+        })
     });
-    let mut outcomes = outcomes.into_inner().unwrap();
-    outcomes.sort_by_key(|outcome| case_number(&outcome.id));
-
-    let mut failures: Vec<String> = Vec::new();
-    for outcome in &outcomes {
-        for problem in &outcome.problems {
-            failures.push(format!("{}: {problem}", outcome.id));
-        }
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path("snapshots/errors");
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        settings.set_description(format!(
-            "{} (wasmctl {})",
-            outcome.case.about,
-            outcome.case.args.join(" ")
+    if matched.is_err() {
+        problems.push(format!(
+            "stderr differs from cli/tests/errors/snapshots/{id}.snap (diff above); \
+             `INSTA_UPDATE=always cargo test -p wasmctl --test errors -- {id}` rewrites it"
         ));
-        let matched = settings.bind(|| {
-            std::panic::catch_unwind(|| {
-                insta::assert_snapshot!(outcome.id.as_str(), outcome.stderr.as_str());
-            })
-        });
-        if matched.is_err() {
-            failures.push(format!(
-                "{}: stderr differs from snapshots/errors/{}.snap (diff above)",
-                outcome.id, outcome.id
-            ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
+/// The catalogue as a whole: enough cases, each with a snapshot, no snapshot without a
+/// case, and `docs/errors.md` rendered from them.
+fn check_catalogue(cases: &[(String, Case)]) -> Result<(), Failed> {
+    let mut failures: Vec<String> = Vec::new();
+    if cases.len() < MIN_CASES {
+        failures.push(format!(
+            "{} cases in testdata/errors; the catalogue keeps at least {MIN_CASES}",
+            cases.len()
+        ));
+    }
+    let ids: BTreeSet<&str> = cases.iter().map(|(id, _)| id.as_str()).collect();
+    failures.extend(stale_snapshots(&ids));
+    let mut messages = BTreeMap::new();
+    for (id, _) in cases {
+        match snapshot(id) {
+            Some(message) => {
+                messages.insert(id.as_str(), message);
+            }
+            None => failures.push(format!(
+                "{id} has no snapshot; `INSTA_UPDATE=always cargo test -p wasmctl --test \
+                 errors -- {id}` writes one"
+            )),
         }
     }
-    failures.extend(stale_snapshots(&outcomes));
-
-    let rendered = render_catalogue(&outcomes);
-    let docs = workspace_root().join("docs/errors.md");
-    if std::env::var_os("WASMCTL_UPDATE_DOCS").is_some_and(|v| v == "1") {
-        std::fs::write(&docs, &rendered).expect("docs/errors.md is writable");
-    } else if std::fs::read_to_string(&docs).ok().as_deref() != Some(rendered.as_str()) {
-        failures.push(
-            "docs/errors.md is not what the cases render; review the snapshots, then run \
-             `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test e2e errors`"
-                .to_string(),
-        );
+    if failures.is_empty() {
+        let rendered = render_catalogue(cases, &messages);
+        let docs = workspace_root().join("docs/errors.md");
+        if std::env::var_os("WASMCTL_UPDATE_DOCS").is_some_and(|v| v == "1") {
+            std::fs::write(&docs, &rendered).expect("docs/errors.md is writable");
+        } else if std::fs::read_to_string(&docs).ok().as_deref() != Some(rendered.as_str()) {
+            failures.push(
+                "docs/errors.md is not what the cases render; review the snapshots, then run \
+                 `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test errors catalogue`"
+                    .to_string(),
+            );
+        }
     }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} problems in the bad-input catalogue:\n{}",
+            failures.len(),
+            failures.join("\n")
+        )
+        .into())
+    }
+}
 
-    assert!(
-        failures.is_empty(),
-        "{} problems in the bad-input catalogue:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+/// The message a case's snapshot holds (what follows insta's `---` header).
+fn snapshot(id: &str) -> Option<String> {
+    let text = std::fs::read_to_string(snapshot_dir().join(format!("{id}.snap"))).ok()?;
+    let body = text.strip_prefix("---\n")?.split_once("\n---\n")?.1;
+    Some(body.trim_end().to_string())
+}
+
+fn snapshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/errors/snapshots")
 }
 
 /// Every case directory, sorted by id, with its parsed `case.toml`.
@@ -231,6 +251,21 @@ fn case_number(id: &str) -> u32 {
 /// The artifact of a guest of `testdata/guests`, built once per run. Guests that are bad
 /// on purpose fail validation, but cargo's artifact is there all the same.
 fn built_guest(id: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Mutex::default);
+    // Held while building: cases that share a guest wait for one build.
+    let mut built = built
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(path) = built.get(id) {
+        return path.clone();
+    }
+    let path = build_guest_artifact(id);
+    built.insert(id.to_string(), path.clone());
+    path
+}
+
+fn build_guest_artifact(id: &str) -> PathBuf {
     if matches!(id, "hostile" | "probe") {
         return guest_component(id);
     }
@@ -250,53 +285,42 @@ fn built_guest(id: &str) -> PathBuf {
     path
 }
 
-/// The registries cases ask for, started on first use and shared by the run.
-#[derive(Default)]
-struct Registries {
-    anonymous: std::sync::OnceLock<TestRegistry>,
-    auth: std::sync::OnceLock<TestRegistry>,
-}
-
-impl Registries {
-    /// `host:port` of the registry of kind `kind`.
-    fn host(&self, kind: &str) -> String {
-        match kind {
-            "anonymous" => self.anonymous.get_or_init(TestRegistry::start).host.clone(),
-            "auth" => self
-                .auth
-                .get_or_init(|| TestRegistry::start_with_auth(Some(("ada", REGISTRY_PASSWORD))))
-                .host
-                .clone(),
-            // A port that was free a moment ago: nothing answers there.
-            "dead" => {
-                let port = std::net::TcpListener::bind("127.0.0.1:0")
-                    .and_then(|l| l.local_addr())
-                    .expect("a free port")
-                    .port();
-                format!("127.0.0.1:{port}")
-            }
-            other => panic!("unknown registry kind `{other}` (anonymous, auth, dead)"),
+/// A registry of kind `kind` for one case (`None` for `dead`), and its `host:port`.
+fn registry(kind: &str) -> (Option<TestRegistry>, String) {
+    match kind {
+        "anonymous" => {
+            let registry = TestRegistry::start();
+            let host = registry.host.clone();
+            (Some(registry), host)
         }
+        "auth" => {
+            let registry = TestRegistry::start_with_auth(Some(("ada", REGISTRY_PASSWORD)));
+            let host = registry.host.clone();
+            (Some(registry), host)
+        }
+        // A port that was free a moment ago: nothing answers there.
+        "dead" => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            (None, format!("127.0.0.1:{port}"))
+        }
+        other => panic!("unknown registry kind `{other}` (anonymous, auth, dead)"),
     }
 }
 
-fn run_case(
-    root: &Path,
-    id: String,
-    case: Case,
-    guests: &BTreeMap<String, PathBuf>,
-    registries: &Registries,
-) -> Outcome {
+fn run_case(root: &Path, id: &str, case: &Case) -> Outcome {
     let mut problems = Vec::new();
     let temp = tempfile::tempdir().expect("temp dir");
     let dir = temp.path().join("case");
     let user = temp.path().join("user");
-    copy_case(&root.join(&id), &dir);
+    copy_case(&root.join(id), &dir);
     for (destination, source) in &case.copy {
         copy_file(&workspace_root().join(source), &dir.join(destination));
     }
     for (destination, guest) in &case.guests {
-        copy_file(&guests[guest], &dir.join(destination));
+        copy_file(&built_guest(guest), &dir.join(destination));
     }
     for (link, target) in &case.links {
         std::os::unix::fs::symlink(target, dir.join(link)).expect("making a case's link");
@@ -304,8 +328,15 @@ fn run_case(
 
     let mut substitutions: Vec<(String, String)> = Vec::new();
     let mut ports: Vec<u16> = Vec::new();
-    if let Some(kind) = &case.registry {
-        let host = registries.host(kind);
+    // The registry is held until the command has run.
+    let (_registry, registry_host) = match &case.registry {
+        Some(kind) => {
+            let (running, host) = registry(kind);
+            (running, Some(host))
+        }
+        None => (None, None),
+    };
+    if let Some(host) = registry_host {
         let port = host.rsplit_once(':').unwrap().1.to_string();
         ports.push(port.parse().unwrap());
         substitutions.push(("{registry}".into(), host));
@@ -377,12 +408,7 @@ fn run_case(
         problems.push(format!("printed to stdout although it failed:\n{stdout}"));
     }
     let stderr = normalize(&raw, temp.path(), &ports);
-    Outcome {
-        id,
-        case,
-        stderr,
-        problems,
-    }
+    Outcome { stderr, problems }
 }
 
 /// Copies a case's files (all but `case.toml`) into `to`.
@@ -433,10 +459,8 @@ fn normalize(text: &str, temp: &Path, ports: &[u16]) -> String {
 }
 
 /// Snapshots in `snapshots/errors/` whose case is gone.
-fn stale_snapshots(outcomes: &[Outcome]) -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots/errors");
-    let ids: BTreeSet<&str> = outcomes.iter().map(|o| o.id.as_str()).collect();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+fn stale_snapshots(ids: &BTreeSet<&str>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(snapshot_dir()) else {
         return Vec::new();
     };
     entries
@@ -448,17 +472,19 @@ fn stale_snapshots(outcomes: &[Outcome]) -> Vec<String> {
                 .is_some_and(|id| !ids.contains(id))
         })
         .map(|name| {
-            format!("snapshots/errors/{name} belongs to no case in testdata/errors; delete it")
+            format!(
+                "cli/tests/errors/snapshots/{name} belongs to no case in testdata/errors; delete it"
+            )
         })
         .collect()
 }
 
-/// `docs/errors.md`.
-fn render_catalogue(outcomes: &[Outcome]) -> String {
+/// `docs/errors.md`, from the cases and their messages.
+fn render_catalogue(cases: &[(String, Case)], messages: &BTreeMap<&str, String>) -> String {
     let mut out = String::new();
     out.push_str(
-        "<!-- Generated from testdata/errors/ by cli/tests/e2e/errors.rs: do not edit by hand.\n     \
-         After changing a case or a message: WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test e2e errors -->\n\n",
+        "<!-- Generated from testdata/errors/ by cli/tests/errors/main.rs: do not edit by hand.\n     \
+         After changing a case or a message: WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test errors catalogue -->\n\n",
     );
     out.push_str("# Errors: bad input and what wasmctl says about it\n\n");
     out.push_str(&format!(
@@ -466,8 +492,8 @@ fn render_catalogue(outcomes: &[Outcome]) -> String {
          input, and each is checked on every test run: the case lives in \
          [`testdata/errors/`](../testdata/errors/) (a `case.toml` with the command, plus the \
          files it needs), and its message is a snapshot in \
-         `cli/tests/e2e/snapshots/errors/`. {} cases.\n\n",
-        outcomes.len()
+         `cli/tests/errors/snapshots/`; each case is a test of its own. {} cases.\n\n",
+        cases.len()
     ));
     out.push_str(
         "Every message says what is wrong, where (file, line and column, the value, or the \
@@ -478,37 +504,38 @@ fn render_catalogue(outcomes: &[Outcome]) -> String {
          random, and `[DURATION]` for a measured time.\n\n",
     );
     for (group, heading) in GROUPS {
-        let members: Vec<&Outcome> = outcomes.iter().filter(|o| o.case.group == group).collect();
+        let members: Vec<&(String, Case)> = cases
+            .iter()
+            .filter(|(_, case)| case.group == group)
+            .collect();
         if members.is_empty() {
             continue;
         }
         out.push_str(&format!("- [{heading}](#{}):", anchor(heading)));
-        for outcome in &members {
-            out.push_str(&format!(
-                " [{:02}](#{})",
-                case_number(&outcome.id),
-                outcome.id
-            ));
+        for (id, _) in &members {
+            out.push_str(&format!(" [{:02}](#{id})", case_number(id)));
         }
         out.push('\n');
     }
     out.push('\n');
     for (group, heading) in GROUPS {
-        let members: Vec<&Outcome> = outcomes.iter().filter(|o| o.case.group == group).collect();
+        let members: Vec<&(String, Case)> = cases
+            .iter()
+            .filter(|(_, case)| case.group == group)
+            .collect();
         if members.is_empty() {
             continue;
         }
         out.push_str(&format!("## {heading}\n\n"));
-        for outcome in members {
-            render_case(&mut out, outcome);
+        for (id, case) in members {
+            render_case(&mut out, id, case, &messages[id.as_str()]);
         }
     }
     out
 }
 
-fn render_case(out: &mut String, outcome: &Outcome) {
-    let case = &outcome.case;
-    out.push_str(&format!("### {}\n\n{}\n\n", outcome.id, case.about));
+fn render_case(out: &mut String, id: &str, case: &Case, message: &str) {
+    out.push_str(&format!("### {id}\n\n{}\n\n", case.about));
     out.push_str("```console\n");
     if let Some(cwd) = &case.cwd {
         out.push_str(&format!("$ cd {cwd}\n"));
@@ -529,13 +556,12 @@ fn render_case(out: &mut String, outcome: &Outcome) {
         None => out.push_str(&format!("$ {command}\n")),
     }
     out.push_str("```\n\n```text\n");
-    out.push_str(outcome.stderr.trim_end());
+    out.push_str(message);
     out.push_str("\n```\n\n");
     out.push_str(&format!(
         "Exit code {}. **Fix:** {} Case: [`testdata/errors/{id}/`](../testdata/errors/{id}/).\n\n",
         case.exit,
         case.fix.trim(),
-        id = outcome.id
     ));
 }
 
