@@ -197,3 +197,39 @@ pub fn relative(path: &Path, base: &Path) -> String {
         .display()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap's own consistency checks over the whole tree (conflicting names, `requires`
+    /// of unknown arguments, ...), which otherwise fire only when a user hits them.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// The help of every command and subcommand, as a user reads it: a change to a flag
+    /// shows up in review as a change to what `--help` teaches.
+    #[test]
+    fn help_of_every_command() {
+        let mut root = Cli::command().term_width(100);
+        root.build();
+        let mut pending = vec![(String::from("wasmctl"), root)];
+        while let Some((path, mut command)) = pending.pop() {
+            let help = command.render_long_help().to_string();
+            let mut settings = insta::Settings::clone_current();
+            settings.set_snapshot_path("snapshots/help");
+            settings.set_prepend_module_to_snapshot(false);
+            settings.set_omit_expression(true);
+            settings.bind(|| insta::assert_snapshot!(path.replace(' ', "-"), help));
+            for sub in command.get_subcommands() {
+                if sub.get_name() != "help" {
+                    pending.push((format!("{path} {}", sub.get_name()), sub.clone()));
+                }
+            }
+        }
+    }
+}
