@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::environment::{CACHE_DIR, CONFIG_DIR, DATA_DIR};
+
 fn project() -> Result<directories::ProjectDirs> {
-    directories::ProjectDirs::from("dev", "wasmctl", "wasmctl").context(
-        "no home directory; set WASMCTL_DATA_DIR, WASMCTL_CACHE_DIR and WASMCTL_CONFIG_DIR",
-    )
+    directories::ProjectDirs::from("dev", "wasmctl", "wasmctl")
+        .with_context(|| format!("no home directory; set {DATA_DIR}, {CACHE_DIR} and {CONFIG_DIR}"))
 }
 
 fn root(variable: &str, default: fn(&directories::ProjectDirs) -> PathBuf) -> Result<PathBuf> {
@@ -20,15 +21,15 @@ fn root(variable: &str, default: fn(&directories::ProjectDirs) -> PathBuf) -> Re
 
 /// Installed templates live under here (`$WASMCTL_DATA_DIR`).
 pub fn data_root() -> Result<PathBuf> {
-    root("WASMCTL_DATA_DIR", |p| p.data_dir().to_path_buf())
+    root(DATA_DIR, |p| p.data_dir().to_path_buf())
 }
 
 /// Compiled components and pulled artifacts (`$WASMCTL_CACHE_DIR`): safe to delete.
 pub fn cache_root() -> Result<PathBuf> {
-    root("WASMCTL_CACHE_DIR", |p| p.cache_dir().to_path_buf())
+    root(CACHE_DIR, |p| p.cache_dir().to_path_buf())
 }
 
 /// Registry credentials (`$WASMCTL_CONFIG_DIR`).
 pub fn config_root() -> Result<PathBuf> {
-    root("WASMCTL_CONFIG_DIR", |p| p.config_dir().to_path_buf())
+    root(CONFIG_DIR, |p| p.config_dir().to_path_buf())
 }

@@ -7,6 +7,7 @@ pub mod build;
 pub mod component;
 pub mod diagnostic;
 pub mod dirs;
+pub mod environment;
 pub mod fs_tree;
 pub mod kube;
 pub mod manifest;

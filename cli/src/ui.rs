@@ -35,7 +35,8 @@ pub struct Ui {
 impl Ui {
     pub fn new(global: &GlobalArgs) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let no_color =
+            std::env::var_os(wasmctl::environment::NO_COLOR).is_some_and(|v| !v.is_empty());
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -60,7 +61,7 @@ impl Ui {
             1 => "wasmctl=info,warn",
             _ => "wasmctl=debug,info",
         };
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        let filter = tracing_subscriber::EnvFilter::try_from_env(wasmctl::environment::RUST_LOG)
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)

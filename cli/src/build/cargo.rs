@@ -53,7 +53,7 @@ pub fn build(
     component: &str,
     on_event: &mut dyn FnMut(BuildEvent<'_>),
 ) -> Result<PathBuf, BuildError> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let cargo = std::env::var(crate::environment::CARGO).unwrap_or_else(|_| "cargo".to_string());
     let args = request.args();
     // What a person would type; the message-format and colour flags are wasmctl's business.
     let command_line = format!(

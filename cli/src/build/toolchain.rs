@@ -6,7 +6,7 @@ use std::process::Command;
 
 /// `cargo --version`, or why it could not be run.
 pub fn cargo_version() -> Result<String, String> {
-    version_of(&std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+    version_of(&std::env::var(crate::environment::CARGO).unwrap_or_else(|_| "cargo".to_string()))
 }
 
 /// `rustup --version` (rustup prints its own version on the first line).
@@ -34,7 +34,7 @@ fn version_of(program: &str) -> Result<String, String> {
 ///
 /// Looking at the sysroot works with or without rustup, and costs one `rustc` call.
 pub fn target_installed(target: &str) -> Result<bool, String> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let rustc = std::env::var(crate::environment::RUSTC).unwrap_or_else(|_| "rustc".to_string());
     let output = Command::new(&rustc)
         .args(["--print", "sysroot"])
         .output()

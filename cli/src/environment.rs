@@ -1,0 +1,149 @@
+//! Every environment variable wasmctl reads, in one place. `docs/environment.md` is
+//! rendered from [`VARIABLES`] (a test keeps the two equal), and a test finds every
+//! `WASMCTL_` name in the sources and asks that it be listed here.
+
+/// One variable wasmctl reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Variable {
+    pub name: &'static str,
+    /// What setting it does, in one sentence.
+    pub effect: &'static str,
+    /// What happens when it is unset.
+    pub unset: &'static str,
+}
+
+pub const DATA_DIR: &str = "WASMCTL_DATA_DIR";
+pub const CACHE_DIR: &str = "WASMCTL_CACHE_DIR";
+pub const CONFIG_DIR: &str = "WASMCTL_CONFIG_DIR";
+pub const NO_COLOR: &str = "NO_COLOR";
+pub const RUST_LOG: &str = "RUST_LOG";
+pub const CARGO: &str = "CARGO";
+pub const RUSTC: &str = "RUSTC";
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: DATA_DIR,
+        effect: "Where installed templates live (`wasmctl templates install`).",
+        unset: "the platform's data directory (`~/.local/share/wasmctl` on Linux).",
+    },
+    Variable {
+        name: CACHE_DIR,
+        effect: "Where compiled components and pulled OCI blobs and apps are cached; safe to delete.",
+        unset: "the platform's cache directory (`~/.cache/wasmctl` on Linux).",
+    },
+    Variable {
+        name: CONFIG_DIR,
+        effect: "Where `wasmctl registry login` keeps credentials (a file of mode 0600).",
+        unset: "the platform's config directory (`~/.config/wasmctl` on Linux).",
+    },
+    Variable {
+        name: DOCKER_CONFIG,
+        effect: "The Docker configuration directory whose `config.json` (and credential helpers) wasmctl reads for registry logins it does not hold itself.",
+        unset: "`~/.docker`.",
+    },
+    Variable {
+        name: NO_COLOR,
+        effect: "Any non-empty value turns colours off, as `--color never` does (no-color.org).",
+        unset: "colours on a terminal only (`--color auto`).",
+    },
+    Variable {
+        name: RUST_LOG,
+        effect: "Log filter for wasmctl's and its libraries' logs on stderr, e.g. `wasmctl=debug,wasmtime=info`; wins over `-v`.",
+        unset: "warnings only; `-v` shows info, `-vv` debug logs of wasmctl.",
+    },
+    Variable {
+        name: CARGO,
+        effect: "The cargo that `wasmctl build` and `doctor` run.",
+        unset: "`cargo` from `PATH`.",
+    },
+    Variable {
+        name: RUSTC,
+        effect: "The rustc that `doctor` asks for its sysroot (where installed targets live).",
+        unset: "`rustc` from `PATH`.",
+    },
+];
+
+/// `docs/environment.md`.
+pub fn render_markdown() -> String {
+    let mut out = String::from(
+        "<!-- Generated from cli/src/environment.rs: do not edit by hand.\n     \
+         After changing a variable: WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --lib environment -->\n\n\
+         # Environment variables\n\n\
+         Every environment variable wasmctl itself reads. Guests never see the host's \
+         environment: a component gets only its manifest's `environment` and `up --env`.\n\n\
+         | variable | what it sets | when unset |\n|---|---|---|\n",
+    );
+    for variable in VARIABLES {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            variable.name, variable.effect, variable.unset
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn workspace_root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+    }
+
+    #[test]
+    fn the_docs_list_every_variable() {
+        let docs = workspace_root().join("docs/environment.md");
+        let rendered = render_markdown();
+        if std::env::var_os("WASMCTL_UPDATE_DOCS").is_some_and(|v| v == "1") {
+            std::fs::write(&docs, &rendered).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&docs).unwrap_or_default(),
+            rendered,
+            "docs/environment.md is not what cli/src/environment.rs renders; run \
+             `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --lib environment`"
+        );
+    }
+
+    /// A `WASMCTL_` name anywhere in the sources of the binary, the library or the host
+    /// is one this module lists (tests' own variables aside).
+    #[test]
+    fn every_wasmctl_variable_in_the_sources_is_listed() {
+        let name = regex::Regex::new(r#""(WASMCTL_[A-Z0-9_]+)""#).unwrap();
+        let mut unlisted = Vec::new();
+        let mut pending = vec![
+            workspace_root().join("cli/src"),
+            workspace_root().join("host/src"),
+        ];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let is_test = path
+                    .file_name()
+                    .is_some_and(|file| file == "tests.rs" || file == "environment.rs");
+                if path.extension().is_none_or(|ext| ext != "rs") || is_test {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Unit tests at the end of a file may set variables of their own.
+                let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+                for found in name.captures_iter(code) {
+                    if !VARIABLES.iter().any(|v| v.name == &found[1]) {
+                        unlisted.push(format!("{} in {}", &found[1], path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            unlisted.is_empty(),
+            "list these in cli/src/environment.rs: {unlisted:?}"
+        );
+    }
+}
