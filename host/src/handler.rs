@@ -296,11 +296,7 @@ fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>>
 /// Instantiates a component in a fresh store, as a request would, without calling it.
 pub async fn instantiate(component: &LoadedComponent) -> anyhow::Result<()> {
     let mut store = new_store(component)?;
-    component
-        .pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.root_cause()))?;
+    component.pre.instantiate_async(&mut store).await?;
     Ok(())
 }
 

@@ -41,7 +41,7 @@ pub use server::BoundServer;
 pub use state::{GuestOutput, Stream};
 
 use crate::engine::{Digest, load_component, new_engine};
-use crate::state::{ComponentShared, RequestState};
+use crate::state::{ComponentShared, MemoryLimitHit, RequestState};
 
 /// Request headers the host sets for the guest (client-sent copies are removed).
 pub mod headers {
@@ -53,6 +53,48 @@ pub mod headers {
     /// The id of the component serving the request.
     pub const COMPONENT: &str = "wasmctl-component";
 }
+
+/// Why [`Host::load`] refused an app; the app served before stays.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("reading component `{id}` from {}", path.display())]
+    Read {
+        id: String,
+        path: PathBuf,
+        #[source]
+        source: BoxError,
+    },
+    #[error("compiling component `{id}`")]
+    Compile {
+        id: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("component `{id}` needs imports wasmctl up does not provide: {reason}")]
+    Link { id: String, reason: String },
+    #[error("component `{id}` does not export wasi:http/incoming-handler: {reason}")]
+    NotAProxy { id: String, reason: String },
+    /// Instantiating needs more memory than the component may have: its initial memory
+    /// (or what its start-up code grows to) is above `limit`.
+    #[error(
+        "component `{id}` needs more memory to start ({wanted} bytes) than its limit of {limit} bytes"
+    )]
+    MemoryLimit { id: String, limit: u64, wanted: u64 },
+    #[error("component `{id}` cannot be instantiated")]
+    Instantiate {
+        id: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("route `{route}` names unknown component `{id}`")]
+    UnknownComponent { route: String, id: String },
+    /// The host itself failed (no runtime for the start-up check, say).
+    #[error(transparent)]
+    Host(BoxError),
+}
+
+/// The cause carried by a [`LoadError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// One component to serve.
 #[derive(Debug, Clone)]
@@ -202,22 +244,23 @@ impl Host {
     /// cannot start, say with initial memory above its cap, fails here rather than on
     /// every request), then atomically makes it the app being served. On error the
     /// app served before stays.
-    pub fn load(&self, config: AppConfig) -> Result<Vec<LoadReport>> {
+    pub fn load(&self, config: AppConfig) -> Result<Vec<LoadReport>, LoadError> {
         let current = self.app.load_full();
-        let loaded: Vec<Result<(LoadedComponent, LoadReport)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = config
-                .components
-                .iter()
-                .map(|component| {
-                    let current = current.as_deref();
-                    scope.spawn(move || self.load_component(component, current))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("component loading does not panic"))
-                .collect()
-        });
+        let loaded: Vec<Result<(LoadedComponent, LoadReport), LoadError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = config
+                    .components
+                    .iter()
+                    .map(|component| {
+                        let current = current.as_deref();
+                        scope.spawn(move || self.load_component(component, current))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("component loading does not panic"))
+                    .collect()
+            });
         let mut components = Vec::new();
         let mut reports = Vec::new();
         for result in loaded {
@@ -235,11 +278,13 @@ impl Host {
             .routes
             .into_iter()
             .map(|(route, id)| {
-                let index = index_of(&id)
-                    .with_context(|| format!("route `{route}` names unknown component `{id}`"))?;
+                let index = index_of(&id).ok_or_else(|| LoadError::UnknownComponent {
+                    route: route.to_string(),
+                    id: id.clone(),
+                })?;
                 Ok((route, index))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, LoadError>>()?;
         let app = LoadedApp {
             components,
             routes: RouteTable::new(routes),
@@ -253,14 +298,12 @@ impl Host {
         &self,
         component: &ComponentConfig,
         current: Option<&LoadedApp>,
-    ) -> Result<(LoadedComponent, LoadReport)> {
+    ) -> Result<(LoadedComponent, LoadReport), LoadError> {
         let started = Instant::now();
-        let bytes = std::fs::read(&component.path).with_context(|| {
-            format!(
-                "reading component `{}` from {}",
-                component.id,
-                component.path.display()
-            )
+        let bytes = std::fs::read(&component.path).map_err(|source| LoadError::Read {
+            id: component.id.clone(),
+            path: component.path.clone(),
+            source: source.into(),
         })?;
         let digest = Digest::of(&bytes);
         let unchanged = current
@@ -272,18 +315,20 @@ impl Host {
             None => {
                 let (compiled, cached) =
                     load_component(&self.engine, &bytes, digest, self.cache_dir.as_deref())
-                        .with_context(|| format!("compiling component `{}`", component.id))?;
-                let instance_pre = self.linker.instantiate_pre(&compiled).map_err(|e| {
-                    anyhow::anyhow!(
-                        "component `{}` needs imports wasmctl up does not provide: {e}",
-                        component.id
-                    )
-                })?;
-                let pre = ProxyPre::new(instance_pre).map_err(|e| {
-                    anyhow::anyhow!(
-                        "component `{}` does not export wasi:http/incoming-handler: {e}",
-                        component.id
-                    )
+                        .map_err(|source| LoadError::Compile {
+                            id: component.id.clone(),
+                            source: source.into(),
+                        })?;
+                let instance_pre =
+                    self.linker
+                        .instantiate_pre(&compiled)
+                        .map_err(|e| LoadError::Link {
+                            id: component.id.clone(),
+                            reason: e.to_string(),
+                        })?;
+                let pre = ProxyPre::new(instance_pre).map_err(|e| LoadError::NotAProxy {
+                    id: component.id.clone(),
+                    reason: e.to_string(),
                 })?;
                 let compilation = if cached {
                     Compilation::Cached
@@ -333,15 +378,27 @@ impl Host {
 }
 
 /// Instantiates every component once, as a request would.
-fn check_instances(app: &LoadedApp) -> Result<()> {
+fn check_instances(app: &LoadedApp) -> Result<(), LoadError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(|e| LoadError::Host(e.into()))?;
     for component in &app.components {
-        let id = &component.shared.config.id;
+        let config = &component.shared.config;
         runtime
             .block_on(handler::instantiate(component))
-            .with_context(|| format!("component `{id}` cannot be instantiated"))?;
+            .map_err(|error| match error.downcast_ref::<MemoryLimitHit>() {
+                Some(hit) => LoadError::MemoryLimit {
+                    id: config.id.clone(),
+                    limit: config.memory,
+                    wanted: hit.wanted as u64,
+                },
+                // The trap itself, without wasmtime's layers of context.
+                None => LoadError::Instantiate {
+                    id: config.id.clone(),
+                    source: error.root_cause().to_string().into(),
+                },
+            })?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
@@ -32,7 +32,82 @@ pub struct RequestState {
     http: WasiHttpCtx,
     hooks: OutboundHooks,
     table: ResourceTable,
-    pub limits: StoreLimits,
+    pub limits: MemoryCap,
+}
+
+/// The per-instance memory cap. A growth past it traps at once (a memory bomb does not
+/// get to see a failed grow and try again) with a [`MemoryLimitHit`], which callers
+/// recognise by type: at load it means "raise the limit", at run time it is a 500.
+pub struct MemoryCap {
+    limit: usize,
+    /// Everything else: wasmtime's limits, failures trapping.
+    others: StoreLimits,
+}
+
+impl MemoryCap {
+    fn new(limit: u64) -> Self {
+        Self {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            others: StoreLimitsBuilder::new().trap_on_grow_failure(true).build(),
+        }
+    }
+}
+
+/// A guest asked for more memory than its cap.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "forcing trap when growing memory to {wanted} bytes: over the memory limit of {limit} bytes"
+)]
+pub struct MemoryLimitHit {
+    pub wanted: usize,
+    pub limit: usize,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitHit {
+                wanted: desired,
+                limit: self.limit,
+            }));
+        }
+        // The memory's own declared maximum.
+        self.others.memory_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.others.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.others.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.others.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.others.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.others.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.others.memories()
+    }
 }
 
 impl RequestState {
@@ -71,11 +146,7 @@ impl RequestState {
                 policy: component.outbound.clone(),
             },
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(usize::try_from(config.memory).unwrap_or(usize::MAX))
-                // A memory bomb traps at once instead of the guest seeing a failed grow.
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: MemoryCap::new(config.memory),
         })
     }
 }

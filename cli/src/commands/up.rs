@@ -13,7 +13,7 @@ use wasmctl::build::Profile;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl_host::{
     AccessLog, AppConfig, BoundServer, Compilation, ComponentConfig, GuestOutput, Host, HostConfig,
-    OutboundRule, RequestRecord, ServerLimits, Stream,
+    LoadError, OutboundRule, RequestRecord, ServerLimits, Stream,
 };
 
 use super::ManifestArgs;
@@ -172,7 +172,7 @@ impl UpArgs {
         progress.step("compiling components");
         let loaded = host.load(self.app_config(&served));
         progress.finish();
-        for report in loaded.map_err(|error| load_problem(error, &served))? {
+        for report in loaded.map_err(load_problem)? {
             let (verb, note) = match report.compilation {
                 Compilation::Compiled => ("Compiled", ""),
                 Compilation::Cached | Compilation::Unchanged => ("Loaded", " (cached)"),
@@ -367,38 +367,19 @@ pub(super) fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui
     Ok(())
 }
 
-/// A load failure with what to do about it when a component's memory limit is below what
-/// it needs to start (the instance check traps while growing memory).
-fn load_problem(error: anyhow::Error, served: &Served) -> anyhow::Error {
-    let text = format!("{error:#}");
-    if !text.contains("growing memory") {
-        return error;
-    }
-    let Some((component, _)) = served
-        .components
-        .iter()
-        .find(|(c, _)| text.contains(&format!("component `{}`", c.id)))
-    else {
-        return error;
+/// A load failure as the user reads it: a component whose memory limit is below what it
+/// needs to start gets what to raise, and by how much.
+pub(super) fn load_problem(error: LoadError) -> anyhow::Error {
+    let LoadError::MemoryLimit { id, limit, wanted } = error else {
+        return error.into();
     };
     let mib = |bytes: u64| format!("{}MiB", bytes.div_ceil(1024 * 1024));
-    let limit = component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY);
-    // "... growing memory to N bytes": what it asked for.
-    let wanted = text
-        .split("growing memory to ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|bytes| bytes.parse::<u64>().ok());
-    let at_least = match wanted {
-        Some(bytes) => format!(" to at least {}", mib(bytes)),
-        None => String::new(),
-    };
     anyhow::anyhow!(
-        "component `{id}` needs more memory to start than its limit of {}\nhelp: raise `memory` in `[component.{id}.limits]` of {}{at_least}, or remove it for the default ({})",
+        "component `{id}` needs more memory to start than its limit of {}\nhelp: raise `memory` in `[component.{id}.limits]` of {} to at least {}, or remove it for the default ({})",
         mib(limit),
         manifest::MANIFEST_FILE,
+        mib(wanted),
         mib(manifest::DEFAULT_MEMORY),
-        id = component.id
     )
 }
 

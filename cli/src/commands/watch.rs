@@ -12,7 +12,7 @@ use wasmctl::watch::{Changes, WatchError, WatchPlan, Watcher};
 use wasmctl_host::{Compilation, Host};
 
 use super::build::{build_one, format_duration};
-use super::up::{Served, UpArgs, print_routes, shutdown_signal};
+use super::up::{Served, UpArgs, load_problem, print_routes, shutdown_signal};
 use crate::ui::Ui;
 
 /// Saves closer together than this are one rebuild (an editor writes a file in steps;
@@ -209,7 +209,7 @@ impl DevLoop<'_> {
                 })
             }
             Err(error) => {
-                self.ui.error(&error);
+                self.ui.error(&load_problem(error));
                 None
             }
         }
