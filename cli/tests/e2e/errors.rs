@@ -16,7 +16,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::support::{
-    TestRegistry, build_guest, guest_component, testdata, wasmctl, workspace_root,
+    FakeRegistry, Misbehaviour, TestRegistry, build_guest, guest_component, testdata, wasmctl,
+    workspace_root,
 };
 
 /// The catalogue must stay at least this large (the issue asks for 40 cases).
@@ -62,8 +63,10 @@ struct Case {
     /// What the command reads on stdin (default: nothing).
     #[serde(default)]
     stdin: Option<String>,
-    /// A live registry for `{registry}`: `anonymous`, `auth` (user `ada`), or `dead`
-    /// (a port nothing listens on).
+    /// A live registry for `{registry}`: `anonymous`, `auth` (user `ada`), `dead`
+    /// (a port nothing listens on), or `fake:MISBEHAVIOUR`, a [`FakeRegistry`] serving a
+    /// crafted artifact (`endless-manifest`, `oversize-blob`, `bad-digest`,
+    /// `symlink-layer`, `gzip-bomb`).
     #[serde(default)]
     registry: Option<String>,
     /// Hold a port of 127.0.0.1 open during the command, as `{port}`.
@@ -82,6 +85,13 @@ struct Case {
     /// repository is a trap for every tool that walks it): path = what it points to.
     #[serde(default)]
     links: BTreeMap<String, String>,
+    /// FIFOs made in the case (git cannot hold one).
+    #[serde(default)]
+    fifos: Vec<String>,
+    /// Environment variables for the commands (e.g. a limit lowered so a test input
+    /// exceeds it quickly).
+    #[serde(default)]
+    env: BTreeMap<String, String>,
 }
 
 /// What one case printed, or why it failed.
@@ -255,6 +265,8 @@ fn built_guest(id: &str) -> PathBuf {
 struct Registries {
     anonymous: std::sync::OnceLock<TestRegistry>,
     auth: std::sync::OnceLock<TestRegistry>,
+    /// One per case that asks for one, kept to the end of the run.
+    fakes: Mutex<Vec<FakeRegistry>>,
 }
 
 impl Registries {
@@ -275,7 +287,21 @@ impl Registries {
                     .port();
                 format!("127.0.0.1:{port}")
             }
-            other => panic!("unknown registry kind `{other}` (anonymous, auth, dead)"),
+            fake if fake.starts_with("fake:") => {
+                let misbehaviour = match &fake["fake:".len()..] {
+                    "endless-manifest" => Misbehaviour::EndlessManifest,
+                    "oversize-blob" => Misbehaviour::OversizeBlob,
+                    "bad-digest" => Misbehaviour::BadDigest,
+                    "symlink-layer" => Misbehaviour::SymlinkLayer,
+                    "gzip-bomb" => Misbehaviour::GzipBomb,
+                    other => panic!("unknown fake registry `{other}`"),
+                };
+                let registry = FakeRegistry::start(misbehaviour);
+                let host = registry.host.clone();
+                self.fakes.lock().unwrap().push(registry);
+                host
+            }
+            other => panic!("unknown registry kind `{other}` (anonymous, auth, dead, fake:...)"),
         }
     }
 }
@@ -300,6 +326,13 @@ fn run_case(
     }
     for (link, target) in &case.links {
         std::os::unix::fs::symlink(target, dir.join(link)).expect("making a case's link");
+    }
+    for fifo in &case.fifos {
+        let path = std::ffi::CString::new(dir.join(fifo).into_os_string().into_encoded_bytes())
+            .expect("a path without NUL");
+        // SAFETY: a valid C string; mkfifo only creates the file.
+        let made = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
+        assert_eq!(made, 0, "making the FIFO {fifo}");
     }
 
     let mut substitutions: Vec<(String, String)> = Vec::new();
@@ -336,6 +369,7 @@ fn run_case(
             .env("WASMCTL_CACHE_DIR", user.join("cache"))
             .env("WASMCTL_CONFIG_DIR", user.join("config"))
             .env("DOCKER_CONFIG", user.join("docker"))
+            .envs(&case.env)
             .args(args.iter().map(|a| substitute(a)))
             .timeout(CASE_TIMEOUT);
         command

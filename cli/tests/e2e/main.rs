@@ -11,6 +11,7 @@ mod errors;
 mod faults;
 mod hostile;
 mod install;
+mod limits;
 mod new;
 mod readme;
 mod support;
