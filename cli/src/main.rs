@@ -13,10 +13,10 @@ fn main() -> ExitCode {
     ui.init_logging();
     // A server shuts down gracefully on Ctrl-C by itself; every other command stops at
     // its next check and unwinds its staging (see `wasmctl::interrupt`).
-    if !cli.command.serves() {
-        if let Err(error) = wasmctl::interrupt::install() {
-            ui.warn(format!("Ctrl-C will not clean up: {error}"));
-        }
+    if !cli.command.serves()
+        && let Err(error) = wasmctl::interrupt::install()
+    {
+        ui.warn(format!("Ctrl-C will not clean up: {error}"));
     }
     match cli.command.run(&ui) {
         Ok(()) => ExitCode::SUCCESS,
