@@ -1,6 +1,7 @@
-//! Every environment variable wasmctl reads, in one place. `docs/environment.md` is
-//! rendered from [`VARIABLES`] (a test keeps the two equal), and a test finds every
-//! `WASMCTL_` name in the sources and asks that it be listed here.
+//! Every environment variable wasmctl reads, in one place: [`VARIABLES`] here, and the
+//! `WASMCTL_MAX_*` variable of each limit on untrusted input in [`crate::limits::ALL`].
+//! `docs/environment.md` is rendered from both (a test keeps it equal), and a test finds
+//! every `WASMCTL_` name in the sources and asks that it be listed.
 
 /// One variable wasmctl reads.
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +81,33 @@ pub fn render_markdown() -> String {
             variable.name, variable.effect, variable.unset
         ));
     }
+    out.push_str(
+        "\n## Limits on untrusted input\n\n\
+         Each limit takes a size (`512MiB`, `2GB`) or a count; docs/hardening.md says where \
+         each applies and why its default is what it is.\n\n\
+         | variable | bounds | default |\n|---|---|---|\n",
+    );
+    for limit in crate::limits::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} ({}) | {} |\n",
+            limit.variable,
+            limit.what,
+            match limit.unit {
+                crate::limits::Unit::Bytes => "size",
+                crate::limits::Unit::Entries => "entries",
+            },
+            limit.show(limit.default)
+        ));
+    }
     out
+}
+
+/// Whether wasmctl reads the variable `name`.
+fn is_listed(name: &str) -> bool {
+    VARIABLES.iter().any(|v| v.name == name)
+        || crate::limits::ALL
+            .iter()
+            .any(|limit| limit.variable == name)
 }
 
 #[cfg(test)]
@@ -88,6 +115,14 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    /// Whether wasmctl reads the variable `name`.
+    fn is_listed(name: &str) -> bool {
+        VARIABLES.iter().any(|v| v.name == name)
+            || crate::limits::ALL
+                .iter()
+                .any(|limit| limit.variable == name)
+    }
 
     fn workspace_root() -> &'static Path {
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -113,6 +148,7 @@ mod tests {
     #[test]
     fn every_wasmctl_variable_in_the_sources_is_listed() {
         let name = regex::Regex::new(r#""(WASMCTL_[A-Z0-9_]+)""#).unwrap();
+        let tests = regex::Regex::new(r"#\[cfg\([^\]]*\btest\b").unwrap();
         let mut unlisted = Vec::new();
         let mut pending = vec![
             workspace_root().join("cli/src"),
@@ -133,9 +169,9 @@ mod tests {
                 }
                 let text = std::fs::read_to_string(&path).unwrap();
                 // Unit tests at the end of a file may set variables of their own.
-                let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+                let code = tests.split(&text).next().unwrap_or(&text);
                 for found in name.captures_iter(code) {
-                    if !VARIABLES.iter().any(|v| v.name == &found[1]) {
+                    if !is_listed(&found[1]) {
                         unlisted.push(format!("{} in {}", &found[1], path.display()));
                     }
                 }

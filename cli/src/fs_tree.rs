@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating `{}`", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading `{}`", from.display()))? {
+        crate::interrupt::check()?;
         let entry = entry?;
         let target = to.join(entry.file_name());
         // `DirEntry::file_type` does not follow links.

@@ -11,9 +11,22 @@ fn main() -> ExitCode {
     let cli = commands::Cli::parse_from(commands::expand_value_shorthand(std::env::args_os()));
     let ui = ui::Ui::new(&cli.global);
     ui.init_logging();
+    // A server shuts down gracefully on Ctrl-C by itself; every other command stops at
+    // its next check and unwinds its staging (see `wasmctl::interrupt`).
+    if !cli.command.serves()
+        && let Err(error) = wasmctl::interrupt::install()
+    {
+        ui.warn(format!("Ctrl-C will not clean up: {error}"));
+    }
     match cli.command.run(&ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if ui::StdoutClosed::caused(&error) => ExitCode::SUCCESS,
+        // Whatever failed once Ctrl-C was pressed (a child killed by the same SIGINT,
+        // the work stopped at a check) failed because of it.
+        Err(_) if wasmctl::interrupt::is_set() => {
+            ui.error(&anyhow::Error::new(wasmctl::interrupt::Interrupted));
+            ExitCode::from(wasmctl::interrupt::EXIT_CODE)
+        }
         Err(error) => {
             ui.error(&error);
             ExitCode::FAILURE

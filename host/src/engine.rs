@@ -123,7 +123,14 @@ fn store(component: &Component, path: &Path) -> Result<()> {
             .and_then(|n| n.to_str())
             .unwrap_or("component")
     ));
-    std::fs::write(&temporary, serialized)?;
+    // A fresh file, never one found there: a link planted at the temporary name would
+    // otherwise redirect the write.
+    let _ = std::fs::remove_file(&temporary);
+    let mut file = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)?;
+    std::io::Write::write_all(&mut file, &serialized)?;
     std::fs::rename(&temporary, path)?;
     Ok(())
 }

@@ -131,6 +131,8 @@ pub struct ServerLimits {
     /// Instances alive at once (requests in flight across all components); further
     /// requests wait for a slot, at most as long as their time limit, then get 503.
     pub max_instances: u32,
+    /// Largest component file [`Host::load`] reads; a larger one fails the load.
+    pub max_component_size: u64,
 }
 
 impl Default for ServerLimits {
@@ -141,8 +143,38 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             max_instances: 1000,
+            max_component_size: 256 * 1024 * 1024,
         }
     }
+}
+
+/// Reads a component file: a regular file (a device or FIFO put at its path is refused
+/// before it is opened, and the open does not block) of at most `max` bytes.
+fn read_component_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+
+    let not_a_file =
+        || anyhow::anyhow!("it is not a regular file; wasmctl serves component files only");
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_a_file());
+    }
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_a_file());
+    }
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        anyhow::bail!("it is larger than {max} bytes, the most the server loads");
+    }
+    Ok(bytes)
 }
 
 /// Instance slots beyond `max_instances`, kept for the instantiation checks of
@@ -300,11 +332,13 @@ impl Host {
         current: Option<&LoadedApp>,
     ) -> Result<(LoadedComponent, LoadReport), LoadError> {
         let started = Instant::now();
-        let bytes = std::fs::read(&component.path).map_err(|source| LoadError::Read {
-            id: component.id.clone(),
-            path: component.path.clone(),
-            source: source.into(),
-        })?;
+        let bytes = read_component_file(&component.path, self.limits.max_component_size).map_err(
+            |source| LoadError::Read {
+                id: component.id.clone(),
+                path: component.path.clone(),
+                source: source.into(),
+            },
+        )?;
         let digest = Digest::of(&bytes);
         let unchanged = current
             .into_iter()

@@ -145,12 +145,9 @@ pub enum BuildError {
         path: PathBuf,
         hint: String,
     },
-    #[error("reading `{}`", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A component file unreadable, not a regular file, or over the component limit.
+    #[error(transparent)]
+    Read(crate::limits::ReadError),
     #[error("writing `{}`", path.display())]
     Write {
         path: PathBuf,
@@ -164,6 +161,9 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// `.wasmctl/debug` could not be made, or a link stands in its way.
+    #[error(transparent)]
+    OwnDirectory(anyhow::Error),
     #[error(transparent)]
     Component(#[from] ComponentError),
 }
@@ -213,6 +213,12 @@ pub fn build_component(
         Produced::CargoArtifact(artifact) => {
             let (built, bytes, componentized) = component_for_artifact(&artifact, on_event)?;
             if !same_file(&built, &source) {
+                if options.profile == Profile::Debug {
+                    // wasmctl's own directory: made link by link, so a link planted at
+                    // `.wasmctl` or `.wasmctl/debug` cannot send the copy elsewhere.
+                    crate::fs_tree::create_own_dir(&app.dir, Path::new(DEBUG_DIR))
+                        .map_err(BuildError::OwnDirectory)?;
+                }
                 write(&source, &bytes)?;
             }
             (source, bytes, componentized)
@@ -294,8 +300,8 @@ fn read_source(
     source: &Path,
     reading: Reading,
 ) -> Result<Vec<u8>, BuildError> {
-    std::fs::read(source).map_err(|error| {
-        if error.kind() == std::io::ErrorKind::NotFound {
+    read_component(source).map_err(|error| {
+        if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
             if let (Some(_), Reading::WithoutBuilding(profile)) = (&component.build, reading) {
                 return BuildError::NotBuilt {
                     component: component.id.clone(),
@@ -316,12 +322,14 @@ fn read_source(
                 hint,
             }
         } else {
-            BuildError::Read {
-                path: source.to_path_buf(),
-                source: error,
-            }
+            BuildError::Read(error)
         }
     })
+}
+
+/// Reads a component or core module: a regular file, at most [`crate::limits::COMPONENT`].
+pub fn read_component(path: &Path) -> Result<Vec<u8>, crate::limits::ReadError> {
+    crate::limits::read_file(path, crate::limits::COMPONENT)
 }
 
 /// The component for a cargo artifact: the artifact itself, or for a core module a
@@ -330,12 +338,7 @@ fn component_for_artifact(
     artifact: &Path,
     on_event: &mut dyn FnMut(BuildEvent<'_>),
 ) -> Result<(PathBuf, Vec<u8>, bool), BuildError> {
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| BuildError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
+    let read = |path: &Path| read_component(path).map_err(BuildError::Read);
     let bytes = read(artifact)?;
     if component::kind(artifact, &bytes)? == WasmKind::Component {
         return Ok((artifact.to_path_buf(), bytes, false));

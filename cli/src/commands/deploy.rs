@@ -81,11 +81,8 @@ impl DeployArgs {
 
         build_if_needed(&app, ui)?;
         let progress = LayerProgress::new(ui);
-        let pushed = registry::runtime()?.block_on(registry::push_app(
-            &app,
-            &reference,
-            self.insecure,
-            &progress,
+        let pushed = registry::runtime()?.block_on(wasmctl::interrupt::interruptible(
+            registry::push_app(&app, &reference, self.insecure, &progress),
         ));
         progress.finish();
         let report = pushed?;

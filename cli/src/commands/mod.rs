@@ -104,6 +104,11 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether the command runs a server, which handles Ctrl-C itself.
+    pub fn serves(&self) -> bool {
+        matches!(self, Command::Up(_) | Command::Watch(_))
+    }
+
     pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
         match self {
             Command::New(args) => args.run(ui),

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use oci_client::secrets::RegistryAuth;
 use wasmctl::registry::{self, Cache, PulledApp, Registry, RegistryError, credentials};
 
+use wasmctl::interrupt::interruptible;
 use wasmctl::registry::runtime;
 
 use super::ManifestArgs;
@@ -144,8 +145,9 @@ impl RegistryCommand {
                     }
                 }
                 let progress = LayerProgress::new(ui);
-                let pushed =
-                    runtime()?.block_on(registry::push_app(&app, &reference, insecure, &progress));
+                let pushed = runtime()?.block_on(interruptible(registry::push_app(
+                    &app, &reference, insecure, &progress,
+                )));
                 progress.finish();
                 let report = pushed?;
                 if json {
@@ -208,5 +210,6 @@ pub fn pull(reference: &str, insecure: bool) -> Result<PulledApp> {
     let reference = registry::parse_reference(reference)?;
     let (auth, _) = credentials::lookup(reference.resolve_registry())?;
     let client = Registry::connect(&reference, auth, insecure)?;
-    Ok(runtime()?.block_on(client.pull(&reference, &Cache::for_user()?))?)
+    // Ctrl-C drops the pull, and its staging files with it.
+    Ok(runtime()?.block_on(interruptible(client.pull(&reference, &Cache::for_user()?)))?)
 }

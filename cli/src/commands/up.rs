@@ -207,14 +207,14 @@ impl UpArgs {
     }
 
     fn bare_component(&self, file: &Path) -> Result<Served> {
-        let bytes = std::fs::read(file).map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound {
+        let bytes = wasmctl::build::read_component(file).map_err(|error| {
+            if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
                 anyhow::anyhow!(
                     "`{}` does not exist\nhelp: pass the path of a built component, e.g. `target/wasm32-wasip2/release/NAME.wasm`, or run `wasmctl up` without a file in an app's directory",
                     file.display()
                 )
             } else {
-                anyhow::Error::new(error).context(format!("reading `{}`", file.display()))
+                anyhow::Error::new(error)
             }
         })?;
         wasmctl::component::validate(file, &bytes)?;
@@ -263,7 +263,11 @@ impl UpArgs {
         let cache_dir = if self.no_cache {
             None
         } else {
-            Some(wasmctl::dirs::cache_root()?.join("compiled"))
+            // Created link by link: a link planted there must not redirect the cache.
+            Some(wasmctl::fs_tree::create_own_dir(
+                &wasmctl::dirs::cache_root()?,
+                Path::new("compiled"),
+            )?)
         };
         Host::new(HostConfig {
             cache_dir,
@@ -278,6 +282,7 @@ impl UpArgs {
                 max_instances: self.max_instances,
                 max_body_size: self.max_body_size,
                 header_read_timeout: self.header_timeout,
+                max_component_size: wasmctl::limits::COMPONENT.value()?,
                 ..ServerLimits::default()
             },
         })

@@ -352,6 +352,9 @@ pub enum ManifestError {
         line: usize,
         column: usize,
     },
+    /// Not a regular file, or larger than the manifest limit.
+    #[error(transparent)]
+    Refused(crate::limits::ReadError),
     #[error("{0}")]
     Invalid(Diagnostics),
 }
@@ -380,10 +383,13 @@ pub fn read(path: &Path) -> Result<(PathBuf, String), ManifestError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let bytes = std::fs::read(&path).map_err(|source| ManifestError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes =
+        crate::limits::read_file(&path, crate::limits::MANIFEST).map_err(|error| match error {
+            crate::limits::ReadError::Io { path, source, .. } => {
+                ManifestError::Read { path, source }
+            }
+            refused => ManifestError::Refused(refused),
+        })?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         let valid = std::str::from_utf8(valid).expect("valid up to here");

@@ -86,8 +86,7 @@ pub fn sha256_digest(data: &[u8]) -> String {
 
 /// Packs a built app. `valid` holds each component's validation result, by id.
 pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artifact> {
-    let text = std::fs::read_to_string(&app.manifest_path)
-        .with_context(|| format!("reading {}", app.manifest_path.display()))?;
+    let text = crate::limits::read_text(&app.manifest_path, crate::limits::MANIFEST)?;
     let mut document: toml::Table = toml::from_str(&text).context("re-reading the manifest")?;
     document.remove("deploy");
 
@@ -95,8 +94,8 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
     let mut component_digests = Vec::new();
     for (id, component) in &app.components {
         let path = app.resolve(&component.source);
-        let bytes = std::fs::read(&path)
-            .with_context(|| format!("reading component `{id}` from {}", path.display()))?;
+        let bytes = crate::build::read_component(&path)
+            .with_context(|| format!("reading component `{id}`"))?;
         let blob = Blob::new(WASM_LAYER_MEDIA_TYPE, format!("{id}.wasm"), bytes);
         let table = component_table(&mut document, id)?;
         table.insert("source".into(), blob.digest.clone().into());
@@ -193,14 +192,34 @@ fn component_table<'a>(document: &'a mut toml::Table, id: &str) -> Result<&'a mu
 fn pack_directory(dir: &Path) -> Result<Vec<u8>> {
     let mut files = Vec::new();
     collect_files(dir, Path::new(""), &mut files)?;
+    let entries = crate::limits::FILES_ENTRIES;
+    let max_entries = entries.value()?;
+    if files.len() as u64 > max_entries {
+        return Err(entries
+            .exceeded(
+                format!("the granted directory `{}`", dir.display()),
+                max_entries,
+            )
+            .into());
+    }
     files.sort();
     let encoder = flate2::GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(encoder);
+    // A pull unpacks at most this much: never pack what could not be pulled back.
+    let limit = crate::limits::FILES_SIZE;
+    let max = limit.value()?;
+    let mut total: u64 = 0;
     for relative in files {
-        let data = std::fs::read(dir.join(&relative))
-            .with_context(|| format!("reading {}", dir.join(&relative).display()))?;
+        let path = dir.join(&relative);
+        let data = crate::limits::read_file(&path, limit)?;
+        total += data.len() as u64;
+        if total > max {
+            return Err(limit
+                .exceeded(format!("the granted directory `{}`", dir.display()), max)
+                .into());
+        }
         let mut header = tar::Header::new_ustar();
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
@@ -296,12 +315,57 @@ pub fn materialize(
     Ok(())
 }
 
+/// Why a pulled manifest is not one wasmctl unpacks; each ends a sentence about the
+/// reference.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestProblem {
+    #[error("is not an OCI image manifest: {0}")]
+    NotJson(serde_json::Error),
+    #[error("is not a Wasm artifact (config media type `{0}`)")]
+    NotWasm(String),
+    #[error(
+        "lists a layer with digest `{0}`; wasmctl accepts `sha256:` and 64 lowercase hex digits"
+    )]
+    BadDigest(String),
+}
+
+/// Parses a pulled manifest (its digest already checked) and holds it to what wasmctl
+/// unpacks: a Wasm artifact whose digests all have the one form the cache names files by.
+pub fn parse_manifest(bytes: &[u8]) -> Result<OciImageManifest, ManifestProblem> {
+    let manifest: OciImageManifest =
+        serde_json::from_slice(bytes).map_err(ManifestProblem::NotJson)?;
+    if manifest.config.media_type != WASM_CONFIG_MEDIA_TYPE {
+        return Err(ManifestProblem::NotWasm(manifest.config.media_type));
+    }
+    // Digests become file names in the cache: hold them to their one form first.
+    for descriptor in manifest.layers.iter().chain([&manifest.config]) {
+        if !is_sha256_digest(&descriptor.digest) {
+            return Err(ManifestProblem::BadDigest(descriptor.digest.clone()));
+        }
+    }
+    Ok(manifest)
+}
+
+/// The limit on a layer of `media_type`, checked against its descriptor's size before it
+/// is downloaded. A layer wasmctl does not know is held to the component limit.
+pub fn layer_limit(media_type: &str) -> crate::limits::Limit {
+    match media_type {
+        FILES_MEDIA_TYPE => crate::limits::FILES_SIZE,
+        APP_MEDIA_TYPE => crate::limits::MANIFEST,
+        _ => crate::limits::COMPONENT,
+    }
+}
+
 /// Unpacks a files layer into `dir`, which it creates. A layer is untrusted input: only
 /// regular files and directories are written, at relative paths that stay below `dir`,
 /// each file created anew (never through an existing path). A symbolic link or hard link
 /// would let the guest, or a later copy of the app, read a host file such as
 /// `/etc/passwd`, so one refuses the whole layer; the caller stages `dir` and drops it.
-fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
+///
+/// The layer is small on the wire but may unpack to anything (a gzip bomb): what it
+/// unpacks to is held to [`crate::limits::FILES_SIZE`] and its entries to
+/// [`crate::limits::FILES_ENTRIES`], checked as it goes.
+pub fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
     let refuse = |entry: &str, what: String| {
         anyhow::anyhow!(
             "the artifact's files layer `{digest}` holds `{entry}`, {what}; wasmctl unpacks regular files and directories only, so nothing was written\nhelp: the artifact was not packed by `wasmctl deploy` or was altered; push it again from the app's directory"
@@ -311,12 +375,28 @@ fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let file =
         std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    for entry in tar
-        .entries()
-        .with_context(|| format!("reading the files layer `{digest}`"))?
-    {
-        let mut entry = entry.with_context(|| format!("reading the files layer `{digest}`"))?;
+    let layer = format!("the files layer `{digest}` unpacked");
+    let size = crate::limits::FILES_SIZE;
+    let unpacked = crate::limits::Bounded::new(
+        flate2::read::GzDecoder::new(file),
+        size,
+        size.value()?,
+        layer.clone(),
+    );
+    let entries = crate::limits::FILES_ENTRIES;
+    let max_entries = entries.value()?;
+    // An exceeded limit is the error, not a broken layer.
+    let reading = |error: std::io::Error| match crate::limits::find_too_large(&error) {
+        Some(too_large) => anyhow::Error::new(too_large.clone()),
+        None => anyhow::Error::new(error).context(format!("reading the files layer `{digest}`")),
+    };
+    let mut tar = tar::Archive::new(unpacked);
+    for (count, entry) in tar.entries().map_err(reading)?.enumerate() {
+        crate::interrupt::check()?;
+        if count as u64 >= max_entries {
+            return Err(entries.exceeded(layer, max_entries).into());
+        }
+        let mut entry = entry.map_err(reading)?;
         let name = entry.path()?.into_owned();
         let shown = name.display().to_string();
         // Plain names only: no `/`, `..` or `.` that could lead anywhere but below `dir`.
@@ -343,8 +423,14 @@ fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
                     .create_new(true)
                     .open(&path)
                     .with_context(|| format!("writing {}", path.display()))?;
-                std::io::copy(&mut entry, &mut out)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                std::io::copy(&mut entry, &mut out).map_err(|error| {
+                    match crate::limits::find_too_large(&error) {
+                        Some(too_large) => anyhow::Error::new(too_large.clone()),
+                        None => {
+                            anyhow::Error::new(error).context(format!("writing {}", path.display()))
+                        }
+                    }
+                })?;
             }
             tar::EntryType::Directory => std::fs::create_dir_all(&path)
                 .with_context(|| format!("creating {}", path.display()))?,

@@ -35,11 +35,11 @@ fn store_path() -> Result<PathBuf> {
 
 fn read_store() -> Result<Store> {
     let path = store_path()?;
-    match std::fs::read_to_string(&path) {
+    match crate::limits::read_text(&path, crate::limits::TEXT_FILE) {
         Ok(text) => toml::from_str(&text)
             .with_context(|| format!("reading credentials from {}", path.display())),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        Err(error) if error.io_kind() == Some(std::io::ErrorKind::NotFound) => Ok(Store::default()),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -61,6 +61,20 @@ pub enum RegistryError {
         "the connection to the registry {registry} broke off: {reason}\nhelp: check that the registry still runs, then run the command again (a push tags only after every blob is uploaded, and never sends a blob the registry already holds)"
     )]
     ConnectionLost { registry: String, reason: String },
+    #[error(
+        "{what} from {registry} is longer than the {size} bytes its descriptor gives; the registry served tampered or corrupt data, and nothing was cached"
+    )]
+    BlobTooLong {
+        registry: String,
+        what: String,
+        size: u64,
+    },
+    #[error(transparent)]
+    TooLarge(#[from] crate::limits::TooLarge),
+    #[error(transparent)]
+    BadSetting(#[from] crate::limits::BadSetting),
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     #[error("registry {registry}: {message}")]
     Other { registry: String, message: String },
     #[error(
@@ -76,6 +90,9 @@ pub enum RegistryError {
         source_path: PathBuf,
     },
 }
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A runtime for the registry client, which is async; the commands are not.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -111,6 +128,8 @@ pub fn is_loopback(registry: &str) -> bool {
 /// A connection to one registry with resolved credentials.
 pub struct Registry {
     client: Client,
+    /// For the manifest, which oci-client would read whole however long it is.
+    http: reqwest::Client,
     auth: RegistryAuth,
     registry: String,
     /// Plain HTTP (loopback or `--insecure`) rather than HTTPS.
@@ -135,10 +154,18 @@ impl Registry {
         };
         let config = ClientConfig {
             protocol,
-            connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(Duration::from_secs(60)),
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            read_timeout: Some(READ_TIMEOUT),
             ..ClientConfig::default()
         };
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .build()
+            .map_err(|e| RegistryError::Other {
+                registry: registry.clone(),
+                message: format!("could not set up the HTTP client: {e}"),
+            })?;
         // `Client::new` would hide a configuration error behind a default HTTPS client.
         let client = Client::try_from(config).map_err(|e| RegistryError::Other {
             registry: registry.clone(),
@@ -146,6 +173,7 @@ impl Registry {
         })?;
         Ok(Registry {
             client,
+            http,
             auth,
             registry,
             plain_http,
@@ -359,16 +387,13 @@ impl Registry {
         cache: &Cache,
     ) -> Result<PulledApp, RegistryError> {
         let started = Instant::now();
-        let (manifest_bytes, served_digest) = self
-            .client
-            .pull_manifest_raw(reference, &self.auth, &[OCI_MANIFEST_MEDIA_TYPE])
-            .await
-            .map_err(|e| self.error(reference, e))?;
+        let (manifest_bytes, served_digest) = self.pull_manifest(reference).await?;
         let digest = sha256_digest(&manifest_bytes);
         let expected = reference
             .digest()
             .map(str::to_string)
-            .unwrap_or(served_digest);
+            .or(served_digest)
+            .unwrap_or_else(|| digest.clone());
         if digest != expected {
             return Err(RegistryError::DigestMismatch {
                 registry: self.registry.clone(),
@@ -377,69 +402,17 @@ impl Registry {
                 actual: digest,
             });
         }
-        let manifest: OciImageManifest =
-            serde_json::from_slice(&manifest_bytes).map_err(|e| RegistryError::Other {
+        let manifest =
+            artifact::parse_manifest(&manifest_bytes).map_err(|problem| RegistryError::Other {
                 registry: self.registry.clone(),
-                message: format!("`{}` is not an OCI image manifest: {e}", reference.whole()),
+                message: format!("`{}` {problem}", reference.whole()),
             })?;
-        if manifest.config.media_type != artifact::WASM_CONFIG_MEDIA_TYPE {
-            return Err(RegistryError::Other {
-                registry: self.registry.clone(),
-                message: format!(
-                    "`{}` is not a Wasm artifact (config media type `{}`)",
-                    reference.whole(),
-                    manifest.config.media_type
-                ),
-            });
-        }
-        // Digests become file names in the cache: hold them to their one form first.
-        for descriptor in manifest.layers.iter().chain([&manifest.config]) {
-            if !artifact::is_sha256_digest(&descriptor.digest) {
-                return Err(RegistryError::Other {
-                    registry: self.registry.clone(),
-                    message: format!(
-                        "`{}` lists a layer with digest `{}`; wasmctl accepts `sha256:` and 64 lowercase hex digits",
-                        reference.whole(),
-                        descriptor.digest
-                    ),
-                });
-            }
-        }
         let mut fetched = Vec::new();
         for layer in &manifest.layers {
             if cache.has_blob(&layer.digest) {
                 continue;
             }
-            let staging = cache.staging_file().map_err(|e| self.other(e))?;
-            let file = tokio::fs::File::create(staging.path())
-                .await
-                .map_err(|e| self.other(e.into()))?;
-            match self.client.pull_blob(reference, layer, file).await {
-                Ok(()) => {}
-                Err(error) => {
-                    let title = layer
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| a.get("org.opencontainers.image.title"));
-                    return Err(match self.error(reference, error) {
-                        RegistryError::DigestMismatch {
-                            registry,
-                            expected,
-                            actual,
-                            ..
-                        } => RegistryError::DigestMismatch {
-                            registry,
-                            what: format!(
-                                "layer `{}`",
-                                title.cloned().unwrap_or_else(|| layer.digest.clone())
-                            ),
-                            expected,
-                            actual,
-                        },
-                        other => other,
-                    });
-                }
-            }
+            let staging = self.pull_layer(reference, layer, cache).await?;
             cache
                 .keep_blob(staging, &layer.digest)
                 .map_err(|e| self.other(e))?;
@@ -457,6 +430,201 @@ impl Registry {
             downloaded,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// The manifest of `reference` and the digest the registry gave for it, read at most
+    /// [`crate::limits::OCI_MANIFEST`]: an endless answer stops there.
+    async fn pull_manifest(
+        &self,
+        reference: &Reference,
+    ) -> Result<(Vec<u8>, Option<String>), RegistryError> {
+        let fail = |error: OciDistributionError| self.error(reference, error);
+        let token = self
+            .client
+            .auth(reference, &self.auth, RegistryOperation::Pull)
+            .await
+            .map_err(fail)?;
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{}",
+            if self.plain_http { "http" } else { "https" },
+            reference.resolve_registry(),
+            reference.repository(),
+            reference.digest().or(reference.tag()).unwrap_or("latest")
+        );
+        let mut request = self
+            .http
+            .get(&url)
+            .header(reqwest::header::ACCEPT, OCI_MANIFEST_MEDIA_TYPE);
+        request = match (token, &self.auth) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(username, password)) => {
+                request.basic_auth(username, Some(password))
+            }
+            (None, _) => request,
+        };
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| fail(OciDistributionError::RequestError(e)))?;
+        let status = response.status();
+        let served_digest = response
+            .headers()
+            .get("Docker-Content-Digest")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        let limit = crate::limits::OCI_MANIFEST;
+        // An error's body is only read for its message: a little is enough.
+        let max = if status.is_success() {
+            limit.value()?
+        } else {
+            64 * 1024
+        };
+        let too_large = || {
+            limit.exceeded(
+                format!(
+                    "the manifest of `{}` from {}",
+                    reference.whole(),
+                    self.registry
+                ),
+                max,
+            )
+        };
+        if response.content_length().is_some_and(|length| length > max) && status.is_success() {
+            return Err(too_large().into());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| fail(OciDistributionError::RequestError(e)))?
+        {
+            if (body.len() + chunk.len()) as u64 > max {
+                if status.is_success() {
+                    return Err(too_large().into());
+                }
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if status == reqwest::StatusCode::OK {
+            return Ok((body, served_digest));
+        }
+        // The errors oci-client gives for the same answers, so they read alike.
+        let error = match status.as_u16() {
+            401 => OciDistributionError::UnauthorizedError { url },
+            code @ 400..=499 => match serde_json::from_slice(&body) {
+                Ok(envelope) => OciDistributionError::RegistryError { envelope, url },
+                Err(_) => OciDistributionError::ServerError {
+                    code,
+                    url,
+                    message: String::from_utf8_lossy(&body).into_owned(),
+                },
+            },
+            code => OciDistributionError::ServerError {
+                code,
+                url,
+                message: String::from_utf8_lossy(&body).into_owned(),
+            },
+        };
+        Err(fail(error))
+    }
+
+    /// Downloads one layer into a staging file of `cache`, verified: no longer than its
+    /// descriptor says (the download stops one byte past it), that size within the limit
+    /// of its kind, and its digest. On any failure the staging file is gone.
+    async fn pull_layer(
+        &self,
+        reference: &Reference,
+        layer: &oci_client::manifest::OciDescriptor,
+        cache: &Cache,
+    ) -> Result<tempfile::NamedTempFile, RegistryError> {
+        use tokio::io::AsyncWriteExt;
+
+        let title = layer
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("org.opencontainers.image.title"))
+            .cloned()
+            .unwrap_or_else(|| layer.digest.clone());
+        let what = format!("layer `{title}`");
+        let limit = artifact::layer_limit(&layer.media_type);
+        let max = limit.value()?;
+        let size = u64::try_from(layer.size).unwrap_or(u64::MAX);
+        if size > max {
+            return Err(limit
+                .exceeded(
+                    format!(
+                        "{what} of `{}` ({size} bytes, says its descriptor)",
+                        reference.whole()
+                    ),
+                    max,
+                )
+                .into());
+        }
+        let staging = cache.staging_file().map_err(|e| self.other(e))?;
+        let mut file = tokio::fs::File::create(staging.path())
+            .await
+            .map_err(|e| self.other(e.into()))?;
+        let mut stream = self
+            .client
+            .pull_blob_stream(reference, layer)
+            .await
+            .map_err(|e| self.error(reference, e))?;
+        let mut received: u64 = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.blob_error(reference, &what, e))?;
+            received += chunk.len() as u64;
+            if received > size {
+                return Err(RegistryError::BlobTooLong {
+                    registry: self.registry.clone(),
+                    what,
+                    size,
+                });
+            }
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| self.other(e.into()))?;
+        }
+        file.flush().await.map_err(|e| self.other(e.into()))?;
+        if received < size {
+            return Err(RegistryError::ConnectionLost {
+                registry: self.registry.clone(),
+                reason: format!("{what} ended after {received} of its {size} bytes"),
+            });
+        }
+        Ok(staging)
+    }
+
+    /// A failed read of a blob stream: a digest that does not match, or the connection.
+    fn blob_error(
+        &self,
+        reference: &Reference,
+        what: &str,
+        error: std::io::Error,
+    ) -> RegistryError {
+        let Some(inner) = error.get_ref() else {
+            return self.other(error.into());
+        };
+        if let Some(DigestError::VerificationError { expected, actual }) =
+            inner.downcast_ref::<DigestError>()
+        {
+            return RegistryError::DigestMismatch {
+                registry: self.registry.clone(),
+                what: what.to_string(),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            };
+        }
+        match error
+            .into_inner()
+            .map(|inner| inner.downcast::<reqwest::Error>())
+        {
+            Some(Ok(request)) => {
+                self.error(reference, OciDistributionError::RequestError(*request))
+            }
+            Some(Err(other)) => self.other(anyhow::anyhow!(other)),
+            None => unreachable!("get_ref found an inner error"),
+        }
     }
 
     fn other(&self, error: anyhow::Error) -> RegistryError {

@@ -126,8 +126,7 @@ impl ComponentSlot {
         };
 
         // Someone may have saved the manifest while the questions were asked.
-        let now = std::fs::read(&self.manifest_path)
-            .with_context(|| format!("reading `{}`", self.manifest_path.display()))?;
+        let now = crate::limits::read_file(&self.manifest_path, crate::limits::MANIFEST)?;
         if now != self.text.as_bytes() {
             bail!(
                 "`{}` changed while `wasmctl add` ran; nothing was written\nhelp: run the command again",
@@ -533,8 +532,7 @@ fn join_workspace(path: &Path, members: &[String]) -> Result<String> {
         "fix `{}`, or move it away to keep the new crate a workspace of its own, then run `wasmctl add` again",
         path.display()
     );
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
+    let text = crate::limits::read_text(path, crate::limits::TEXT_FILE)?;
     let mut doc: DocumentMut = match text.parse() {
         Ok(doc) => doc,
         Err(error) => bail!(

@@ -118,28 +118,40 @@ impl Catalog {
     /// Validates and installs a template from a directory or a `.tar`/`.tar.gz` archive.
     /// An installed template of the same name is replaced only with `replace`.
     pub fn install(&self, source: &Path, replace: bool) -> Result<Template> {
-        let unpacked;
-        let root = if source.is_dir() {
-            source.to_path_buf()
-        } else if source.is_file() {
-            unpacked = unpack_archive(source)?;
-            find_template_root(unpacked.path())?
-        } else {
+        if !source.exists() {
             bail!(
                 "`{}` does not exist; pass a template directory or a .tar.gz archive",
                 source.display()
             );
+        }
+        std::fs::create_dir_all(&self.installed_root)
+            .with_context(|| format!("creating `{}`", self.installed_root.display()))?;
+        // Everything lands in a staging directory beside the installed templates first,
+        // renamed into place once checked: a failed or interrupted install leaves nothing,
+        // and nothing is written to the system's temporary directory.
+        let staging = crate::fs_tree::staging_dir(".install-")
+            .tempdir_in(&self.installed_root)
+            .context("creating a staging directory for the install")?;
+        let invalid = || format!("`{}` is not a valid template", source.display());
+        let (template, root) = if source.is_dir() {
+            // Checked where the user's files are, so messages name them.
+            let template = Template::from_dir(source, Origin::Installed(source.to_path_buf()))
+                .with_context(invalid)?;
+            crate::fs_tree::copy_tree(source, staging.path())?;
+            (template, staging.path().to_path_buf())
+        } else {
+            unpack_archive(source, staging.path())?;
+            let root = find_template_root(staging.path())?;
+            let template =
+                Template::from_dir(&root, Origin::Installed(root.clone())).with_context(invalid)?;
+            (template, root)
         };
-        let template = Template::from_dir(&root, Origin::Installed(root.clone()))
-            .with_context(|| format!("`{}` is not a valid template", source.display()))?;
         if Self::embedded()?.iter().any(|t| t.name == template.name) {
             bail!(
                 "`{}` is the name of a built-in template; rename it in {METADATA_FILE}",
                 template.name
             );
         }
-        std::fs::create_dir_all(&self.installed_root)
-            .with_context(|| format!("creating `{}`", self.installed_root.display()))?;
         let destination = self.installed_root.join(&template.name);
         if destination.exists() && !replace {
             bail!(
@@ -148,18 +160,18 @@ impl Catalog {
                 template.name
             );
         }
-        // Copy into a staging directory first: an interrupted install leaves no half template.
-        let staging = crate::fs_tree::staging_dir(".install-")
-            .tempdir_in(&self.installed_root)
-            .context("creating a staging directory for the install")?;
-        crate::fs_tree::copy_tree(&root, staging.path())?;
+        crate::interrupt::check()?;
         if destination.exists() {
             std::fs::remove_dir_all(&destination)
                 .with_context(|| format!("removing the old `{}`", destination.display()))?;
         }
-        std::fs::rename(staging.path(), &destination)
+        // The template's root: the staging directory, or one directory in it (dropping
+        // the guard then removes what was around it).
+        std::fs::rename(&root, &destination)
             .with_context(|| format!("moving the template to `{}`", destination.display()))?;
-        let _ = staging.keep();
+        if root == staging.path() {
+            let _ = staging.keep();
+        }
         Template::from_dir(&destination, Origin::Installed(destination.clone()))
     }
 
@@ -205,26 +217,74 @@ fn collect_embedded(dir: &Dir<'_>, content_root: &Path, files: &mut Vec<Template
     }
 }
 
-fn unpack_archive(archive: &Path) -> Result<tempfile::TempDir> {
-    let bytes =
-        std::fs::read(archive).with_context(|| format!("reading `{}`", archive.display()))?;
-    let unpacked = tempfile::tempdir().context("creating a directory to unpack the template")?;
-    let gzipped = bytes.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn std::io::Read> = if gzipped {
-        Box::new(flate2::read::GzDecoder::new(bytes.as_slice()))
-    } else {
-        Box::new(bytes.as_slice())
+/// Unpacks a `.tar` or `.tar.gz` template archive into `dir`, streamed from the file:
+/// what it unpacks to is held to [`crate::limits::TEMPLATE_SIZE`] (a small archive may
+/// expand to gigabytes) and its entries to [`crate::limits::TEMPLATE_ENTRIES`]. Only
+/// regular files and directories are written, below `dir`.
+fn unpack_archive(archive: &Path, dir: &Path) -> Result<()> {
+    use std::io::BufRead;
+
+    let not_an_archive = || {
+        format!(
+            "`{}` is not a template directory or a readable .tar/.tar.gz archive",
+            archive.display()
+        )
     };
-    // `unpack` refuses entries that would land outside the directory.
-    tar::Archive::new(reader)
-        .unpack(unpacked.path())
-        .with_context(|| {
-            format!(
-                "`{}` is not a template directory or a readable .tar/.tar.gz archive",
-                archive.display()
-            )
-        })?;
-    Ok(unpacked)
+    let kind = std::fs::metadata(archive)
+        .with_context(|| format!("reading `{}`", archive.display()))?
+        .file_type();
+    if !kind.is_file() {
+        bail!(
+            "`{}` is {}; pass a template directory or a .tar.gz archive",
+            archive.display(),
+            crate::limits::describe(kind)
+        );
+    }
+    let file =
+        std::fs::File::open(archive).with_context(|| format!("reading `{}`", archive.display()))?;
+    let mut file = std::io::BufReader::new(file);
+    let gzipped = file
+        .fill_buf()
+        .with_context(|| format!("reading `{}`", archive.display()))?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn std::io::Read> = if gzipped {
+        Box::new(flate2::bufread::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let size = crate::limits::TEMPLATE_SIZE;
+    let input = format!("the template archive `{}` unpacked", archive.display());
+    let reader = crate::limits::Bounded::new(reader, size, size.value()?, input.clone());
+    let entries = crate::limits::TEMPLATE_ENTRIES;
+    let max_entries = entries.value()?;
+    // An exceeded limit is the error, not a broken archive.
+    let reading = |error: std::io::Error| match crate::limits::find_too_large(&error) {
+        Some(too_large) => anyhow::Error::new(too_large.clone()),
+        None => anyhow::Error::new(error).context(not_an_archive()),
+    };
+    let mut tar = tar::Archive::new(reader);
+    for (count, entry) in tar.entries().map_err(reading)?.enumerate() {
+        crate::interrupt::check()?;
+        if count as u64 >= max_entries {
+            return Err(entries.exceeded(input, max_entries).into());
+        }
+        let mut entry = entry.map_err(reading)?;
+        let kind = entry.header().entry_type();
+        if !matches!(
+            kind,
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Directory
+        ) {
+            bail!(
+                "`{}` holds `{}`, which is not a regular file or directory ({kind:?}); templates hold plain files only",
+                archive.display(),
+                entry.path().map_err(reading)?.display()
+            );
+        }
+        // `unpack_in` refuses paths that would land outside `dir`; no link is ever made
+        // in it, so none can lead out either.
+        entry.unpack_in(dir).map_err(reading)?;
+    }
+    Ok(())
 }
 
 /// An archive holds the template at its root or inside one top-level directory.

@@ -221,12 +221,13 @@ impl Template {
     /// Reads a template from a directory holding `template.toml` and `content/`.
     pub fn from_dir(dir: &Path, origin: Origin) -> Result<Template> {
         let metadata_path = dir.join(METADATA_FILE);
-        let metadata = std::fs::read_to_string(&metadata_path).with_context(|| {
-            format!(
-                "`{}` is not a template: it has no readable `{METADATA_FILE}`",
-                dir.display()
-            )
-        })?;
+        let metadata = crate::limits::read_text(&metadata_path, crate::limits::TEXT_FILE)
+            .with_context(|| {
+                format!(
+                    "`{}` is not a template: it has no readable `{METADATA_FILE}`",
+                    dir.display()
+                )
+            })?;
         let content = dir.join(CONTENT_DIR);
         if !content.is_dir() {
             bail!(
@@ -618,8 +619,7 @@ fn read_tree(root: &Path, relative: &Path, files: &mut Vec<TemplateFile>) -> Res
         if file_type.is_dir() {
             read_tree(root, &path, files)?;
         } else if file_type.is_file() {
-            let contents = std::fs::read(entry.path())
-                .with_context(|| format!("reading `{}`", entry.path().display()))?;
+            let contents = crate::limits::read_file(&entry.path(), crate::limits::TEXT_FILE)?;
             files.push(TemplateFile { path, contents });
         } else {
             bail!(

@@ -295,6 +295,19 @@ fn debug_builds_just_work() {
         "{}",
         server.stderr()
     );
+    drop(server);
+
+    // `.wasmctl/debug` is wasmctl's own: a link planted there is refused, not written through.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(app.join(".wasmctl/debug")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), app.join(".wasmctl/debug")).unwrap();
+    wasmctl(&app)
+        .args(["build", "--debug"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .assert()
+        .code(1)
+        .stderr(contains(".wasmctl/debug` is a symbolic link"));
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
 
 #[test]

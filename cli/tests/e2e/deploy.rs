@@ -5,7 +5,7 @@ use predicates::str::contains;
 use serde::Deserialize;
 
 use crate::support::{
-    Server, Terminal, TestRegistry, fresh_app, get, json_stdout, template_app, wasmctl,
+    Server, Terminal, TestRegistry, files_layer, fresh_app, get, json_stdout, template_app, wasmctl,
 };
 
 fn deploy_json(app: &std::path::Path, reference: &str, extra: &[&str]) -> serde_json::Value {
@@ -223,7 +223,13 @@ fn credentials_login_docker_config_and_refusals() {
     run(&["deploy", "--registry", &reference], "")
         .success()
         .stdout(contains("/demo/private@sha256:"));
+    // The manifest is fetched with wasmctl's own capped request: it carries the
+    // credentials too, and a refusal reads as one.
+    run(&["registry", "pull", &reference], "").success();
     run(&["registry", "logout", &registry.host], "").success();
+    run(&["registry", "pull", &reference], "")
+        .code(1)
+        .stderr(contains("refused the credentials (none were given)"));
 
     // Docker's config.json works too.
     let docker = tempfile::tempdir().unwrap();
@@ -486,24 +492,6 @@ fn push_crafted(registry: &TestRegistry, repository: &str, files: Vec<u8>) -> St
         .unwrap();
     assert_eq!(put.status().as_u16(), 201, "pushing the manifest");
     format!("{}/{repository}:v1", registry.host)
-}
-
-/// A files layer: `ok.txt` first (so a refusal comes after something was written), then
-/// one entry of `kind` named `name` linking to `target`.
-fn files_layer(kind: tar::EntryType, name: &str, target: &str) -> Vec<u8> {
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(encoder);
-    let mut header = tar::Header::new_gnu();
-    header.set_size(2);
-    header.set_mode(0o644);
-    header.set_entry_type(tar::EntryType::Regular);
-    tar.append_data(&mut header, "ok.txt", &b"ok"[..]).unwrap();
-    let mut header = tar::Header::new_gnu();
-    header.set_size(0);
-    header.set_mode(0o777);
-    header.set_entry_type(kind);
-    tar.append_link(&mut header, name, target).unwrap();
-    tar.into_inner().unwrap().finish().unwrap()
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod deploy;
 mod faults;
 mod hostile;
 mod install;
+mod limits;
 mod new;
 mod readme;
 mod support;

@@ -582,3 +582,262 @@ impl Drop for Terminal {
         let _ = self.child.wait();
     }
 }
+
+/// How a [`FakeRegistry`] misbehaves. A real registry verifies what it stores and cannot
+/// serve these; each is something a hostile or broken registry could send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// The manifest never ends (chunked, zeros, until the client hangs up).
+    EndlessManifest,
+    /// The component layer's descriptor says 8 bytes; the blob never ends.
+    OversizeBlob,
+    /// The component layer's bytes do not match its digest (same length).
+    BadDigest,
+    /// The files layer holds a symbolic link to `/etc/passwd`.
+    SymlinkLayer,
+    /// The files layer is 8 MiB of zeros compressed to a few KiB.
+    GzipBomb,
+    /// The component layer (64 MiB) trickles out at 64 KiB per 100 ms.
+    SlowBlob,
+}
+
+/// A registry on 127.0.0.1 that serves one crafted artifact (any repository, any tag),
+/// misbehaving as told. Every connection gets one answer and is closed; endless answers
+/// stop when the client hangs up, or after a minute.
+pub struct FakeRegistry {
+    pub host: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+const SLOW_BLOB_SIZE: usize = 64 * 1024 * 1024;
+
+impl FakeRegistry {
+    pub fn start(misbehaviour: Misbehaviour) -> FakeRegistry {
+        use std::sync::atomic::Ordering;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        listener.set_nonblocking(true).unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let artifact = std::sync::Arc::new(CraftedArtifact::new(misbehaviour));
+        let stopping = stop.clone();
+        std::thread::spawn(move || {
+            // Bounded: a test never runs this long.
+            let deadline = std::time::Instant::now() + Duration::from_secs(600);
+            while !stopping.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let artifact = artifact.clone();
+                        std::thread::spawn(move || artifact.answer(stream));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        FakeRegistry { host, stop }
+    }
+
+    /// `HOST:PORT/evil/app:v1`.
+    pub fn reference(&self) -> String {
+        format!("{}/evil/app:v1", self.host)
+    }
+}
+
+impl Drop for FakeRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+struct CraftedArtifact {
+    misbehaviour: Misbehaviour,
+    manifest: Vec<u8>,
+    /// digest → bytes served.
+    blobs: std::collections::HashMap<String, Vec<u8>>,
+    component_digest: String,
+}
+
+impl CraftedArtifact {
+    fn new(misbehaviour: Misbehaviour) -> CraftedArtifact {
+        use wasmctl::registry::artifact::{
+            APP_MEDIA_TYPE, FILES_MEDIA_TYPE, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
+            sha256_digest,
+        };
+        let config = br#"{"architecture":"wasm","os":"wasip2"}"#.to_vec();
+        let component = match misbehaviour {
+            Misbehaviour::SlowBlob => vec![0; SLOW_BLOB_SIZE],
+            _ => b"\0asm\x0d\0\x01\0".to_vec(),
+        };
+        let files = match misbehaviour {
+            Misbehaviour::SymlinkLayer => {
+                files_layer(tar::EntryType::Symlink, "passwd", "/etc/passwd")
+            }
+            Misbehaviour::GzipBomb => gzip_bomb(8 * 1024 * 1024),
+            _ => files_layer(tar::EntryType::Directory, "empty", ""),
+        };
+        let component_digest = sha256_digest(&component);
+        let files_digest = sha256_digest(&files);
+        let app = format!(
+            "manifest_version = 1\n[application]\nname = \"evil\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"{component_digest}\"\nfiles = [{{ source = \"{files_digest}\", destination = \"/data\" }}]\n"
+        )
+        .into_bytes();
+        let descriptor = |data: &[u8], media_type: &str| {
+            let size = match (misbehaviour, media_type) {
+                (Misbehaviour::OversizeBlob, WASM_LAYER_MEDIA_TYPE) => 8,
+                _ => data.len(),
+            };
+            serde_json::json!({ "mediaType": media_type, "digest": sha256_digest(data), "size": size })
+        };
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": descriptor(&config, WASM_CONFIG_MEDIA_TYPE),
+            "layers": [
+                descriptor(&component, WASM_LAYER_MEDIA_TYPE),
+                descriptor(&files, FILES_MEDIA_TYPE),
+                descriptor(&app, APP_MEDIA_TYPE),
+            ],
+        }))
+        .unwrap();
+        let served_component = match misbehaviour {
+            Misbehaviour::BadDigest => b"\0asm\x0d\0\x01\x01".to_vec(),
+            _ => component,
+        };
+        let blobs = [
+            (sha256_digest(&config), config),
+            (component_digest.clone(), served_component),
+            (files_digest, files),
+            (sha256_digest(&app), app),
+        ]
+        .into_iter()
+        .collect();
+        CraftedArtifact {
+            misbehaviour,
+            manifest,
+            blobs,
+            component_digest,
+        }
+    }
+
+    /// Reads one request and answers it.
+    fn answer(&self, mut stream: std::net::TcpStream) {
+        use std::io::{Read, Write};
+
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 64 * 1024 {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buffer[..n]),
+            }
+        }
+        let request = String::from_utf8_lossy(&request);
+        let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let reply = |stream: &mut std::net::TcpStream, status: &str, body: &[u8]| {
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body);
+        };
+        let endless = |stream: &mut std::net::TcpStream, content_type: &str| {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            );
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let chunk = vec![b'0'; 64 * 1024];
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while std::time::Instant::now() < deadline {
+                let framed =
+                    [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                if stream.write_all(&framed).is_err() {
+                    return;
+                }
+            }
+        };
+        if path == "/v2/" {
+            reply(&mut stream, "200 OK", b"{}");
+        } else if path.contains("/manifests/") {
+            if self.misbehaviour == Misbehaviour::EndlessManifest {
+                endless(&mut stream, "application/vnd.oci.image.manifest.v1+json");
+            } else {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    self.manifest.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&self.manifest);
+            }
+        } else if let Some((_, digest)) = path.split_once("/blobs/") {
+            let is_component = digest == self.component_digest;
+            match (self.misbehaviour, self.blobs.get(digest)) {
+                (Misbehaviour::OversizeBlob, _) if is_component => {
+                    endless(&mut stream, "application/octet-stream");
+                }
+                (Misbehaviour::SlowBlob, Some(data)) if is_component => {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        data.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    for piece in data.chunks(64 * 1024) {
+                        if stream.write_all(piece).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+                (_, Some(data)) => reply(&mut stream, "200 OK", data),
+                (_, None) => reply(&mut stream, "404 Not Found", b""),
+            }
+        } else {
+            reply(&mut stream, "404 Not Found", b"");
+        }
+    }
+}
+
+/// A files layer: `ok.txt` first (so a refusal comes after something was written), then
+/// one entry of `kind` named `name` (linking to `target`, for a link).
+pub fn files_layer(kind: tar::EntryType, name: &str, target: &str) -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(2);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut header, "ok.txt", &b"ok"[..]).unwrap();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(0);
+    header.set_mode(0o755);
+    header.set_entry_type(kind);
+    if kind == tar::EntryType::Directory {
+        tar.append_data(&mut header, name, std::io::empty())
+            .unwrap();
+    } else {
+        tar.append_link(&mut header, name, target).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+/// A tar.gz holding one file of `size` zeros: a few KiB that unpack to `size` bytes.
+pub fn gzip_bomb(size: u64) -> Vec<u8> {
+    use std::io::Read;
+
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut tar = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut header, "zeros", std::io::repeat(0).take(size))
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap()
+}

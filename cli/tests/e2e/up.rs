@@ -783,6 +783,27 @@ fn a_link_in_place_of_a_log_is_not_followed() {
 }
 
 #[test]
+fn a_link_in_place_of_the_compile_cache_is_refused() {
+    let dir = app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), cache.path().join("compiled")).unwrap();
+    let output = wasmctl(dir.path())
+        .env("WASMCTL_CACHE_DIR", cache.path())
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("compiled` is a symbolic link"), "{stderr}");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn a_link_in_place_of_the_logs_directory_is_refused() {
     let dir = app(
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",

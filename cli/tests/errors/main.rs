@@ -26,7 +26,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 
 use crate::support::{
-    TestRegistry, build_guest, guest_component, testdata, wasmctl, workspace_root,
+    FakeRegistry, Misbehaviour, TestRegistry, build_guest, guest_component, testdata, wasmctl,
+    workspace_root,
 };
 
 /// The catalogue must stay at least this large (the issue asks for 40 cases).
@@ -69,8 +70,10 @@ struct Case {
     /// What the command reads on stdin (default: nothing).
     #[serde(default)]
     stdin: Option<String>,
-    /// A live registry for `{registry}`: `anonymous`, `auth` (user `ada`), or `dead`
-    /// (a port nothing listens on).
+    /// A live registry for `{registry}`: `anonymous`, `auth` (user `ada`), `dead`
+    /// (a port nothing listens on), or `fake:MISBEHAVIOUR`, a [`FakeRegistry`] serving a
+    /// crafted artifact (`endless-manifest`, `oversize-blob`, `bad-digest`,
+    /// `symlink-layer`, `gzip-bomb`).
     #[serde(default)]
     registry: Option<String>,
     /// Hold a port of 127.0.0.1 open during the command, as `{port}`.
@@ -89,6 +92,13 @@ struct Case {
     /// repository is a trap for every tool that walks it): path = what it points to.
     #[serde(default)]
     links: BTreeMap<String, String>,
+    /// FIFOs made in the case (git cannot hold one).
+    #[serde(default)]
+    fifos: Vec<String>,
+    /// Environment variables for the commands (e.g. a limit lowered so a test input
+    /// exceeds it quickly).
+    #[serde(default)]
+    env: BTreeMap<String, String>,
 }
 
 /// What one case printed (normalized), or why it failed.
@@ -285,18 +295,19 @@ fn build_guest_artifact(id: &str) -> PathBuf {
     path
 }
 
-/// A registry of kind `kind` for one case (`None` for `dead`), and its `host:port`.
-fn registry(kind: &str) -> (Option<TestRegistry>, String) {
+/// A registry of kind `kind` for one case, kept running while it is held (`None` for
+/// `dead`), and its `host:port`.
+fn registry(kind: &str) -> (Option<Box<dyn std::any::Any>>, String) {
     match kind {
         "anonymous" => {
             let registry = TestRegistry::start();
             let host = registry.host.clone();
-            (Some(registry), host)
+            (Some(Box::new(registry)), host)
         }
         "auth" => {
             let registry = TestRegistry::start_with_auth(Some(("ada", REGISTRY_PASSWORD)));
             let host = registry.host.clone();
-            (Some(registry), host)
+            (Some(Box::new(registry)), host)
         }
         // A port that was free a moment ago: nothing answers there.
         "dead" => {
@@ -306,7 +317,20 @@ fn registry(kind: &str) -> (Option<TestRegistry>, String) {
                 .port();
             (None, format!("127.0.0.1:{port}"))
         }
-        other => panic!("unknown registry kind `{other}` (anonymous, auth, dead)"),
+        fake if fake.starts_with("fake:") => {
+            let misbehaviour = match &fake["fake:".len()..] {
+                "endless-manifest" => Misbehaviour::EndlessManifest,
+                "oversize-blob" => Misbehaviour::OversizeBlob,
+                "bad-digest" => Misbehaviour::BadDigest,
+                "symlink-layer" => Misbehaviour::SymlinkLayer,
+                "gzip-bomb" => Misbehaviour::GzipBomb,
+                other => panic!("unknown fake registry `{other}`"),
+            };
+            let registry = FakeRegistry::start(misbehaviour);
+            let host = registry.host.clone();
+            (Some(Box::new(registry)), host)
+        }
+        other => panic!("unknown registry kind `{other}` (anonymous, auth, dead, fake:...)"),
     }
 }
 
@@ -324,6 +348,13 @@ fn run_case(root: &Path, id: &str, case: &Case) -> Outcome {
     }
     for (link, target) in &case.links {
         std::os::unix::fs::symlink(target, dir.join(link)).expect("making a case's link");
+    }
+    for fifo in &case.fifos {
+        let path = std::ffi::CString::new(dir.join(fifo).into_os_string().into_encoded_bytes())
+            .expect("a path without NUL");
+        // SAFETY: a valid C string; mkfifo only creates the file.
+        let made = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
+        assert_eq!(made, 0, "making the FIFO {fifo}");
     }
 
     let mut substitutions: Vec<(String, String)> = Vec::new();
@@ -367,6 +398,7 @@ fn run_case(root: &Path, id: &str, case: &Case) -> Outcome {
             .env("WASMCTL_CACHE_DIR", user.join("cache"))
             .env("WASMCTL_CONFIG_DIR", user.join("config"))
             .env("DOCKER_CONFIG", user.join("docker"))
+            .envs(&case.env)
             .args(args.iter().map(|a| substitute(a)))
             .timeout(CASE_TIMEOUT);
         command

@@ -1,0 +1,424 @@
+//! How much untrusted input wasmctl reads: one [`Limit`] per kind of input (a manifest, a
+//! component, a registry manifest, a files layer unpacked, a template archive unpacked...),
+//! and [`read_file`], the one way a local file of such a kind is read: by type first (a
+//! device, FIFO or socket is refused before it is opened, so `/dev/zero` cannot fill the
+//! memory and a FIFO cannot block), then at most the limit and one byte more.
+//!
+//! Every limit has a default sized far above what real apps need and an environment
+//! variable that raises (or lowers) it; docs/hardening.md lists them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Bytes,
+    Entries,
+}
+
+/// A bound on one kind of untrusted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The input, as a message names it: "manifest", "component".
+    pub what: &'static str,
+    pub unit: Unit,
+    pub default: u64,
+    /// The environment variable that overrides the default (`256MiB`, `1GB`, `5000`).
+    pub variable: &'static str,
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// `wasmctl.toml` (and the copy inside a pulled artifact): hand-written text; the largest
+/// real manifests are a few KiB.
+pub const MANIFEST: Limit = Limit {
+    what: "manifest",
+    unit: Unit::Bytes,
+    default: MIB,
+    variable: "WASMCTL_MAX_MANIFEST_SIZE",
+};
+
+/// A component or core module, local or pulled. It is read whole, validated and compiled
+/// in memory; the largest components in use (an interpreter and its standard library
+/// componentized, e.g. Python or JavaScript runtimes) are 40 to 100 MiB.
+pub const COMPONENT: Limit = Limit {
+    what: "component",
+    unit: Unit::Bytes,
+    default: 256 * MIB,
+    variable: "WASMCTL_MAX_COMPONENT_SIZE",
+};
+
+/// Small text files wasmctl reads: template metadata and files, the credentials store.
+pub const TEXT_FILE: Limit = Limit {
+    what: "file",
+    unit: Unit::Bytes,
+    default: 16 * MIB,
+    variable: "WASMCTL_MAX_TEXT_FILE_SIZE",
+};
+
+/// An OCI manifest (and an artifact's config blob): JSON listing a few layers. 4 MiB is
+/// the size the OCI distribution spec asks registries to accept at least.
+pub const OCI_MANIFEST: Limit = Limit {
+    what: "registry manifest",
+    unit: Unit::Bytes,
+    default: 4 * MIB,
+    variable: "WASMCTL_MAX_OCI_MANIFEST_SIZE",
+};
+
+/// Everything a granted directory holds: packed by `deploy`, unpacked from a files layer
+/// (the layer itself, compressed, is held to the same bound).
+pub const FILES_SIZE: Limit = Limit {
+    what: "granted directory",
+    unit: Unit::Bytes,
+    default: 1024 * MIB,
+    variable: "WASMCTL_MAX_FILES_SIZE",
+};
+
+/// Entries (files and directories) in one files layer.
+pub const FILES_ENTRIES: Limit = Limit {
+    what: "granted directory",
+    unit: Unit::Entries,
+    default: 100_000,
+    variable: "WASMCTL_MAX_FILES_ENTRIES",
+};
+
+/// A template archive unpacked (`templates install`); the archive itself, compressed, is
+/// held to the same bound. Templates are source code: the built-in ones are a few KiB.
+pub const TEMPLATE_SIZE: Limit = Limit {
+    what: "template archive",
+    unit: Unit::Bytes,
+    default: 64 * MIB,
+    variable: "WASMCTL_MAX_TEMPLATE_SIZE",
+};
+
+/// Entries (files and directories) in a template archive.
+pub const TEMPLATE_ENTRIES: Limit = Limit {
+    what: "template archive",
+    unit: Unit::Entries,
+    default: 10_000,
+    variable: "WASMCTL_MAX_TEMPLATE_ENTRIES",
+};
+
+/// Every limit, for the docs and their test.
+pub const ALL: [Limit; 8] = [
+    MANIFEST,
+    COMPONENT,
+    TEXT_FILE,
+    OCI_MANIFEST,
+    FILES_SIZE,
+    FILES_ENTRIES,
+    TEMPLATE_SIZE,
+    TEMPLATE_ENTRIES,
+];
+
+/// A limit's environment variable holds something that is not a size or count.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{variable}={value}` is not a {}\nhelp: write e.g. `{variable}={}`, or unset it for the default",
+    match unit { Unit::Bytes => "size", Unit::Entries => "count" },
+    match unit { Unit::Bytes => "512MiB", Unit::Entries => "50000" }
+)]
+pub struct BadSetting {
+    variable: &'static str,
+    value: String,
+    unit: Unit,
+}
+
+impl Limit {
+    /// The limit in force: the environment variable's value, else the default.
+    pub fn value(&self) -> Result<u64, BadSetting> {
+        let Some(value) = std::env::var_os(self.variable) else {
+            return Ok(self.default);
+        };
+        let value = value.to_string_lossy().trim().to_string();
+        let parsed = match self.unit {
+            Unit::Bytes => value.parse::<bytesize::ByteSize>().ok().map(|s| s.as_u64()),
+            Unit::Entries => value.parse::<u64>().ok(),
+        };
+        parsed.ok_or(BadSetting {
+            variable: self.variable,
+            value,
+            unit: self.unit,
+        })
+    }
+
+    /// `256 MiB`, `1000 bytes` or `10000 entries`: exact, as a user would write it.
+    pub fn show(&self, value: u64) -> String {
+        const KIB: u64 = 1024;
+        match self.unit {
+            Unit::Bytes if value >= MIB && value.is_multiple_of(MIB) => {
+                format!("{} MiB", value / MIB)
+            }
+            Unit::Bytes if value >= KIB && value.is_multiple_of(KIB) => {
+                format!("{} KiB", value / KIB)
+            }
+            Unit::Bytes => format!("{value} bytes"),
+            Unit::Entries => format!("{value} entries"),
+        }
+    }
+
+    /// The error for input beyond the limit of `value`.
+    pub fn exceeded(&self, input: impl Into<String>, value: u64) -> TooLarge {
+        TooLarge {
+            limit: *self,
+            input: input.into(),
+            value,
+        }
+    }
+}
+
+/// Input beyond its limit.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{input} {} {}, the most wasmctl accepts for a {}\nhelp: if it is meant to be this large, raise the limit: `{}=...` (docs/hardening.md lists every limit)",
+    match limit.unit { Unit::Bytes => "is larger than", Unit::Entries => "holds more than" },
+    limit.show(*value),
+    limit.what,
+    limit.variable
+)]
+pub struct TooLarge {
+    pub limit: Limit,
+    /// What it is, for the message: "component `svc.wasm`", "the files layer `sha256:…`".
+    pub input: String,
+    pub value: u64,
+}
+
+/// Why [`read_file`] read nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("could not read {what} `{}`", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{what} `{}` is {found}, not a regular file; wasmctl reads a {what} from a regular file only\nhelp: point it at a regular file (a symbolic link to one is fine)",
+        path.display()
+    )]
+    NotAFile {
+        what: &'static str,
+        path: PathBuf,
+        found: &'static str,
+    },
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+    #[error(transparent)]
+    BadSetting(#[from] BadSetting),
+}
+
+impl ReadError {
+    /// The I/O error's kind, for callers that treat a missing file their own way.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            ReadError::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the regular file at `path` (a symbolic link to one is followed), at most `limit`.
+/// A directory, device, FIFO or socket is refused by its type before it is opened, and
+/// the file is opened without blocking, so one swapped in meanwhile cannot hang the read.
+pub fn read_file(path: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
+    let max = limit.value()?;
+    let io = |source| ReadError::Io {
+        what: limit.what,
+        path: path.to_path_buf(),
+        source,
+    };
+    check_regular(path, limit.what, &std::fs::metadata(path).map_err(io)?)?;
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO put in place since the check opens at once instead of waiting for a writer.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    check_regular(path, limit.what, &metadata)?;
+    let too_large = || limit.exceeded(format!("{} `{}`", limit.what, path.display()), max);
+    if metadata.len() > max {
+        return Err(too_large().into());
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // A file that grows while it is read stops one byte past the limit.
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large().into());
+    }
+    Ok(bytes)
+}
+
+/// [`read_file`] for text: bytes that are not UTF-8 are an I/O error of kind `InvalidData`.
+pub fn read_text(path: &Path, limit: Limit) -> Result<String, ReadError> {
+    let bytes = read_file(path, limit)?;
+    String::from_utf8(bytes).map_err(|error| ReadError::Io {
+        what: limit.what,
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, error),
+    })
+}
+
+fn check_regular(
+    path: &Path,
+    what: &'static str,
+    metadata: &std::fs::Metadata,
+) -> Result<(), ReadError> {
+    if metadata.is_file() {
+        return Ok(());
+    }
+    Err(ReadError::NotAFile {
+        what,
+        path: path.to_path_buf(),
+        found: describe(metadata.file_type()),
+    })
+}
+
+/// "a directory", "a FIFO", "a character device"...
+pub fn describe(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
+/// A reader that fails once more than `max` bytes came through it: for streams whose
+/// length is only known at the end (a gzip stream unpacked, a download).
+pub struct Bounded<R> {
+    inner: R,
+    limit: Limit,
+    max: u64,
+    read: u64,
+    input: String,
+}
+
+impl<R> Bounded<R> {
+    pub fn new(inner: R, limit: Limit, max: u64, input: impl Into<String>) -> Bounded<R> {
+        Bounded {
+            inner,
+            limit,
+            max,
+            read: 0,
+            input: input.into(),
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // One byte past the limit is enough to know it is exceeded.
+        let room = self.max.saturating_add(1).saturating_sub(self.read);
+        let len = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..len])?;
+        self.read += n as u64;
+        if self.read > self.max {
+            return Err(std::io::Error::other(
+                self.limit.exceeded(self.input.clone(), self.max),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// The [`TooLarge`] inside an error chain, e.g. from a [`Bounded`] reader behind a
+/// decoder or tar: callers report it as it is, not as a broken archive.
+pub fn find_too_large<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a TooLarge> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(found) = error.downcast_ref::<TooLarge>() {
+            return Some(found);
+        }
+        if let Some(found) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<TooLarge>())
+        {
+            return Some(found);
+        }
+        next = error.source();
+    }
+    None
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    const SMALL: Limit = Limit {
+        what: "manifest",
+        unit: Unit::Bytes,
+        default: 8,
+        variable: "WASMCTL_TEST_UNSET_LIMIT",
+    };
+
+    #[test]
+    fn devices_fifos_and_directories_are_refused_before_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        for (path, found) in [
+            (Path::new("/dev/zero"), "a character device"),
+            (fifo.as_path(), "a FIFO"),
+            (dir.path(), "a directory"),
+        ] {
+            match read_file(path, SMALL) {
+                Err(ReadError::NotAFile { found: got, .. }) => assert_eq!(got, found),
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_over_its_limit_is_refused_and_a_link_to_a_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"12345678").unwrap();
+        std::os::unix::fs::symlink(&file, dir.path().join("link")).unwrap();
+        assert_eq!(
+            read_file(&dir.path().join("link"), SMALL).unwrap(),
+            b"12345678"
+        );
+        std::fs::write(&file, b"123456789").unwrap();
+        let error = read_file(&file, SMALL).unwrap_err();
+        assert!(matches!(error, ReadError::TooLarge(_)), "{error:?}");
+        assert!(error.to_string().contains("larger than 8 bytes"), "{error}");
+    }
+
+    #[test]
+    fn a_bounded_reader_stops_one_byte_past_its_limit() {
+        let mut reader = Bounded::new(std::io::repeat(0), SMALL, 8, "zeros");
+        let mut sink = Vec::new();
+        let error = reader.read_to_end(&mut sink).unwrap_err();
+        assert!(sink.len() <= 8);
+        assert!(find_too_large(&error).is_some());
+    }
+}
