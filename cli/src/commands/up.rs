@@ -73,7 +73,8 @@ pub struct UpArgs {
     /// Add an environment variable to every component (repeatable; local development)
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_env)]
     pub env: Vec<(String, String)>,
-    /// Time limit per request for every component, e.g. 2s (default: the manifest's, else 30s)
+    /// Time limit per request for every component, 1ms to 1day, e.g. 2s (default: the
+    /// manifest's, else 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub request_timeout: Option<Duration>,
     /// Worker threads, each with its own listener (default: one per CPU)
@@ -82,14 +83,14 @@ pub struct UpArgs {
     /// Open connections at most
     #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_connections, value_parser = parse_at_least_one)]
     pub max_connections: usize,
-    /// Instances alive at once across components; further requests wait for a slot (up
-    /// to their time limit, then 503)
+    /// Instances alive at once across components, at most 4096; further requests wait for
+    /// a slot (up to their time limit, then 503)
     #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_instances, value_parser = parse_max_instances)]
     pub max_instances: u32,
-    /// Largest request body accepted, e.g. 16MiB
+    /// Largest request body accepted, up to 4GiB, e.g. 16MiB
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_body_size, allow_hyphen_values = true)]
     pub max_body_size: u64,
-    /// Time a client has to send its request headers (slowloris protection)
+    /// Time a client has to send its request headers (slowloris protection), 1ms to 1day
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub header_timeout: Duration,
     /// Compile components even if a cached compilation exists
