@@ -38,8 +38,12 @@ fn store_path() -> Result<PathBuf> {
 fn read_store() -> Result<Store> {
     let path = store_path()?;
     match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text)
-            .with_context(|| format!("reading credentials from {}", path.display())),
+        Ok(text) => toml::from_str(&text).with_context(|| {
+            format!(
+                "reading credentials from {} (fix the file or delete it; `wasmctl registry login` writes a new one)",
+                path.display()
+            )
+        }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
         Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
     }
@@ -102,13 +106,24 @@ fn readable_by_others(path: &Path) -> bool {
     }
 }
 
-/// Docker's `config.json`, where the `docker_credential` crate reads it.
-fn docker_config_path() -> Option<PathBuf> {
+/// Docker's `config.json` (where the `docker_credential` crate reads it) when it holds
+/// `registry`'s password itself, in `auths`, rather than naming a credential helper.
+fn docker_config_holding(registry: &str) -> Option<PathBuf> {
     let dir = match std::env::var_os("DOCKER_CONFIG") {
         Some(dir) => PathBuf::from(dir),
         None => directories::BaseDirs::new()?.home_dir().join(".docker"),
     };
-    Some(dir.join("config.json"))
+    let path = dir.join("config.json");
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    let helper = config.get("credsStore").is_some()
+        || config
+            .get("credHelpers")
+            .is_some_and(|helpers| helpers.get(registry).is_some());
+    let inline = config
+        .get("auths")
+        .and_then(|auths| auths.get(registry))
+        .is_some_and(|entry| entry.get("auth").is_some() || entry.get("identitytoken").is_some());
+    (inline && !helper).then_some(path)
 }
 
 /// Writes the store readable by its owner only, atomically.
@@ -163,12 +178,12 @@ pub fn lookup(registry: &str) -> Result<Credentials> {
         Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => found(
             RegistryAuth::Basic(user, password),
             Source::Docker,
-            docker_config_path(),
+            docker_config_holding(registry),
         ),
         Ok(docker_credential::DockerCredential::IdentityToken(token)) => found(
             RegistryAuth::Bearer(token),
             Source::Docker,
-            docker_config_path(),
+            docker_config_holding(registry),
         ),
         Err(_) => found(RegistryAuth::Anonymous, Source::Anonymous, None),
     })

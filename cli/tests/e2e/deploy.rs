@@ -238,13 +238,17 @@ fn credentials_login_docker_config_and_refusals() {
         ),
     )
     .unwrap();
+    // Mode 0644: the password in it is open to every user.
+    let docker_file = docker.path().join("config.json");
+    std::fs::set_permissions(&docker_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut command = wasmctl(template_app());
     command
         .env("WASMCTL_CONFIG_DIR", config.path())
         .env("DOCKER_CONFIG", docker.path())
         .args(["deploy", "--registry", &reference])
         .assert()
-        .success();
+        .success()
+        .stderr(contains(format!("chmod 600 {}", docker_file.display())));
 }
 
 #[test]
