@@ -10,14 +10,18 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 /// The port runwasi's wasmtime shim serves `wasi:http` components on.
 pub const SHIM_HTTP_PORT: u16 = 8080;
 
-/// What to run, and how.
+/// What to run, and how. Every value has passed the manifest's rules (`deploy` checks its
+/// flags with them too); the YAML serializer quotes whatever a YAML 1.1 reader such as
+/// Kubernetes' would otherwise take for another type (`yes`, `on`, `0755`, `1:30`).
 #[derive(Debug, Clone)]
 pub struct KubeApp {
+    /// The name of the Deployment, its Service and its container: an RFC 1123 label
+    /// ([`object_name`]).
     pub name: String,
     /// The pushed artifact, pinned by digest: `HOST/REPO@sha256:...`.
     pub image: String,
@@ -29,80 +33,224 @@ pub struct KubeApp {
     pub environment: BTreeMap<String, String>,
 }
 
-/// The Deployment and Service, in apply order.
-pub fn manifests(app: &KubeApp) -> Vec<Value> {
-    let labels = json!({
-        "app.kubernetes.io/name": app.name,
-        "app.kubernetes.io/managed-by": "wasmctl",
-    });
-    let mut metadata = json!({ "name": app.name, "labels": labels });
-    if let Some(namespace) = &app.namespace {
-        metadata["namespace"] = json!(namespace);
-    }
-    let mut container = json!({
-        "name": app.name,
-        "image": app.image,
+/// The Kubernetes name of an app: its name in lowercase with `_` as `-`, which must then
+/// be an RFC 1123 label (an app name may be longer than 63 characters or end in `-`).
+pub fn object_name(app_name: &str) -> Result<String, String> {
+    let name = app_name.to_ascii_lowercase().replace('_', "-");
+    crate::manifest::dns_label_problem(&name).map_err(|problem| {
+        format!("the app name `{app_name}` gives the Kubernetes name `{name}`, which {problem}")
+    })?;
+    Ok(name)
+}
+
+// The objects, typed: field names as the Kubernetes API spells them.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object<'a, Spec> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: &'a Metadata<'a>,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+    labels: &'a Labels<'a>,
+}
+
+#[derive(Serialize)]
+struct Labels<'a> {
+    #[serde(rename = "app.kubernetes.io/name")]
+    name: &'a str,
+    #[serde(
+        rename = "app.kubernetes.io/managed-by",
+        skip_serializing_if = "Option::is_none"
+    )]
+    managed_by: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeploymentSpec<'a> {
+    replicas: u32,
+    selector: Selector<'a>,
+    template: PodTemplate<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector<'a> {
+    match_labels: &'a Labels<'a>,
+}
+
+#[derive(Serialize)]
+struct PodTemplate<'a> {
+    metadata: PodMetadata<'a>,
+    spec: PodSpec<'a>,
+}
+
+#[derive(Serialize)]
+struct PodMetadata<'a> {
+    labels: &'a Labels<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSpec<'a> {
+    runtime_class_name: &'a str,
+    containers: [Container<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Container<'a> {
+    name: &'a str,
+    image: &'a str,
+    command: [&'static str; 1],
+    ports: [ContainerPort; 1],
+    env: Vec<EnvVar<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<Resources<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContainerPort {
+    name: &'static str,
+    container_port: u16,
+}
+
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct Resources<'a> {
+    requests: Quantities<'a>,
+    limits: Quantities<'a>,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct Quantities<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ServiceSpec<'a> {
+    selector: &'a Labels<'a>,
+    ports: [ServicePort; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePort {
+    name: &'static str,
+    port: u16,
+    target_port: &'static str,
+}
+
+/// The Deployment and Service as one multi-document YAML file, in apply order, with a
+/// header saying what they need.
+pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
+    let labels = Labels {
+        name: &app.name,
+        managed_by: Some("wasmctl"),
+    };
+    let selector = Labels {
+        name: &app.name,
+        managed_by: None,
+    };
+    let metadata = Metadata {
+        name: &app.name,
+        namespace: app.namespace.as_deref(),
+        labels: &labels,
+    };
+    let quantities = Quantities {
+        cpu: app.cpu.as_deref(),
+        memory: app.memory.as_deref(),
+    };
+    let container = Container {
+        name: &app.name,
+        image: &app.image,
         // The Wasm module is the whole image: there is no entrypoint to run.
-        "command": ["/"],
-        "ports": [{ "name": "http", "containerPort": SHIM_HTTP_PORT }],
-        "env": app.environment.iter().map(|(k, v)| json!({ "name": k, "value": v })).collect::<Vec<_>>(),
-    });
-    let mut resources = serde_json::Map::new();
-    if let Some(cpu) = &app.cpu {
-        resources.insert("cpu".into(), json!(cpu));
-    }
-    if let Some(memory) = &app.memory {
-        resources.insert("memory".into(), json!(memory));
-    }
-    if !resources.is_empty() {
-        container["resources"] = json!({ "requests": resources, "limits": resources });
-    }
-    let deployment = json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": metadata,
-        "spec": {
-            "replicas": app.replicas,
-            "selector": { "matchLabels": { "app.kubernetes.io/name": app.name } },
-            "template": {
-                "metadata": { "labels": labels },
-                "spec": {
-                    "runtimeClassName": app.runtime_class,
-                    "containers": [container],
+        command: ["/"],
+        ports: [ContainerPort {
+            name: "http",
+            container_port: SHIM_HTTP_PORT,
+        }],
+        env: app
+            .environment
+            .iter()
+            .map(|(name, value)| EnvVar { name, value })
+            .collect(),
+        resources: (quantities.cpu.is_some() || quantities.memory.is_some()).then_some(Resources {
+            requests: quantities,
+            limits: quantities,
+        }),
+    };
+    let deployment = Object {
+        api_version: "apps/v1",
+        kind: "Deployment",
+        metadata: &metadata,
+        spec: DeploymentSpec {
+            replicas: app.replicas,
+            selector: Selector {
+                match_labels: &selector,
+            },
+            template: PodTemplate {
+                metadata: PodMetadata { labels: &labels },
+                spec: PodSpec {
+                    runtime_class_name: &app.runtime_class,
+                    containers: [container],
                 },
             },
         },
-    });
-    let service = json!({
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": metadata,
-        "spec": {
-            "selector": { "app.kubernetes.io/name": app.name },
-            "ports": [{ "name": "http", "port": 80, "targetPort": "http" }],
+    };
+    let service = Object {
+        api_version: "v1",
+        kind: "Service",
+        metadata: &metadata,
+        spec: ServiceSpec {
+            selector: &selector,
+            ports: [ServicePort {
+                name: "http",
+                port: 80,
+                target_port: "http",
+            }],
         },
-    });
-    vec![deployment, service]
-}
-
-/// The manifests as one multi-document YAML file, with a header saying what it needs.
-pub fn to_yaml(app: &KubeApp) -> Result<String, serde_norway::Error> {
+    };
     let mut out = format!(
         "# Generated by `wasmctl deploy` for {}.\n\
          # Needs a RuntimeClass named `{}` backed by runwasi's containerd-shim-wasmtime\n\
          # (installed, for example, by the KWasm operator or SpinKube's runtime-class-manager).\n",
         app.image, app.runtime_class
     );
-    for document in manifests(app) {
-        out.push_str("---\n");
-        out.push_str(&serde_norway::to_string(&document)?);
-    }
+    // Each value on its key's line: a long image reference folded into a `>-` block is
+    // the same string, but harder to read and to grep.
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    out.push_str("---\n");
+    out.push_str(&serde_saphyr::to_string_with_options(
+        &deployment,
+        options.clone(),
+    )?);
+    out.push_str("---\n");
+    out.push_str(&serde_saphyr::to_string_with_options(&service, options)?);
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn app() -> KubeApp {
         KubeApp {
@@ -117,12 +265,13 @@ mod tests {
         }
     }
 
+    fn documents(yaml: &str) -> Vec<Value> {
+        serde_saphyr::from_multiple(yaml).unwrap()
+    }
+
     #[test]
     fn yaml_parses_back_into_a_deployment_and_a_service() {
-        let yaml = to_yaml(&app()).unwrap();
-        let documents: Vec<Value> = serde_norway::Deserializer::from_str(&yaml)
-            .map(|d| Value::deserialize(d).unwrap())
-            .collect();
+        let documents = documents(&to_yaml(&app()).unwrap());
         let kinds: Vec<&str> = documents
             .iter()
             .map(|d| d["kind"].as_str().unwrap())
@@ -130,22 +279,98 @@ mod tests {
         assert_eq!(kinds, ["Deployment", "Service"]);
         let deployment = &documents[0];
         assert_eq!(deployment["metadata"]["namespace"], "apps");
+        assert_eq!(
+            deployment["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "wasmctl"
+        );
         assert_eq!(deployment["spec"]["replicas"], 3);
+        assert_eq!(
+            deployment["spec"]["selector"]["matchLabels"],
+            serde_json::json!({ "app.kubernetes.io/name": "svc" })
+        );
         let pod = &deployment["spec"]["template"]["spec"];
         assert_eq!(pod["runtimeClassName"], "wasmtime");
-        assert_eq!(
-            pod["containers"][0]["image"],
-            "127.0.0.1:5000/demo/svc@sha256:abc"
-        );
-        assert_eq!(pod["containers"][0]["env"][0]["name"], "GREETING");
-        assert_eq!(pod["containers"][0]["resources"]["limits"]["cpu"], "250m");
-        assert!(
-            pod["containers"][0]["resources"]["limits"]
-                .get("memory")
-                .is_none()
-        );
+        let container = &pod["containers"][0];
+        assert_eq!(container["image"], "127.0.0.1:5000/demo/svc@sha256:abc");
+        assert_eq!(container["command"], serde_json::json!(["/"]));
+        assert_eq!(container["ports"][0]["containerPort"], 8080);
+        assert_eq!(container["env"][0]["name"], "GREETING");
+        assert_eq!(container["resources"]["limits"]["cpu"], "250m");
+        assert_eq!(container["resources"]["requests"]["cpu"], "250m");
+        assert!(container["resources"]["limits"].get("memory").is_none());
         assert_eq!(documents[1]["spec"]["ports"][0]["targetPort"], "http");
+        assert_eq!(documents[1]["spec"]["ports"][0]["port"], 80);
     }
 
-    use serde::Deserialize;
+    #[test]
+    fn no_namespace_and_no_resources_leave_their_keys_out() {
+        let yaml = to_yaml(&KubeApp {
+            namespace: None,
+            cpu: None,
+            ..app()
+        })
+        .unwrap();
+        let deployment = &documents(&yaml)[0];
+        assert!(deployment["metadata"].get("namespace").is_none(), "{yaml}");
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        assert!(container.get("resources").is_none(), "{yaml}");
+    }
+
+    /// Kubernetes reads YAML 1.1, where these plain scalars are booleans, null, numbers or
+    /// timestamps: an environment value written plain would be refused or changed.
+    #[test]
+    fn values_a_yaml_1_1_reader_would_retype_are_quoted() {
+        let tricky = [
+            "yes",
+            "no",
+            "Y",
+            "n",
+            "on",
+            "OFF",
+            "true",
+            "~",
+            "null",
+            "",
+            "0755",
+            "0x1f",
+            "1:30",
+            "1e3",
+            "12",
+            "2001-12-14",
+            ".inf",
+        ];
+        let environment: BTreeMap<String, String> = tricky
+            .iter()
+            .enumerate()
+            .map(|(i, value)| (format!("V{i:02}"), value.to_string()))
+            .collect();
+        let yaml = to_yaml(&KubeApp {
+            environment: environment.clone(),
+            ..app()
+        })
+        .unwrap();
+        for value in tricky {
+            assert!(
+                !yaml
+                    .lines()
+                    .any(|line| line.trim() == format!("value: {value}").trim()),
+                "`{value}` is written plain:\n{yaml}"
+            );
+        }
+        let container = &documents(&yaml)[0]["spec"]["template"]["spec"]["containers"][0];
+        for (i, (name, value)) in environment.iter().enumerate() {
+            assert_eq!(
+                container["env"][i],
+                serde_json::json!({ "name": name, "value": value })
+            );
+        }
+    }
+
+    #[test]
+    fn an_app_name_becomes_a_kubernetes_name_or_says_why_not() {
+        assert_eq!(object_name("My_App").unwrap(), "my-app");
+        let error = object_name("app_").unwrap_err();
+        assert!(error.contains("`app-`"), "{error}");
+        assert!(object_name(&"a".repeat(64)).is_err());
+    }
 }

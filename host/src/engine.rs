@@ -16,6 +16,16 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// 4 GiB: the most a 32-bit linear memory can grow to.
 const MAX_MEMORY: usize = 1 << 32;
 
+/// Linear memory slots the pool keeps per component instance (see [`new_engine`]).
+const MEMORIES_PER_INSTANCE: u32 = 4;
+
+/// The most instances a pool can hold. Each takes [`MEMORIES_PER_INSTANCE`] slots of
+/// address space of at least 4 GiB (plus guard pages), so 4096 instances reserve about
+/// 64 TiB: half of the 128 TiB a process has on x86-64 and aarch64 with 48-bit virtual
+/// addresses. Beyond that, creating the engine fails ("failed to create memory pool
+/// mapping"), so `max_instances` is refused above it before.
+pub const MAX_INSTANCES: u32 = 4096;
+
 /// The sha256 of a component file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest([u8; 32]);
@@ -48,7 +58,7 @@ pub fn new_engine(instances: u32) -> Result<Engine> {
         // Rust components have a handful of core instances, memories and tables each
         // (the adapter adds some); size the pools with headroom.
         .total_core_instances(instances * 8)
-        .total_memories(instances * 4)
+        .total_memories(instances * MEMORIES_PER_INSTANCE)
         .total_tables(instances * 4)
         .total_stacks(instances)
         .max_memory_size(MAX_MEMORY)

@@ -35,6 +35,7 @@ use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 pub use access::{AccessLog, RequestRecord};
+pub use engine::MAX_INSTANCES;
 pub use outbound::{OutboundPolicy, OutboundRule};
 pub use router::{Route, RouteTable};
 pub use server::BoundServer;
@@ -130,6 +131,7 @@ pub struct ServerLimits {
     pub shutdown_grace: Duration,
     /// Instances alive at once (requests in flight across all components); further
     /// requests wait for a slot, at most as long as their time limit, then get 503.
+    /// At most [`MAX_INSTANCES`].
     pub max_instances: u32,
     /// Largest component file [`Host::load`] reads; a larger one fails the load.
     pub max_component_size: u64,

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use wasmctl::build::Profile;
 use wasmctl::kube::{self, KubeApp};
-use wasmctl::manifest::App;
+use wasmctl::manifest::{self, App};
 use wasmctl::registry;
 
 use super::ManifestArgs;
@@ -41,22 +41,22 @@ pub struct DeployArgs {
     #[arg(long, requires = "kube")]
     pub apply: bool,
     /// Pod replicas (default: `[deploy.kubernetes] replicas`, else 1)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_replicas, allow_hyphen_values = true)]
     pub replicas: Option<u32>,
     /// Kubernetes namespace (default: the manifest's, else kubectl's current one)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_namespace)]
     pub namespace: Option<String>,
     /// CPU request and limit, e.g. 250m
-    #[arg(long, value_name = "QUANTITY")]
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_cpu, allow_hyphen_values = true)]
     pub cpu: Option<String>,
     /// Memory request and limit, e.g. 128Mi
-    #[arg(long, value_name = "QUANTITY")]
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_memory, allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Extra environment for the pods (repeatable)
-    #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
+    #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::parse_env)]
     pub kube_env: Vec<(String, String)>,
     /// RuntimeClass of the Wasm runtime on the cluster
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_runtime_class)]
     pub runtime_class: Option<String>,
     /// Print one JSON document for scripts
     #[arg(long)]
@@ -80,9 +80,10 @@ impl DeployArgs {
         }
 
         build_if_needed(&app, ui)?;
+        let credentials = super::registry::lookup_credentials(&reference, ui)?;
         let progress = LayerProgress::new(ui);
         let pushed = registry::runtime()?.block_on(wasmctl::interrupt::interruptible(
-            registry::push_app(&app, &reference, self.insecure, &progress),
+            registry::push_app(&app, &reference, &credentials, self.insecure, &progress),
         ));
         progress.finish();
         let report = pushed?;
@@ -123,8 +124,14 @@ impl DeployArgs {
         let mut environment = component.environment.clone();
         environment.extend(settings.environment.clone());
         environment.extend(self.kube_env.iter().cloned());
+        let name = kube::object_name(&app.name).map_err(|problem| {
+            anyhow::anyhow!(
+                "--kube: {problem}\nhelp: rename the app in `[application] name` of {}",
+                app.manifest_path.display()
+            )
+        })?;
         let kube_app = KubeApp {
-            name: app.name.to_ascii_lowercase().replace('_', "-"),
+            name,
             image: pinned.to_string(),
             namespace: self
                 .namespace
@@ -146,6 +153,31 @@ impl DeployArgs {
             .with_context(|| format!("writing {}", file.display()))?;
         Ok(file)
     }
+}
+
+// The Kubernetes flags obey the rules of the `[deploy.kubernetes]` keys they override.
+
+fn parse_replicas(text: &str) -> Result<u32, String> {
+    let count = text
+        .parse::<i64>()
+        .map_err(|_| format!("`{text}` is not a whole number; write e.g. `2`"))?;
+    manifest::check_replicas(count)
+}
+
+fn parse_namespace(text: &str) -> Result<String, String> {
+    manifest::check_namespace(text).map(|()| text.to_string())
+}
+
+fn parse_cpu(text: &str) -> Result<String, String> {
+    manifest::check_quantity("cpu", text).map(|()| text.to_string())
+}
+
+fn parse_memory(text: &str) -> Result<String, String> {
+    manifest::check_quantity("memory", text).map(|()| text.to_string())
+}
+
+fn parse_runtime_class(text: &str) -> Result<String, String> {
+    manifest::check_runtime_class(text).map(|()| text.to_string())
 }
 
 /// Builds components whose file is missing or older than their inputs (the push

@@ -188,11 +188,19 @@ pub fn push_json(report: &PushReport) -> serde_json::Value {
     })
 }
 
-/// A `KEY=VALUE` argument (`--value`, `--env`, `--kube-env`).
+/// A `KEY=VALUE` argument (`--value`; `--env` and `--kube-env` through [`parse_env`]).
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.trim().to_string(), value.to_string()))
         .ok_or_else(|| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
+}
+
+/// A `NAME=VALUE` environment variable (`up --env`, `deploy --kube-env`), its name checked
+/// with the manifest's rule for `environment` keys.
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
+    let (name, value) = parse_key_value(text)?;
+    manifest::check_env_key(&name)?;
+    Ok((name, value))
 }
 
 /// `path` relative to `base` when it is inside it, for shorter messages.

@@ -21,7 +21,7 @@ use crate::ui::Ui;
 pub struct NewArgs {
     /// The template to render, e.g. `http-rust`
     pub template: String,
-    /// The app name: a letter, then letters, digits, `-` or `_`
+    /// The app name: an ASCII letter, then ASCII letters, digits, `-` or `_`
     pub name: String,
     /// Directory to create (default: ./NAME); must not exist or be empty
     #[arg(short, long, value_name = "DIR")]
@@ -55,7 +55,11 @@ impl NewArgs {
             .clone()
             .unwrap_or_else(|| PathBuf::from(&self.name));
         // Fail before asking questions whose answers could not be used.
-        wasmctl::templates::ensure_empty_target(&target)?;
+        let help = match &self.output {
+            Some(_) => "pass `--output` a directory that does not exist yet or is empty",
+            None => "choose another name, or pass `--output DIR` to create the app elsewhere",
+        };
+        wasmctl::templates::ensure_empty_dir(&target, help)?;
 
         let values = self.values.collect(&template, ui)?;
         let started = Instant::now();

@@ -13,7 +13,7 @@ use wasmctl::build::Profile;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl_host::{
     AccessLog, AppConfig, BoundServer, Compilation, ComponentConfig, GuestOutput, Host, HostConfig,
-    LoadError, OutboundRule, RequestRecord, ServerLimits, Stream,
+    LoadError, MAX_INSTANCES, OutboundRule, RequestRecord, ServerLimits, Stream,
 };
 
 use super::ManifestArgs;
@@ -71,10 +71,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Add an environment variable to every component (repeatable; local development)
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_env)]
     pub env: Vec<(String, String)>,
-    /// Time limit per request for every component, e.g. 2s (default: the manifest's, else 30s)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Time limit per request for every component, 1ms to 1day, e.g. 2s (default: the
+    /// manifest's, else 30s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub request_timeout: Option<Duration>,
     /// Worker threads, each with its own listener (default: one per CPU)
     #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
@@ -82,15 +83,15 @@ pub struct UpArgs {
     /// Open connections at most
     #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_connections, value_parser = parse_at_least_one)]
     pub max_connections: usize,
-    /// Instances alive at once across components; further requests wait for a slot (up
-    /// to their time limit, then 503)
-    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_instances, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// Instances alive at once across components, at most 4096; further requests wait for
+    /// a slot (up to their time limit, then 503)
+    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_instances, value_parser = parse_max_instances)]
     pub max_instances: u32,
-    /// Largest request body accepted, e.g. 16MiB
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    /// Largest request body accepted, up to 4GiB, e.g. 16MiB
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_body_size, allow_hyphen_values = true)]
     pub max_body_size: u64,
-    /// Time a client has to send its request headers (slowloris protection)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    /// Time a client has to send its request headers (slowloris protection), 1ms to 1day
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub header_timeout: Duration,
     /// Compile components even if a cached compilation exists
     #[arg(long)]
@@ -116,10 +117,59 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     manifest::parse_timeout(text)
 }
 
+/// `--max-instances`: each instance slot reserves address space, so the pool has a ceiling.
+fn parse_max_instances(text: &str) -> Result<u32, String> {
+    let range = format!(
+        "write a number from 1 to {MAX_INSTANCES}: each instance reserves 16 GiB of address space for its memories"
+    );
+    let count = text
+        .parse::<u64>()
+        .map_err(|_| format!("`{text}` is not a whole number; {range}"))?;
+    u32::try_from(count)
+        .ok()
+        .filter(|count| (1..=MAX_INSTANCES).contains(count))
+        .ok_or_else(|| format!("`{text}` is out of range; {range}"))
+}
+
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    text.parse().map_err(|_| {
-        "write an IP address and a port, e.g. `127.0.0.1:3000` or `0.0.0.0:8080`; host names such as `localhost` are not looked up".to_string()
-    })
+    use std::net::{IpAddr, Ipv6Addr};
+    let example = "e.g. `127.0.0.1:3000`, `0.0.0.0:8080` or `[::1]:3000`";
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    let split = text.rsplit_once(':');
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        // `::1:3200` is itself an IPv6 address; most likely it is `::1` and a port.
+        if let Some((host, port)) = split.filter(|(host, port)| {
+            ip.is_ipv6() && host.parse::<Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok()
+        }) {
+            return Err(format!(
+                "`{text}` reads as one IPv6 address, without a port; put the address in brackets, then the port: `[{host}]:{port}`"
+            ));
+        }
+        let shown = match ip {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        return Err(format!(
+            "`{text}` has no port; write e.g. `{shown}:3000`, or `{shown}:0` for any free port"
+        ));
+    }
+    if let Some((host, port)) = split {
+        let host_is_ip = host.parse::<IpAddr>().is_ok()
+            || host
+                .strip_prefix('[')
+                .and_then(|host| host.strip_suffix(']'))
+                .is_some_and(|host| host.parse::<Ipv6Addr>().is_ok());
+        if host_is_ip && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!(
+                "port `{port}` is out of range; a port is a number from 0 to 65535 (0: any free port), {example}"
+            ));
+        }
+    }
+    Err(format!(
+        "write an IP address and a port, {example}; host names such as `localhost` are not looked up"
+    ))
 }
 
 /// A count that must be at least 1: zero workers or connections would serve nothing.
@@ -131,10 +181,16 @@ fn parse_at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_size(text: &str) -> Result<u64, String> {
-    text.parse::<bytesize::ByteSize>()
-        .map(|s| s.as_u64())
-        .map_err(|_| format!("`{text}` is not a size; write e.g. 16MiB"))
+/// The largest `--max-body-size`: 4 GiB, the most a 32-bit guest could hold.
+const MAX_BODY_SIZE: u64 = 4 << 30;
+
+fn parse_body_size(text: &str) -> Result<u64, String> {
+    let range = "write a size from 0 to 4GiB, e.g. 16MiB";
+    match text.parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() <= MAX_BODY_SIZE => Ok(size.as_u64()),
+        Ok(_) => Err(format!("`{text}` is too large; {range}")),
+        Err(_) => Err(format!("`{text}` is not a size; {range}")),
+    }
 }
 
 impl UpArgs {
@@ -150,7 +206,7 @@ impl UpArgs {
         let served = match (&self.file, &self.from) {
             (Some(file), _) => self.bare_component(file)?,
             (None, Some(reference)) => {
-                let pulled = super::registry::pull(reference, self.insecure)?;
+                let pulled = super::registry::pull(reference, self.insecure, ui)?;
                 ui.status(
                     "Pulled",
                     format!(
@@ -590,4 +646,47 @@ pub(super) async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_say_what_is_wrong() {
+        assert_eq!(
+            parse_listen("[::1]:3200"),
+            Ok("[::1]:3200".parse().unwrap())
+        );
+        let cases = [
+            ("::1:3200", "`[::1]:3200`"),
+            ("::1", "has no port; write e.g. `[::1]:3000`"),
+            ("127.0.0.1", "has no port; write e.g. `127.0.0.1:3000`"),
+            ("127.0.0.1:99999", "port `99999` is out of range"),
+            ("[::1]:70000", "port `70000` is out of range"),
+            (
+                "localhost:3000",
+                "host names such as `localhost` are not looked up",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = parse_listen(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn counts_and_sizes_have_ranges() {
+        assert_eq!(parse_max_instances("4096"), Ok(MAX_INSTANCES));
+        for text in ["0", "4097", "100000", "99999999999"] {
+            let error = parse_max_instances(text).unwrap_err();
+            assert!(error.contains("from 1 to 4096"), "{text}: {error}");
+        }
+        assert_eq!(parse_body_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_body_size("0"), Ok(0));
+        for text in ["5GiB", "-1MiB", "lots"] {
+            let error = parse_body_size(text).unwrap_err();
+            assert!(error.contains("from 0 to 4GiB"), "{text}: {error}");
+        }
+    }
 }

@@ -26,6 +26,14 @@ pub const MANIFEST_VERSION: i64 = 1;
 /// Default per-request time limit when neither manifest nor command line sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The shortest time limit. (The host checks time limits on its 10 ms epoch tick, so one
+/// below that ends a busy request at the first tick.)
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// The longest time limit (a request's, a client's for its headers): a day is longer
+/// than any request should take, and far from where adding it to the clock overflows.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Default per-instance linear memory cap.
 pub const DEFAULT_MEMORY: u64 = 128 * 1024 * 1024;
 
@@ -317,7 +325,15 @@ pub enum BuildKind {
     Command(String),
 }
 
-/// Parses a time limit such as `30s` or `500ms` (the manifest's `limits.timeout` syntax).
+/// The rules the manifest applies, for the command-line flags that stand in for its keys
+/// (`deploy --cpu`, `up --env`, ...).
+pub use validate::{
+    check_env_key, check_namespace, check_quantity, check_replicas, check_runtime_class,
+    dns_label_problem,
+};
+
+/// Parses a time limit such as `30s` or `500ms` (the manifest's `limits.timeout` syntax),
+/// from [`MIN_TIMEOUT`] to [`MAX_TIMEOUT`].
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     validate::parse_timeout(text)
 }
@@ -406,6 +422,21 @@ pub fn read(path: &Path) -> Result<(PathBuf, String), ManifestError> {
 /// Validates manifest text as if it were read from `path`, reporting every problem of the
 /// file at once, in file order.
 pub fn parse(path: &Path, text: String) -> Result<App, ManifestError> {
+    if let Some((parts, span)) = raw::too_deep_key(&text) {
+        let diagnostic = Diagnostic::new(
+            format!(
+                "this key is nested {parts} levels deep; wasmctl reads keys of at most {} parts",
+                raw::MAX_KEY_PARTS
+            ),
+            Some(span.start..span.start + 1),
+        )
+        .help("the manifest's deepest keys have 4 parts, e.g. `component.ID.build.cargo`; see docs/manifest.md");
+        return Err(ManifestError::Invalid(Diagnostics {
+            path: path.to_path_buf(),
+            source: text,
+            items: vec![diagnostic],
+        }));
+    }
     let recovered = recover::deserialize::<raw::RawManifest>(&text);
     let mut items: Vec<Diagnostic> = recovered
         .errors

@@ -34,8 +34,34 @@ pub struct RawApplication {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTriggers {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http_routes")]
     pub http: Vec<S<RawHttpTrigger>>,
+}
+
+/// `[[trigger.http]]` entries. A single `[trigger.http]` table is the likely slip of one
+/// bracket pair, and says so instead of "expected a sequence, found a map".
+fn http_routes<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<S<RawHttpTrigger>>, D::Error> {
+    struct Routes;
+    impl<'de> serde::de::Visitor<'de> for Routes {
+        type Value = Vec<S<RawHttpTrigger>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of `[[trigger.http]]` tables")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(serde::de::Error::custom(
+                "`trigger.http` is a single table, but it holds a list of routes: write `[[trigger.http]]`, with two brackets, above each route",
+            ))
+        }
+    }
+    deserializer.deserialize_any(Routes)
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,4 +169,62 @@ pub struct RawKubernetes {
     pub runtime_class: Option<S<String>>,
     #[serde(default)]
     pub environment: BTreeMap<S<String>, S<String>>,
+}
+
+/// The most parts a key may have (`a.b.c` has 3). The manifest's deepest is 4
+/// (`component.ID.build.cargo`); the toml crate gives up at 80 without saying where, so a
+/// deeper key is found here first, with its place in the file.
+pub const MAX_KEY_PARTS: usize = 64;
+
+/// The first key of `text` (in a header or before `=`) with more than [`MAX_KEY_PARTS`]
+/// parts: how many it has and where it is. Read with toml's own event parser, which
+/// does not recurse.
+pub fn too_deep_key(text: &str) -> Option<(usize, std::ops::Range<usize>)> {
+    use toml_parser::Span;
+    use toml_parser::parser::EventReceiver;
+
+    #[derive(Default)]
+    struct KeyParts {
+        parts: usize,
+        start: usize,
+        end: usize,
+        found: Option<(usize, std::ops::Range<usize>)>,
+    }
+    impl KeyParts {
+        fn key_ended(&mut self) {
+            if self.found.is_none() && self.parts > MAX_KEY_PARTS {
+                self.found = Some((self.parts, self.start..self.end));
+            }
+            self.parts = 0;
+        }
+    }
+    impl EventReceiver for KeyParts {
+        fn simple_key(
+            &mut self,
+            span: Span,
+            _: Option<toml_parser::decoder::Encoding>,
+            _: &mut dyn toml_parser::ErrorSink,
+        ) {
+            if self.parts == 0 {
+                self.start = span.start();
+            }
+            self.parts += 1;
+            self.end = span.end();
+        }
+        fn key_val_sep(&mut self, _: Span, _: &mut dyn toml_parser::ErrorSink) {
+            self.key_ended();
+        }
+        fn std_table_close(&mut self, _: Span, _: &mut dyn toml_parser::ErrorSink) {
+            self.key_ended();
+        }
+        fn array_table_close(&mut self, _: Span, _: &mut dyn toml_parser::ErrorSink) {
+            self.key_ended();
+        }
+    }
+
+    let tokens = toml_parser::Source::new(text).lex().into_vec();
+    let mut receiver = KeyParts::default();
+    toml_parser::parser::parse_document(&tokens, &mut receiver, &mut ());
+    receiver.key_ended();
+    receiver.found
 }

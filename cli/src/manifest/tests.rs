@@ -565,3 +565,94 @@ fn a_files_source_is_judged_by_where_its_links_lead() {
         Some(std::fs::canonicalize(app.join("assets")).unwrap())
     );
 }
+
+#[test]
+fn time_limits_have_a_range_and_say_it() {
+    assert_eq!(parse_timeout("1ms"), Ok(Duration::from_millis(1)));
+    assert_eq!(parse_timeout("1day"), Ok(MAX_TIMEOUT));
+    // These overflowed `Instant + timeout` in the host: a panic, not an error.
+    for text in [
+        "18446744073709551615s",
+        "300000000000y",
+        "25h",
+        "0s",
+        "500us",
+    ] {
+        let error = parse_timeout(text).unwrap_err();
+        assert!(error.contains("from 1ms to 1day"), "{text}: {error}");
+    }
+    let error = parse_timeout("-5s").unwrap_err();
+    assert!(error.contains("negative"), "{error}");
+    let text = with_component_keys("[component.web.limits]\ntimeout = \"300000000000y\"");
+    assert_eq!(
+        problems(&text),
+        [(
+            10,
+            "\"300000000000y\"".into(),
+            "timeout `300000000000y` is out of range; write a time from 1ms to 1day, e.g. `30s`"
+                .into()
+        )]
+    );
+}
+
+#[test]
+fn outbound_hosts_must_be_real_hosts() {
+    for good in [
+        "https://api.example.com",
+        "https://*.example.com",
+        "*://*:*",
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080",
+        "https://xn--bcher-kva.example",
+        "https://a-b.c-d",
+    ] {
+        assert!(validate::parse_outbound_host(good).is_ok(), "{good}");
+    }
+    for (bad, problem) in [
+        ("https://999.1.1.1", "not an IPv4 address"),
+        ("https://1.2.3", "not an IPv4 address"),
+        ("https://-bad-.com", "`-bad-`"),
+        ("https://bad-.com", "`bad-`"),
+        ("https://a..b", "empty"),
+        ("https://*.10.0.0.1", "wildcard"),
+        ("https://[::zz]", "IPv6"),
+        ("https://under_score.com", "`_`"),
+    ] {
+        let error = validate::parse_outbound_host(bad).unwrap_err();
+        assert!(error.contains(problem), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn a_single_trigger_http_table_says_to_double_the_brackets() {
+    let text = "manifest_version = 1\n[application]\nname = \"app\"\n[trigger.http]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"web.wasm\"\n";
+    let found = problems(text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, 4);
+    assert!(found[0].2.contains("write `[[trigger.http]]`"), "{found:?}");
+}
+
+#[test]
+fn a_key_nested_too_deep_is_located() {
+    let deep = vec!["a"; 50_000].join(".");
+    for line in [format!("{deep} = 1"), format!("[{deep}]")] {
+        let found = problems(&with_component_keys(&line));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 9);
+        assert!(found[0].2.contains("nested 50000 levels deep"), "{found:?}");
+    }
+    // As deep as the limit is still read (and refused as an unknown key).
+    let limit = vec!["a"; raw::MAX_KEY_PARTS].join(".");
+    let found = problems(&with_component_keys(&format!("{limit} = 1")));
+    assert!(found[0].2.contains("unknown key"), "{found:?}");
+}
+
+#[test]
+fn kubernetes_names_follow_kubernetes_rules() {
+    let text = "manifest_version = 1\n[application]\nname = \"app\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"web.wasm\"\n[deploy.kubernetes]\nnamespace = \"Prod Apps\"\nruntime_class = \"wasmtime.\"\nreplicas = 0\n";
+    let lines: Vec<usize> = problems(text).into_iter().map(|(line, ..)| line).collect();
+    assert_eq!(lines, [10, 11, 12]);
+    assert!(check_namespace("apps-1").is_ok());
+    assert!(check_runtime_class("wasmtime.v1").is_ok());
+    assert!(check_replicas(i64::from(i32::MAX) + 1).is_err());
+}

@@ -97,9 +97,12 @@ impl Declared {
             _ => Vec::new(),
         };
         let routes = match entry(document.get_ref(), "trigger") {
-            Some(DeValue::Table(trigger)) => {
-                matches!(entry(trigger, "http"), Some(DeValue::Array(http)) if !http.is_empty())
-            }
+            // A single `[trigger.http]` table is an error of its own, not "no routes".
+            Some(DeValue::Table(trigger)) => match entry(trigger, "http") {
+                Some(DeValue::Array(http)) => !http.is_empty(),
+                Some(DeValue::Table(_)) => true,
+                _ => false,
+            },
             _ => false,
         };
         Self { components, routes }
@@ -429,23 +432,22 @@ fn validate_deploy(findings: &mut Findings, raw: super::raw::RawDeploy) -> super
     if let Some(raw_kube) = raw.kubernetes {
         let raw_kube = raw_kube.into_inner();
         if let Some(replicas) = raw_kube.replicas {
-            kubernetes.replicas = findings.check(
-                replicas.span(),
-                u32::try_from(*replicas.get_ref())
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| {
-                        format!(
-                            "replicas must be a whole number from 1, not {}",
-                            replicas.get_ref()
-                        )
-                    }),
-            );
+            kubernetes.replicas =
+                findings.check(replicas.span(), check_replicas(*replicas.get_ref()));
         }
         for (field, value) in [("cpu", &raw_kube.cpu), ("memory", &raw_kube.memory)] {
             if let Some(value) = value {
                 findings.check(value.span(), check_quantity(field, value.get_ref()));
             }
+        }
+        if let Some(namespace) = &raw_kube.namespace {
+            findings.check(namespace.span(), check_namespace(namespace.get_ref()));
+        }
+        if let Some(runtime_class) = &raw_kube.runtime_class {
+            findings.check(
+                runtime_class.span(),
+                check_runtime_class(runtime_class.get_ref()),
+            );
         }
         kubernetes.cpu = raw_kube.cpu.map(S::into_inner);
         kubernetes.memory = raw_kube.memory.map(S::into_inner);
@@ -507,8 +509,22 @@ pub fn registry_reference_problem(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Pod replicas: a whole number from 1 (0 would run nothing) to what Kubernetes holds
+/// (an int32).
+pub fn check_replicas(replicas: i64) -> Result<u32, String> {
+    u32::try_from(replicas)
+        .ok()
+        .filter(|n| (1..=i32::MAX as u32).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "replicas must be a whole number from 1 to {}, not {replicas}",
+                i32::MAX
+            )
+        })
+}
+
 /// A Kubernetes resource quantity such as `250m`, `1`, `128Mi` or `1G`.
-fn check_quantity(field: &str, text: &str) -> Result<(), String> {
+pub fn check_quantity(field: &str, text: &str) -> Result<(), String> {
     let digits_end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
@@ -518,6 +534,53 @@ fn check_quantity(field: &str, text: &str) -> Result<(), String> {
         return Err(format!(
             "{field} `{text}` is not a Kubernetes quantity; write e.g. `250m` or `1` (cpu), `128Mi` or `1Gi` (memory)"
         ));
+    }
+    Ok(())
+}
+
+/// A Kubernetes namespace: an RFC 1123 label.
+pub fn check_namespace(text: &str) -> Result<(), String> {
+    dns_label_problem(text).map_err(|problem| {
+        // `My_Apps` is most likely meant as `my-apps`.
+        let lowered = text.to_ascii_lowercase().replace(['_', ' ', '.'], "-");
+        let example = if dns_label_problem(&lowered).is_ok() {
+            lowered
+        } else {
+            "apps".to_string()
+        };
+        format!("namespace `{text}` {problem}; write e.g. `{example}`")
+    })
+}
+
+/// A RuntimeClass name: an RFC 1123 subdomain, labels joined by `.`.
+pub fn check_runtime_class(text: &str) -> Result<(), String> {
+    let problem = if text.len() > 253 {
+        Err(format!("is {} characters long, above 253", text.len()))
+    } else {
+        text.split('.').try_for_each(dns_label_problem)
+    };
+    problem.map_err(|problem| {
+        format!("runtime class `{text}` {problem}; write e.g. `wasmtime` or `wasmtime-v1`")
+    })
+}
+
+/// What keeps `text` from being an RFC 1123 label, the name Kubernetes gives namespaces,
+/// services and most objects: 1 to 63 lowercase ASCII letters, digits and `-`, starting
+/// and ending with a letter or digit.
+pub fn dns_label_problem(text: &str) -> Result<(), String> {
+    let rule =
+        "(1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)";
+    if text.is_empty() || text.len() > 63 {
+        return Err(format!("must be 1 to 63 characters long {rule}"));
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!("contains `{}` {rule}", bad.escape_debug()));
+    }
+    if text.starts_with('-') || text.ends_with('-') {
+        return Err(format!("starts or ends with `-` {rule}"));
     }
     Ok(())
 }
@@ -672,7 +735,13 @@ fn check_guest_path(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-fn check_env_key(key: &str) -> Result<(), String> {
+/// An environment variable name: what a shell and Kubernetes accept.
+pub fn check_env_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err(
+            "environment variable name is empty; write NAME=VALUE, the name of letters, digits and `_`, not starting with a digit".to_string(),
+        );
+    }
     let mut chars = key.chars();
     let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -720,18 +789,9 @@ pub fn parse_outbound_host(text: &str) -> Result<OutboundHost, String> {
             "allowed outbound host `{text}` has no host; {example}"
         ));
     }
-    let host_ok = host == "*"
-        || (host.starts_with('[') && host.ends_with(']'))
-        || host
-            .strip_prefix("*.")
-            .unwrap_or(host)
-            .split('.')
-            .all(|label| {
-                !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-    if !host_ok {
+    if let Err(problem) = check_outbound_host_name(host) {
         return Err(format!(
-            "allowed outbound host `{text}`: `{host}` is not a host name, IP address, `*` or `*.domain`"
+            "allowed outbound host `{text}`: `{host}` {problem}; write a host name, an IP address, `*` or `*.domain`"
         ));
     }
     let port = match port {
@@ -748,13 +808,77 @@ pub fn parse_outbound_host(text: &str) -> Result<OutboundHost, String> {
     })
 }
 
+/// The host of an outbound grant: `*`, `*.` and a domain, a domain name, an IPv4 address
+/// or a bracketed IPv6 address; what is wrong with it, as the end of a sentence.
+fn check_outbound_host_name(host: &str) -> Result<(), String> {
+    if host == "*" {
+        return Ok(());
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner
+            .parse::<std::net::Ipv6Addr>()
+            .map(drop)
+            .map_err(|_| "is not an IPv6 address".to_string());
+    }
+    let (wildcard, name) = match host.strip_prefix("*.") {
+        Some(domain) => (true, domain),
+        None => (false, host),
+    };
+    // A name whose last label is a number can only be an IPv4 address (no top-level
+    // domain is numeric), so `999.1.1.1` is a bad address, not a name.
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if !last.is_empty() && last.chars().all(|c| c.is_ascii_digit()) {
+        if wildcard {
+            return Err(
+                "puts `*.` before an IP address; a wildcard covers subdomains of a name"
+                    .to_string(),
+            );
+        }
+        return name.parse::<std::net::Ipv4Addr>().map(drop).map_err(|_| {
+            "is not an IPv4 address: four numbers from 0 to 255, joined by `.`".to_string()
+        });
+    }
+    if name.len() > 253 {
+        return Err(format!(
+            "is {} characters long, above the 253 of a domain name",
+            name.len()
+        ));
+    }
+    for label in name.split('.') {
+        let rule = "each part between dots is 1 to 63 letters, digits and `-`, not starting or ending with `-`";
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("has an empty or too long part; {rule}"));
+        }
+        if let Some(bad) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
+            return Err(format!("contains `{}`; {rule}", bad.escape_debug()));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("has the part `{label}`; {rule}"));
+        }
+    }
+    Ok(())
+}
+
 pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let range = format!(
+        "from {} to {}",
+        humantime::format_duration(super::MIN_TIMEOUT),
+        humantime::format_duration(super::MAX_TIMEOUT)
+    );
+    if text.trim_start().starts_with('-') {
+        return Err(format!(
+            "timeout `{text}` is negative; write a time {range}, e.g. `30s`"
+        ));
+    }
     let duration = humantime::parse_duration(text).map_err(|e| {
         format!("timeout `{text}` is not a duration ({e}); write e.g. `30s`, `500ms` or `2m`")
     })?;
-    if duration.is_zero() {
+    if !(super::MIN_TIMEOUT..=super::MAX_TIMEOUT).contains(&duration) {
         return Err(format!(
-            "timeout `{text}` must be longer than zero; write e.g. `30s`"
+            "timeout `{text}` is out of range; write a time {range}, e.g. `30s`"
         ));
     }
     Ok(duration)

@@ -2,11 +2,13 @@
 //! 0600), then Docker's `config.json` (including its credential helpers), else anonymous.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use oci_client::secrets::RegistryAuth;
 use serde::{Deserialize, Serialize};
+
+use super::RegistryError;
 
 /// The credentials file: `registries.<host> = { username, password }`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -36,11 +38,92 @@ fn store_path() -> Result<PathBuf> {
 fn read_store() -> Result<Store> {
     let path = store_path()?;
     match crate::limits::read_text(&path, crate::limits::TEXT_FILE) {
-        Ok(text) => toml::from_str(&text)
-            .with_context(|| format!("reading credentials from {}", path.display())),
+        Ok(text) => toml::from_str(&text).with_context(|| {
+            format!(
+                "reading credentials from {} (fix the file or delete it; `wasmctl registry login` writes a new one)",
+                path.display()
+            )
+        }),
         Err(error) if error.io_kind() == Some(std::io::ErrorKind::NotFound) => Ok(Store::default()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// wasmctl's credentials file, when it exists but cannot be used (unreadable, not TOML of
+/// the expected shape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableStore {
+    pub path: PathBuf,
+    /// Why, in words: the I/O or TOML error.
+    pub reason: String,
+}
+
+/// The credentials for one registry, and what a user should hear about them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub auth: RegistryAuth,
+    pub source: Source,
+    /// wasmctl's credentials file could not be used and was passed over: an anonymous
+    /// pull goes on, and a registry that asks for credentials gets an error naming it
+    /// ([`Credentials::explain`]).
+    pub unreadable_store: Option<UnreadableStore>,
+    /// The file the credentials came from, when others than its owner may read it.
+    pub readable_by_others: Option<PathBuf>,
+}
+
+impl Credentials {
+    /// `error` with what the lookup knows: a registry that refused an anonymous request
+    /// may have wanted the credentials in the file that could not be read.
+    pub fn explain(&self, error: RegistryError) -> RegistryError {
+        match (error, &self.unreadable_store) {
+            (
+                RegistryError::Unauthorized {
+                    registry,
+                    had_credentials: false,
+                },
+                Some(store),
+            ) => RegistryError::CredentialsUnreadable {
+                registry,
+                path: store.path.clone(),
+                reason: store.reason.clone(),
+            },
+            (error, _) => error,
+        }
+    }
+}
+
+/// Whether anyone but the owner may read `path` (unix permission bits; elsewhere no).
+fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Docker's `config.json` (where the `docker_credential` crate reads it) when it holds
+/// `registry`'s password itself, in `auths`, rather than naming a credential helper.
+fn docker_config_holding(registry: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => PathBuf::from(dir),
+        None => directories::BaseDirs::new()?.home_dir().join(".docker"),
+    };
+    let path = dir.join("config.json");
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    let helper = config.get("credsStore").is_some()
+        || config
+            .get("credHelpers")
+            .is_some_and(|helpers| helpers.get(registry).is_some());
+    let inline = config
+        .get("auths")
+        .and_then(|auths| auths.get(registry))
+        .is_some_and(|entry| entry.get("auth").is_some() || entry.get("identitytoken").is_some());
+    (inline && !helper).then_some(path)
 }
 
 /// Writes the store readable by its owner only, atomically.
@@ -63,23 +146,47 @@ fn write_store(store: &Store) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The credentials to use for `registry` (a `host[:port]`).
-pub fn lookup(registry: &str) -> Result<(RegistryAuth, Source)> {
-    if let Some(login) = read_store()?.registries.get(registry) {
-        return Ok((
+/// The credentials to use for `registry` (a `host[:port]`): wasmctl's store, then
+/// Docker's config.json, else anonymous. A store that cannot be used is passed over, not an
+/// error: a public image needs no credentials.
+pub fn lookup(registry: &str) -> Result<Credentials> {
+    let path = store_path()?;
+    let (store, unreadable_store) = match read_store() {
+        Ok(store) => (store, None),
+        Err(error) => (
+            Store::default(),
+            Some(UnreadableStore {
+                path: path.clone(),
+                reason: format!("{:#}", error.root_cause()),
+            }),
+        ),
+    };
+    let found = |auth, source, file: Option<PathBuf>| Credentials {
+        auth,
+        source,
+        unreadable_store: unreadable_store.clone(),
+        readable_by_others: file.filter(|file| readable_by_others(file)),
+    };
+    if let Some(login) = store.registries.get(registry) {
+        return Ok(found(
             RegistryAuth::Basic(login.username.clone(), login.password.clone()),
             Source::Wasmctl,
+            Some(path),
         ));
     }
-    match docker_credential::get_credential(registry) {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => {
-            Ok((RegistryAuth::Basic(user, password), Source::Docker))
-        }
-        Ok(docker_credential::DockerCredential::IdentityToken(token)) => {
-            Ok((RegistryAuth::Bearer(token), Source::Docker))
-        }
-        Err(_) => Ok((RegistryAuth::Anonymous, Source::Anonymous)),
-    }
+    Ok(match docker_credential::get_credential(registry) {
+        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => found(
+            RegistryAuth::Basic(user, password),
+            Source::Docker,
+            docker_config_holding(registry),
+        ),
+        Ok(docker_credential::DockerCredential::IdentityToken(token)) => found(
+            RegistryAuth::Bearer(token),
+            Source::Docker,
+            docker_config_holding(registry),
+        ),
+        Err(_) => found(RegistryAuth::Anonymous, Source::Anonymous, None),
+    })
 }
 
 /// Saves a login; returns the file it is in.

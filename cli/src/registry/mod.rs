@@ -45,6 +45,15 @@ pub enum RegistryError {
         had_credentials: bool,
     },
     #[error(
+        "the registry {registry} asks for credentials, and none were sent: wasmctl's credentials file {} could not be read ({reason})\nhelp: fix the file or delete it, then run `wasmctl registry login {registry}`",
+        path.display()
+    )]
+    CredentialsUnreadable {
+        registry: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error(
         "`{reference}` does not exist in the registry ({detail})\nhelp: check the repository and tag; `wasmctl deploy` prints the reference it pushed"
     )]
     NotFound { reference: String, detail: String },

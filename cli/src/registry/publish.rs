@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use oci_client::Reference;
 
-use super::{PushProgress, PushReport, Registry, RegistryError, artifact, credentials};
+use super::credentials::Credentials;
+use super::{PushProgress, PushReport, Registry, RegistryError, artifact};
 use crate::manifest::App;
 
 /// Where to push `app`: `given` (from the command line), else `[deploy] registry`.
@@ -19,11 +20,12 @@ pub fn target(given: Option<&str>, app: &App) -> Result<Reference, RegistryError
 
 /// Pushes `app` as it was built: every component's `source` must exist and be valid (it
 /// is validated here, against the world `up` serves), then the app is packed
-/// ([`artifact::pack`]) and pushed with the stored or Docker credentials. Plain HTTP with
-/// `insecure` or the manifest's `[deploy] insecure` (and always to loopback).
+/// ([`artifact::pack`]) and pushed with `credentials` ([`lookup`](super::credentials::lookup)). Plain HTTP
+/// with `insecure` or the manifest's `[deploy] insecure` (and always to loopback).
 pub async fn push_app(
     app: &App,
     reference: &Reference,
+    credentials: &Credentials,
     insecure: bool,
     progress: &dyn PushProgress,
 ) -> Result<PushReport> {
@@ -42,11 +44,18 @@ pub async fn push_app(
         );
     }
     let packed = artifact::pack(app, &valid)?;
-    let (auth, source) = credentials::lookup(reference.resolve_registry())?;
     tracing::info!(
-        "credentials for {}: {source:?}",
-        reference.resolve_registry()
+        "credentials for {}: {:?}",
+        reference.resolve_registry(),
+        credentials.source
     );
-    let registry = Registry::connect(reference, auth, insecure || app.deploy.insecure)?;
-    Ok(registry.push(reference, &packed, progress).await?)
+    let registry = Registry::connect(
+        reference,
+        credentials.auth.clone(),
+        insecure || app.deploy.insecure,
+    )?;
+    Ok(registry
+        .push(reference, &packed, progress)
+        .await
+        .map_err(|error| credentials.explain(error))?)
 }

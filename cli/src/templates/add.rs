@@ -325,14 +325,7 @@ impl Part {
             }
         };
         std::fs::remove_file(&path).with_context(|| format!("removing `{}`", path.display()))?;
-        // Located as the template's file, since the staging directory will be gone.
-        let shown = Path::new(CONTENT_DIR).join(MANIFEST_FILE);
-        let app = manifest::parse(&shown, text.clone()).with_context(|| {
-            format!(
-                "template `{}` renders a `{MANIFEST_FILE}` that is not a valid app; nothing was written",
-                template.name
-            )
-        })?;
+        let app = template.parse_manifest(text.clone())?;
         let doc = text.parse().with_context(|| {
             format!(
                 "template `{}`: parsing its `{MANIFEST_FILE}`",

@@ -21,6 +21,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::manifest::{self, App, MANIFEST_FILE};
 use crate::names::check_name;
 
 /// The metadata file at the root of every template.
@@ -256,6 +257,7 @@ impl Template {
         target: &Path,
     ) -> Result<()> {
         ensure_empty_target(target)?;
+        self.check_manifest(project_name, values)?;
         // Stage next to the target so the final rename stays on one filesystem.
         let anchor = nearest_existing_ancestor(target)?;
         let staging = crate::fs_tree::staging_dir(".wasmctl-new-")
@@ -280,15 +282,7 @@ impl Template {
         values: &BTreeMap<String, String>,
         dir: &Path,
     ) -> Result<()> {
-        let mut data = serde_json::Map::new();
-        data.insert("project_name".into(), project_name.into());
-        for parameter in &self.parameters {
-            let value = values
-                .get(&parameter.name)
-                .with_context(|| format!("no value for template parameter `{}`", parameter.name))?;
-            data.insert(parameter.name.clone(), value.clone().into());
-        }
-        let data = serde_json::Value::Object(data);
+        let data = self.data(project_name, values)?;
         let engine = engine();
         for file in &self.files {
             let relative = engine
@@ -313,6 +307,63 @@ impl Template {
                 .with_context(|| format!("writing `{}`", destination.display()))?;
         }
         Ok(())
+    }
+
+    /// What the files are rendered with: `project_name` and every parameter's value.
+    fn data(
+        &self,
+        project_name: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<serde_json::Value> {
+        let mut data = serde_json::Map::new();
+        data.insert("project_name".into(), project_name.into());
+        for parameter in &self.parameters {
+            let value = values
+                .get(&parameter.name)
+                .with_context(|| format!("no value for template parameter `{}`", parameter.name))?;
+            data.insert(parameter.name.clone(), value.clone().into());
+        }
+        Ok(serde_json::Value::Object(data))
+    }
+
+    /// Renders the template's `wasmctl.toml` in memory and checks it with the manifest's own
+    /// rules, before a file is written: a value can fit its parameter's pattern and still
+    /// make an app that `build` refuses (a route `/../admin`). A template without a
+    /// `wasmctl.toml` at the top of its content passes.
+    pub fn check_manifest(
+        &self,
+        project_name: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let Some(file) = self
+            .files
+            .iter()
+            .find(|file| file.path == Path::new(MANIFEST_FILE))
+        else {
+            return Ok(());
+        };
+        let text = std::str::from_utf8(&file.contents).ok().with_context(|| {
+            format!(
+                "template `{}`: `{CONTENT_DIR}/{MANIFEST_FILE}` is not UTF-8 text",
+                self.name
+            )
+        })?;
+        let rendered = engine()
+            .render_template(text, &self.data(project_name, values)?)
+            .map_err(|error| self.render_problem(&file.path, &error))?;
+        self.parse_manifest(rendered).map(drop)
+    }
+
+    /// Validates the `wasmctl.toml` this template rendered, located as the template's own
+    /// file (a staging directory would be gone by the time the message is read).
+    pub fn parse_manifest(&self, rendered: String) -> Result<App> {
+        let shown = Path::new(CONTENT_DIR).join(MANIFEST_FILE);
+        manifest::parse(&shown, rendered).with_context(|| {
+            format!(
+                "template `{}` renders, with these values, a `{MANIFEST_FILE}` that is not a valid app; nothing was written",
+                self.name
+            )
+        })
     }
 
     /// A rendering error in words: strict mode's "missing variable" names the variable
@@ -558,7 +609,10 @@ fn toml_string(text: &str) -> String {
 
 /// Refuses a target that exists and is anything but an empty directory.
 pub fn ensure_empty_target(target: &Path) -> Result<()> {
-    ensure_empty_dir(target, "choose another name or pass `--output DIR`")
+    ensure_empty_dir(
+        target,
+        "choose a directory that does not exist yet or is empty",
+    )
 }
 
 /// [`ensure_empty_target`] with the caller's `help`: what to do instead.

@@ -322,3 +322,31 @@ fn route_path_is_the_url_below_a_route() {
     // An exact route serves only itself.
     assert_eq!(path_below_route("/greet", "/hello/world"), "/greet");
 }
+
+#[test]
+fn values_that_make_an_invalid_manifest_are_refused_before_writing() {
+    let templates = Catalog::embedded().unwrap();
+    let http_rust = templates.iter().find(|t| t.name == "http-rust").unwrap();
+    let mut given = values(&[
+        ("description", "d"),
+        ("http_route", "/../admin"),
+        ("authors", ""),
+    ]);
+    // The pattern lets `..` through; the manifest's route rule does not.
+    assert_eq!(http_rust.parameters[1].check("/../admin"), Ok(()));
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("svc");
+    let error = http_rust.render("svc", &given, &target).unwrap_err();
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("not a valid app; nothing was written"),
+        "{message}"
+    );
+    assert!(message.contains("route `/../admin`"), "{message}");
+    assert!(!target.exists());
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+
+    given.insert("http_route".into(), "/admin/...".into());
+    http_rust.render("svc", &given, &target).unwrap();
+    crate::manifest::load(&target.join(MANIFEST_FILE)).unwrap();
+}

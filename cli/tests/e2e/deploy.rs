@@ -2,7 +2,6 @@
 
 use predicates::prelude::*;
 use predicates::str::contains;
-use serde::Deserialize;
 
 use crate::support::{
     Server, Terminal, TestRegistry, files_layer, fresh_app, get, json_stdout, template_app, wasmctl,
@@ -245,13 +244,17 @@ fn credentials_login_docker_config_and_refusals() {
         ),
     )
     .unwrap();
+    // Mode 0644: the password in it is open to every user.
+    let docker_file = docker.path().join("config.json");
+    std::fs::set_permissions(&docker_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut command = wasmctl(template_app());
     command
         .env("WASMCTL_CONFIG_DIR", config.path())
         .env("DOCKER_CONFIG", docker.path())
         .args(["deploy", "--registry", &reference])
         .assert()
-        .success();
+        .success()
+        .stderr(contains(format!("chmod 600 {}", docker_file.display())));
 }
 
 #[test]
@@ -272,12 +275,22 @@ fn kube_manifests_run_the_pushed_digest() {
             "128Mi",
             "--kube-env",
             "MODE=prod",
+            // YAML 1.1 (Kubernetes) reads a plain `yes` as a boolean and refuses it.
+            "--kube-env",
+            "VERBOSE=yes",
         ],
     );
     let yaml = std::fs::read_to_string(kube_dir.join("svc.yaml")).unwrap();
-    let documents: Vec<serde_json::Value> = serde_norway::Deserializer::from_str(&yaml)
-        .map(|d| serde_json::Value::deserialize(d).unwrap())
-        .collect();
+    assert!(
+        !yaml.lines().any(|line| line.trim() == "value: yes"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.lines()
+            .any(|line| line.trim_start().starts_with("image: 127.0.0.1:")),
+        "the image on one line:\n{yaml}"
+    );
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap();
     let kinds: Vec<&str> = documents
         .iter()
         .map(|d| d["kind"].as_str().unwrap())
@@ -292,8 +305,11 @@ fn kube_manifests_run_the_pushed_digest() {
         "128Mi"
     );
     assert_eq!(
-        pod["containers"][0]["env"][0],
-        serde_json::json!({"name": "MODE", "value": "prod"})
+        pod["containers"][0]["env"],
+        serde_json::json!([
+            {"name": "MODE", "value": "prod"},
+            {"name": "VERBOSE", "value": "yes"},
+        ])
     );
 
     wasmctl(template_app())
@@ -311,6 +327,94 @@ fn kube_manifests_run_the_pushed_digest() {
         .stderr(contains(
             "kubectl was not found on PATH, so nothing was applied",
         ));
+}
+
+#[test]
+fn kube_flags_obey_the_manifest_rules_before_anything_is_pushed() {
+    let out = tempfile::tempdir().unwrap();
+    let kube_dir = out.path().join("k8s");
+    for flags in [
+        ["--cpu", "lots"],
+        ["--memory", "-1Gi"],
+        ["--namespace", "My_Apps"],
+        ["--replicas", "0"],
+        ["--kube-env", "1ST=x"],
+        ["--runtime-class", "wasm time"],
+    ] {
+        wasmctl(template_app())
+            // Nothing listens there: a usage error must come before any push.
+            .args(["deploy", "--registry", "127.0.0.1:9/demo/kube:v1", "--kube"])
+            .arg(&kube_dir)
+            .args(flags)
+            .assert()
+            .code(2)
+            .stderr(contains(flags[1]));
+        assert!(!kube_dir.exists(), "{flags:?} wrote YAML");
+    }
+}
+
+#[test]
+fn a_corrupt_credentials_file_is_passed_over_until_credentials_are_needed() {
+    let open = TestRegistry::start();
+    let private = TestRegistry::start_with_auth(Some(("ada", "s3cret")));
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("credentials.toml");
+    std::fs::write(&file, "registries = [not toml").unwrap();
+    let deploy = |registry: &TestRegistry| {
+        let mut command = wasmctl(template_app());
+        command.env("WASMCTL_CONFIG_DIR", config.path()).args([
+            "deploy",
+            "--registry",
+            &format!("{}/demo/creds:v1", registry.host),
+        ]);
+        command.assert()
+    };
+    let named = contains(file.display().to_string());
+    deploy(&open).success().stderr(
+        contains("warning: ignoring the credentials file")
+            .and(named.clone())
+            .and(contains("going on without it")),
+    );
+    deploy(&private).code(1).stderr(
+        contains("asks for credentials, and none were sent")
+            .and(named)
+            .and(contains("fix the file or delete it")),
+    );
+}
+
+#[test]
+fn credentials_others_may_read_are_used_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let registry = TestRegistry::start_with_auth(Some(("ada", "s3cret")));
+    let config = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut command = wasmctl(template_app());
+        command
+            .env("WASMCTL_CONFIG_DIR", config.path())
+            .args(args)
+            .write_stdin(stdin.to_string());
+        command.assert()
+    };
+    run(
+        &["registry", "login", &registry.host, "--username", "ada"],
+        "s3cret\n",
+    )
+    .success();
+    let file = config.path().join("credentials.toml");
+    let reference = format!("{}/demo/exposed:v1", registry.host);
+    run(&["deploy", "--registry", &reference], "")
+        .success()
+        .stderr(contains("other users may read it").not());
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    run(&["deploy", "--registry", &reference], "")
+        .success()
+        .stderr(
+            contains(format!(
+                "warning: {} holds registry credentials and other users may read it",
+                file.display()
+            ))
+            .and(contains(format!("chmod 600 {}", file.display()))),
+        );
 }
 
 #[test]
