@@ -20,6 +20,10 @@ pub struct RequestRecord<'a> {
     pub component: Option<&'a str>,
     /// The route that matched, as written (`/api/...`).
     pub route: Option<&'a str>,
+    /// Why the host refused the request as the client's fault (a 400 for a missing
+    /// `Host` or a path that climbs above `/`, a 413, ...); `None` for every other answer,
+    /// the guest's 4xx included.
+    pub client_error: Option<&'a str>,
 }
 
 /// Receives one [`RequestRecord`] per answered request, on the worker thread that

@@ -1,12 +1,12 @@
 //! One request: route it, instantiate the component, run `incoming-handler.handle`, and
 //! turn whatever the guest does (respond, trap, hang) into an HTTP response.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
 use tokio::sync::Semaphore;
@@ -16,6 +16,7 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::request_path::{NormalPath, PathError};
 use crate::state::RequestState;
 use crate::{Host, LoadedApp, LoadedComponent, RequestRecord, headers};
 
@@ -61,22 +62,25 @@ impl std::fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
-/// Serves one request; never fails: every problem becomes a status code. With an access
-/// log, reports the request once its response head is ready.
+/// Serves one request that came in on `local` (the server's address of the connection);
+/// never fails: every problem becomes a status code. With an access log, reports the
+/// request once its response head is ready.
 pub async fn handle(
     host: Arc<Host>,
+    local: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<HyperOutgoingBody>, std::convert::Infallible> {
     // This request keeps the app it started on, even if a new one is swapped in.
     let app = host.app.load_full();
     let Some(log) = &host.access_log else {
-        return Ok(respond(&host, app.as_deref(), request).await.0);
+        return Ok(respond(&host, app.as_deref(), local, request).await.0);
     };
     let started = Instant::now();
-    // The request goes to the guest; the record needs its own copy.
+    // The request goes to the guest; the record needs its own copy of the path as sent.
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let (response, served_by) = respond(&host, app.as_deref(), request).await;
+    let (response, outcome) = respond(&host, app.as_deref(), local, request).await;
+    let served_by = outcome.served_by;
     log.request(&RequestRecord {
         method: &method,
         path: &path,
@@ -84,6 +88,7 @@ pub async fn handle(
         duration: started.elapsed(),
         component: served_by.map(|served| served.component),
         route: served_by.map(|served| served.route),
+        client_error: outcome.client_error.as_deref(),
     });
     Ok(response)
 }
@@ -95,25 +100,133 @@ struct ServedBy<'a> {
     route: &'a str,
 }
 
+/// Who answered a request, and why it was refused when that was the client's fault.
+#[derive(Default)]
+struct Outcome<'a> {
+    served_by: Option<ServedBy<'a>>,
+    client_error: Option<String>,
+}
+
+/// A request the host refuses before routing it, as the client's fault (400): what hyper
+/// lets through but RFC 9112 and 3986 do not.
+#[derive(Debug, thiserror::Error)]
+enum BadRequest {
+    #[error("CONNECT is not served: wasmctl up is an origin server, not a proxy")]
+    Connect,
+    #[error("an HTTP/1.1 request needs a Host header")]
+    MissingHost,
+    #[error("the request has more than one Host header")]
+    DuplicateHost,
+    #[error("the Host header is not a host with an optional port")]
+    InvalidHost,
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error("the request path cannot be passed on to the component")]
+    UnrepresentablePath,
+}
+
+/// What went wrong while the guest read the request body: the client's fault, whatever
+/// the guest made of it.
+#[derive(Debug)]
+enum BodyFault {
+    /// More than `max_body_size` bytes (a chunked body; an announced length is refused
+    /// before the guest runs).
+    TooLarge,
+    /// Malformed chunked framing, or the client hung up mid-body: hyper's reason.
+    Unreadable(String),
+}
+
+/// An answer the host makes itself to a request that is the client's fault.
+fn refuse<'a>(
+    status: StatusCode,
+    reason: String,
+    served_by: Option<ServedBy<'a>>,
+) -> (Response<HyperOutgoingBody>, Outcome<'a>) {
+    let response = plain(status, format!("{reason}\n"));
+    let outcome = Outcome {
+        served_by,
+        client_error: Some(reason),
+    };
+    (response, outcome)
+}
+
+/// Refuses what RFC 9112 §3.2 refuses about `Host` (none in HTTP/1.1, more than one, an
+/// invalid one) and CONNECT; gives a request without any authority (HTTP/1.0, or HTTP/2
+/// without `:authority`) the address it came in on, as the guest's request needs one.
+fn check_authority(parts: &mut http::request::Parts, local: SocketAddr) -> Result<(), BadRequest> {
+    if parts.method == Method::CONNECT {
+        return Err(BadRequest::Connect);
+    }
+    let mut hosts = parts.headers.get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => Err(BadRequest::DuplicateHost),
+        (Some(host), None) if is_valid_host(host) => Ok(()),
+        (Some(_), None) => Err(BadRequest::InvalidHost),
+        (None, _) if parts.version == Version::HTTP_11 => Err(BadRequest::MissingHost),
+        (None, _) => {
+            if parts.uri.authority().is_none() {
+                let local = HeaderValue::from_str(&local.to_string())
+                    .expect("a socket address is a valid header value");
+                parts.headers.insert(header::HOST, local);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `uri-host [ ":" port ]`: an authority without user information.
+fn is_valid_host(host: &HeaderValue) -> bool {
+    host.to_str()
+        .ok()
+        .and_then(|text| text.parse::<http::uri::Authority>().ok())
+        .is_some_and(|authority| !authority.as_str().contains('@'))
+}
+
+/// `uri` with its path replaced by `path`; the query stays.
+fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    Uri::from_parts(parts).ok()
+}
+
 /// The response to one request, and who served it.
 async fn respond<'a>(
     host: &Host,
     app: Option<&'a LoadedApp>,
+    local: SocketAddr,
     request: Request<Incoming>,
-) -> (Response<HyperOutgoingBody>, Option<ServedBy<'a>>) {
+) -> (Response<HyperOutgoingBody>, Outcome<'a>) {
+    let (mut parts, body) = request.into_parts();
+    if let Err(bad) = check_authority(&mut parts, local) {
+        return refuse(StatusCode::BAD_REQUEST, bad.to_string(), None);
+    }
     let Some(app) = app else {
         let response = plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "no app is loaded yet\n".to_string(),
         );
-        return (response, None);
+        return (response, Outcome::default());
     };
-    let Some(matched) = app.routes.lookup(request.uri().path()) else {
+    let path = match NormalPath::new(parts.uri.path()) {
+        Ok(path) => path,
+        Err(bad) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                BadRequest::from(bad).to_string(),
+                None,
+            );
+        }
+    };
+    let Some(matched) = app.routes.lookup(&path) else {
         let response = plain(
             StatusCode::NOT_FOUND,
-            format!("no route for {}\n", request.uri().path()),
+            format!("no route for {}\n", path.as_str()),
         );
-        return (response, None);
+        return (response, Outcome::default());
     };
     let component = &app.components[matched.component];
     let id = &component.shared.config.id;
@@ -123,29 +236,27 @@ async fn respond<'a>(
     });
     let route = HeaderValue::from_str(matched.route);
     let path_info = HeaderValue::from_str(matched.path_info);
-    let (Ok(route), Ok(path_info)) = (route, path_info) else {
-        let response = plain(
-            StatusCode::BAD_REQUEST,
-            "invalid request path\n".to_string(),
-        );
-        return (response, served_by);
+    // The guest sees the path it was routed on, so that it cannot read the request
+    // differently from the router: `/api/v1/../x` is `/api/x` to both.
+    let uri = match path.into_changed() {
+        Some(normal) => with_path(&parts.uri, &normal),
+        None => Some(parts.uri.clone()),
     };
-    let content_length = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
+    let (Ok(route), Ok(path_info), Some(uri)) = (route, path_info, uri) else {
+        let bad = BadRequest::UnrepresentablePath;
+        return refuse(StatusCode::BAD_REQUEST, bad.to_string(), served_by);
+    };
+    parts.uri = uri;
+    let max_body = host.limits.max_body_size;
+    let content_length = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if content_length.is_some_and(|length| length > host.limits.max_body_size) {
-        let response = plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "request body is larger than {} bytes\n",
-                host.limits.max_body_size
-            ),
-        );
-        return (response, served_by);
+    if content_length.is_some_and(|length| length > max_body) {
+        let reason = format!("request body is larger than {max_body} bytes");
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, reason, served_by);
     }
 
-    let (mut parts, body) = request.into_parts();
     for (name, value) in [
         (headers::MATCHED_ROUTE, route),
         (headers::PATH_INFO, path_info),
@@ -156,41 +267,50 @@ async fn respond<'a>(
         headers::COMPONENT,
         HeaderValue::from_str(id).expect("component ids are header-safe"),
     );
-    let limit = usize::try_from(host.limits.max_body_size).unwrap_or(usize::MAX);
-    let max_body = host.limits.max_body_size;
-    // A body of unknown length (chunked) can turn out too large while the guest reads
-    // it; the guest then fails, and the client should learn why. (Other requests skip
-    // the allocation: an empty body or a Content-Length within the limit cannot.)
-    let body_too_large = (content_length.is_none() && !body.is_end_stream())
-        .then(|| Arc::new(AtomicBool::new(false)));
-    let too_large_seen = body_too_large.clone();
+    let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+    // A body can turn out too large (chunked) or malformed while the guest reads it; the
+    // guest then fails, and the client should learn why. (An empty body cannot, and
+    // skips the allocation.)
+    let body_fault = (!body.is_end_stream()).then(|| Arc::new(OnceLock::<BodyFault>::new()));
+    let fault_seen = body_fault.clone();
     let body = Limited::new(body, limit).map_err(move |error| {
-        if error.is::<http_body_util::LengthLimitError>() {
-            if let Some(seen) = &too_large_seen {
-                seen.store(true, Ordering::Relaxed);
-            }
-            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(max_body))
+        let (fault, error) = if error.is::<http_body_util::LengthLimitError>() {
+            (
+                BodyFault::TooLarge,
+                wasmtime_wasi_http::Error::HttpRequestBodySize(Some(max_body)),
+            )
         } else {
+            let fault = BodyFault::Unreadable(error_chain(&*error));
             match error.downcast::<hyper::Error>() {
-                Ok(error) => wasmtime_wasi_http::Error::Hyper(*error),
-                Err(_) => wasmtime_wasi_http::Error::ConnectionTerminated,
+                Ok(error) => (fault, wasmtime_wasi_http::Error::Hyper(*error)),
+                Err(_) => (fault, wasmtime_wasi_http::Error::ConnectionTerminated),
             }
+        };
+        if let Some(seen) = &fault_seen {
+            let _ = seen.set(fault);
         }
+        error
     });
     let request = Request::from_parts(parts, body);
 
-    let result = run_guest(component, request, &host.instance_slots).await;
+    let result = run_guest(component, request, &host.instance_slots, body_fault.clone()).await;
     let failed = match &result {
         Ok(response) => response.status().is_server_error(),
         Err(_) => true,
     };
-    if failed && body_too_large.is_some_and(|seen| seen.load(Ordering::Relaxed)) {
-        tracing::warn!("component `{id}`: request body over the {max_body}-byte limit (413)");
-        let response = plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than {max_body} bytes\n"),
-        );
-        return (response, served_by);
+    if let Some(fault) = body_fault.as_deref().and_then(OnceLock::get)
+        && failed
+    {
+        return match fault {
+            BodyFault::TooLarge => {
+                let reason = format!("request body is larger than {max_body} bytes");
+                refuse(StatusCode::PAYLOAD_TOO_LARGE, reason, served_by)
+            }
+            BodyFault::Unreadable(why) => {
+                let reason = format!("the request body could not be read: {why}");
+                refuse(StatusCode::BAD_REQUEST, reason, served_by)
+            }
+        };
     }
     let response = match result {
         Ok(response) => response,
@@ -203,7 +323,23 @@ async fn respond<'a>(
             )
         }
     };
-    (response, served_by)
+    let outcome = Outcome {
+        served_by,
+        client_error: None,
+    };
+    (response, outcome)
+}
+
+/// An error and its sources, `outer: inner: ...`, on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Why a request got no response from its guest.
@@ -300,10 +436,13 @@ pub async fn instantiate(component: &LoadedComponent) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the guest on `request`; a failure after the response head was sent is logged,
+/// unless the client broke the request body (`body_fault`) and so caused it.
 async fn run_guest<B>(
     component: &LoadedComponent,
     request: Request<B>,
     instance_slots: &Arc<Semaphore>,
+    body_fault: Option<Arc<OnceLock<BodyFault>>>,
 ) -> Result<Response<HyperOutgoingBody>, Failure>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -356,7 +495,12 @@ where
             let id = config.id.clone();
             tokio::spawn(async move {
                 if let Ok(Err(error)) = guest.await {
-                    Failure::from_wasmtime(error).log(&id);
+                    match body_fault.as_deref().and_then(OnceLock::get) {
+                        Some(fault) => tracing::debug!(
+                            "component `{id}` stopped on a request body the client broke ({fault:?}): {error}"
+                        ),
+                        None => Failure::from_wasmtime(error).log(&id),
+                    }
                 }
             });
             Ok(response)

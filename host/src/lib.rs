@@ -19,6 +19,7 @@ mod access;
 mod engine;
 mod handler;
 mod outbound;
+mod request_path;
 mod router;
 mod server;
 mod state;
@@ -37,6 +38,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 pub use access::{AccessLog, RequestRecord};
 pub use engine::MAX_INSTANCES;
 pub use outbound::{OutboundPolicy, OutboundRule};
+pub use request_path::{NormalPath, PathError};
 pub use router::{Route, RouteTable};
 pub use server::BoundServer;
 pub use state::{GuestOutput, Stream};
@@ -49,7 +51,8 @@ pub mod headers {
     /// The route that matched, as written in the manifest, e.g. `/api/...`.
     pub const MATCHED_ROUTE: &str = "wasmctl-matched-route";
     /// The path below a wildcard route's prefix (`/users/7` for `/api/users/7` under
-    /// `/api/...`), or empty for an exact route.
+    /// `/api/...`), or empty for an exact route; in normal form ([`crate::NormalPath`]),
+    /// like the path of the URI the guest gets.
     pub const PATH_INFO: &str = "wasmctl-path-info";
     /// The id of the component serving the request.
     pub const COMPONENT: &str = "wasmctl-component";
@@ -127,6 +130,9 @@ pub struct ServerLimits {
     pub max_body_size: u64,
     /// Time a client has to send its request headers (slowloris).
     pub header_read_timeout: Duration,
+    /// Time a write to a client may wait without any progress (a client that stops
+    /// reading its response) before the connection is closed.
+    pub write_timeout: Duration,
     /// Time in-flight requests get to finish after shutdown starts.
     pub shutdown_grace: Duration,
     /// Instances alive at once (requests in flight across all components); further
@@ -143,6 +149,7 @@ impl Default for ServerLimits {
             max_connections: 1024,
             max_body_size: 64 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             max_instances: 1000,
             max_component_size: 256 * 1024 * 1024,

@@ -1,9 +1,13 @@
 //! Which component serves a path: exact routes first, then the longest wildcard prefix.
+//! Paths and routes are compared in normal form ([`NormalPath`]), so `/api/%76%31/x` is
+//! served by `/api/v1/...` and `/api/v1/../x` is not.
 //!
-//! std only: the router fuzz target (`fuzz/fuzz_targets/router.rs`) compiles this file on
-//! its own, without wasmtime.
+//! std only: the router fuzz target (`fuzz/fuzz_targets/router.rs`) compiles this file
+//! (and `request_path.rs`) on its own, without wasmtime.
 
 use std::collections::HashMap;
+
+use crate::request_path::NormalPath;
 
 /// A route as the host understands it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,12 +40,23 @@ pub struct Match<'t, 'p> {
     pub path_info: &'p str,
 }
 
-/// Routes compiled for lookup: a hash map of exact paths and prefixes longest first.
+/// Routes compiled for lookup: a hash map of exact paths and prefixes longest first, each
+/// in normal form.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     exact: HashMap<String, (usize, String)>,
     /// (prefix, component, route text), sorted by prefix length, longest first.
     prefixes: Vec<(String, usize, String)>,
+}
+
+/// What a route's path or prefix is compared with: its normal form (`/%7Ea` is `/~a`). A
+/// route without one is kept as written: the catch-all prefix `""`, which covers every
+/// path, and routes no normal path can match (`/%zz`, `/..`).
+pub fn route_key(path: String) -> String {
+    match NormalPath::new(&path).map(NormalPath::into_changed) {
+        Ok(Some(normal)) => normal,
+        Ok(None) | Err(_) => path,
+    }
 }
 
 impl RouteTable {
@@ -51,9 +66,9 @@ impl RouteTable {
             let text = route.to_string();
             match route {
                 Route::Exact(path) => {
-                    table.exact.insert(path, (component, text));
+                    table.exact.insert(route_key(path), (component, text));
                 }
-                Route::Prefix(prefix) => table.prefixes.push((prefix, component, text)),
+                Route::Prefix(prefix) => table.prefixes.push((route_key(prefix), component, text)),
             }
         }
         table
@@ -62,7 +77,8 @@ impl RouteTable {
         table
     }
 
-    pub fn lookup<'t, 'p>(&'t self, path: &'p str) -> Option<Match<'t, 'p>> {
+    pub fn lookup<'t, 'p>(&'t self, path: &'p NormalPath<'_>) -> Option<Match<'t, 'p>> {
+        let path = path.as_str();
         if let Some((component, route)) = self.exact.get(path) {
             return Some(Match {
                 component: *component,
@@ -96,9 +112,13 @@ mod tests {
     }
 
     fn lookup(path: &str) -> Option<(usize, String, String)> {
-        let table = table();
+        lookup_in(&table(), path)
+    }
+
+    fn lookup_in(table: &RouteTable, path: &str) -> Option<(usize, String, String)> {
+        let path = NormalPath::new(path).expect("a path with a normal form");
         table
-            .lookup(path)
+            .lookup(&path)
             .map(|m| (m.component, m.route.to_string(), m.path_info.to_string()))
     }
 
@@ -131,9 +151,49 @@ mod tests {
             (Route::Exact("/a".into()), 0),
             (Route::Prefix("/b".into()), 1),
         ]);
-        assert!(table.lookup("/c").is_none());
-        assert!(table.lookup("/a/b").is_none());
-        assert!(table.lookup("/bb").is_none());
-        assert_eq!(table.lookup("/b/c").map(|m| m.component), Some(1));
+        assert!(lookup_in(&table, "/c").is_none());
+        assert!(lookup_in(&table, "/a/b").is_none());
+        assert!(lookup_in(&table, "/bb").is_none());
+        assert_eq!(lookup_in(&table, "/b/c").map(|m| m.0), Some(1));
+    }
+
+    #[test]
+    fn paths_are_routed_in_normal_form() {
+        let table = RouteTable::new([
+            (Route::Prefix("/api/v1".into()), 0),
+            (Route::Exact("/admin".into()), 1),
+            (Route::Prefix("/files".into()), 2),
+        ]);
+        // Encoded unreserved characters are the characters.
+        assert_eq!(
+            lookup_in(&table, "/api/%76%31/x"),
+            Some((0, "/api/v1/...".into(), "/x".into()))
+        );
+        // `..` is resolved before routing: it cannot leave the route it seems to be under.
+        assert_eq!(lookup_in(&table, "/api/v1/../x"), None);
+        assert_eq!(
+            lookup_in(&table, "/api/v1/../../admin"),
+            Some((1, "/admin".into(), String::new()))
+        );
+        assert_eq!(
+            lookup_in(&table, "/api/v1/./a/../b"),
+            Some((0, "/api/v1/...".into(), "/b".into()))
+        );
+        // An encoded slash is data within one segment.
+        assert_eq!(
+            lookup_in(&table, "/files/a%2f..%2fb"),
+            Some((2, "/files/...".into(), "/a%2F..%2Fb".into()))
+        );
+    }
+
+    #[test]
+    fn routes_are_compared_in_normal_form_too() {
+        let table = RouteTable::new([
+            (Route::Exact("/%7euser".into()), 0),
+            (Route::Prefix("/caf%c3%a9".into()), 1),
+        ]);
+        assert_eq!(lookup_in(&table, "/~user").map(|m| m.0), Some(0));
+        assert_eq!(lookup_in(&table, "/%7Euser").map(|m| m.0), Some(0));
+        assert_eq!(lookup_in(&table, "/caf%C3%A9/x").map(|m| m.0), Some(1));
     }
 }

@@ -2,6 +2,11 @@
 //! its own `SO_REUSEPORT` listener, so the kernel spreads connections over the workers and
 //! a request never changes threads. Shutdown stops accepting, lets in-flight requests
 //! finish within the grace period, then returns.
+//!
+//! A client holds a connection slot only while it keeps up: it has the header timeout to
+//! send its first bytes and each request head, and a write to it may wait the write
+//! timeout without progress (a client that stops reading its response) before the
+//! connection is closed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::{Semaphore, watch};
+use tokio_io_timeout::TimeoutWriter;
 
 use crate::Host;
 use crate::engine::EPOCH_TICK;
@@ -150,6 +156,8 @@ fn worker(
         builder.http2().timer(TokioTimer::new());
         let builder = Arc::new(builder);
         let first_bytes_timeout = host.limits.header_read_timeout;
+        let write_timeout = host.limits.write_timeout;
+        let listening_on = listener.local_addr()?;
         let graceful = GracefulShutdown::new();
         loop {
             // Accept first, then wait for a connection slot: a worker must not sit on a
@@ -183,8 +191,15 @@ fn worker(
                 if detected != Ok(true) {
                     return;
                 }
-                let service = hyper::service::service_fn(move |request| handle(host.clone(), request));
-                let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+                // The address the client reached, for requests that name no host (HTTP/1.0).
+                let local = stream.local_addr().unwrap_or(listening_on);
+                // hyper has no write timeout: without one, a client that stops reading a
+                // response keeps its connection (and its slot) for as long as it likes.
+                let mut stream = TimeoutWriter::new(stream);
+                stream.set_timeout(Some(write_timeout));
+                let service = hyper::service::service_fn(move |request| handle(host.clone(), local, request));
+                let io = TokioIo::new(Box::pin(stream));
+                let connection = watcher.watch(builder.serve_connection(io, service).into_owned());
                 if let Err(error) = connection.await {
                     tracing::debug!("connection ended with an error: {error}");
                 }

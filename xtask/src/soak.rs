@@ -1,8 +1,10 @@
 //! `cargo xtask soak --seconds N`: mixed traffic against a real `wasmctl up` for a bounded
 //! time (hellos, 1 MiB echoes, memory-hungry requests and hostile routes that loop, blow
-//! their memory, recurse or panic), then a report: requests served, errors by kind,
-//! latency percentiles, and the server's RSS and open files sampled every second, whose
-//! trend shows whether stores, instances or descriptors leak.
+//! their memory, recurse or panic), with stalled readers added (a new one every 500 ms asks
+//! for 16 MiB and never reads it, on a server of 16 connection slots), then a report:
+//! requests served, errors by kind, latency percentiles, the stalled connections the
+//! server held, and the server's RSS and open files sampled every second, whose trend
+//! shows whether stores, instances or descriptors leak.
 //!
 //! It fails (exit 1) on any unexpected answer or connection error, on open files that do
 //! not come back to where they started, or on RSS that is not given back once the load ends.
@@ -21,6 +23,17 @@ use crate::{cargo, root};
 
 /// Client threads; the mix below is what each of them cycles through.
 const CLIENTS: usize = 8;
+
+/// Connection slots of the server: the clients' plus room for a few stalled readers. If
+/// the server kept stalled readers, they would take every slot within seconds and the
+/// clients' requests would fail.
+const MAX_CONNECTIONS: &str = "16";
+
+/// How long the server lets a write to a client that does not read stall.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often a new stalled reader connects.
+const STALL_EVERY: Duration = Duration::from_millis(500);
 
 /// One kind of request and what a correct answer looks like.
 #[derive(Clone, Copy)]
@@ -139,7 +152,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let app = prepare_app(&wasmctl)?;
     let port = free_port()?;
     let mut up = Command::new(&wasmctl);
-    up.args(["up", "-q", "--listen"])
+    up.args(["up", "-q", "--max-connections", MAX_CONNECTIONS])
+        .arg("--write-timeout")
+        .arg(format!("{}s", WRITE_TIMEOUT.as_secs()))
+        .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .current_dir(&app)
         .env("WASMCTL_CACHE_DIR", app.join("cache"));
@@ -159,6 +175,10 @@ pub fn run(args: &[String]) -> Result<()> {
             std::thread::spawn(move || drive(client, &base, &stop, &results))
         })
         .collect();
+    let stalling = {
+        let (stop, port) = (stop.clone(), port);
+        std::thread::spawn(move || stall_readers(port, &stop))
+    };
     // Sample the server once a second while the load runs.
     let started = Instant::now();
     let mut samples = Vec::new();
@@ -172,14 +192,45 @@ pub fn run(args: &[String]) -> Result<()> {
             .join()
             .map_err(|_| anyhow::anyhow!("a client panicked"))?;
     }
-    // Idle again: every connection closed, every instance gone.
-    std::thread::sleep(Duration::from_secs(2));
+    let stalled = stalling
+        .join()
+        .map_err(|_| anyhow::anyhow!("the stalled readers panicked"))?;
+    // Idle again: every connection closed (the stalled readers' once the write timeout
+    // ran out), every instance gone.
+    std::thread::sleep(WRITE_TIMEOUT + Duration::from_secs(1));
     let idle = Sample::of(pid)?;
     let alive = server.is_running();
     server.stop();
 
     let results = results.lock().expect("results lock");
-    report(&results, &before, &samples, &idle, started.elapsed(), alive)
+    report(
+        &results,
+        &before,
+        &samples,
+        &idle,
+        started.elapsed(),
+        alive,
+        stalled,
+    )
+}
+
+/// Connects a stalled reader every [`STALL_EVERY`] until stopped: each asks for 16 MiB and
+/// never reads a byte, and its socket stays open on this side; the server must close
+/// them. How many connected.
+fn stall_readers(port: u16, stop: &AtomicBool) -> usize {
+    use std::io::Write;
+    let mut stalled = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port))
+            && stream
+                .write_all(b"GET /probe/read?path=/assets/big HTTP/1.1\r\nhost: x\r\n\r\n")
+                .is_ok()
+        {
+            stalled.push(stream);
+        }
+        std::thread::sleep(STALL_EVERY);
+    }
+    stalled.len()
 }
 
 /// The hostile and probe guests, built by wasmctl, in an app under target/soak/.
@@ -193,7 +244,9 @@ fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
         bail!("building the test guests failed ({status})");
     }
     let app = root().join("target/soak");
-    std::fs::create_dir_all(&app)?;
+    // What the stalled readers ask for and never read.
+    std::fs::create_dir_all(app.join("assets"))?;
+    std::fs::write(app.join("assets/big"), vec![b'x'; 16 << 20])?;
     for guest in ["hostile", "probe"] {
         std::fs::copy(
             guests.join(format!("target/wasm32-wasip2/release/{guest}.wasm")),
@@ -206,7 +259,8 @@ fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
          [[trigger.http]]\nroute = \"/...\"\ncomponent = \"hostile\"\n\
          [[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
          [component.hostile]\nsource = \"hostile.wasm\"\nlimits = { memory = \"64MiB\", timeout = \"1s\" }\n\
-         [component.probe]\nsource = \"probe.wasm\"\n",
+         [component.probe]\nsource = \"probe.wasm\"\n\
+         files = [{ source = \"assets\", destination = \"/assets\" }]\n",
     )?;
     Ok(app)
 }
@@ -280,20 +334,29 @@ fn drive(client: usize, base: &str, stop: &AtomicBool, results: &Mutex<Results>)
     }
 }
 
-/// The server's resident memory and open files at one moment.
+/// The server's resident memory, open files and sockets at one moment.
 #[derive(Clone, Copy)]
 struct Sample {
     rss_kib: u64,
     open_files: usize,
+    /// Listeners and one per connection.
+    sockets: usize,
 }
 
 impl Sample {
     fn of(pid: u32) -> Result<Sample> {
         let rss_kib = rss_kib(pid)?;
-        let open_files = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count();
+        let links: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))?
+            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+            .collect();
+        let sockets = links
+            .iter()
+            .filter(|link| link.to_string_lossy().starts_with("socket:"))
+            .count();
         Ok(Sample {
             rss_kib,
-            open_files,
+            open_files: links.len(),
+            sockets,
         })
     }
 }
@@ -305,6 +368,7 @@ fn report(
     idle: &Sample,
     elapsed: Duration,
     alive: bool,
+    stalled: usize,
 ) -> Result<()> {
     let served: usize = results.latencies.values().map(Vec::len).sum();
     let failed: usize = results.errors.values().sum();
@@ -333,6 +397,18 @@ fn report(
     for (error, count) in &results.errors {
         println!("error: {error} ({count}×)");
     }
+    // Each socket beyond the idle count is a connection: the clients', and the stalled
+    // readers' that the write timeout has not cut off yet.
+    let most_connections = samples
+        .iter()
+        .map(|sample| sample.sockets.saturating_sub(before.sockets))
+        .max()
+        .unwrap_or(0);
+    println!(
+        "\n{stalled} stalled readers (one every {STALL_EVERY:?}, cut off after {WRITE_TIMEOUT:?}); \
+         at most {most_connections} connections open at once ({MAX_CONNECTIONS} slots, plus \
+         one accepted and waiting per worker)"
+    );
 
     // Warm-up: the first samples fill pools and caches; the trend is what follows.
     let steady = &samples[samples.len().min(3)..];

@@ -32,9 +32,12 @@ use crate::ui::Ui;
     wasmctl-matched-route  the route that matched, e.g. /api/...\n  \
     wasmctl-path-info      the path below a wildcard route's prefix, e.g. /users/7\n  \
     wasmctl-component      the id of the serving component\n\
+    Paths are routed, and passed on, in normal form: %-escapes of letters, digits and\n\
+    -._~ decoded (%2F stays), . and .. segments resolved; .. above / gets 400.\n\
     Guest output is shown prefixed with the component id and kept in .wasmctl/logs/.\n\
     Access log: -v prints a line per request on stderr (time, method, path, status,\n\
-    duration until the response head, component, route); --log-format json prints it\n\
+    duration until the response head, component, route, why the host refused a\n\
+    request as the client's error); --log-format json prints it\n\
     always, one JSON object per line. Health checks (2xx answers on /health, /healthz,\n\
     /ready, /readyz, /livez) are left out unless -vv or --log-health-checks.\n\
     Ctrl-C or SIGTERM stops accepting and lets in-flight requests finish.\n\
@@ -93,6 +96,10 @@ pub struct UpArgs {
     /// Time a client has to send its request headers (slowloris protection), 1ms to 1day
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub header_timeout: Duration,
+    /// Time a response may wait on a client that reads none of it, 1ms to 1day; then the
+    /// connection is closed
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub write_timeout: Duration,
     /// Compile components even if a cached compilation exists
     #[arg(long)]
     pub no_cache: bool,
@@ -339,6 +346,7 @@ impl UpArgs {
                 max_body_size: self.max_body_size,
                 header_read_timeout: self.header_timeout,
                 max_component_size: wasmctl::limits::COMPONENT.value()?,
+                write_timeout: self.write_timeout,
                 ..ServerLimits::default()
             },
         })
@@ -587,6 +595,7 @@ struct AccessJson<'a> {
     duration_ms: f64,
     component: Option<&'a str>,
     route: Option<&'a str>,
+    client_error: Option<&'a str>,
 }
 
 impl AccessLog for AccessLines {
@@ -599,17 +608,22 @@ impl AccessLog for AccessLines {
         }
         let time = humantime::format_rfc3339_millis(SystemTime::now());
         let duration_ms = record.duration.as_secs_f64() * 1000.0;
-        // A request path holds no spaces or control characters (hyper refuses them), so
-        // a line cannot be forged from the outside.
+        // A request path holds no spaces or control characters (hyper refuses them), and
+        // the reason for a client error is the host's (or hyper's) own text, never the
+        // client's bytes, so a line cannot be forged from the outside.
         let line = match self.format {
             LogFormat::Text => format!(
-                "{} {} {} {} {duration_ms:.2}ms {} {}",
+                "{} {} {} {} {duration_ms:.2}ms {} {}{}",
                 Style::new().dim().apply_to(time),
                 record.method,
                 record.path,
                 record.status.as_u16(),
                 record.component.unwrap_or("-"),
                 record.route.unwrap_or("-"),
+                match record.client_error {
+                    Some(reason) => format!(" (client error: {reason})"),
+                    None => String::new(),
+                },
             ),
             LogFormat::Json => serde_json::to_string(&AccessJson {
                 time: time.to_string(),
@@ -619,6 +633,7 @@ impl AccessLog for AccessLines {
                 duration_ms,
                 component: record.component,
                 route: record.route,
+                client_error: record.client_error,
             })
             .expect("strings, numbers and options serialize"),
         };

@@ -289,6 +289,31 @@ fn route_syntax() {
 }
 
 #[test]
+fn route_escapes_must_be_whole_and_of_reserved_characters() {
+    // Requests are routed in normal form: these could never match as written.
+    for bad in [
+        "/100%",
+        "/a%2",
+        "/a%zz/...",
+        "/%7Euser",
+        "/static/%2e%2e/admin",
+    ] {
+        assert!(
+            validate::parse_route(bad).is_err(),
+            "{bad:?} should be refused"
+        );
+    }
+    assert_eq!(
+        validate::parse_route("/files/a%2Fb/..."),
+        Ok(Route::Prefix("/files/a%2Fb".into()))
+    );
+    assert_eq!(
+        validate::parse_route("/caf%c3%a9"),
+        Ok(Route::Exact("/caf%c3%a9".into()))
+    );
+}
+
+#[test]
 fn locate_walks_up_to_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(MANIFEST_FILE), GOOD).unwrap();

@@ -616,6 +616,9 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
             bad.escape_debug()
         ));
     }
+    if let Some(problem) = escape_problem(path) {
+        return Err(format!("route `{text}` {problem}"));
+    }
     // "/" alone is the root path; every other segment must be a real name.
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let is_root = path == "/";
@@ -641,6 +644,30 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
         Route::Prefix(path.to_string())
     } else {
         Route::Exact(path.to_string())
+    })
+}
+
+/// What is wrong with a route's `%` escapes, if anything. `up` routes a request on its
+/// path in normal form (wasmctl-host's `NormalPath`): a broken escape is refused and an
+/// escaped unreserved character decoded, so such a route would never match as written
+/// (and `%2e%2e` would be a `..` segment).
+fn escape_problem(path: &str) -> Option<String> {
+    path.match_indices('%').find_map(|(at, _)| {
+        let hex = path
+            .get(at + 1..at + 3)
+            .filter(|hex| hex.bytes().all(|digit| digit.is_ascii_hexdigit()));
+        let Some(hex) = hex else {
+            return Some(
+                "has a `%` that is not followed by two hex digits; write `%25` for a `%` itself"
+                    .to_string(),
+            );
+        };
+        let byte = u8::from_str_radix(hex, 16).expect("two hex digits are a byte");
+        let unreserved = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~');
+        unreserved.then(|| {
+            let character = char::from(byte);
+            format!("escapes `{character}` as `%{hex}`; write `{character}` itself, as requests are routed with it decoded")
+        })
     })
 }
 

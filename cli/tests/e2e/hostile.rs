@@ -71,8 +71,9 @@ impl Canary {
         Canary { stop, thread }
     }
 
-    /// Stops the canary and checks it was always answered, each time within `bound`.
-    fn assert_healthy(self, bound: Duration, during: &str) {
+    /// Stops the canary and checks it was always answered, each time within `bound`;
+    /// what it saw, for figures.
+    fn assert_healthy(self, bound: Duration, during: &str) -> CanaryReport {
         self.stop.store(true, Ordering::Relaxed);
         let report = self.thread.join().expect("the canary does not panic");
         assert!(
@@ -84,6 +85,7 @@ impl Canary {
             "the canary waited {:?} during {during} (bound {bound:?})",
             report.slowest
         );
+        report
     }
 }
 
@@ -488,4 +490,269 @@ fn requests_beyond_the_instance_cap_wait_for_a_slot_instead_of_failing() {
         "{}",
         server.stderr()
     );
+}
+
+/// The access log lines (JSON objects) of a server's stderr.
+fn access_json(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[test]
+fn requests_malformed_past_hyper_are_the_clients_fault() {
+    let (_dir, server) = hostile_server(&["--log-format", "json"]);
+    let address = server.address();
+    // Each reaches the host's handler (hyper parses it) and gets a 400 from the host,
+    // logged with its reason as the client's error; no component runs.
+    let cases: [(&str, &[u8], &str); 11] = [
+        (
+            "HTTP/1.1 without Host",
+            b"GET /ok HTTP/1.1\r\nconnection: close\r\n\r\n",
+            "needs a Host header",
+        ),
+        (
+            "two Host headers",
+            b"GET /ok HTTP/1.1\r\nhost: x\r\nhost: y\r\nconnection: close\r\n\r\n",
+            "more than one Host header",
+        ),
+        (
+            "a Host with a space",
+            b"GET /ok HTTP/1.1\r\nhost: a b\r\nconnection: close\r\n\r\n",
+            "the Host header is not a host",
+        ),
+        (
+            "a Host with user information",
+            b"GET /ok HTTP/1.1\r\nhost: user@x\r\nconnection: close\r\n\r\n",
+            "the Host header is not a host",
+        ),
+        (
+            "CONNECT",
+            b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\nconnection: close\r\n\r\n",
+            "CONNECT is not served",
+        ),
+        (
+            "an authority-form target",
+            b"GET example.com:80 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "not a path starting with `/`",
+        ),
+        (
+            "an asterisk-form target",
+            b"OPTIONS * HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "not a path starting with `/`",
+        ),
+        (
+            "a path above the root",
+            b"GET /probe/../../ok HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "climbs above `/`",
+        ),
+        (
+            "an encoded path above the root",
+            b"GET /%2e%2E/ok HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "climbs above `/`",
+        ),
+        (
+            "a broken percent escape",
+            b"GET /ok%zz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "not followed by two hex digits",
+        ),
+        (
+            "malformed chunk framing",
+            b"POST /probe/size HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            "the request body could not be read",
+        ),
+    ];
+    for (what, request, reason) in cases {
+        let response = exchange(&address, request);
+        assert!(
+            response.starts_with("HTTP/1.1 400 ") && response.contains(reason),
+            "{what}: expected a 400 saying {reason:?}, got {response:?}"
+        );
+    }
+    // HTTP/1.0 needs no Host: the guest's request gets the address the client reached as
+    // its authority.
+    let response = exchange(&address, b"GET /probe/headers HTTP/1.0\r\n\r\n");
+    assert!(
+        response.starts_with("HTTP/1.0 200 OK\r\n") && response.contains("x-probe: present"),
+        "{response}"
+    );
+
+    assert!(
+        server.wait_for_stderr(r#""path":"/probe/headers""#),
+        "{}",
+        server.stderr()
+    );
+    let stderr = server.stderr();
+    let refused: Vec<_> = access_json(&stderr)
+        .into_iter()
+        .filter(|line| line["status"] == 400)
+        .collect();
+    assert_eq!(refused.len(), cases.len(), "{stderr}");
+    for (line, (what, _, reason)) in refused.iter().zip(cases) {
+        let logged = line["client_error"].as_str().unwrap_or_default();
+        assert!(logged.contains(reason), "{what}: {line}");
+    }
+    // The malformed body reached the probe, which is named; nothing else ran a component.
+    let served: Vec<_> = refused.iter().map(|line| &line["component"]).collect();
+    assert_eq!(
+        served.iter().filter(|c| c.is_null()).count(),
+        cases.len() - 1
+    );
+    // A component error names its component; there is none.
+    assert!(!stderr.contains("component `"), "{stderr}");
+}
+
+#[test]
+fn paths_are_routed_and_passed_on_in_normal_form() {
+    let (_dir, server) = hostile_server(&[]);
+    let address = server.address();
+    let get = |target: &str| {
+        exchange(
+            &address,
+            format!("GET {target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+    };
+    // `%70robe` is `probe`: the probe's route serves it, and the probe (which acts on the
+    // last segment) sees `headers`, not `%68eaders`.
+    let response = get("/%70robe/x/%68eaders?q=%2e");
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    assert!(
+        response.contains("wasmctl-matched-route: /probe/...\n")
+            && response.contains("wasmctl-path-info: /x/headers\n"),
+        "{response}"
+    );
+    // `..` cannot step out of the route it is written under, nor into one.
+    let response = get("/probe/../ok");
+    assert!(
+        response.starts_with("HTTP/1.1 200 ") && response.contains("ok\n"),
+        "{response}"
+    );
+    assert!(
+        !response.contains("wasmctl"),
+        "the hostile guest answered: {response}"
+    );
+    let response = get("/ok/%2E%2e/probe/headers");
+    assert!(
+        response.contains("wasmctl-path-info: /headers\n"),
+        "{response}"
+    );
+    // An encoded slash is data: `a%2Fheaders` is one segment, not `headers`.
+    let response = get("/probe/a%2fheaders");
+    assert!(response.contains("no a%2Fheaders"), "{response}");
+}
+
+/// The server's open sockets: its listeners and signal pipe, and one per connection.
+fn open_sockets(server: &Server) -> usize {
+    server
+        .open_file_names()
+        .iter()
+        .filter(|name| name.starts_with("socket:"))
+        .count()
+}
+
+/// Connects, asks the probe for a 16 MiB file and never reads a byte of the answer: the
+/// server's write stalls once the socket buffers between them are full (a few MiB).
+/// Returns once the answer has started, so the connection holds a slot.
+fn stalled_reader(address: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .write_all(b"GET /probe/read?path=/assets/big HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    // A peek leaves the bytes where they are: the buffers stay full.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut first = [0u8; 12];
+    let peeked = stream.peek(&mut first).unwrap();
+    assert!(first[..peeked].starts_with(b"HTTP/1.1"), "{first:?}");
+    stream
+}
+
+#[test]
+fn stalled_readers_are_cut_off_at_the_write_timeout_and_lock_no_one_out() {
+    let dir = guest_app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"hostile\"\n\
+         [[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
+         [component.hostile]\nsource = \"hostile.wasm\"\n\
+         [component.probe]\nsource = \"probe.wasm\"\n\
+         files = [{ source = \"assets\", destination = \"/assets\" }]\n",
+        &["hostile", "probe"],
+    );
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/big"), vec![b'x'; 16 << 20]).unwrap();
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+    let server = Server::start(
+        dir.path(),
+        &["--max-connections", "8", "--write-timeout", "5s"],
+    );
+    let address = server.address();
+    // A write that fails makes the probe print, which opens its log file: open it first.
+    let printed = exchange(
+        &address,
+        b"GET /probe/print HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(printed.starts_with("HTTP/1.1 200"), "{printed}");
+    settled_open_files(&server);
+    // The last exchange's socket may close a moment after its answer.
+    std::thread::sleep(Duration::from_millis(300));
+    let (files_before, sockets_before) = (server.open_files(), open_sockets(&server));
+
+    // Seven stalled readers hold seven of the eight connection slots...
+    // No stall can begin before the first of them connects.
+    let stalled_at = Instant::now();
+    let stalled: Vec<TcpStream> = (0..7).map(|_| stalled_reader(&address)).collect();
+    // (Their answers have started: wait until the server's writes have filled the buffers.)
+    std::thread::sleep(Duration::from_millis(500));
+    let held = open_sockets(&server).saturating_sub(sockets_before);
+    // ...and a canary on the eighth is served all the while.
+    let canary = Canary::start(&server);
+    std::thread::sleep(Duration::from_millis(1500));
+    let report = canary.assert_healthy(Duration::from_secs(2), "7 stalled readers");
+    let still_held = open_sockets(&server).saturating_sub(sockets_before);
+    let checked_after = stalled_at.elapsed();
+    assert!(
+        held == 7 && still_held == 7 && checked_after < WRITE_TIMEOUT,
+        "7 stalled readers held {held} connections, then {still_held} after {checked_after:?} (write timeout {WRITE_TIMEOUT:?}): {:?}",
+        server.open_file_names()
+    );
+
+    // An eighth takes the last slot: a new client waits in the backlog only until the
+    // write timeout cuts the first stalled reader off.
+    let last = stalled_reader(&address);
+    let started = Instant::now();
+    let response = exchange(
+        &address,
+        b"GET /ok HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    let waited = started.elapsed();
+    let answered_after = stalled_at.elapsed();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        answered_after >= WRITE_TIMEOUT && answered_after < WRITE_TIMEOUT + Duration::from_secs(5),
+        "with every slot held, a client was answered {answered_after:?} after the stall began (write timeout {WRITE_TIMEOUT:?})"
+    );
+    // Every stalled reader is cut off, the eighth too: the server's sockets come back, and
+    // its other descriptors (their instances' preopened directories).
+    let deadline = Instant::now() + WRITE_TIMEOUT + Duration::from_secs(5);
+    while open_sockets(&server) > sockets_before {
+        assert!(
+            Instant::now() < deadline,
+            "stalled readers outlived the write timeout: {:?}",
+            server.open_file_names()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let freed_after = stalled_at.elapsed();
+    assert_files_back(&server, files_before);
+    eprintln!(
+        "stalled readers: 7 held {held} connections of 8 (still {still_held} after \
+         {checked_after:.1?}); the canary got {} answers meanwhile, the slowest in {:.1?}; \
+         with all 8 slots held a new client waited {waited:.1?} ({answered_after:.1?} after \
+         the stall began); all freed {freed_after:.1?} after it (write timeout \
+         {WRITE_TIMEOUT:?})",
+        report.answered, report.slowest,
+    );
+    drop((stalled, last));
 }

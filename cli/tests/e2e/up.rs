@@ -594,6 +594,7 @@ fn access_log_with_v_shows_each_request_but_not_health_checks() {
     let server = Server::start(dir.path(), &["-v"]);
     assert_eq!(get(&server.url("/healthz")), (200, "ok\n".to_string()));
     assert_eq!(get(&server.url("/api/headers")).0, 200);
+    assert_eq!(get(&server.url("/api/%zz")).0, 400);
     assert_eq!(get(&server.url("/api/nothing?secret=1")).0, 404);
     // Lines come in order: once the last is read, so are the others.
     assert!(
@@ -612,6 +613,14 @@ fn access_log_with_v_shows_each_request_but_not_health_checks() {
         "the query is left out: {missing}"
     );
     assert!(line("/healthz").is_none(), "{stderr}");
+    // The host's refusal says why, and that it was the client's error.
+    let refused = line(" GET /api/%zz 400 ").unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        refused.ends_with(
+            " - - (client error: the path has a `%` that is not followed by two hex digits)"
+        ),
+        "{refused}"
+    );
 }
 
 #[test]
