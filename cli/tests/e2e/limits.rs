@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use predicates::str::contains;
 
-use crate::support::{FakeRegistry, Misbehaviour, Server, wasmctl, wasmctl_process};
+use crate::support::{FakeRegistry, Misbehaviour, Server, Terminal, wasmctl, wasmctl_process};
 
 /// An app whose one component (no build table) is `svc.wasm`, a link to `/dev/zero`.
 fn app_with_a_device_source() -> tempfile::TempDir {
@@ -183,4 +183,178 @@ fn ctrl_c_stops_a_pull_at_once_and_leaves_nothing() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(files_below(&staging), Vec::<std::path::PathBuf>::new());
     assert!(!output.exists());
+}
+
+/// How long a command may take to end after Ctrl-C: the 2 s it has to reach a check, and
+/// room for a loaded machine.
+const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// Waits (at most [`PROMPTLY`]) for `child` to end; its exit code.
+fn exits_promptly(child: &mut std::process::Child) -> Option<i32> {
+    let interrupted = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(
+            interrupted.elapsed() < PROMPTLY,
+            "wasmctl runs on after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `wasmctl ARGS` on a terminal, in a shell that carries on when Ctrl-C ends it and then
+/// prints the exit code and the terminal's settings: the state wasmctl left it in.
+fn on_a_terminal(args: &str, dir: &Path, env: &[(&str, &Path)]) -> Terminal {
+    let wasmctl = assert_cmd::cargo::cargo_bin("wasmctl");
+    Terminal::spawn(
+        &format!(
+            "trap : INT; {} {args}; echo \"exit code $?\"; stty -a",
+            wasmctl.display()
+        ),
+        dir,
+        env,
+    )
+}
+
+/// Types Ctrl-C, checks the command ended within [`PROMPTLY`] with 130 and left the
+/// terminal echoing lines as before; the transcript.
+fn ctrl_c_ends(mut terminal: Terminal) -> String {
+    let pressed = Instant::now();
+    terminal.press_ctrl_c();
+    terminal.expect("exit code ");
+    let took = pressed.elapsed();
+    let (_, transcript) = terminal.finish();
+    assert!(took < PROMPTLY, "took {took:?} after Ctrl-C:\n{transcript}");
+    let after = transcript.rsplit("exit code ").next().unwrap();
+    assert!(after.starts_with("130"), "{transcript}");
+    let settings: Vec<&str> = after.split_whitespace().collect();
+    for flag in ["echo", "icanon", "isig"] {
+        assert!(
+            settings.contains(&flag),
+            "the terminal was left with -{flag}:\n{transcript}"
+        );
+    }
+    // A prompt that hid the cursor must show it again.
+    if let Some(hidden) = transcript.rfind("\x1b[?25l") {
+        assert!(
+            transcript[hidden..].contains("\x1b[?25h"),
+            "the cursor was left hidden:\n{transcript}"
+        );
+    }
+    transcript
+}
+
+#[test]
+fn ctrl_c_at_a_prompt_of_new_writes_nothing_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let mut terminal = on_a_terminal(
+        "new http-rust svc",
+        dir.path(),
+        &[("WASMCTL_DATA_DIR", data.path()), ("TMPDIR", temp.path())],
+    );
+    terminal.expect("Description");
+    let transcript = ctrl_c_ends(terminal);
+    assert!(transcript.contains("interrupted"), "{transcript}");
+    // No `svc/`, no staging directory beside it, nothing elsewhere.
+    for place in [dir.path(), data.path(), temp.path()] {
+        assert_eq!(
+            std::fs::read_dir(place).unwrap().count(),
+            0,
+            "left in {}:\n{transcript}",
+            place.display()
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_at_the_password_prompt_of_login_turns_echo_back_on() {
+    // The registry is not reached before the password is typed.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let mut terminal = on_a_terminal(
+        "registry login 127.0.0.1:9 --username ada",
+        dir.path(),
+        &[("WASMCTL_CONFIG_DIR", &config)],
+    );
+    terminal.expect("Password:");
+    terminal.wait_until_echo_is_off();
+    let transcript = ctrl_c_ends(terminal);
+    assert!(transcript.contains("interrupted"), "{transcript}");
+    assert!(!config.exists(), "{transcript}");
+}
+
+/// A legal template whose archive (plain tar) holds `files` small files: it takes seconds
+/// to unpack.
+fn many_file_template(files: usize, archive: &Path) {
+    let mut tar = tar::Builder::new(std::fs::File::create(archive).unwrap());
+    let mut add = |path: &str, contents: &[u8]| {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, path, contents).unwrap();
+    };
+    add(
+        "big/template.toml",
+        b"name = \"big\"\ndescription = \"many files\"\n",
+    );
+    for file in 0..files {
+        add(
+            &format!("big/content/{}/{file}.txt", file % 100),
+            b"{{project_name}}\n",
+        );
+    }
+    tar.into_inner().unwrap();
+}
+
+#[test]
+fn ctrl_c_stops_a_template_install_midway_and_leaves_nothing() {
+    const FILES: usize = 60_000;
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("big.tar");
+    many_file_template(FILES, &archive);
+    let mut child = wasmctl_process(dir.path())
+        .env("WASMCTL_DATA_DIR", data.path())
+        .env("WASMCTL_MAX_TEMPLATE_ENTRIES", "100000")
+        .env("TMPDIR", temp.path())
+        .args(["templates", "install"])
+        .arg(&archive)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Unpacking is under way once the staging directory holds a few files.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let unpacked = loop {
+        let unpacked = files_below(data.path()).len();
+        if unpacked >= 100 {
+            break unpacked;
+        }
+        assert!(Instant::now() < deadline, "the unpacking did not start");
+        assert!(child.try_wait().unwrap().is_none(), "wasmctl ended early");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // SAFETY: signals our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let code = exits_promptly(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        unpacked < FILES,
+        "interrupted after unpacking all {FILES} files"
+    );
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(files_below(data.path()), Vec::<std::path::PathBuf>::new());
+    let staging: Vec<_> = std::fs::read_dir(data.path().join("templates"))
+        .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert_eq!(staging, Vec::<std::path::PathBuf>::new());
+    assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
 }
