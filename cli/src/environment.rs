@@ -102,14 +102,6 @@ pub fn render_markdown() -> String {
     out
 }
 
-/// Whether wasmctl reads the variable `name`.
-fn is_listed(name: &str) -> bool {
-    VARIABLES.iter().any(|v| v.name == name)
-        || crate::limits::ALL
-            .iter()
-            .any(|limit| limit.variable == name)
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
