@@ -166,20 +166,10 @@ fn ctrl_c_stops_a_pull_at_once_and_leaves_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: signals our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let interrupted = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            interrupted.elapsed() < Duration::from_secs(5),
-            "wasmctl runs on after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = exits_promptly(&mut child);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(files_below(&staging), Vec::<std::path::PathBuf>::new());
     assert!(!output.exists());
