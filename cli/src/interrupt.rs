@@ -170,6 +170,17 @@ pub async fn interruptible<T, E: From<Interrupted>>(
     }
 }
 
+/// A reader that stops at Ctrl-C, for copies long enough to outlast [`GRACE`] (one large
+/// archive entry): the work ends within a read, and its staging is unwound.
+pub struct Checked<R>(pub R);
+
+impl<R: std::io::Read> std::io::Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        check().map_err(std::io::Error::other)?;
+        self.0.read(buf)
+    }
+}
+
 async fn pressed() {
     while !is_set() {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -301,50 +301,109 @@ fn many_file_template(files: usize, archive: &Path) {
     tar.into_inner().unwrap();
 }
 
-#[test]
-fn ctrl_c_stops_a_template_install_midway_and_leaves_nothing() {
-    const FILES: usize = 60_000;
-    let dir = tempfile::tempdir().unwrap();
+/// A legal template whose archive (plain tar, sparse on disk) holds one `size`-byte file
+/// of zeros: it takes seconds to write out.
+fn big_file_template(size: u64, archive: &Path) {
+    use std::io::Write;
+    // Written by hand: `tar::Builder` would write out the zeros.
+    let header = |path: &str, size: u64| {
+        let mut header = tar::Header::new_ustar();
+        header.set_path(path).unwrap();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        header
+    };
+    let metadata = b"name = \"big\"\ndescription = \"one big file\"\n";
+    let mut file = std::fs::File::create(archive).unwrap();
+    file.write_all(header("big/template.toml", metadata.len() as u64).as_bytes())
+        .unwrap();
+    file.write_all(metadata).unwrap();
+    file.write_all(&[0; 512][metadata.len()..]).unwrap();
+    file.write_all(header("big/content/big.bin", size).as_bytes())
+        .unwrap();
+    // The zeros, their padding and the two zero blocks that end an archive, as a hole.
+    let end = file.metadata().unwrap().len() + size.next_multiple_of(512) + 1024;
+    file.set_len(end).unwrap();
+}
+
+/// Runs `templates install ARCHIVE` (with `limits` raised), sends SIGINT once `under_way`
+/// holds for what is in the data directory, and checks it exits 130 within [`PROMPTLY`]
+/// leaving nothing in the data directory or `$TMPDIR`.
+fn interrupt_template_install(
+    archive: &Path,
+    limits: &[(&str, &str)],
+    under_way: impl Fn(&[std::path::PathBuf]) -> bool,
+) {
     let data = tempfile::tempdir().unwrap();
     let temp = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("big.tar");
-    many_file_template(FILES, &archive);
-    let mut child = wasmctl_process(dir.path())
+    let mut child = wasmctl_process(archive.parent().unwrap())
         .env("WASMCTL_DATA_DIR", data.path())
-        .env("WASMCTL_MAX_TEMPLATE_ENTRIES", "100000")
+        .envs(limits.iter().copied())
         .env("TMPDIR", temp.path())
         .args(["templates", "install"])
-        .arg(&archive)
+        .arg(archive)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Unpacking is under way once the staging directory holds a few files.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let unpacked = loop {
-        let unpacked = files_below(data.path()).len();
-        if unpacked >= 100 {
-            break unpacked;
-        }
+    while !under_way(&files_below(data.path())) {
         assert!(Instant::now() < deadline, "the unpacking did not start");
-        assert!(child.try_wait().unwrap().is_none(), "wasmctl ended early");
+        if child.try_wait().unwrap().is_some() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            panic!("wasmctl ended early: {stderr}");
+        }
         std::thread::sleep(Duration::from_millis(5));
-    };
+    }
     // SAFETY: signals our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let code = exits_promptly(&mut child);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(
-        unpacked < FILES,
-        "interrupted after unpacking all {FILES} files"
-    );
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
+    // No `.install-*` staging directory beside the installed templates.
     assert_eq!(files_below(data.path()), Vec::<std::path::PathBuf>::new());
     let staging: Vec<_> = std::fs::read_dir(data.path().join("templates"))
         .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
         .unwrap_or_default();
     assert_eq!(staging, Vec::<std::path::PathBuf>::new());
     assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn ctrl_c_stops_a_template_install_midway_and_leaves_nothing() {
+    const FILES: usize = 60_000;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("many.tar");
+    many_file_template(FILES, &archive);
+    // Under way once a few files are unpacked, and not yet done.
+    interrupt_template_install(
+        &archive,
+        &[("WASMCTL_MAX_TEMPLATE_ENTRIES", "100000")],
+        |unpacked| (100..FILES).contains(&unpacked.len()),
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_template_install_inside_a_big_file_and_leaves_nothing() {
+    // Seconds to write out: more than the grace period Ctrl-C gives a command.
+    const SIZE: u64 = 8 << 30;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("big.tar");
+    big_file_template(SIZE, &archive);
+    // Under way once the file is partly written.
+    interrupt_template_install(
+        &archive,
+        &[("WASMCTL_MAX_TEMPLATE_SIZE", "9GiB")],
+        |unpacked| {
+            unpacked.iter().any(|path| {
+                path.ends_with("big.bin")
+                    && std::fs::metadata(path).is_ok_and(|file| file.len() > 16 << 20)
+            })
+        },
+    );
 }
