@@ -1,5 +1,6 @@
 //! Ctrl-C for commands that write: the first SIGINT is noted, and the work stops at its
-//! next check ([`check`], or [`interruptible`] for async work), unwinding through its
+//! next check ([`check`], [`interruptible`] for async work, [`Checked`] for a long read),
+//! unwinding through its
 //! staging guards so nothing half-written stays behind; the command then exits 130.
 //!
 //! Work that does not reach a check in [`GRACE`] (a prompt waiting for a line, a blocking
@@ -11,6 +12,7 @@
 //! back the settings the command found (a password prompt turns echo off until it reads a
 //! line) and shows the cursor, then says why it ended.
 
+#[cfg(unix)]
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
