@@ -1,7 +1,7 @@
 //! Ctrl-C for commands that write: the first SIGINT is noted, and the work stops at its
 //! next check ([`check`], [`interruptible`] for async work, [`Checked`] for a long read),
-//! unwinding through its
-//! staging guards so nothing half-written stays behind; the command then exits 130.
+//! unwinding through its staging guards so nothing half-written stays behind; the command
+//! then exits 130.
 //!
 //! Work that does not reach a check in [`GRACE`] (a prompt waiting for a line, a blocking
 //! call) is ended then, as is everything at a second SIGINT: Ctrl-C always stops a
