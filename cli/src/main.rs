@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     // A server shuts down gracefully on Ctrl-C by itself; every other command stops at
     // its next check and unwinds its staging (see `wasmctl::interrupt`).
     if !cli.command.serves()
-        && let Err(error) = wasmctl::interrupt::install()
+        && let Err(error) = wasmctl::interrupt::install(ui.error_line("interrupted"))
     {
         ui.warn(format!("Ctrl-C will not clean up: {error}"));
     }

@@ -163,18 +163,23 @@ impl Ui {
     /// Prints an error and its causes the way cargo does; located errors (manifest and
     /// template files) end with their rendered snippet.
     pub fn error(&self, error: &anyhow::Error) {
-        let red = Style::new().red().bold();
         for (depth, cause) in error.chain().enumerate() {
             if let Some(diagnostics) = located(cause) {
                 eprint!("{}", diagnostics.render(self.color));
                 return;
             }
             if depth == 0 {
-                eprintln!("{} {cause}", red.apply_to("error:"));
+                eprint!("{}", self.error_line(cause));
             } else {
                 eprintln!("  {} {cause}", Style::new().bold().apply_to("caused by:"));
             }
         }
+    }
+
+    /// `error: MESSAGE` and a line break, as [`Ui::error`] writes it to stderr.
+    pub fn error_line(&self, message: impl std::fmt::Display) -> String {
+        let red = Style::new().red().bold().for_stderr();
+        format!("{} {message}\n", red.apply_to("error:"))
     }
 }
 

@@ -377,8 +377,9 @@ pub fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
         std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
     let layer = format!("the files layer `{digest}` unpacked");
     let size = crate::limits::FILES_SIZE;
+    // Checked as it streams: one large entry can take longer to write than Ctrl-C waits.
     let unpacked = crate::limits::Bounded::new(
-        flate2::read::GzDecoder::new(file),
+        crate::interrupt::Checked(flate2::read::GzDecoder::new(file)),
         size,
         size.value()?,
         layer.clone(),

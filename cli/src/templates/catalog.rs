@@ -254,6 +254,8 @@ fn unpack_archive(archive: &Path, dir: &Path) -> Result<()> {
     };
     let size = crate::limits::TEMPLATE_SIZE;
     let input = format!("the template archive `{}` unpacked", archive.display());
+    // Checked as it streams: one large entry can take longer to write than Ctrl-C waits.
+    let reader = crate::interrupt::Checked(reader);
     let reader = crate::limits::Bounded::new(reader, size, size.value()?, input.clone());
     let entries = crate::limits::TEMPLATE_ENTRIES;
     let max_entries = entries.value()?;

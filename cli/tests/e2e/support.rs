@@ -566,6 +566,15 @@ impl Terminal {
         input.flush().unwrap();
     }
 
+    /// Types Ctrl-C: the terminal turns it into SIGINT for the foreground process group,
+    /// or passes it on as a byte to a prompt that reads keys raw.
+    pub fn press_ctrl_c(&mut self) {
+        use std::io::Write;
+        let input = self.input.as_mut().expect("the terminal is still open");
+        input.write_all(&[0x03]).unwrap();
+        input.flush().unwrap();
+    }
+
     /// Closes the input and waits for the command to end.
     pub fn finish(mut self) -> (std::process::ExitStatus, String) {
         self.input = None;
