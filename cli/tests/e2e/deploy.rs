@@ -183,14 +183,7 @@ fn credentials_login_docker_config_and_refusals() {
     let registry = TestRegistry::start_with_auth(Some(("ada", "s3cret")));
     let reference = format!("{}/demo/private:v1", registry.host);
     let config = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], stdin: &str| {
-        let mut command = wasmctl(template_app());
-        command
-            .env("WASMCTL_CONFIG_DIR", config.path())
-            .args(args)
-            .write_stdin(stdin.to_string());
-        command.assert()
-    };
+    let run = |args: &[&str], stdin: &str| with_config_dir(config.path(), args, stdin);
 
     run(&["deploy", "--registry", &reference], "")
         .code(1)
@@ -387,14 +380,7 @@ fn credentials_others_may_read_are_used_with_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let registry = TestRegistry::start_with_auth(Some(("ada", "s3cret")));
     let config = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], stdin: &str| {
-        let mut command = wasmctl(template_app());
-        command
-            .env("WASMCTL_CONFIG_DIR", config.path())
-            .args(args)
-            .write_stdin(stdin.to_string());
-        command.assert()
-    };
+    let run = |args: &[&str], stdin: &str| with_config_dir(config.path(), args, stdin);
     run(
         &["registry", "login", &registry.host, "--username", "ada"],
         "s3cret\n",
@@ -669,4 +655,18 @@ fn a_pulled_files_layer_with_a_link_is_refused_and_leaves_nothing() {
             .code(1)
             .stderr(contains(format!("holds `{name}`, {said}")));
     }
+}
+
+/// `wasmctl ARGS` in the template app with its credentials kept in `config`, fed `stdin`.
+fn with_config_dir(
+    config: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> assert_cmd::assert::Assert {
+    let mut command = wasmctl(template_app());
+    command
+        .env("WASMCTL_CONFIG_DIR", config)
+        .args(args)
+        .write_stdin(stdin.to_string());
+    command.assert()
 }

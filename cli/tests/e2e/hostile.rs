@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, guest_app};
+use crate::support::{Server, access_json, guest_app};
 
 /// The hostile guest on `/...` (`/ok`, `/loop`, `/slow`, ...) and the probe on
 /// `/probe/...` (`echo`, `size`), served with `args`.
@@ -490,15 +490,6 @@ fn requests_beyond_the_instance_cap_wait_for_a_slot_instead_of_failing() {
         "{}",
         server.stderr()
     );
-}
-
-/// The access log lines (JSON objects) of a server's stderr.
-fn access_json(stderr: &str) -> Vec<serde_json::Value> {
-    stderr
-        .lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
 }
 
 #[test]

@@ -164,13 +164,7 @@ fn ctrl_c_stops_a_pull_at_once_and_leaves_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: signals our own child.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let code = exits_promptly(&mut child);
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(code, Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    interrupt_and_expect_130(&mut child);
     assert_eq!(files_below(&staging), Vec::<std::path::PathBuf>::new());
     assert!(!output.exists());
 }
@@ -180,6 +174,18 @@ fn ctrl_c_stops_a_pull_at_once_and_leaves_nothing() {
 const PROMPTLY: Duration = Duration::from_secs(5);
 
 /// Waits (at most [`PROMPTLY`]) for `child` to end; its exit code.
+/// Sends SIGINT to `child`, which must then exit promptly with 130 and say it was
+/// interrupted.
+fn interrupt_and_expect_130(child: &mut std::process::Child) {
+    // SAFETY: signals our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let code = exits_promptly(child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+}
+
 fn exits_promptly(child: &mut std::process::Child) -> Option<i32> {
     let interrupted = Instant::now();
     loop {
@@ -358,13 +364,7 @@ fn interrupt_template_install(
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    // SAFETY: signals our own child.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let code = exits_promptly(&mut child);
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(code, Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    interrupt_and_expect_130(&mut child);
     // No `.install-*` staging directory beside the installed templates.
     assert_eq!(files_below(data.path()), Vec::<std::path::PathBuf>::new());
     let staging: Vec<_> = std::fs::read_dir(data.path().join("templates"))

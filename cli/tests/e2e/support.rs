@@ -850,3 +850,12 @@ pub fn gzip_bomb(size: u64) -> Vec<u8> {
         .unwrap();
     tar.into_inner().unwrap().finish().unwrap()
 }
+
+/// The access log lines (JSON objects) of a server's stderr (`--log-format json`).
+pub fn access_json(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}

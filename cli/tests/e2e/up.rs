@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Server, fresh_app, get, guest_app as app, guest_component, http, template_app, wasmctl,
+    Server, access_json, fresh_app, get, guest_app as app, guest_component, http, template_app,
+    wasmctl,
 };
 
 /// The value of `name:` in a `/headers` dump of the probe.
@@ -579,15 +580,6 @@ fn probe_everywhere() -> tempfile::TempDir {
     )
 }
 
-/// The access log lines (JSON objects) of a server's stderr.
-fn access_json(stderr: &str) -> Vec<serde_json::Value> {
-    stderr
-        .lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
-
 #[test]
 fn access_log_with_v_shows_each_request_but_not_health_checks() {
     let dir = probe_everywhere();
@@ -800,16 +792,26 @@ fn a_link_in_place_of_the_compile_cache_is_refused() {
     let cache = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), cache.path().join("compiled")).unwrap();
-    let output = wasmctl(dir.path())
-        .env("WASMCTL_CACHE_DIR", cache.path())
+    let mut up = wasmctl(dir.path());
+    up.env("WASMCTL_CACHE_DIR", cache.path());
+    assert_up_refuses_the_link(up, "compiled", elsewhere.path());
+}
+
+/// `up` in `command`'s directory refuses to start because its own directory `name` is a
+/// link, and writes nothing where the link leads.
+fn assert_up_refuses_the_link(mut command: assert_cmd::Command, name: &str, elsewhere: &Path) {
+    let output = command
         .args(["up", "--listen", "127.0.0.1:0"])
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("compiled` is a symbolic link"), "{stderr}");
-    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    assert!(
+        stderr.contains(&format!("{name}` is a symbolic link")),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(elsewhere).unwrap().count(), 0);
 }
 
 #[test]
@@ -820,13 +822,5 @@ fn a_link_in_place_of_the_logs_directory_is_refused() {
     );
     let elsewhere = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), dir.path().join(".wasmctl")).unwrap();
-    let output = wasmctl(dir.path())
-        .args(["up", "--listen", "127.0.0.1:0"])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(".wasmctl` is a symbolic link"), "{stderr}");
-    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    assert_up_refuses_the_link(wasmctl(dir.path()), ".wasmctl", elsewhere.path());
 }

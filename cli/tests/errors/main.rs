@@ -535,29 +535,24 @@ fn render_catalogue(cases: &[(String, Case)], messages: &BTreeMap<&str, String>)
          for wasmctl's data, cache and config directories, `[PORT]` for a port picked at \
          random, and `[DURATION]` for a measured time.\n\n",
     );
-    for (group, heading) in GROUPS {
-        let members: Vec<&(String, Case)> = cases
-            .iter()
-            .filter(|(_, case)| case.group == group)
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
+    // The groups in order, each with its cases; empty groups are left out.
+    let groups: Vec<(&str, Vec<&(String, Case)>)> = GROUPS
+        .iter()
+        .map(|(group, heading)| {
+            let members = cases.iter().filter(|(_, case)| case.group == *group);
+            (*heading, members.collect::<Vec<_>>())
+        })
+        .filter(|(_, members)| !members.is_empty())
+        .collect();
+    for (heading, members) in &groups {
         out.push_str(&format!("- [{heading}](#{}):", anchor(heading)));
-        for (id, _) in &members {
+        for (id, _) in members {
             out.push_str(&format!(" [{:02}](#{id})", case_number(id)));
         }
         out.push('\n');
     }
     out.push('\n');
-    for (group, heading) in GROUPS {
-        let members: Vec<&(String, Case)> = cases
-            .iter()
-            .filter(|(_, case)| case.group == group)
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
+    for (heading, members) in &groups {
         out.push_str(&format!("## {heading}\n\n"));
         for (id, case) in members {
             render_case(&mut out, id, case, &messages[id.as_str()]);
