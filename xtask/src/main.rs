@@ -1,12 +1,14 @@
 //! Developer automation: `cargo xtask <task>`.
 //!
-//! - `ci`: what CI runs: format check, clippy with warnings denied, the whole test suite,
-//!   a short soak and a short fuzz run.
+//! - `ci`: what CI runs: format check, clippy with warnings denied, the crate boundaries,
+//!   the whole test suite, a short soak and a short fuzz run.
+//! - `boundaries`: the library crates depend on no terminal crate (`cargo tree`).
 //! - `bench`: performance figures, as ratios against a peer measured in the same run.
 //! - `soak`: mixed traffic against a real server for a bounded time; leaks fail it.
 //! - `fuzz`: the libFuzzer targets in `fuzz/`, each for a bounded time; crashes fail it.
 
 mod bench;
+mod boundaries;
 mod fuzz;
 mod server;
 mod soak;
@@ -23,6 +25,7 @@ fn main() -> Result<()> {
     match task.as_deref() {
         Some("ci") => ci(),
         Some("bench") => bench::run(&rest),
+        Some("boundaries") => boundaries::run(),
         Some("fuzz") => fuzz::run(&rest),
         Some("soak") => soak::run(&rest),
         Some("help") | Some("--help") | Some("-h") | None => {
@@ -40,8 +43,9 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          Tasks:\n  \
-         ci      cargo fmt --check, clippy -D warnings, the whole test suite, a 20 s soak,\n  \
+         ci      cargo fmt --check, clippy -D warnings, boundaries, the whole test suite, a 20 s soak,\n  \
                  10 s of fuzzing per target (needs cargo-fuzz)\n  \
+         boundaries  the library crates use no terminal crate, the manifest crate no server\n  \
          soak    [--seconds N] [--release | --wasmctl PATH]  mixed traffic against wasmctl up; fails on errors, leaks\n  \
          bench   [build|validate|instantiate|up|watch|deploy|all]  performance figures\n  \
                  (never in CI; see docs/performance.md)\n  \
@@ -83,8 +87,9 @@ fn ci() -> Result<()> {
         "-D",
         "warnings",
     ])?;
+    boundaries::run()?;
     cargo(&["test", "--workspace", "--locked"])?;
-    // The binary the test run just built: `cargo build -p wasmctl` resolves features without
+    // The binary the test run just built: `cargo build -p wasmctl-cli` resolves features without
     // the dev-dependencies (criterion turns on num-traits/std), so it would rebuild and link
     // wasmctl a second time, costing minutes and ~600 MB of disk.
     let tested = root().join("target/debug/wasmctl");

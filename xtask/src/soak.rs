@@ -143,10 +143,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let wasmctl = if let Some(prebuilt) = prebuilt {
         prebuilt
     } else if release {
-        cargo(&["build", "--locked", "--release", "--package", "wasmctl"])?;
+        cargo(&["build", "--locked", "--release", "--package", "wasmctl-cli"])?;
         root().join("target/release/wasmctl")
     } else {
-        cargo(&["build", "--locked", "--package", "wasmctl"])?;
+        cargo(&["build", "--locked", "--package", "wasmctl-cli"])?;
         root().join("target/debug/wasmctl")
     };
     let app = prepare_app(&wasmctl)?;

@@ -1,5 +1,5 @@
 //! The bad-input catalogue: every case in `testdata/errors/` run through the real binary,
-//! each as its own test (`cargo test -p wasmctl --test errors -- 07-` runs one).
+//! each as its own test (`cargo test -p wasmctl-cli --test errors -- 07-` runs one).
 //!
 //! Each case directory holds a `case.toml` (the command, the exit code, what is wrong and
 //! how to fix it) and the files the command needs. A case's test copies it into a
@@ -9,8 +9,8 @@
 //! numbers, groups, a snapshot for each and none left over) and renders `docs/errors.md`
 //! from the cases and their snapshots, which the case tests hold to what wasmctl prints.
 //!
-//! After changing a message: `INSTA_UPDATE=always cargo test -p wasmctl --test errors`,
-//! review the snapshots, then `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test errors
+//! After changing a message: `INSTA_UPDATE=always cargo test -p wasmctl-cli --test errors`,
+//! review the snapshots, then `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl-cli --test errors
 //! catalogue` rewrites `docs/errors.md`.
 
 #[allow(dead_code)] // the e2e tests' helpers; this harness needs a few of them
@@ -141,7 +141,7 @@ fn run_and_compare(root: &Path, id: &str, case: &Case) -> Result<(), Failed> {
     if matched.is_err() {
         problems.push(format!(
             "stderr differs from cli/tests/errors/snapshots/{id}.snap (diff above); \
-             `INSTA_UPDATE=always cargo test -p wasmctl --test errors -- {id}` rewrites it"
+             `INSTA_UPDATE=always cargo test -p wasmctl-cli --test errors -- {id}` rewrites it"
         ));
     }
     if problems.is_empty() {
@@ -170,7 +170,7 @@ fn check_catalogue(cases: &[(String, Case)]) -> Result<(), Failed> {
                 messages.insert(id.as_str(), message);
             }
             None => failures.push(format!(
-                "{id} has no snapshot; `INSTA_UPDATE=always cargo test -p wasmctl --test \
+                "{id} has no snapshot; `INSTA_UPDATE=always cargo test -p wasmctl-cli --test \
                  errors -- {id}` writes one"
             )),
         }
@@ -183,7 +183,7 @@ fn check_catalogue(cases: &[(String, Case)]) -> Result<(), Failed> {
         } else if std::fs::read_to_string(&docs).ok().as_deref() != Some(rendered.as_str()) {
             failures.push(
                 "docs/errors.md is not what the cases render; review the snapshots, then run \
-                 `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test errors catalogue`"
+                 `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl-cli --test errors catalogue`"
                     .to_string(),
             );
         }
@@ -516,7 +516,7 @@ fn render_catalogue(cases: &[(String, Case)], messages: &BTreeMap<&str, String>)
     let mut out = String::new();
     out.push_str(
         "<!-- Generated from testdata/errors/ by cli/tests/errors/main.rs: do not edit by hand.\n     \
-         After changing a case or a message: WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --test errors catalogue -->\n\n",
+         After changing a case or a message: WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl-cli --test errors catalogue -->\n\n",
     );
     out.push_str("# Errors: bad input and what wasmctl says about it\n\n");
     out.push_str(&format!(

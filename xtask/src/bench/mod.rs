@@ -49,7 +49,7 @@ struct Bench {
 
 impl Bench {
     fn prepare() -> Result<Bench> {
-        cargo(&["build", "--release", "--locked", "--package", "wasmctl"])?;
+        cargo(&["build", "--release", "--locked", "--package", "wasmctl-cli"])?;
         let wasmctl = root().join("target/release/wasmctl");
         let app = root().join("target/bench/svc");
         if !app.join("wasmctl.toml").exists() {

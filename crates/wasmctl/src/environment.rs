@@ -68,7 +68,7 @@ pub const VARIABLES: &[Variable] = &[
 /// `docs/environment.md`.
 pub fn render_markdown() -> String {
     let mut out = String::from(
-        "<!-- Generated from cli/src/environment.rs: do not edit by hand.\n     \
+        "<!-- Generated from crates/wasmctl/src/environment.rs: do not edit by hand.\n     \
          After changing a variable: WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --lib environment -->\n\n\
          # Environment variables\n\n\
          Every environment variable wasmctl itself reads. Guests never see the host's \
@@ -104,7 +104,7 @@ pub fn render_markdown() -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use super::*;
 
@@ -116,8 +116,8 @@ mod tests {
                 .any(|limit| limit.variable == name)
     }
 
-    fn workspace_root() -> &'static Path {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+    fn workspace_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
     }
 
     #[test]
@@ -130,7 +130,7 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&docs).unwrap_or_default(),
             rendered,
-            "docs/environment.md is not what cli/src/environment.rs renders; run \
+            "docs/environment.md is not what crates/wasmctl/src/environment.rs renders; run \
              `WASMCTL_UPDATE_DOCS=1 cargo test -p wasmctl --lib environment`"
         );
     }
@@ -144,6 +144,8 @@ mod tests {
         let mut unlisted = Vec::new();
         let mut pending = vec![
             workspace_root().join("cli/src"),
+            workspace_root().join("crates/wasmctl/src"),
+            workspace_root().join("crates/manifest/src"),
             workspace_root().join("host/src"),
         ];
         while let Some(dir) = pending.pop() {
@@ -171,7 +173,7 @@ mod tests {
         }
         assert!(
             unlisted.is_empty(),
-            "list these in cli/src/environment.rs: {unlisted:?}"
+            "list these in crates/wasmctl/src/environment.rs: {unlisted:?}"
         );
     }
 }

@@ -8,7 +8,7 @@ use include_dir::{Dir, include_dir};
 use super::{CONTENT_DIR, METADATA_FILE, Origin, Template, TemplateFile};
 
 /// The repository's `templates/` directory, compiled into the binary.
-static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../templates");
 
 /// Why a template could not be found.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ use include_dir::{Dir, include_dir};
 use wit_parser::{Resolve, UnresolvedPackageGroup, WorldId, WorldItem, WorldKey};
 
 /// The repository's `wit/` directory.
-static WIT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../wit");
+static WIT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../wit");
 
 /// The interface every HTTP component must export (without version).
 pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";

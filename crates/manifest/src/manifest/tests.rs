@@ -141,7 +141,7 @@ fn good_manifest_is_fully_understood() {
 #[test]
 fn template_manifest_is_valid() {
     // The http-rust template's manifest, as rendered with its defaults.
-    let text = include_str!("../../../templates/http-rust/content/wasmctl.toml")
+    let text = include_str!("../../../../templates/http-rust/content/wasmctl.toml")
         .replace("{{project_name}}", "svc")
         .replace("{{toml_str description}}", "\"d\"")
         .replace("{{toml_str http_route}}", "\"/...\"")

@@ -1,0 +1,20 @@
+//! wasmctl's operations: building, componentizing and validating, templates, registries,
+//! Kubernetes, watching; free of clap and the terminal.
+//!
+//! The `wasmctl` binary (package `wasmctl-cli`: `main.rs`, `commands/`, `ui.rs`) parses
+//! arguments, calls into these modules, and owns all presentation. The manifest and its
+//! rules live in `wasmctl-manifest`, re-exported here under the same paths.
+
+pub mod build;
+pub mod component;
+pub mod dirs;
+pub mod environment;
+pub mod fs_tree;
+pub mod interrupt;
+pub mod kube;
+pub mod process;
+pub mod registry;
+pub mod templates;
+pub mod watch;
+
+pub use wasmctl_manifest::{diagnostic, limits, manifest, names};
