@@ -20,7 +20,26 @@ use wasmctl::diagnostic::Diagnostics;
 use wasmctl::manifest::ManifestError;
 use wasmctl::registry::PushProgress;
 
-use crate::commands::{ColorChoice, GlobalArgs};
+/// Options every subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Print only errors and results
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what happens (-vv for debug logs); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colours; NO_COLOR in the environment means never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 /// The terminal as the commands see it.
 #[derive(Debug, Clone)]

@@ -16,11 +16,11 @@ mod watch;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use wasmctl::manifest::{self, App};
 use wasmctl::registry::PushReport;
 
-use crate::ui::Ui;
+use crate::ui::{GlobalArgs, Ui};
 
 pub use shorthand::expand_value_shorthand;
 
@@ -44,27 +44,6 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Options every subcommand takes.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// Print only errors and results
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Print more about what happens (-vv for debug logs); RUST_LOG overrides
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// When to use colours; NO_COLOR in the environment means never
-    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
-    pub color: ColorChoice,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]
