@@ -6,7 +6,7 @@ use serde::Serialize;
 use wasmctl::build::{BuildEvent, BuildOptions, BuiltComponent, Profile, Step, build_component};
 use wasmctl::manifest::{App, Component};
 
-use super::ManifestArgs;
+use super::{JsonArgs, ManifestArgs};
 use crate::ui::Ui;
 
 /// `wasmctl build`
@@ -32,9 +32,8 @@ pub struct BuildArgs {
     /// Build cargo components without --release, into .wasmctl/debug/
     #[arg(long)]
     pub debug: bool,
-    /// Print one JSON document describing the built components
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
 }
 
 #[derive(Serialize)]
@@ -54,7 +53,7 @@ impl BuildArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
         let built = build_app(&app, &self.components, profile(self.debug), ui)?;
-        if self.json {
+        if self.format.json {
             let reports: Vec<_> = built
                 .iter()
                 .map(|c| ComponentReport {

@@ -7,7 +7,7 @@ use wasmctl::kube::{self, KubeApp};
 use wasmctl::manifest::{self, App};
 use wasmctl::registry;
 
-use super::ManifestArgs;
+use super::{JsonArgs, ManifestArgs, TransportArgs};
 use crate::ui::{LayerProgress, Ui};
 
 /// `wasmctl deploy`
@@ -31,9 +31,8 @@ pub struct DeployArgs {
     /// Where to push: HOST[:PORT]/REPO:TAG (default: `[deploy] registry` in wasmctl.toml)
     #[arg(long, value_name = "REF")]
     pub registry: Option<String>,
-    /// Allow plain HTTP to a registry that is not on loopback
-    #[arg(long)]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     /// Also write Kubernetes manifests into DIR
     #[arg(long, value_name = "DIR")]
     pub kube: Option<PathBuf>,
@@ -58,9 +57,8 @@ pub struct DeployArgs {
     /// RuntimeClass of the Wasm runtime on the cluster
     #[arg(long, value_name = "NAME", value_parser = parse_runtime_class)]
     pub runtime_class: Option<String>,
-    /// Print one JSON document for scripts
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
 }
 
 impl DeployArgs {
@@ -82,9 +80,14 @@ impl DeployArgs {
         build_if_needed(&app, ui)?;
         let credentials = super::registry::lookup_credentials(&reference, ui)?;
         let progress = LayerProgress::new(ui);
-        let pushed = registry::runtime()?.block_on(wasmctl::interrupt::interruptible(
-            registry::push_app(&app, &reference, &credentials, self.insecure, &progress),
-        ));
+        let pushed =
+            registry::runtime()?.block_on(wasmctl::interrupt::interruptible(registry::push_app(
+                &app,
+                &reference,
+                &credentials,
+                self.transport.insecure,
+                &progress,
+            )));
         progress.finish();
         let report = pushed?;
 
@@ -92,7 +95,7 @@ impl DeployArgs {
             Some(dir) => Some(self.write_kube(&app, &report.pinned, dir)?),
             None => None,
         };
-        if self.json {
+        if self.format.json {
             let mut document = super::push_json(&report);
             document["kubernetes"] =
                 serde_json::json!(kube_file.as_ref().map(|f| f.display().to_string()));
@@ -101,7 +104,7 @@ impl DeployArgs {
             super::print_push(&report, ui)?;
         }
         if let Some(file) = kube_file {
-            if !self.json {
+            if !self.format.json {
                 ui.status(
                     "Wrote",
                     format!("{} (Deployment and Service)", file.display()),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use wasmctl::build::{BuildError, Profile, check_source, stale_input, toolchain};
 use wasmctl::manifest::{BuildKind, DEFAULT_CARGO_TARGET, ManifestError};
 
-use super::ManifestArgs;
+use super::{JsonArgs, ManifestArgs};
 use crate::ui::Ui;
 
 /// `wasmctl doctor`
@@ -21,9 +21,8 @@ use crate::ui::Ui;
 pub struct DoctorArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// Print one JSON document for scripts
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,7 +57,7 @@ impl Check {
 impl DoctorArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
         let checks = self.checks();
-        if self.json {
+        if self.format.json {
             ui.json(&serde_json::json!({ "ok": checks.iter().all(|c| c.ok), "checks": checks }))?;
         } else {
             for check in &checks {

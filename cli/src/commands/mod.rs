@@ -167,6 +167,22 @@ pub fn push_json(report: &PushReport) -> serde_json::Value {
     })
 }
 
+/// `--json`, for commands whose result scripts consume.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct JsonArgs {
+    /// Print one JSON document for scripts (on stdout; progress and warnings stay on stderr)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--insecure`, for commands that talk to a registry.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct TransportArgs {
+    /// Allow plain HTTP to a registry that is not on loopback
+    #[arg(long)]
+    pub insecure: bool,
+}
+
 /// A `KEY=VALUE` argument (`--value`; `--env` and `--kube-env` through [`parse_env`]).
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')

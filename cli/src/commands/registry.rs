@@ -11,7 +11,7 @@ use wasmctl::registry::{self, Cache, PulledApp, Registry, RegistryError};
 use wasmctl::interrupt::interruptible;
 use wasmctl::registry::runtime;
 
-use super::ManifestArgs;
+use super::{JsonArgs, ManifestArgs, TransportArgs};
 use crate::ui::{LayerProgress, Ui};
 
 /// `wasmctl registry ...`
@@ -32,9 +32,8 @@ pub enum RegistryCommand {
         /// Read the password from stdin even on a terminal (as `docker login` does)
         #[arg(long)]
         password_stdin: bool,
-        /// Allow plain HTTP to a registry that is not on loopback
-        #[arg(long)]
-        insecure: bool,
+        #[command(flatten)]
+        transport: TransportArgs,
     },
     /// Forget the stored credentials of a registry
     Logout {
@@ -56,12 +55,10 @@ pub enum RegistryCommand {
         reference: Option<String>,
         #[command(flatten)]
         manifest: ManifestArgs,
-        /// Allow plain HTTP to a registry that is not on loopback
-        #[arg(long)]
-        insecure: bool,
-        /// Print one JSON document for scripts
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        transport: TransportArgs,
+        #[command(flatten)]
+        format: JsonArgs,
     },
     /// Download an app, verifying every digest, into the cache (and optionally a directory)
     Pull {
@@ -70,12 +67,10 @@ pub enum RegistryCommand {
         /// Also copy the app into DIR (must not exist or be empty)
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
-        /// Allow plain HTTP to a registry that is not on loopback
-        #[arg(long)]
-        insecure: bool,
-        /// Print one JSON document for scripts
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        transport: TransportArgs,
+        #[command(flatten)]
+        format: JsonArgs,
     },
 }
 
@@ -86,7 +81,7 @@ impl RegistryCommand {
                 host,
                 username,
                 password_stdin,
-                insecure,
+                transport: TransportArgs { insecure },
             } => {
                 let password = if ui.interactive() && !password_stdin {
                     // No echo: the password must not stay on the screen or in a recording.
@@ -128,8 +123,8 @@ impl RegistryCommand {
             RegistryCommand::Push {
                 reference,
                 manifest,
-                insecure,
-                json,
+                transport: TransportArgs { insecure },
+                format: JsonArgs { json },
             } => {
                 let app = manifest.load()?;
                 let reference = registry::target(reference.as_deref(), &app)?;
@@ -166,8 +161,8 @@ impl RegistryCommand {
             RegistryCommand::Pull {
                 reference,
                 output,
-                insecure,
-                json,
+                transport: TransportArgs { insecure },
+                format: JsonArgs { json },
             } => {
                 // Fail before downloading what could not be copied.
                 if let Some(target) = &output {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use wasmctl::templates::catalog::Catalog;
 use wasmctl::templates::{Origin, Template};
 
+use super::JsonArgs;
 use crate::ui::Ui;
 
 /// `wasmctl templates ...`
@@ -13,9 +14,8 @@ use crate::ui::Ui;
 pub enum TemplatesCommand {
     /// Show the embedded and installed templates and their parameters
     List {
-        /// Print one JSON document for scripts
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: JsonArgs,
     },
     /// Install a template from a directory or a .tar/.tar.gz archive, validating it first
     #[command(
@@ -79,7 +79,9 @@ impl TemplatesCommand {
     pub fn run(self, ui: &Ui) -> Result<()> {
         let catalog = Catalog::for_user()?;
         match self {
-            TemplatesCommand::List { json } => {
+            TemplatesCommand::List {
+                format: JsonArgs { json },
+            } => {
                 let templates = catalog.all()?;
                 let summaries: Vec<_> = templates.iter().map(summary).collect();
                 if json {
