@@ -16,8 +16,9 @@ use std::time::Duration;
 use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use wasmctl::build::{BuildEvent, BuildOptions, BuildProgress, BuiltComponent, Profile, Step};
 use wasmctl::diagnostic::Diagnostics;
-use wasmctl::manifest::ManifestError;
+use wasmctl::manifest::{Component, ManifestError};
 use wasmctl::registry::PushProgress;
 
 /// Options every subcommand takes.
@@ -107,10 +108,6 @@ impl Ui {
     /// Whether progress bars and spinners are drawn (a terminal, not `--quiet`).
     pub fn spinners_enabled(&self) -> bool {
         self.spinners
-    }
-
-    pub fn color(&self) -> bool {
-        self.color
     }
 
     /// Progress of one long task (a component's build): a spinner on a terminal,
@@ -260,6 +257,128 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// How builds run for this terminal: coloured compiler output when ours is, and the
+/// output shown as it streams unless `--quiet` (a failure then repeats its last lines).
+impl Ui {
+    pub fn build_options(&self, profile: Profile) -> BuildOptions {
+        BuildOptions {
+            profile,
+            color: self.color,
+            output_shown: !self.quiet,
+        }
+    }
+
+    /// A spinner per component being built, and a `Built` line as each one ends; paths
+    /// are shown relative to `app_dir`.
+    pub fn build_progress<'a>(&'a self, app_dir: &'a std::path::Path) -> BuildSpinners<'a> {
+        BuildSpinners {
+            ui: self,
+            app_dir,
+            current: None,
+            built_lines: true,
+        }
+    }
+}
+
+/// See [`Ui::build_progress`].
+pub struct BuildSpinners<'a> {
+    ui: &'a Ui,
+    app_dir: &'a std::path::Path,
+    current: Option<Progress>,
+    /// Say `Built` as each component ends (the dev loop sums up a rebuild instead).
+    built_lines: bool,
+}
+
+impl BuildSpinners<'_> {
+    /// Spinners only, without a `Built` line per component.
+    pub fn without_built_lines(self) -> Self {
+        Self {
+            built_lines: false,
+            ..self
+        }
+    }
+}
+
+impl BuildProgress for BuildSpinners<'_> {
+    fn started(&mut self, component: &Component) {
+        self.current = Some(self.ui.progress(&component.id));
+    }
+
+    fn event(&mut self, event: BuildEvent<'_>) {
+        let Some(progress) = &self.current else {
+            return;
+        };
+        match event {
+            BuildEvent::Step(step) => progress.step(&describe_step(step)),
+            BuildEvent::Output(line) => progress.line(line),
+        }
+    }
+
+    fn finished(&mut self, built: Option<&BuiltComponent>) {
+        if let Some(progress) = self.current.take() {
+            progress.finish();
+        }
+        if let Some(component) = built.filter(|_| self.built_lines) {
+            self.ui.status(
+                "Built",
+                format!(
+                    "{} → {}{}",
+                    component.id,
+                    relative(&component.path, self.app_dir),
+                    if component.componentized {
+                        " (componentized)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+    }
+}
+
+/// A build step as its spinner says it.
+fn describe_step(step: Step<'_>) -> String {
+    match step {
+        Step::Cargo { target, release } => format!(
+            "cargo build ({target}, {})",
+            if release { "release" } else { "debug" }
+        ),
+        Step::Running(command) => format!("running `{}`", shorten(command)),
+        Step::Componentizing => "componentizing".to_string(),
+        Step::Validating => "validating".to_string(),
+    }
+}
+
+/// The first line of a build command, cut to fit a spinner line.
+fn shorten(command: &str) -> String {
+    const WIDTH: usize = 40;
+    let first_line = command.lines().next().unwrap_or_default().trim();
+    if first_line.chars().count() <= WIDTH && !command.trim().contains('\n') {
+        return first_line.to_string();
+    }
+    let cut: String = first_line.chars().take(WIDTH).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// A duration as people read it: `4.2ms`, `350ms`, `1.25s`.
+pub fn format_duration(duration: Duration) -> String {
+    if duration < Duration::from_millis(10) {
+        format!("{:.1}ms", duration.as_secs_f64() * 1000.0)
+    } else if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{:.2}s", duration.as_secs_f64())
+    }
+}
+
+/// `path` relative to `base` when it is inside it, for shorter messages.
+pub fn relative(path: &std::path::Path, base: &std::path::Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Progress of a registry push: per-layer upload bars on a terminal, one status line

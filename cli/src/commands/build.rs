@@ -1,13 +1,10 @@
-use std::time::Duration;
-
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
-use wasmctl::build::{BuildEvent, BuildOptions, BuiltComponent, Profile, Step, build_component};
-use wasmctl::manifest::{App, Component};
+use wasmctl::build::{Profile, build_app};
 
 use super::{JsonArgs, ManifestArgs};
-use crate::ui::Ui;
+use crate::ui::{Ui, format_duration};
 
 /// `wasmctl build`
 #[derive(Debug, Args)]
@@ -52,7 +49,12 @@ struct ComponentReport<'a> {
 impl BuildArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
-        let built = build_app(&app, &self.components, profile(self.debug), ui)?;
+        let built = build_app(
+            &app,
+            &self.components,
+            ui.build_options(Profile::debug_if(self.debug)),
+            &mut ui.build_progress(&app.dir),
+        )?;
         if self.format.json {
             let reports: Vec<_> = built
                 .iter()
@@ -84,116 +86,5 @@ impl BuildArgs {
             ))?;
         }
         Ok(())
-    }
-}
-
-/// The build profile a `--debug` flag asks for.
-pub fn profile(debug: bool) -> Profile {
-    if debug {
-        Profile::Debug
-    } else {
-        Profile::Release
-    }
-}
-
-/// Builds the selected components (all when `only` is empty), reporting progress on `ui`.
-/// `up --build` shares this.
-pub fn build_app(
-    app: &App,
-    only: &[String],
-    profile: Profile,
-    ui: &Ui,
-) -> Result<Vec<BuiltComponent>> {
-    for id in only {
-        if !app.components.contains_key(id) {
-            let known: Vec<&str> = app.components.keys().map(String::as_str).collect();
-            let suggestion = match wasmctl::diagnostic::did_you_mean(id, known.iter().copied()) {
-                Some(best) => format!("did you mean `{best}`? "),
-                None => String::new(),
-            };
-            anyhow::bail!(
-                "no component `{id}` in `{}`\nhelp: {suggestion}its components: {}",
-                app.manifest_path.display(),
-                known.join(", ")
-            );
-        }
-    }
-    let mut built = Vec::new();
-    for component in app
-        .components
-        .values()
-        .filter(|c| only.is_empty() || only.contains(&c.id))
-    {
-        let component = build_one(app, component, profile, ui)?;
-        ui.status(
-            "Built",
-            format!(
-                "{} → {}{}",
-                component.id,
-                super::relative(&component.path, &app.dir),
-                if component.componentized {
-                    " (componentized)"
-                } else {
-                    ""
-                }
-            ),
-        );
-        built.push(component);
-    }
-    Ok(built)
-}
-
-/// Builds one component behind a spinner; compiler output streams above it.
-pub fn build_one(
-    app: &App,
-    component: &Component,
-    profile: Profile,
-    ui: &Ui,
-) -> Result<BuiltComponent> {
-    let options = BuildOptions {
-        profile,
-        color: ui.color(),
-        output_shown: !ui.is_quiet(),
-    };
-    let progress = ui.progress(&component.id);
-    let result = build_component(app, component, options, &mut |event| match event {
-        BuildEvent::Step(step) => {
-            let what = match step {
-                Step::Cargo { target, release } => format!(
-                    "cargo build ({target}, {})",
-                    if release { "release" } else { "debug" }
-                ),
-                Step::Running(command) => format!("running `{}`", shorten(command)),
-                Step::Componentizing => "componentizing".to_string(),
-                Step::Validating => "validating".to_string(),
-            };
-            progress.step(&what);
-        }
-        BuildEvent::Output(line) => progress.line(line),
-    });
-    progress.finish();
-    result.map_err(|e| {
-        anyhow::Error::new(e).context(format!("building component `{}`", component.id))
-    })
-}
-
-/// The first line of a build command, cut to fit a spinner line.
-fn shorten(command: &str) -> String {
-    const WIDTH: usize = 40;
-    let first_line = command.lines().next().unwrap_or_default().trim();
-    if first_line.chars().count() <= WIDTH && !command.trim().contains('\n') {
-        return first_line.to_string();
-    }
-    let cut: String = first_line.chars().take(WIDTH).collect();
-    format!("{}…", cut.trim_end())
-}
-
-pub fn format_duration(duration: Duration) -> String {
-    if duration < Duration::from_millis(10) {
-        format!("{:.1}ms", duration.as_secs_f64() * 1000.0)
-    } else if duration < Duration::from_secs(1) {
-        format!("{}ms", duration.as_millis())
-    } else {
-        format!("{:.2}s", duration.as_secs_f64())
     }
 }

@@ -186,18 +186,14 @@ fn parse_runtime_class(text: &str) -> Result<String, String> {
 /// Builds components whose file is missing or older than their inputs (the push
 /// validates them all).
 fn build_if_needed(app: &App, ui: &Ui) -> Result<()> {
-    let stale: Vec<String> = app
-        .components
-        .values()
-        .filter(|c| {
-            c.build.is_some()
-                && (!app.resolve(&c.source).exists()
-                    || wasmctl::build::stale_input(app, c, Profile::Release).is_some())
-        })
-        .map(|c| c.id.clone())
-        .collect();
-    if !stale.is_empty() {
-        super::build::build_app(app, &stale, Profile::Release, ui)?;
+    let outdated = wasmctl::build::outdated(app);
+    if !outdated.is_empty() {
+        wasmctl::build::build_app(
+            app,
+            &outdated,
+            ui.build_options(Profile::Release),
+            &mut ui.build_progress(&app.dir),
+        )?;
     }
     Ok(())
 }

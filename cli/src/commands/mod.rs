@@ -11,9 +11,8 @@ mod shorthand;
 mod template_values;
 mod templates;
 mod up;
-mod watch;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +22,8 @@ use wasmctl::registry::PushReport;
 use crate::ui::{GlobalArgs, Ui};
 
 pub use shorthand::expand_value_shorthand;
+
+use crate::ui::relative;
 
 /// Build, serve and ship WebAssembly HTTP components.
 ///
@@ -57,17 +58,7 @@ pub enum Command {
     /// Serve the app on a local HTTP server
     Up(up::UpArgs),
     /// Build, serve, and rebuild on every save (`up --watch`)
-    // Always watching: `--watch` goes unsaid, so `--clear` cannot require it, and the
-    // options that contradict watching are hidden (and refused when given).
-    #[command(
-        mut_arg("watch", |arg| arg.hide(true)),
-        mut_arg("clear", |arg| arg.requires(clap::builder::Resettable::Reset).help("Clear the screen before each rebuild")),
-        mut_arg("build", |arg| arg.hide(true)),
-        mut_arg("file", |arg| arg.hide(true)),
-        mut_arg("from", |arg| arg.hide(true)),
-        mut_arg("insecure", |arg| arg.hide(true)),
-    )]
-    Watch(up::UpArgs),
+    Watch(up::WatchArgs),
     /// Push the app to an OCI registry and hand it to Kubernetes
     Deploy(deploy::DeployArgs),
     /// Log in to registries, push apps to them and pull apps from them
@@ -96,11 +87,7 @@ impl Command {
             Command::Completions(args) => args.run(ui),
             Command::Build(args) => args.run(ui),
             Command::Up(args) => args.run(ui),
-            Command::Watch(args) => up::UpArgs {
-                watch: true,
-                ..args
-            }
-            .run(ui),
+            Command::Watch(args) => args.run(ui),
             Command::Deploy(args) => args.run(ui),
             Command::Registry(command) => command.run(ui),
             Command::Doctor(args) => args.run(ui),
@@ -196,14 +183,6 @@ pub fn parse_env(text: &str) -> Result<(String, String), String> {
     let (name, value) = parse_key_value(text)?;
     manifest::check_env_key(&name)?;
     Ok((name, value))
-}
-
-/// `path` relative to `base` when it is inside it, for shorter messages.
-pub fn relative(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base)
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }
 
 #[cfg(test)]

@@ -61,10 +61,15 @@ fn watch_refuses_what_it_cannot_watch() {
     wasmctl(dir.path())
         .args(["watch", "handler.wasm"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains(
-            "--watch serves an app, not a single file (`handler.wasm`)",
+            "unexpected argument 'handler.wasm'",
         ));
+    wasmctl(dir.path())
+        .args(["watch", "--from", "127.0.0.1:5000/app:v1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unexpected argument '--from'"));
     // No manifest: the usual help on how to get one.
     wasmctl(dir.path())
         .arg("watch")

@@ -44,6 +44,17 @@ pub enum Profile {
     Debug,
 }
 
+impl Profile {
+    /// [`Profile::Debug`] when `debug` holds (a `--debug` flag), else release.
+    pub fn debug_if(debug: bool) -> Profile {
+        if debug {
+            Profile::Debug
+        } else {
+            Profile::Release
+        }
+    }
+}
+
 /// Where debug builds of cargo components land, relative to the app directory. They
 /// never overwrite `source`, so a debug build is never deployed or served by mistake.
 pub const DEBUG_DIR: &str = ".wasmctl/debug";
@@ -249,6 +260,91 @@ pub fn build_component(
         build_time,
         check_time: started.elapsed(),
     })
+}
+
+/// How a build of several components reports progress: each component's
+/// [`BuildEvent`]s, framed by its start and end. The binary draws a spinner per component.
+pub trait BuildProgress {
+    /// `component`'s build starts; its events follow.
+    fn started(&mut self, component: &Component);
+    /// A step or output line of the component being built.
+    fn event(&mut self, event: BuildEvent<'_>);
+    /// The component's build ended: built, or `None` when it failed (the error is
+    /// returned to the caller).
+    fn finished(&mut self, built: Option<&BuiltComponent>);
+}
+
+/// Why [`build_app`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AppBuildError {
+    /// `--component ID` names no component of the app.
+    #[error("no component `{id}` in `{}`\nhelp: {}its components: {}", manifest.display(), suggestion(id, known), known.join(", "))]
+    UnknownComponent {
+        id: String,
+        manifest: PathBuf,
+        known: Vec<String>,
+    },
+    /// A component failed to build; the ones before it were built.
+    #[error("building component `{id}`")]
+    Component {
+        id: String,
+        #[source]
+        source: Box<BuildError>,
+    },
+}
+
+fn suggestion(id: &str, known: &[String]) -> String {
+    match crate::diagnostic::did_you_mean(id, known.iter().map(String::as_str)) {
+        Some(best) => format!("did you mean `{best}`? "),
+        None => String::new(),
+    }
+}
+
+/// Builds the components named in `only` (all of them when it is empty), in manifest
+/// order, stopping at the first failure. `wasmctl build`, `up --build`, the dev loop and
+/// `deploy` all build through here.
+pub fn build_app(
+    app: &App,
+    only: &[String],
+    options: BuildOptions,
+    progress: &mut dyn BuildProgress,
+) -> Result<Vec<BuiltComponent>, AppBuildError> {
+    if let Some(unknown) = only.iter().find(|id| !app.components.contains_key(*id)) {
+        return Err(AppBuildError::UnknownComponent {
+            id: unknown.clone(),
+            manifest: app.manifest_path.clone(),
+            known: app.components.keys().cloned().collect(),
+        });
+    }
+    let mut built = Vec::new();
+    for component in app
+        .components
+        .values()
+        .filter(|c| only.is_empty() || only.contains(&c.id))
+    {
+        progress.started(component);
+        let result = build_component(app, component, options, &mut |event| progress.event(event));
+        progress.finished(result.as_ref().ok());
+        built.push(result.map_err(|source| AppBuildError::Component {
+            id: component.id.clone(),
+            source: Box::new(source),
+        })?);
+    }
+    Ok(built)
+}
+
+/// The components `deploy` must build before pushing: those with a build whose file is
+/// missing or older than one of its inputs.
+pub fn outdated(app: &App) -> Vec<String> {
+    app.components
+        .values()
+        .filter(|c| {
+            c.build.is_some()
+                && (!app.resolve(&c.source).exists()
+                    || stale_input(app, c, Profile::Release).is_some())
+        })
+        .map(|c| c.id.clone())
+        .collect()
 }
 
 /// Validates a component's current file for `profile` without building anything.

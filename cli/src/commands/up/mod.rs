@@ -1,23 +1,27 @@
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
+//! `wasmctl up` and its alias `wasmctl watch` (`up --watch`): serve an app, a pulled app
+//! or one component file on the embedded host. What is served and how each setting
+//! resolves is `wasmctl-serve`'s; this module maps flags onto it and renders.
+
+mod dev;
+mod output;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use console::Style;
-use wasmctl::build::Profile;
-use wasmctl::manifest::{self, App, Component, Limits, Route};
+use clap::Args;
+use wasmctl::build::{Profile, build_app};
+use wasmctl::manifest::{self, App, Route};
 use wasmctl_host::{
-    AccessLog, AppConfig, BoundServer, Compilation, ComponentConfig, GuestOutput, Host, HostConfig,
-    LoadError, MAX_INSTANCES, OutboundRule, RequestRecord, ServerLimits, Stream,
+    AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, ServerLimits,
 };
+use wasmctl_serve::{ServeSettings, Served};
 
+use self::output::{AccessLines, LogFormat, TerminalAndLogs, shutdown_signal};
 use super::ManifestArgs;
-use crate::ui::Ui;
+use crate::ui::{Ui, relative};
 
 /// `wasmctl up [FILE.wasm]`
 #[derive(Debug, Args)]
@@ -47,29 +51,54 @@ use crate::ui::Ui;
     build keeps the last good version serving.")]
 pub struct UpArgs {
     /// Serve this component file on `/...` instead of an app
-    #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest", "from"])]
+    #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest", "from", "debug", "watch"])]
     pub file: Option<PathBuf>,
     /// Serve an app pulled from a registry: HOST[:PORT]/REPO:TAG or ...@sha256:...
-    #[arg(long, value_name = "REF", conflicts_with_all = ["build", "manifest"])]
+    #[arg(long, value_name = "REF", conflicts_with_all = ["build", "manifest", "debug", "watch"])]
     pub from: Option<String>,
     /// With --from: allow plain HTTP to a registry that is not on loopback
     #[arg(long, requires = "from")]
     pub insecure: bool,
-    #[command(flatten)]
-    pub manifest: ManifestArgs,
     /// Run `wasmctl build` first
     #[arg(long)]
     pub build: bool,
-    /// Serve the debug builds of cargo components (`wasmctl build --debug`; with --build
-    /// or --watch, build them that way)
-    #[arg(long, conflicts_with_all = ["file", "from"])]
-    pub debug: bool,
     /// Rebuild on save and swap the new version in without dropping a request
-    #[arg(long, conflicts_with_all = ["file", "from"])]
+    #[arg(long)]
     pub watch: bool,
     /// With --watch: clear the screen before each rebuild
     #[arg(long, requires = "watch")]
     pub clear: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `wasmctl watch`: `wasmctl up --watch`, with only the options that make sense when
+/// watching.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Builds every component, serves the app, and on every save of a component's\n\
+    `watch` inputs or of wasmctl.toml rebuilds what changed and swaps it in: requests in\n\
+    flight finish on the old version, the socket stays open. A failed build keeps the last\n\
+    good version serving. The same as `wasmctl up --watch`; `wasmctl up --help` says how\n\
+    requests are served."
+)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Clear the screen before each rebuild
+    #[arg(long)]
+    pub clear: bool,
+}
+
+/// What `up` and `watch` share: the app, the build served, and the server's settings.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Serve the debug builds of cargo components (`wasmctl build --debug`; with --build
+    /// or --watch, build them that way)
+    #[arg(long)]
+    pub debug: bool,
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000", value_parser = parse_listen)]
     pub listen: SocketAddr,
@@ -109,15 +138,6 @@ pub struct UpArgs {
     /// Log health checks too (left out by default; see below)
     #[arg(long)]
     pub log_health_checks: bool,
-}
-
-/// How the access log is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// For people, and only with -v.
-    Text,
-    /// For machines, always: one JSON object per line.
-    Json,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -201,17 +221,13 @@ fn parse_body_size(text: &str) -> Result<u64, String> {
 }
 
 impl UpArgs {
-    /// The build profile served (and built, with --build or --watch).
-    pub(super) fn profile(&self) -> Profile {
-        super::build::profile(self.debug)
-    }
-
     pub fn run(self, ui: &Ui) -> Result<()> {
         if self.watch {
-            return super::watch::run(self, ui);
+            return dev::run(&self.serve, self.clear, ui);
         }
+        let profile = self.serve.profile();
         let served = match (&self.file, &self.from) {
-            (Some(file), _) => self.bare_component(file)?,
+            (Some(file), _) => Served::file(file)?,
             (None, Some(reference)) => {
                 let pulled = super::registry::pull(reference, self.insecure, ui)?;
                 ui.status(
@@ -221,21 +237,19 @@ impl UpArgs {
                         pulled.digest, pulled.downloaded, pulled.layers
                     ),
                 );
-                self.app(
-                    &manifest::load(&pulled.dir.join(manifest::MANIFEST_FILE))?,
-                    ui,
-                )?
+                let app = manifest::load(&pulled.dir.join(manifest::MANIFEST_FILE))?;
+                self.app(&app, profile, ui)?
             }
-            (None, None) => self.app(&self.manifest.load()?, ui)?,
+            (None, None) => self.app(&self.serve.manifest.load()?, profile, ui)?,
         };
 
         let started = Instant::now();
-        let host = self.new_host(&served.dir, ui)?;
+        let host = self.serve.new_host(&served.dir, ui)?;
         let progress = ui.progress("up");
         progress.step("compiling components");
-        let loaded = host.load(self.app_config(&served));
+        let loaded = host.load(served.host_config(&self.serve.settings()));
         progress.finish();
-        for report in loaded.map_err(load_problem)? {
+        for report in loaded.map_err(wasmctl_serve::explain_load_error)? {
             let (verb, note) = match report.compilation {
                 Compilation::Compiled => ("Compiled", ""),
                 Compilation::Cached | Compilation::Unchanged => ("Loaded", " (cached)"),
@@ -245,83 +259,60 @@ impl UpArgs {
                 format!("{} in {:.0?}{note}", report.id, report.elapsed),
             );
         }
-        let server = self.bind(host, started, ui)?;
+        let server = self.serve.bind(host, started, ui)?;
         print_routes(server.local_addr(), &served.routes, ui)?;
         server.serve(shutdown_signal())?;
         ui.status("Stopped", "the server shut down");
         Ok(())
     }
 
-    fn app(&self, app: &App, ui: &Ui) -> Result<Served> {
-        // A mount that is not a directory of the app would fail the guest at start, with a
-        // message that does not name the manifest.
-        for component in app.components.values() {
-            app.check_mounts(component)?;
-        }
+    /// An app ready to serve: built first with `--build`, else checked to be built.
+    fn app(&self, app: &App, profile: Profile, ui: &Ui) -> Result<Served> {
+        wasmctl_serve::check_mounts(app)?;
         if self.build {
             // Builds validate what they produce.
-            super::build::build_app(app, &[], self.profile(), ui)?;
+            build_app(
+                app,
+                &[],
+                ui.build_options(profile),
+                &mut ui.build_progress(&app.dir),
+            )?;
         } else {
-            for component in app.components.values() {
-                check_built(app, component, self.profile(), ui)?;
+            for stale in wasmctl_serve::check_built(app, profile)? {
+                ui.warn(format!(
+                    "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
+                    stale.component,
+                    relative(&stale.input, &app.dir)
+                ));
             }
         }
-        Ok(Served::app(app, self.profile()))
+        Ok(Served::app(app, profile))
+    }
+}
+
+impl WatchArgs {
+    pub fn run(self, ui: &Ui) -> Result<()> {
+        dev::run(&self.serve, self.clear, ui)
+    }
+}
+
+impl ServeArgs {
+    /// The build profile served (and built, with --build or --watch).
+    fn profile(&self) -> Profile {
+        Profile::debug_if(self.debug)
     }
 
-    fn bare_component(&self, file: &Path) -> Result<Served> {
-        let bytes = wasmctl::build::read_component(file).map_err(|error| {
-            if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
-                anyhow::anyhow!(
-                    "`{}` does not exist\nhelp: pass the path of a built component, e.g. `target/wasm32-wasip2/release/NAME.wasm`, or run `wasmctl up` without a file in an app's directory",
-                    file.display()
-                )
-            } else {
-                anyhow::Error::new(error)
-            }
-        })?;
-        wasmctl::component::validate(file, &bytes)?;
-        let stem = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("component");
-        // An id the naming rule accepts, derived from the file name.
-        let mut id: String = stem
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            id.insert_str(0, "c-");
+    /// The settings that change what each component gets.
+    fn settings(&self) -> ServeSettings {
+        ServeSettings {
+            profile: self.profile(),
+            env: self.env.clone(),
+            request_timeout: self.request_timeout,
         }
-        let path = std::path::absolute(file)?;
-        let component = Component {
-            id: id.clone(),
-            source: PathBuf::from(file),
-            description: None,
-            environment: Default::default(),
-            files: Vec::new(),
-            allowed_outbound_hosts: Vec::new(),
-            limits: Limits::default(),
-            build: None,
-        };
-        Ok(Served {
-            dir: path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from(".")),
-            components: vec![(component, path)],
-            routes: vec![(Route::Prefix(String::new()), id)],
-        })
     }
 
     /// The engine and server settings; guest output goes to `DIR/.wasmctl/logs/`.
-    pub(super) fn new_host(&self, dir: &Path, ui: &Ui) -> Result<Host> {
+    fn new_host(&self, dir: &Path, ui: &Ui) -> Result<Host> {
         let logs = wasmctl::fs_tree::create_own_dir(dir, Path::new(".wasmctl/logs"))?;
         let cache_dir = if self.no_cache {
             None
@@ -334,11 +325,7 @@ impl UpArgs {
         };
         Host::new(HostConfig {
             cache_dir,
-            output: Some(Arc::new(TerminalAndLogs {
-                dir: logs,
-                files: Mutex::new(HashMap::new()),
-                quiet: ui.is_quiet(),
-            })),
+            output: Some(Arc::new(TerminalAndLogs::new(logs, ui.is_quiet()))),
             access_log: self.access_log(ui),
             limits: ServerLimits {
                 max_connections: self.max_connections,
@@ -366,24 +353,8 @@ impl UpArgs {
         })
     }
 
-    /// What the host serves for `served`, with the grants, limits and `--env` applied.
-    pub(super) fn app_config(&self, served: &Served) -> AppConfig {
-        AppConfig {
-            components: served
-                .components
-                .iter()
-                .map(|(component, path)| component_config(component, path, &served.dir, self))
-                .collect(),
-            routes: served
-                .routes
-                .iter()
-                .map(|(route, id)| (host_route(route), id.clone()))
-                .collect(),
-        }
-    }
-
     /// Binds the listening sockets and says so.
-    pub(super) fn bind(&self, host: Host, started: Instant, ui: &Ui) -> Result<BoundServer> {
+    fn bind(&self, host: Host, started: Instant, ui: &Ui) -> Result<BoundServer> {
         let workers = self
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -402,54 +373,12 @@ impl UpArgs {
     }
 }
 
-/// What `up` serves: an app from a manifest, or one bare component.
-pub(super) struct Served {
-    /// Where `.wasmctl/logs/` goes.
-    pub dir: PathBuf,
-    pub components: Vec<(Component, PathBuf)>,
-    pub routes: Vec<(Route, String)>,
-}
-
-impl Served {
-    pub fn app(app: &App, profile: Profile) -> Served {
-        Served {
-            dir: app.dir.clone(),
-            components: app
-                .components
-                .values()
-                .map(|c| (c.clone(), wasmctl::build::component_path(app, c, profile)))
-                .collect(),
-            routes: app
-                .routes
-                .iter()
-                .map(|r| (r.route.clone(), r.component.clone()))
-                .collect(),
-        }
-    }
-}
-
 /// The URL of each route, on stdout (scripts and tests wait for these lines).
-pub(super) fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui) -> Result<()> {
+fn print_routes(addr: SocketAddr, routes: &[(Route, String)], ui: &Ui) -> Result<()> {
     for (route, component) in routes {
         ui.result(format!("http://{addr}{route}  →  {component}"))?;
     }
     Ok(())
-}
-
-/// A load failure as the user reads it: a component whose memory limit is below what it
-/// needs to start gets what to raise, and by how much.
-pub(super) fn load_problem(error: LoadError) -> anyhow::Error {
-    let LoadError::MemoryLimit { id, limit, wanted } = error else {
-        return error.into();
-    };
-    let mib = |bytes: u64| format!("{}MiB", bytes.div_ceil(1024 * 1024));
-    anyhow::anyhow!(
-        "component `{id}` needs more memory to start than its limit of {}\nhelp: raise `memory` in `[component.{id}.limits]` of {} to at least {}, or remove it for the default ({})",
-        mib(limit),
-        manifest::MANIFEST_FILE,
-        mib(wanted),
-        mib(manifest::DEFAULT_MEMORY),
-    )
 }
 
 /// A bind failure on a port in use, with what to do about it.
@@ -465,202 +394,6 @@ fn listen_problem(error: anyhow::Error, addr: SocketAddr) -> anyhow::Error {
         "could not listen on {addr}: another process is listening there\nhelp: stop it, or listen on another port, e.g. `--listen {}:0` for any free one",
         addr.ip()
     )
-}
-
-/// A component about to be served without a build: it must exist and be valid, and
-/// should be newer than its inputs.
-fn check_built(app: &App, component: &Component, profile: Profile, ui: &Ui) -> Result<()> {
-    wasmctl::build::check_source(app, component, profile)?;
-    if let Some(input) = wasmctl::build::stale_input(app, component, profile) {
-        ui.warn(format!(
-            "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
-            component.id,
-            super::relative(&input, &app.dir)
-        ));
-    }
-    Ok(())
-}
-
-fn host_route(route: &Route) -> wasmctl_host::Route {
-    match route {
-        Route::Exact(path) => wasmctl_host::Route::Exact(path.clone()),
-        Route::Prefix(prefix) => wasmctl_host::Route::Prefix(prefix.clone()),
-    }
-}
-
-fn component_config(
-    component: &Component,
-    path: &Path,
-    dir: &Path,
-    args: &UpArgs,
-) -> ComponentConfig {
-    let mut environment: Vec<(String, String)> =
-        component.environment.clone().into_iter().collect();
-    environment.extend(args.env.iter().cloned());
-    ComponentConfig {
-        id: component.id.clone(),
-        path: path.to_path_buf(),
-        environment,
-        preopens: component
-            .files
-            .iter()
-            .map(|f| {
-                // The host opens canonical paths only (see `ComponentConfig::preopens`);
-                // each mount was checked against the app directory when the manifest loaded.
-                let granted = manifest::resolve_mount(dir, &f.source)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| dir.join(&f.source));
-                (granted, f.destination.clone())
-            })
-            .collect(),
-        outbound: component
-            .allowed_outbound_hosts
-            .iter()
-            .map(|h| OutboundRule {
-                scheme: h.scheme.clone(),
-                host: h.host.clone(),
-                port: h.port,
-            })
-            .collect(),
-        timeout: args
-            .request_timeout
-            .or(component.limits.timeout)
-            .unwrap_or(manifest::DEFAULT_TIMEOUT),
-        memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
-    }
-}
-
-/// Guest output: prefixed with the component id on stderr, and appended to
-/// `<dir>/<id>.log` (opened on a component's first line, so components added by a
-/// reload get theirs too).
-struct TerminalAndLogs {
-    dir: PathBuf,
-    files: Mutex<HashMap<String, Option<File>>>,
-    quiet: bool,
-}
-
-impl GuestOutput for TerminalAndLogs {
-    fn line(&self, component: &str, stream: Stream, line: &str) {
-        if !self.quiet {
-            let prefix = Style::new().cyan().apply_to(format!("[{component}]"));
-            match stream {
-                Stream::Stdout => eprintln!("{prefix} {line}"),
-                Stream::Stderr => {
-                    eprintln!("{prefix} {} {line}", Style::new().yellow().apply_to("!"))
-                }
-            }
-        }
-        let Ok(mut files) = self.files.lock() else {
-            return;
-        };
-        let file = files.entry(component.to_string()).or_insert_with(|| {
-            let path = self.dir.join(format!("{component}.log"));
-            // A link at the log's path could send guest output over any file of the user.
-            let opened = wasmctl::fs_tree::open_append_no_follow(&path);
-            opened
-                .inspect_err(|error| {
-                    tracing::warn!("guest output is not logged to {}: {error}", path.display())
-                })
-                .ok()
-        });
-        if let Some(file) = file {
-            let tag = match stream {
-                Stream::Stdout => "out",
-                Stream::Stderr => "err",
-            };
-            let _ = writeln!(file, "{tag} {line}");
-        }
-    }
-}
-
-/// Paths that load balancers and orchestrators poll every few seconds: their successful
-/// answers would drown the requests worth reading. A failing health check is logged.
-const HEALTH_CHECK_PATHS: [&str; 5] = ["/health", "/healthz", "/ready", "/readyz", "/livez"];
-
-/// The access log: one line per answered request on stderr.
-struct AccessLines {
-    format: LogFormat,
-    /// Log successful health checks too.
-    health_checks: bool,
-}
-
-/// One access log line as JSON.
-#[derive(serde::Serialize)]
-struct AccessJson<'a> {
-    time: String,
-    method: &'a str,
-    path: &'a str,
-    status: u16,
-    duration_ms: f64,
-    component: Option<&'a str>,
-    route: Option<&'a str>,
-    client_error: Option<&'a str>,
-}
-
-impl AccessLog for AccessLines {
-    fn request(&self, record: &RequestRecord<'_>) {
-        if !self.health_checks
-            && record.status.is_success()
-            && HEALTH_CHECK_PATHS.contains(&record.path)
-        {
-            return;
-        }
-        let time = humantime::format_rfc3339_millis(SystemTime::now());
-        let duration_ms = record.duration.as_secs_f64() * 1000.0;
-        // A request path holds no spaces or control characters (hyper refuses them), and
-        // the reason for a client error is the host's (or hyper's) own text, never the
-        // client's bytes, so a line cannot be forged from the outside.
-        let line = match self.format {
-            LogFormat::Text => format!(
-                "{} {} {} {} {duration_ms:.2}ms {} {}{}",
-                Style::new().dim().apply_to(time),
-                record.method,
-                record.path,
-                record.status.as_u16(),
-                record.component.unwrap_or("-"),
-                record.route.unwrap_or("-"),
-                match record.client_error {
-                    Some(reason) => format!(" (client error: {reason})"),
-                    None => String::new(),
-                },
-            ),
-            LogFormat::Json => serde_json::to_string(&AccessJson {
-                time: time.to_string(),
-                method: record.method.as_str(),
-                path: record.path,
-                status: record.status.as_u16(),
-                duration_ms,
-                component: record.component,
-                route: record.route,
-                client_error: record.client_error,
-            })
-            .expect("strings, numbers and options serialize"),
-        };
-        // A closed stderr must not take the worker down; the line is lost either way.
-        let _ = writeln!(std::io::stderr(), "{line}");
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub(super) async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

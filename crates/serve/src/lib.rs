@@ -1,0 +1,289 @@
+//! What `wasmctl up` serves: an app from its manifest, or one bare component, mapped onto
+//! the configuration of `wasmctl-host`, with every setting resolved in one place (a
+//! flag, else the manifest, else the default). [`dev`] is the dev loop behind
+//! `up --watch`. No clap and no terminal: the binary renders what happens.
+
+pub mod dev;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use wasmctl::build::{self, Profile};
+use wasmctl::manifest::{self, App, Component, Limits, Route};
+use wasmctl_host::{AppConfig, ComponentConfig, LoadError, OutboundRule};
+
+/// The settings of `up` that change what each component gets (the server's own limits
+/// are `wasmctl_host::ServerLimits`).
+#[derive(Debug, Clone, Default)]
+pub struct ServeSettings {
+    /// Which build of cargo components is served (and built by the dev loop).
+    pub profile: Profile,
+    /// `--env`: added to every component's environment, after the manifest's.
+    pub env: Vec<(String, String)>,
+    /// `--request-timeout`: the time limit of every component, over the manifest's.
+    pub request_timeout: Option<Duration>,
+}
+
+/// What `up` serves: an app from a manifest, or one bare component.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// Where `.wasmctl/logs/` goes.
+    pub dir: PathBuf,
+    /// Each component and the file it is served from.
+    pub components: Vec<(Component, PathBuf)>,
+    /// Routes to component ids, in the manifest's order.
+    pub routes: Vec<(Route, String)>,
+}
+
+impl Served {
+    /// `app` as built for `profile`.
+    pub fn app(app: &App, profile: Profile) -> Served {
+        Served {
+            dir: app.dir.clone(),
+            components: app
+                .components
+                .values()
+                .map(|c| (c.clone(), build::component_path(app, c, profile)))
+                .collect(),
+            routes: app
+                .routes
+                .iter()
+                .map(|r| (r.route.clone(), r.component.clone()))
+                .collect(),
+        }
+    }
+
+    /// One component file served on `/...`, without a manifest: no grants, default
+    /// limits, and an id made from the file name.
+    pub fn file(file: &Path) -> Result<Served> {
+        let bytes = build::read_component(file).map_err(|error| {
+            if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
+                anyhow::anyhow!(
+                    "`{}` does not exist\nhelp: pass the path of a built component, e.g. `target/wasm32-wasip2/release/NAME.wasm`, or run `wasmctl up` without a file in an app's directory",
+                    file.display()
+                )
+            } else {
+                anyhow::Error::new(error)
+            }
+        })?;
+        wasmctl::component::validate(file, &bytes)?;
+        let id = component_id(file);
+        let path = std::path::absolute(file)?;
+        let component = Component {
+            id: id.clone(),
+            source: PathBuf::from(file),
+            description: None,
+            environment: Default::default(),
+            files: Vec::new(),
+            allowed_outbound_hosts: Vec::new(),
+            limits: Limits::default(),
+            build: None,
+        };
+        Ok(Served {
+            dir: path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            components: vec![(component, path)],
+            routes: vec![(Route::Prefix(String::new()), id)],
+        })
+    }
+
+    /// What the host serves: each component with its grants and limits, `settings`
+    /// applied over the manifest's values, and the defaults under both.
+    pub fn host_config(&self, settings: &ServeSettings) -> AppConfig {
+        AppConfig {
+            components: self
+                .components
+                .iter()
+                .map(|(component, path)| component_config(component, path, &self.dir, settings))
+                .collect(),
+            routes: self
+                .routes
+                .iter()
+                .map(|(route, id)| (host_route(route), id.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// A component id the naming rule accepts, made from a file name.
+fn component_id(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("component");
+    let mut id: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        id.insert_str(0, "c-");
+    }
+    id
+}
+
+/// A component whose file is older than one of its build's inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleBuild {
+    pub component: String,
+    /// The newest input changed since the build.
+    pub input: PathBuf,
+}
+
+/// Checks an app before it is built or served: each `files` mount must be a directory
+/// of the app (else the guest would fail at start, with a message that does not name
+/// the manifest).
+pub fn check_mounts(app: &App) -> Result<()> {
+    for component in app.components.values() {
+        app.check_mounts(component)?;
+    }
+    Ok(())
+}
+
+/// Checks that every component of `app` is built for `profile` and valid, and returns
+/// those served from a build older than their inputs.
+pub fn check_built(app: &App, profile: Profile) -> Result<Vec<StaleBuild>> {
+    let mut stale = Vec::new();
+    for component in app.components.values() {
+        build::check_source(app, component, profile)?;
+        if let Some(input) = build::stale_input(app, component, profile) {
+            stale.push(StaleBuild {
+                component: component.id.clone(),
+                input,
+            });
+        }
+    }
+    Ok(stale)
+}
+
+/// A load failure as the user reads it: a component whose memory limit is below what it
+/// needs to start gets what to raise, and by how much.
+pub fn explain_load_error(error: LoadError) -> anyhow::Error {
+    let LoadError::MemoryLimit { id, limit, wanted } = error else {
+        return error.into();
+    };
+    let mib = |bytes: u64| format!("{}MiB", bytes.div_ceil(1024 * 1024));
+    anyhow::anyhow!(
+        "component `{id}` needs more memory to start than its limit of {}\nhelp: raise `memory` in `[component.{id}.limits]` of {} to at least {}, or remove it for the default ({})",
+        mib(limit),
+        manifest::MANIFEST_FILE,
+        mib(wanted),
+        mib(manifest::DEFAULT_MEMORY),
+    )
+}
+
+fn host_route(route: &Route) -> wasmctl_host::Route {
+    match route {
+        Route::Exact(path) => wasmctl_host::Route::Exact(path.clone()),
+        Route::Prefix(prefix) => wasmctl_host::Route::Prefix(prefix.clone()),
+    }
+}
+
+fn component_config(
+    component: &Component,
+    path: &Path,
+    dir: &Path,
+    settings: &ServeSettings,
+) -> ComponentConfig {
+    let mut environment: Vec<(String, String)> =
+        component.environment.clone().into_iter().collect();
+    environment.extend(settings.env.iter().cloned());
+    ComponentConfig {
+        id: component.id.clone(),
+        path: path.to_path_buf(),
+        environment,
+        preopens: component
+            .files
+            .iter()
+            .map(|f| {
+                // The host opens canonical paths only (see `ComponentConfig::preopens`);
+                // each mount was checked against the app directory when the manifest loaded.
+                let granted = manifest::resolve_mount(dir, &f.source)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| dir.join(&f.source));
+                (granted, f.destination.clone())
+            })
+            .collect(),
+        outbound: component
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| OutboundRule {
+                scheme: h.scheme.clone(),
+                host: h.host.clone(),
+                port: h.port,
+            })
+            .collect(),
+        timeout: settings
+            .request_timeout
+            .or(component.limits.timeout)
+            .unwrap_or(manifest::DEFAULT_TIMEOUT),
+        memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_file_names_follow_the_naming_rule() {
+        assert_eq!(component_id(Path::new("dir/hello.wasm")), "hello");
+        assert_eq!(
+            component_id(Path::new("my handler.v2.wasm")),
+            "my-handler-v2"
+        );
+        assert_eq!(component_id(Path::new("1st.wasm")), "c-1st");
+        for file in ["dir/hello.wasm", "my handler.v2.wasm", "1st.wasm", "ä.wasm"] {
+            let id = component_id(Path::new(file));
+            assert!(
+                wasmctl::names::check_name("component id", &id).is_ok(),
+                "{file} → {id}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_manifest_over_the_default() {
+        let mut component = Component {
+            id: "svc".into(),
+            source: "svc.wasm".into(),
+            description: None,
+            environment: [("MODE".to_string(), "manifest".to_string())].into(),
+            files: Vec::new(),
+            allowed_outbound_hosts: Vec::new(),
+            limits: Limits::default(),
+            build: None,
+        };
+        let dir = Path::new("/app");
+        let none = ServeSettings::default();
+        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &none);
+        assert_eq!(config.timeout, manifest::DEFAULT_TIMEOUT);
+        assert_eq!(config.memory, manifest::DEFAULT_MEMORY);
+
+        component.limits.timeout = Some(Duration::from_secs(5));
+        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &none);
+        assert_eq!(config.timeout, Duration::from_secs(5));
+
+        let flags = ServeSettings {
+            profile: Profile::Release,
+            env: vec![("MODE".into(), "flag".into())],
+            request_timeout: Some(Duration::from_secs(2)),
+        };
+        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &flags);
+        assert_eq!(config.timeout, Duration::from_secs(2));
+        // The flag's value comes last, so it is the one the guest reads.
+        assert_eq!(
+            config.environment.last(),
+            Some(&("MODE".to_string(), "flag".to_string()))
+        );
+    }
+}
