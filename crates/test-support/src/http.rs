@@ -81,3 +81,31 @@ pub fn client(timeout: Duration) -> ureq::Agent {
         .build()
         .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_waits_for_a_server_that_comes_up_later() {
+        let port = free_port().unwrap();
+        let address = format!("127.0.0.1:{port}");
+        // Nothing listens yet: the exchange says how far it got.
+        assert!(
+            exchange(&address, b"GET / HTTP/1.1\r\n\r\n", Duration::from_secs(1))
+                .starts_with("<connect: ")
+        );
+        let server = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .unwrap();
+        });
+        wait_for_200(&address, "/", Duration::from_secs(30)).unwrap();
+        server.join().unwrap();
+    }
+}

@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -42,25 +43,12 @@ impl Server {
     /// said on stderr.
     pub fn start(mut up: Command) -> Result<Server> {
         up.args(["--listen", "127.0.0.1:0"]);
-        let (child, stdout, stderr, routes) = spawn(up)?;
-        let mut server = Server {
-            child,
-            base: String::new(),
-            stdout,
-            stderr,
-        };
-        match routes.recv_timeout(START_LIMIT) {
-            Ok(authority) => {
-                server.base = format!("http://{authority}");
-                Ok(server)
-            }
-            Err(_) => {
-                server.stop();
-                bail!(
-                    "wasmctl up did not start (no route printed within {START_LIMIT:?}); it said:\n{}",
-                    server.stderr()
-                )
-            }
+        let started = Started::spawn(up)?;
+        match started.routes.recv_timeout(START_LIMIT) {
+            Ok(authority) => Ok(started.serving(format!("http://{authority}"))),
+            Err(_) => Err(started.failed(format!(
+                "wasmctl up did not start (no route printed within {START_LIMIT:?})"
+            ))),
         }
     }
 
@@ -69,18 +57,12 @@ impl Server {
     /// no route lines (a peer such as `wasmtime serve`), and for timing the whole way from
     /// process start to a first answer.
     pub fn start_on_port(command: Command, port: u16, ready_path: &str) -> Result<Server> {
-        let (child, stdout, stderr, _routes) = spawn(command)?;
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            stdout,
-            stderr,
-        };
-        if let Err(error) = crate::http::wait_for_200(&server.address(), ready_path, START_LIMIT) {
-            server.stop();
-            return Err(error.context(format!("the server said:\n{}", server.stderr())));
+        let started = Started::spawn(command)?;
+        let address = format!("127.0.0.1:{port}");
+        match crate::http::wait_for_200(&address, ready_path, START_LIMIT) {
+            Ok(()) => Ok(started.serving(format!("http://{address}"))),
+            Err(error) => Err(started.failed(error.to_string())),
         }
-        Ok(server)
     }
 
     /// `http://HOST:PORT` followed by `path`.
@@ -189,27 +171,72 @@ impl Drop for Server {
     }
 }
 
-/// Starts `command` with stdin closed and both outputs captured; the receiver gets the
-/// `HOST:PORT` of every line that starts with `http://` (`wasmctl up` prints one per route).
-fn spawn(mut command: Command) -> Result<(Child, Output, Output, Receiver<String>)> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {command:?}"))?;
-    let (routes, routes_rx) = mpsc::channel();
-    let stdout = capture(child.stdout.take().expect("piped"), Some(routes));
-    let stderr = capture(child.stderr.take().expect("piped"), None);
-    Ok((child, stdout, stderr, routes_rx))
+/// A server process just started, not yet known to serve.
+struct Started {
+    child: Child,
+    stdout: Output,
+    stderr: Output,
+    /// Ends when the server's stderr closes: then `stderr` holds all it said.
+    stderr_reader: JoinHandle<()>,
+    /// The `HOST:PORT` of every stdout line that starts with `http://` (`wasmctl up`
+    /// prints one per route).
+    routes: Receiver<String>,
+}
+
+impl Started {
+    /// Starts `command` with stdin closed and both outputs captured.
+    fn spawn(mut command: Command) -> Result<Started> {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {command:?}"))?;
+        let (routes, routes_rx) = mpsc::channel();
+        let (stdout, _) = capture(child.stdout.take().expect("piped"), Some(routes));
+        let (stderr, stderr_reader) = capture(child.stderr.take().expect("piped"), None);
+        Ok(Started {
+            child,
+            stdout,
+            stderr,
+            stderr_reader,
+            routes: routes_rx,
+        })
+    }
+
+    /// It serves at `base` (`http://HOST:PORT`).
+    fn serving(self, base: String) -> Server {
+        Server {
+            child: self.child,
+            base,
+            stdout: self.stdout,
+            stderr: self.stderr,
+        }
+    }
+
+    /// It did not come up: kills it and returns `why` with what it said on stderr, all of
+    /// it (read to the end, for a few seconds at most: a process it started could hold
+    /// the pipe open).
+    fn failed(mut self, why: String) -> anyhow::Error {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.stderr_reader.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        anyhow::anyhow!("{why}; it said:\n{}", read(&self.stderr))
+    }
 }
 
 /// Reads `pipe` line by line on a thread until it closes, into the returned buffer; sends
 /// the authority of each route URL to `routes`.
-fn capture(pipe: impl Read + Send + 'static, routes: Option<Sender<String>>) -> Output {
+fn capture(
+    pipe: impl Read + Send + 'static,
+    routes: Option<Sender<String>>,
+) -> (Output, JoinHandle<()>) {
     let output = Output::default();
     let buffer = output.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines().map_while(Result::ok) {
             {
                 let mut text = buffer.lock().unwrap_or_else(PoisonError::into_inner);
@@ -225,7 +252,7 @@ fn capture(pipe: impl Read + Send + 'static, routes: Option<Sender<String>>) -> 
             }
         }
     });
-    output
+    (output, reader)
 }
 
 fn read(output: &Output) -> String {
@@ -233,4 +260,48 @@ fn read(output: &Output) -> String {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for `wasmctl up`: `sh -c SCRIPT`, which takes the `--listen` arguments
+    /// `start` adds as its `$0` and `$1`.
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    #[test]
+    fn the_first_route_printed_says_where_it_serves_and_is_kept() {
+        let mut server = Server::start(sh(
+            "echo 'http://127.0.0.1:4321/api/...  →  api'; echo listening >&2; exec sleep 30",
+        ))
+        .unwrap();
+        assert_eq!(server.address(), "127.0.0.1:4321");
+        assert_eq!(server.url("/api/x"), "http://127.0.0.1:4321/api/x");
+        assert!(server.stdout().contains("/api/...  →  api"));
+        assert!(server.wait_for_stderr("listening"), "{}", server.stderr());
+        assert!(server.is_running());
+        assert!(server.rss_kib().unwrap() > 0);
+        assert!(!server.open_files().unwrap().is_empty());
+        let status = server.terminate().unwrap();
+        assert!(!status.success(), "sleep ends by the signal: {status}");
+    }
+
+    #[test]
+    fn a_server_that_ends_without_a_route_fails_at_once_with_all_it_said() {
+        let started = Instant::now();
+        let error = Server::start(sh("echo 'port in use' >&2; exit 1"))
+            .err()
+            .expect("no route, no server");
+        assert!(
+            format!("{error:#}").contains("did not start")
+                && error.to_string().contains("port in use"),
+            "{error:#}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 }
