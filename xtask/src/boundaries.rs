@@ -2,6 +2,10 @@
 //! (`wasmctl-cli`) may use clap, dialoguer, console and indicatif; `wasmctl`,
 //! `wasmctl-manifest` and `wasmctl-host` may not, not even through a dependency, and
 //! the manifest crate (what the fuzz targets build on) has no Wasmtime, hyper or tokio.
+//!
+//! `wasmctl-test-support` is not one of those libraries: it is test tooling (a
+//! dev-dependency of the binary's tests and a dependency of xtask) and may use whatever a
+//! test needs. What it must never be is linked into the binary.
 
 use std::process::Command;
 
@@ -18,6 +22,9 @@ const TERMINAL: [&str; 6] = [
     "indicatif",
     "tracing-subscriber",
 ];
+
+/// Test tooling: the harness the end-to-end tests and xtask share.
+const TEST_SUPPORT: &str = "wasmctl-test-support";
 
 /// Crates the manifest crate must not pull in: the server's.
 const SERVER: [&str; 5] = [
@@ -46,14 +53,23 @@ pub fn run() -> Result<()> {
             "wasmctl-manifest depends on {found}, a server crate"
         ));
     }
+    // The binary's normal dependencies are everything linked into it, libraries included.
+    if dependencies("wasmctl-cli")?
+        .iter()
+        .any(|name| name == TEST_SUPPORT)
+    {
+        problems.push(format!(
+            "wasmctl-cli depends on {TEST_SUPPORT}, which is for tests and xtask only (a dev-dependency)"
+        ));
+    }
     if !problems.is_empty() {
         bail!(
-            "the library crates crossed their boundaries:\n  {}\n(ARCHITECTURE.md says which crate owns what)",
+            "the crates crossed their boundaries:\n  {}\n(ARCHITECTURE.md says which crate owns what)",
             problems.join("\n  ")
         );
     }
     eprintln!(
-        "xtask: boundaries hold (no terminal crate in the libraries, no server in the manifest)"
+        "xtask: boundaries hold (no terminal crate in the libraries, no server in the manifest, no test support in the binary)"
     );
     Ok(())
 }

@@ -10,7 +10,6 @@
 mod bench;
 mod boundaries;
 mod fuzz;
-mod server;
 mod soak;
 
 use std::path::{Path, PathBuf};

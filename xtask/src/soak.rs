@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use wasmctl_test_support::{Server, http};
 
-use crate::server::{Server, free_port, rss_kib, wait_for_200};
 use crate::{cargo, root};
 
 /// Client threads; the mix below is what each of them cycles through.
@@ -150,21 +150,19 @@ pub fn run(args: &[String]) -> Result<()> {
         root().join("target/debug/wasmctl")
     };
     let app = prepare_app(&wasmctl)?;
-    let port = free_port()?;
     let mut up = Command::new(&wasmctl);
     up.args(["up", "-q", "--max-connections", MAX_CONNECTIONS])
         .arg("--write-timeout")
         .arg(format!("{}s", WRITE_TIMEOUT.as_secs()))
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
         .current_dir(&app)
         .env("WASMCTL_CACHE_DIR", app.join("cache"));
-    let mut server = Server::spawn(up)?;
-    wait_for_200(port, "/ok", Duration::from_secs(120))?;
-    let base = format!("http://127.0.0.1:{port}");
-    let pid = server.pid();
+    let mut server = Server::start(up)?;
+    let (base, address) = (server.url(""), server.address());
+    // One answer first: the routes are printed when the sockets are bound, before the
+    // workers' runtimes (each with its descriptors) exist.
+    http::wait_for_200(&address, "/ok", Duration::from_secs(120))?;
     // Before any load: what the server holds idle, the count it must come back to.
-    let before = Sample::of(pid)?;
+    let before = Sample::of(&server)?;
 
     eprintln!("xtask: soaking {base} with {CLIENTS} clients for {seconds} s");
     let stop = Arc::new(AtomicBool::new(false));
@@ -176,15 +174,15 @@ pub fn run(args: &[String]) -> Result<()> {
         })
         .collect();
     let stalling = {
-        let (stop, port) = (stop.clone(), port);
-        std::thread::spawn(move || stall_readers(port, &stop))
+        let stop = stop.clone();
+        std::thread::spawn(move || stall_readers(&address, &stop))
     };
     // Sample the server once a second while the load runs.
     let started = Instant::now();
     let mut samples = Vec::new();
     while started.elapsed() < duration {
         std::thread::sleep(Duration::from_secs(1));
-        samples.push(Sample::of(pid)?);
+        samples.push(Sample::of(&server)?);
     }
     stop.store(true, Ordering::Relaxed);
     for client in clients {
@@ -198,7 +196,7 @@ pub fn run(args: &[String]) -> Result<()> {
     // Idle again: every connection closed (the stalled readers' once the write timeout
     // ran out), every instance gone.
     std::thread::sleep(WRITE_TIMEOUT + Duration::from_secs(1));
-    let idle = Sample::of(pid)?;
+    let idle = Sample::of(&server)?;
     let alive = server.is_running();
     server.stop();
 
@@ -217,11 +215,11 @@ pub fn run(args: &[String]) -> Result<()> {
 /// Connects a stalled reader every [`STALL_EVERY`] until stopped: each asks for 16 MiB and
 /// never reads a byte, and its socket stays open on this side; the server must close
 /// them. How many connected.
-fn stall_readers(port: u16, stop: &AtomicBool) -> usize {
+fn stall_readers(address: &str, stop: &AtomicBool) -> usize {
     use std::io::Write;
     let mut stalled = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port))
+        if let Ok(mut stream) = std::net::TcpStream::connect(address)
             && stream
                 .write_all(b"GET /probe/read?path=/assets/big HTTP/1.1\r\nhost: x\r\n\r\n")
                 .is_ok()
@@ -275,11 +273,7 @@ struct Results {
 
 /// One client: cycles through the mix (from its own offset) until stopped.
 fn drive(client: usize, base: &str, stop: &AtomicBool, results: &Mutex<Results>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
+    let agent = http::client(Duration::from_secs(30));
     let payload: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
     let mut slot = client * 7;
     while !stop.load(Ordering::Relaxed) {
@@ -344,18 +338,15 @@ struct Sample {
 }
 
 impl Sample {
-    fn of(pid: u32) -> Result<Sample> {
-        let rss_kib = rss_kib(pid)?;
-        let links: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))?
-            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-            .collect();
-        let sockets = links
+    fn of(server: &Server) -> Result<Sample> {
+        let open_files = server.open_files()?;
+        let sockets = open_files
             .iter()
-            .filter(|link| link.to_string_lossy().starts_with("socket:"))
+            .filter(|name| name.starts_with("socket:"))
             .count();
         Ok(Sample {
-            rss_kib,
-            open_files: links.len(),
+            rss_kib: server.rss_kib()?,
+            open_files: open_files.len(),
             sockets,
         })
     }

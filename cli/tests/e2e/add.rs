@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::{COMPONENT_HEADER, Server, fresh_app, get, wasmctl};
+use crate::support::{COMPONENT_HEADER, fresh_app, get, serve, wasmctl};
 
 #[test]
 fn an_added_component_shares_the_workspace_and_is_served() {
@@ -67,7 +67,7 @@ fn an_added_component_shares_the_workspace_and_is_served() {
         assert_eq!(wasm[..8], COMPONENT_HEADER, "{id}");
     }
 
-    let server = Server::start(&app, &[]);
+    let server = serve(&app, &[]);
     assert_eq!(
         get(&server.url("/")),
         (200, "Hello from svc!\n".to_string())

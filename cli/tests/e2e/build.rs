@@ -4,8 +4,8 @@ use predicates::prelude::*;
 use predicates::str::contains;
 
 use crate::support::{
-    COMPONENT_HEADER, Server, build_guest, edit_file, fresh_app, get, guest_target_dir,
-    json_stdout, template_app, testdata, wasmctl,
+    COMPONENT_HEADER, build_guest, edit_file, fresh_app, get, guest_target_dir, json_stdout, serve,
+    serve_with, template_app, testdata, wasmctl,
 };
 
 #[test]
@@ -213,7 +213,7 @@ fn the_component_lands_at_source_whatever_cargo_target_dir_is() {
     let app = dir.path().join("svc");
     // Nothing else of cargo's went into the app: its target dir is elsewhere.
     assert!(!app.join("target/wasm32-wasip2/release/deps").exists());
-    let server = Server::start(&app, &[]);
+    let server = serve(&app, &[]);
     assert_eq!(
         get(&server.url("/hello/you")),
         (200, "Hello, you!\n".into())
@@ -268,7 +268,7 @@ fn debug_builds_just_work() {
     assert!(!app.join("target/wasm32-wasip2/release/svc.wasm").exists());
 
     // `up --debug` serves the debug build; `up` wants the release build first.
-    let server = Server::start(&app, &["--debug"]);
+    let server = serve(&app, &["--debug"]);
     assert_eq!(get(&server.url("/")), (200, "Hello from svc!\n".into()));
     drop(server);
     wasmctl(&app).arg("up").assert().code(1).stderr(
@@ -279,7 +279,7 @@ fn debug_builds_just_work() {
     );
 
     // `up --build --debug` builds the debug variant, then serves it.
-    let server = Server::start_with(
+    let server = serve_with(
         &app,
         &["--build", "--debug"],
         &[("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],
@@ -471,7 +471,7 @@ fn a_debug_build_names_the_guest_functions_in_a_panic() {
             "    let path = path_below_route(&request);\n    if path == \"/boom\" {\n        explode_on_purpose();\n    }",
         ) + "\n#[inline(never)]\nfn explode_on_purpose() {\n    panic!(\"boom\");\n}\n"
     });
-    let server = Server::start_with(
+    let server = serve_with(
         &app,
         &["--build", "--debug"],
         &[("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],

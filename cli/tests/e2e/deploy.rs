@@ -3,8 +3,10 @@
 use predicates::prelude::*;
 use predicates::str::contains;
 
+use wasmctl_test_support::http::free_port;
+
 use crate::support::{
-    Server, Terminal, TestRegistry, files_layer, fresh_app, get, json_stdout, template_app, wasmctl,
+    Terminal, TestRegistry, files_layer, fresh_app, get, json_stdout, serve, template_app, wasmctl,
 };
 
 fn deploy_json(app: &std::path::Path, reference: &str, extra: &[&str]) -> serde_json::Value {
@@ -91,7 +93,7 @@ fn up_from_a_registry_serves_the_app() {
     let reference = format!("{}/demo/served:v1", registry.host);
     deploy_json(template_app(), &reference, &[]);
     let elsewhere = tempfile::tempdir().unwrap();
-    let server = Server::start(elsewhere.path(), &["--from", &reference]);
+    let server = serve(elsewhere.path(), &["--from", &reference]);
     assert_eq!(
         get(&server.url("/")),
         (200, "Hello from svc!\n".to_string())
@@ -100,11 +102,7 @@ fn up_from_a_registry_serves_the_app() {
 
 #[test]
 fn dead_registry_wrong_tag_and_bad_reference_fail_clearly() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port().unwrap();
     wasmctl(template_app())
         .args([
             "deploy",

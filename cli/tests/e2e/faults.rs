@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Server, TestRegistry, build_guest, get, guest_app, http, template_app, testdata, wasmctl,
+    TestRegistry, build_guest, get, guest_app, http, serve, template_app, testdata, wasmctl,
     wasmctl_process,
 };
 
@@ -216,7 +216,7 @@ fn a_component_file_replaced_while_served_changes_nothing() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
         &["probe"],
     );
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     let source = dir.path().join("probe.wasm");
     // Overwritten in place with garbage, then deleted: the server runs what it loaded.
     std::fs::write(&source, b"not a component any more").unwrap();
@@ -234,7 +234,7 @@ fn sigterm_under_load_loses_no_request_in_flight() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"hostile\"\n[component.hostile]\nsource = \"hostile.wasm\"\n",
         &["hostile"],
     );
-    let mut server = Server::start(dir.path(), &[]);
+    let mut server = serve(dir.path(), &[]);
     let address = server.address();
     let stop = Arc::new(AtomicBool::new(false));
     // When SIGTERM was sent, in microseconds since `epoch` (0: not yet).
@@ -274,7 +274,7 @@ fn sigterm_under_load_loses_no_request_in_flight() {
         .collect();
     std::thread::sleep(Duration::from_millis(1500));
     terminated_at.store(epoch.elapsed().as_micros() as usize, Ordering::Relaxed);
-    let status = server.terminate();
+    let status = server.terminate().unwrap();
     stop.store(true, Ordering::Relaxed);
     assert!(status.success(), "exit status {status}");
 

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, access_json, guest_app};
+use wasmctl_test_support::http;
+
+use crate::support::{Server, access_json, guest_app, serve};
 
 /// The hostile guest on `/...` (`/ok`, `/loop`, `/slow`, ...) and the probe on
 /// `/probe/...` (`echo`, `size`), served with `args`.
@@ -23,7 +25,7 @@ fn hostile_server(args: &[&str]) -> (tempfile::TempDir, Server) {
          [component.probe]\nsource = \"probe.wasm\"\n",
         &["hostile", "probe"],
     );
-    let server = Server::start(dir.path(), args);
+    let server = serve(dir.path(), args);
     (dir, server)
 }
 
@@ -89,24 +91,10 @@ impl Canary {
     }
 }
 
-/// Writes `request` on a new connection and reads until the server closes it (at most
-/// 30 s); what came back, as text.
+/// Writes `request` on a new connection and reads until the server closes it (each read
+/// at most 30 s); what came back, as text, failures included.
 fn exchange(address: &str, request: &[u8]) -> String {
-    let mut stream = match TcpStream::connect(address) {
-        Ok(stream) => stream,
-        Err(error) => return format!("<connect: {error}>"),
-    };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    if let Err(error) = stream.write_all(request) {
-        return format!("<write: {error}>");
-    }
-    let mut response = Vec::new();
-    if let Err(error) = stream.read_to_end(&mut response) {
-        response.extend_from_slice(format!("<read: {error}>").as_bytes());
-    }
-    String::from_utf8_lossy(&response).into_owned()
+    http::exchange(address, request, Duration::from_secs(30))
 }
 
 /// Whether the server has closed `stream` (it reads end-of-file or a reset; a 408 before
@@ -141,18 +129,21 @@ fn settled_open_files(server: &Server) -> usize {
         b"GET /ok HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    server.open_files()
+    server.open_files().unwrap().len()
 }
 
 /// Waits (at most 10 s) until the server holds no more than `at_most` open files.
 fn assert_files_back(server: &Server, at_most: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while server.open_files() > at_most {
+    loop {
+        let open = server.open_files().unwrap();
+        if open.len() <= at_most {
+            return;
+        }
         assert!(
             Instant::now() < deadline,
-            "the server holds {} files, {at_most} at most expected: {:?}",
-            server.open_files(),
-            server.open_file_names()
+            "the server holds {} files, {at_most} at most expected: {open:?}",
+            open.len()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -210,7 +201,7 @@ fn a_thousand_idle_keep_alive_connections_cost_little_and_expire() {
     rlimit::increase_nofile_limit(8192).expect("the open-file limit can be raised");
     let (_dir, server) = hostile_server(&["--header-timeout", "3s"]);
     let files_before = settled_open_files(&server);
-    let rss_before = server.rss_kib();
+    let rss_before = server.rss_kib().unwrap();
     // Each connection makes one request and then sits idle, kept alive.
     let mut idle: Vec<TcpStream> = Vec::with_capacity(1000);
     for _ in 0..1000 {
@@ -233,7 +224,7 @@ fn a_thousand_idle_keep_alive_connections_cost_little_and_expire() {
     let canary = Canary::start(&server);
     std::thread::sleep(Duration::from_millis(500));
     canary.assert_healthy(Duration::from_secs(2), "1,000 idle connections");
-    let rss_idle = server.rss_kib();
+    let rss_idle = server.rss_kib().unwrap();
     assert!(
         rss_idle < rss_before + 128 * 1024,
         "1,000 idle connections grew the server from {rss_before} KiB to {rss_idle} KiB"
@@ -381,7 +372,7 @@ fn clients_that_vanish_mid_response_leak_nothing() {
 #[test]
 fn a_flood_to_a_looping_guest_leaves_others_served() {
     let (_dir, mut server) = hostile_server(&["--request-timeout", "2s"]);
-    let rss_before = server.rss_kib();
+    let rss_before = server.rss_kib().unwrap();
     let canary = Canary::start(&server);
     // 48 clients ask for the busy loop again and again for 6 seconds.
     let flood_until = Instant::now() + Duration::from_secs(6);
@@ -411,7 +402,7 @@ fn a_flood_to_a_looping_guest_leaves_others_served() {
         statuses.iter().all(|status| status == "HTTP/1.1 504"),
         "{statuses:?}"
     );
-    let rss_after = server.rss_kib();
+    let rss_after = server.rss_kib().unwrap();
     assert!(
         rss_after < rss_before + 256 * 1024,
         "the flood grew the server from {rss_before} KiB to {rss_after} KiB"
@@ -637,7 +628,8 @@ fn paths_are_routed_and_passed_on_in_normal_form() {
 /// The server's open sockets: its listeners and signal pipe, and one per connection.
 fn open_sockets(server: &Server) -> usize {
     server
-        .open_file_names()
+        .open_files()
+        .unwrap()
         .iter()
         .filter(|name| name.starts_with("socket:"))
         .count()
@@ -674,7 +666,7 @@ fn stalled_readers_are_cut_off_at_the_write_timeout_and_lock_no_one_out() {
     std::fs::create_dir(dir.path().join("assets")).unwrap();
     std::fs::write(dir.path().join("assets/big"), vec![b'x'; 16 << 20]).unwrap();
     const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-    let server = Server::start(
+    let server = serve(
         dir.path(),
         &["--max-connections", "8", "--write-timeout", "5s"],
     );
@@ -688,7 +680,8 @@ fn stalled_readers_are_cut_off_at_the_write_timeout_and_lock_no_one_out() {
     settled_open_files(&server);
     // The last exchange's socket may close a moment after its answer.
     std::thread::sleep(Duration::from_millis(300));
-    let (files_before, sockets_before) = (server.open_files(), open_sockets(&server));
+    let (files_before, sockets_before) =
+        (server.open_files().unwrap().len(), open_sockets(&server));
 
     // Seven stalled readers hold seven of the eight connection slots...
     // No stall can begin before the first of them connects.
@@ -706,7 +699,7 @@ fn stalled_readers_are_cut_off_at_the_write_timeout_and_lock_no_one_out() {
     assert!(
         held == 7 && still_held == 7 && checked_after < WRITE_TIMEOUT,
         "7 stalled readers held {held} connections, then {still_held} after {checked_after:?} (write timeout {WRITE_TIMEOUT:?}): {:?}",
-        server.open_file_names()
+        server.open_files().unwrap()
     );
 
     // An eighth takes the last slot: a new client waits in the backlog only until the
@@ -731,7 +724,7 @@ fn stalled_readers_are_cut_off_at_the_write_timeout_and_lock_no_one_out() {
         assert!(
             Instant::now() < deadline,
             "stalled readers outlived the write timeout: {:?}",
-            server.open_file_names()
+            server.open_files().unwrap()
         );
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use predicates::str::contains;
 
-use crate::support::{FakeRegistry, Misbehaviour, Server, Terminal, wasmctl, wasmctl_process};
+use crate::support::{FakeRegistry, Misbehaviour, Terminal, serve, wasmctl, wasmctl_process};
 
 /// An app whose one component (no build table) is `svc.wasm`, a link to `/dev/zero`.
 fn app_with_a_device_source() -> tempfile::TempDir {
@@ -44,7 +44,7 @@ fn up_refuses_a_source_linked_to_dev_zero_at_once() {
 fn watch_reports_a_source_linked_to_dev_zero_and_stays_small() {
     let app = app_with_a_device_source();
     // It serves (503 until a save fixes the component) and says why.
-    let server = Server::start(app.path(), &["--watch"]);
+    let server = serve(app.path(), &["--watch"]);
     assert!(
         server.wait_for_stderr("is a character device, not a regular file"),
         "{}",
@@ -52,7 +52,7 @@ fn watch_reports_a_source_linked_to_dev_zero_and_stays_small() {
     );
     // Reading /dev/zero grew the process by gigabytes within seconds.
     std::thread::sleep(Duration::from_secs(2));
-    let rss = server.rss_kib();
+    let rss = server.rss_kib().unwrap();
     assert!(rss < 512 * 1024, "RSS {rss} KiB");
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use predicates::prelude::*;
 
 use crate::support::{
-    COMPONENT_HEADER, Server, Terminal, get, guest_target_dir, json_stdout, wasmctl,
+    COMPONENT_HEADER, Terminal, get, guest_target_dir, json_stdout, serve_with, wasmctl,
 };
 
 #[test]
@@ -286,7 +286,7 @@ fn every_template_routes_below_a_non_default_route() {
             "{template}: {readme}"
         );
         let target_dir = guest_target_dir();
-        let server = Server::start_with(
+        let server = serve_with(
             &app,
             &["--build"],
             &[("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],

@@ -1,4 +1,5 @@
-//! Shared helpers: an isolated `wasmctl` command, the workspace root, fixtures built once.
+//! Shared helpers: an isolated `wasmctl` command (and `wasmctl up`, through the
+//! `wasmctl-test-support` harness xtask uses too), the workspace root, fixtures built once.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -6,6 +7,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use wasmctl_test_support::http::free_port;
+
+/// A running server, as xtask drives it too: started here by [`serve`].
+pub use wasmctl_test_support::Server;
 
 /// The repository root.
 pub fn workspace_root() -> &'static Path {
@@ -142,176 +147,28 @@ fn compile_cache() -> &'static Path {
         .path()
 }
 
-/// A running `wasmctl up` on a free port of 127.0.0.1; killed when dropped.
-pub struct Server {
-    child: std::process::Child,
-    pub base: String,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+/// `wasmctl up ARGS` in `dir` (see [`serve_with`]).
+pub fn serve(dir: &Path, args: &[&str]) -> Server {
+    serve_with(dir, args, &[])
 }
 
-impl Server {
-    /// Starts `wasmctl up ARGS --listen 127.0.0.1:0` in `dir` and waits until it serves.
-    pub fn start(dir: &Path, args: &[&str]) -> Server {
-        Self::start_with(dir, args, &[])
+/// `wasmctl up ARGS` in `dir`, isolated as every wasmctl of the tests ([`wasmctl_process`]),
+/// with `env` on top, on a free port of 127.0.0.1; returns once it serves, and panics with
+/// what it said if it does not.
+pub fn serve_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut up = wasmctl_process(dir);
+    up.arg("up").args(args).envs(env.iter().copied());
+    // Two workers, as on the CI machine, unless the test chooses.
+    if !args.contains(&"--workers") {
+        up.args(["--workers", "2"]);
     }
-
-    pub fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        use std::io::{BufRead, BufReader};
-        use std::process::Stdio;
-
-        let mut command = wasmctl_process(dir);
-        command
-            .arg("up")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"]);
-        // Two workers, as on the CI machine, unless the test chooses.
-        if !args.contains(&"--workers") {
-            command.args(["--workers", "2"]);
-        }
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("wasmctl up starts");
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (ready, ready_rx) = std::sync::mpsc::channel::<String>();
-        let out = child.stdout.take().unwrap();
-        let stdout_buffer = stdout.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("http://") {
-                    let authority = rest.split('/').next().unwrap_or_default().to_string();
-                    let _ = ready.send(authority);
-                }
-                stdout_buffer.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let err = child.stderr.take().unwrap();
-        let stderr_buffer = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                stderr_buffer.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        match ready_rx.recv_timeout(std::time::Duration::from_secs(120)) {
-            Ok(authority) => Server {
-                child,
-                base: format!("http://{authority}"),
-                stderr,
-                stdout,
-            },
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("wasmctl up did not start:\n{}", stderr.lock().unwrap());
-            }
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// `host:port` of the server.
-    pub fn address(&self) -> String {
-        self.base.trim_start_matches("http://").to_string()
-    }
-
-    /// The server's resident memory, in KiB.
-    pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server is running");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc status")
-    }
-
-    /// How many file descriptors the server has open.
-    pub fn open_files(&self) -> usize {
-        self.open_file_names().len()
-    }
-
-    /// What the server's file descriptors point at (`socket:[123]`, paths, ...), for
-    /// failure messages.
-    pub fn open_file_names(&self) -> Vec<String> {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
-            .expect("the server is running")
-            .filter_map(Result::ok)
-            .map(|entry| {
-                std::fs::read_link(entry.path())
-                    .map(|target| target.display().to_string())
-                    .unwrap_or_else(|_| "(closed)".to_string())
-            })
-            .collect()
-    }
-
-    /// Whether the server process is still running.
-    pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().expect("waiting works").is_none()
-    }
-
-    /// Everything the server printed on stderr so far.
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    pub fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    /// Waits (bounded) until stderr contains `needle`.
-    pub fn wait_for_stderr(&self, needle: &str) -> bool {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::time::Instant::now() < deadline {
-            if self.stderr().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        false
-    }
-
-    /// Sends SIGTERM and waits (bounded) for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "wasmctl up did not stop after SIGTERM"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
+    Server::start(up).unwrap_or_else(|error| panic!("{error:#}"))
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An HTTP client that returns every status as a response, with a bounded timeout.
+/// An HTTP client that returns every status as a response, each request bounded to a
+/// minute.
 pub fn http() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(60)))
-        .build()
-        .into()
+    wasmctl_test_support::http::client(Duration::from_secs(60))
 }
 
 /// GET → (status, body).
@@ -344,11 +201,7 @@ impl TestRegistry {
     /// With `(user, password)`: HTTP basic auth through an htpasswd file.
     pub fn start_with_auth(login: Option<(&str, &str)>) -> TestRegistry {
         let storage = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port().expect("a free port");
         let mut config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
             storage.path().join("data").display()

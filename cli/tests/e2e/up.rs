@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Server, access_json, fresh_app, get, guest_app as app, guest_component, http, template_app,
-    wasmctl,
+    access_json, fresh_app, get, guest_app as app, guest_component, http, serve, serve_with,
+    template_app, wasmctl,
 };
 
 /// The value of `name:` in a `/headers` dump of the probe.
@@ -18,7 +18,7 @@ fn header<'a>(dump: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn new_app_serves_its_greeting() {
-    let server = Server::start(template_app(), &["--build"]);
+    let server = serve(template_app(), &["--build"]);
     assert_eq!(
         get(&server.url("/")),
         (200, "Hello from svc!\n".to_string())
@@ -57,7 +57,7 @@ source = "probe.wasm"
 "#,
         &["probe"],
     );
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     let cases = [
         ("/api/headers", "exact", "/api/headers", None),
         ("/api/x/headers", "short", "/api/...", Some("/x/headers")),
@@ -102,7 +102,7 @@ fn client_cannot_spoof_routing_headers_and_headers_pass_both_ways() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
         &["probe"],
     );
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     let mut response = http()
         .get(server.url("/headers"))
         .header("x-custom", "123")
@@ -127,7 +127,7 @@ fn one_megabyte_streams_through_and_back() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
         &["probe"],
     );
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     let payload: Vec<u8> = (0..1024 * 1024)
         .map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
@@ -149,7 +149,7 @@ fn request_body_limit_answers_413() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
         &["probe"],
     );
-    let server = Server::start(dir.path(), &["--max-body-size", "1KiB"]);
+    let server = serve(dir.path(), &["--max-body-size", "1KiB"]);
     let response = http()
         .post(server.url("/size"))
         .send(&[7u8; 2048][..])
@@ -174,7 +174,7 @@ fn guest_sees_only_granted_environment() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\nenvironment = { GREETING = \"hi\" }\n",
         &["probe"],
     );
-    let server = Server::start_with(
+    let server = serve_with(
         dir.path(),
         &["--env", "EXTRA=1"],
         &[("SECRET_HOST_VAR", "leak")],
@@ -204,7 +204,7 @@ fn guest_reads_only_granted_files() {
     std::fs::create_dir(dir.path().join("assets")).unwrap();
     std::fs::write(dir.path().join("assets/hello.txt"), "granted").unwrap();
     std::fs::write(dir.path().join("secret.txt"), "not granted").unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_eq!(
         get(&server.url("/read?path=/assets/hello.txt")),
         (200, "granted".to_string())
@@ -263,7 +263,7 @@ source = "probe.wasm"
 "#
     );
     let dir = app(&manifest, &["probe"]);
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     let target = format!("http://127.0.0.1:{port}/ping");
     assert_eq!(
         get(&server.url(&format!("/allowed/fetch?url={target}"))),
@@ -291,7 +291,7 @@ source = "probe.wasm"
 fn hostile_guests_get_5xx_while_others_are_served() {
     let hostile = guest_component("hostile");
     let dir = hostile.parent().unwrap();
-    let server = Server::start(dir, &["hostile.wasm", "--request-timeout", "2s"]);
+    let server = serve(dir, &["hostile.wasm", "--request-timeout", "2s"]);
     for (path, expected) in [
         ("/loop", 504),
         ("/hang", 504),
@@ -358,7 +358,7 @@ fn memory_limit_comes_from_the_manifest() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\nlimits = { memory = \"16MiB\" }\n",
         &["probe"],
     );
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_eq!(
         get(&server.url("/alloc?mb=4")),
         (200, "allocated 4 MiB\n".to_string())
@@ -374,11 +374,11 @@ fn memory_limit_comes_from_the_manifest() {
 #[test]
 fn shutdown_finishes_in_flight_requests() {
     let hostile = guest_component("hostile");
-    let mut server = Server::start(hostile.parent().unwrap(), &["hostile.wasm"]);
+    let mut server = serve(hostile.parent().unwrap(), &["hostile.wasm"]);
     let url = server.url("/slow?ms=1500");
     let in_flight = std::thread::spawn(move || get(&url));
     std::thread::sleep(Duration::from_millis(300));
-    let status = server.terminate();
+    let status = server.terminate().unwrap();
     assert!(status.success(), "exit status {status}");
     assert_eq!(
         in_flight.join().unwrap(),
@@ -397,7 +397,7 @@ fn guest_output_is_prefixed_and_logged() {
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
         &["probe"],
     );
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_eq!(get(&server.url("/print?n=7")).0, 200);
     assert!(
         server.wait_for_stderr("[probe] to stdout 7"),
@@ -424,7 +424,7 @@ fn restart_uses_the_compile_cache() {
     );
     let cache = tempfile::tempdir().unwrap();
     let cache_dir = cache.path().to_str().unwrap();
-    let first = Server::start_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
+    let first = serve_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
     // Status lines go to stderr, the URL to stdout: stderr may still be on its way.
     assert!(
         first.wait_for_stderr("Compiled probe"),
@@ -432,7 +432,7 @@ fn restart_uses_the_compile_cache() {
         first.stderr()
     );
     drop(first);
-    let second = Server::start_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
+    let second = serve_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
     assert!(
         second.wait_for_stderr("Loaded probe") && second.stderr().contains("(cached)"),
         "{}",
@@ -461,7 +461,7 @@ fn unbuilt_and_stale_components_are_reported() {
     std::thread::sleep(Duration::from_millis(20));
     let main_rs = app_dir.join("src/main.rs");
     std::fs::write(&main_rs, std::fs::read_to_string(&main_rs).unwrap() + "\n").unwrap();
-    let server = Server::start(&app_dir, &[]);
+    let server = serve(&app_dir, &[]);
     assert!(
         server
             .stderr()
@@ -488,7 +488,7 @@ use predicates::prelude::PredicateBooleanExt;
 #[test]
 fn slow_header_senders_are_cut_off_and_connections_are_capped() {
     let hostile = guest_component("hostile");
-    let server = Server::start(
+    let server = serve(
         hostile.parent().unwrap(),
         &[
             "hostile.wasm",
@@ -498,7 +498,7 @@ fn slow_header_senders_are_cut_off_and_connections_are_capped() {
             "1",
         ],
     );
-    let address = server.base.trim_start_matches("http://").to_string();
+    let address = server.address();
 
     // A slowloris client: half a request line, then nothing. The server hangs up.
     let mut slow = std::net::TcpStream::connect(&address).unwrap();
@@ -543,8 +543,8 @@ fn http2_with_prior_knowledge_is_served() {
     use http_body_util::BodyExt;
 
     let hostile = guest_component("hostile");
-    let server = Server::start(hostile.parent().unwrap(), &["hostile.wasm"]);
-    let address = server.base.trim_start_matches("http://").to_string();
+    let server = serve(hostile.parent().unwrap(), &["hostile.wasm"]);
+    let address = server.address();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -583,7 +583,7 @@ fn probe_everywhere() -> tempfile::TempDir {
 #[test]
 fn access_log_with_v_shows_each_request_but_not_health_checks() {
     let dir = probe_everywhere();
-    let server = Server::start(dir.path(), &["-v"]);
+    let server = serve(dir.path(), &["-v"]);
     assert_eq!(get(&server.url("/healthz")), (200, "ok\n".to_string()));
     assert_eq!(get(&server.url("/api/headers")).0, 200);
     assert_eq!(get(&server.url("/api/%zz")).0, 400);
@@ -618,7 +618,7 @@ fn access_log_with_v_shows_each_request_but_not_health_checks() {
 #[test]
 fn access_log_as_json_is_always_on_and_can_include_health_checks() {
     let dir = probe_everywhere();
-    let server = Server::start(dir.path(), &["--log-format", "json"]);
+    let server = serve(dir.path(), &["--log-format", "json"]);
     assert_eq!(get(&server.url("/healthz")).0, 200);
     assert_eq!(get(&server.url("/api/headers")).0, 200);
     assert!(
@@ -644,7 +644,7 @@ fn access_log_as_json_is_always_on_and_can_include_health_checks() {
     );
     drop(server);
 
-    let server = Server::start(dir.path(), &["--log-format", "json", "--log-health-checks"]);
+    let server = serve(dir.path(), &["--log-format", "json", "--log-health-checks"]);
     assert_eq!(get(&server.url("/healthz")).0, 200);
     assert!(
         server.wait_for_stderr(r#""path":"/healthz""#),
@@ -656,7 +656,7 @@ fn access_log_as_json_is_always_on_and_can_include_health_checks() {
 #[test]
 fn no_access_log_by_default() {
     let dir = probe_everywhere();
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_eq!(get(&server.url("/api/headers")).0, 200);
     assert_eq!(get(&server.url("/print?n=1")).0, 200);
     // Guest output of the later request arrived, so a log line would have too.
@@ -703,7 +703,7 @@ fn a_file_mount_is_refused_by_doctor_and_up_alike_with_the_fix() {
         text.replace(mount, &format!("files = [{fix}]")),
     )
     .unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_eq!(
         get(&server.url("/read?path=/index.html")),
         (200, "<h1>shop</h1>".to_string())
@@ -748,7 +748,7 @@ fn links_inside_a_grant_never_lead_the_guest_out_of_it() {
     std::os::unix::fs::symlink("/etc/passwd", assets.join("passwd")).unwrap();
     std::os::unix::fs::symlink("/etc", assets.join("etc")).unwrap();
     std::os::unix::fs::symlink("../secret.txt", assets.join("secret.txt")).unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_eq!(
         get(&server.url("/read?path=/assets/alias.txt")),
         (200, "granted".to_string())
@@ -773,7 +773,7 @@ fn a_link_in_place_of_a_log_is_not_followed() {
     let logs = dir.path().join(".wasmctl/logs");
     std::fs::create_dir_all(&logs).unwrap();
     std::os::unix::fs::symlink(&victim, logs.join("probe.log")).unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = serve(dir.path(), &[]);
     assert_eq!(get(&server.url("/print?n=3")).0, 200);
     assert!(
         server.wait_for_stderr("[probe] to stdout 3"),

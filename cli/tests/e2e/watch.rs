@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, get, http, template_app};
+use crate::support::{Server, get, http, serve, template_app};
 
 /// How long a rebuild may take on a loaded 2-core CI machine.
 const REBUILD: Duration = Duration::from_secs(300);
@@ -54,7 +54,7 @@ fn wait_for(server: &Server, path: &str, status: u16, text: &str) {
 fn a_save_is_rebuilt_and_swapped_in_without_a_failed_request() {
     let dir = built_app_copy();
     let app = dir.path().join("svc");
-    let server = Server::start(&app, &["--watch"]);
+    let server = serve(&app, &["--watch"]);
     assert_eq!(
         get(&server.url("/")),
         (200, "Hello from svc!\n".to_string())
@@ -127,7 +127,7 @@ fn a_save_is_rebuilt_and_swapped_in_without_a_failed_request() {
 fn a_broken_save_keeps_the_last_good_version_and_a_fix_recovers() {
     let dir = built_app_copy();
     let app = dir.path().join("svc");
-    let mut server = Server::start(&app, &["--watch"]);
+    let mut server = serve(&app, &["--watch"]);
     let main_rs = app.join("src/main.rs");
     let original = std::fs::read_to_string(&main_rs).unwrap();
 
@@ -187,5 +187,5 @@ fn a_broken_save_keeps_the_last_good_version_and_a_fix_recovers() {
         server.stdout()
     );
 
-    assert!(server.terminate().success(), "{}", server.stderr());
+    assert!(server.terminate().unwrap().success(), "{}", server.stderr());
 }

@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-
-use crate::server::{Server, free_port, rss_kib, wait_for_200};
+use wasmctl_test_support::Server;
+use wasmctl_test_support::http::free_port;
 
 /// How long each load run lasts, and how many alternating rounds each server gets.
 const LOAD_SECONDS: u32 = 10;
@@ -124,11 +124,10 @@ pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
 /// Starts a server, waits for its first 200, runs wrk, reads the RSS, stops it.
 fn load(start: impl Fn(u16) -> Command) -> Result<(f64, u64)> {
     let port = free_port()?;
-    let mut server = Server::spawn(start(port))?;
-    wait_for_200(port, "/", Duration::from_secs(120))?;
+    let mut server = Server::start_on_port(start(port), port, "/")?;
     let output = Command::new("wrk")
         .args(["-t1", "-c16", &format!("-d{LOAD_SECONDS}s"), "--latency"])
-        .arg(format!("http://127.0.0.1:{port}/"))
+        .arg(server.url("/"))
         .output()
         .context("running wrk")?;
     let report = String::from_utf8_lossy(&output.stdout);
@@ -141,7 +140,7 @@ fn load(start: impl Fn(u16) -> Command) -> Result<(f64, u64)> {
         bail!("the server answered errors under load:\n{report}");
     }
     std::thread::sleep(Duration::from_millis(500));
-    let rss = rss_kib(server.pid())?;
+    let rss = server.rss_kib()?;
     server.stop();
     Ok((rps, rss))
 }
@@ -150,8 +149,7 @@ fn load(start: impl Fn(u16) -> Command) -> Result<(f64, u64)> {
 fn start_to_first_200(start: impl Fn(u16) -> Command) -> Result<Duration> {
     let port = free_port()?;
     let started = Instant::now();
-    let mut server = Server::spawn(start(port))?;
-    wait_for_200(port, "/", Duration::from_secs(120))?;
+    let mut server = Server::start_on_port(start(port), port, "/")?;
     let elapsed = started.elapsed();
     server.stop();
     Ok(elapsed)

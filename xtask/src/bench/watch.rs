@@ -4,16 +4,15 @@
 //! atomic switch, from the server's own report) and whether wrk saw any failed request
 //! while a swap happened under load.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use wasmctl_test_support::Server;
+use wasmctl_test_support::http::wait_for;
 
 use super::{median, ms, run_ok};
-use crate::server::wait_for;
 
 const SAVES: usize = 5;
 
@@ -37,40 +36,25 @@ pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     };
     run_ok(&mut cargo_build())?;
 
-    let port = crate::server::free_port()?;
-    let mut child = Command::new(wasmctl)
-        .args(["up", "--watch", "--listen", &format!("127.0.0.1:{port}")])
+    let mut up = Command::new(wasmctl);
+    up.args(["up", "--watch"])
         .current_dir(&watched)
         // A cache of its own: every saved version is compiled, as in real editing.
         .env("WASMCTL_CACHE_DIR", work.join("cache"))
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting wasmctl up --watch")?;
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stderr = child.stderr.take().expect("piped");
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().expect("log lock").push(line);
-        }
-    });
-    let result = measure(port, &watched, &peer, cargo_build, &log);
-    let _ = child.kill();
-    let _ = child.wait();
+        .env("NO_COLOR", "1");
+    let result =
+        Server::start(up).and_then(|server| measure(&server, &watched, &peer, cargo_build));
     let _ = std::fs::remove_dir_all(&work);
     result
 }
 
 fn measure(
-    port: u16,
+    server: &Server,
     watched: &Path,
     peer: &Path,
     cargo_build: impl Fn() -> Command,
-    log: &Mutex<Vec<String>>,
 ) -> Result<()> {
-    wait_for_body(port, "from svc!", Duration::from_secs(300))?;
+    wait_for_body(server, "from svc!", Duration::from_secs(300))?;
     let mut served = Vec::new();
     let mut builds = Vec::new();
     let mut compiles = Vec::new();
@@ -82,13 +66,13 @@ fn measure(
         .as_nanos();
     for save in 0..SAVES {
         let marker = format!("Hello #{save} of run {run} from svc!");
-        let reloads_before = reload_lines(log).len();
+        let reloads_before = reload_lines(server).len();
         let started = Instant::now();
         edit_greeting(watched, &marker)?;
-        wait_for_body(port, &marker, Duration::from_secs(300))?;
+        wait_for_body(server, &marker, Duration::from_secs(300))?;
         served.push(started.elapsed());
         // The server's own account of this reload.
-        let line = wait_for_reload(log, reloads_before)?;
+        let line = wait_for_reload(server, reloads_before)?;
         builds.push(duration_after(&line, "(build ")?);
         compiles.push(duration_after(&line, ", compile ")?);
         swaps.push(duration_after(&line, ", swap ")?);
@@ -133,23 +117,23 @@ fn measure(
         swaps.as_secs_f64() / peer_builds.as_secs_f64()
     );
 
-    swap_under_load(port, watched, log)
+    swap_under_load(server, watched)
 }
 
 /// wrk runs while a save is rebuilt and swapped in; any error or non-2xx is a failure.
-fn swap_under_load(port: u16, watched: &Path, log: &Mutex<Vec<String>>) -> Result<()> {
+fn swap_under_load(server: &Server, watched: &Path) -> Result<()> {
     let mut wrk = Command::new("wrk")
         .args(["-t1", "-c16", "-d8s"])
-        .arg(format!("http://127.0.0.1:{port}/"))
+        .arg(server.url("/"))
         .stdout(Stdio::piped())
         .spawn()
         .context("running wrk (apt-get install wrk)")?;
     let swapped = (|| {
         std::thread::sleep(Duration::from_secs(1));
-        let reloads_before = reload_lines(log).len();
+        let reloads_before = reload_lines(server).len();
         edit_greeting(watched, "Hello under load from svc!")?;
-        wait_for_body(port, "under load", Duration::from_secs(300))?;
-        wait_for_reload(log, reloads_before)
+        wait_for_body(server, "under load", Duration::from_secs(300))?;
+        wait_for_reload(server, reloads_before)
     })();
     if let Err(error) = swapped {
         let _ = wrk.kill();
@@ -186,19 +170,20 @@ fn edit_greeting(app: &Path, greeting: &str) -> Result<()> {
     Ok(())
 }
 
-fn reload_lines(log: &Mutex<Vec<String>>) -> Vec<String> {
-    log.lock()
-        .expect("log lock")
-        .iter()
+/// The lines of the server's stderr that report a reload, or a failed one.
+fn reload_lines(server: &Server) -> Vec<String> {
+    server
+        .stderr()
+        .lines()
         .filter(|line| line.contains("Reloaded") || line.contains("keeps serving"))
-        .cloned()
+        .map(str::to_string)
         .collect()
 }
 
-fn wait_for_reload(log: &Mutex<Vec<String>>, before: usize) -> Result<String> {
+fn wait_for_reload(server: &Server, before: usize) -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(line) = reload_lines(log).get(before) {
+        if let Some(line) = reload_lines(server).get(before) {
             if !line.contains("Reloaded") {
                 bail!("the rebuild failed: {line}");
             }
@@ -229,9 +214,14 @@ fn duration_after(line: &str, label: &str) -> Result<Duration> {
 }
 
 /// Polls `GET /` until its body contains `text` (bounded).
-fn wait_for_body(port: u16, text: &str, limit: Duration) -> Result<()> {
-    if !wait_for(port, "/", limit, |response| response.contains(text)) {
-        bail!("`{text}` was not served on port {port} within {limit:?}");
+fn wait_for_body(server: &Server, text: &str, limit: Duration) -> Result<()> {
+    if !wait_for(&server.address(), "/", limit, |response| {
+        response.contains(text)
+    }) {
+        bail!(
+            "`{text}` was not served on {} within {limit:?}",
+            server.address()
+        );
     }
     Ok(())
 }
