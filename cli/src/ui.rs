@@ -17,6 +17,7 @@ use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use wasmctl::diagnostic::Diagnostics;
+use wasmctl::hint;
 use wasmctl::manifest::ManifestError;
 use wasmctl::registry::PushProgress;
 
@@ -179,8 +180,9 @@ impl Ui {
         }
     }
 
-    /// Prints an error and its causes the way cargo does; located errors (manifest and
-    /// template files) end with their rendered snippet.
+    /// Prints an error and its causes the way cargo does, each followed by `help: TEXT`
+    /// when it carries a hint; located errors (manifest and template files) end with
+    /// their rendered snippet, whose diagnostics hold their own help.
     pub fn error(&self, error: &anyhow::Error) {
         for (depth, cause) in error.chain().enumerate() {
             if let Some(diagnostics) = located(cause) {
@@ -191,6 +193,9 @@ impl Ui {
                 eprint!("{}", self.error_line(cause));
             } else {
                 eprintln!("  {} {cause}", Style::new().bold().apply_to("caused by:"));
+            }
+            if let Some(hint) = hint::of(cause) {
+                eprintln!("help: {hint}");
             }
         }
     }

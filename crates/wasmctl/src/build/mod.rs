@@ -20,6 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::component::{self, ComponentError, ValidComponent, WasmKind};
+use crate::hint::{Hint, Hinted};
 use crate::manifest::{App, BuildKind, Component};
 use crate::process::{Line, Tail, run_lines};
 
@@ -106,11 +107,9 @@ pub struct BuiltComponent {
 /// Why a component could not be built. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error(
-        "`cargo` was not found on PATH\nhelp: install Rust from https://rustup.rs, then run `rustup target add wasm32-wasip2`"
-    )]
+    #[error("`cargo` was not found on PATH")]
     CargoNotFound,
-    #[error("the Rust target `{target}` is not installed\nhelp: run `rustup target add {target}`")]
+    #[error("the Rust target `{target}` is not installed")]
     TargetMissing { target: String },
     #[error("`{command}` failed ({status}) in `{}`{}", dir.display(), match tail {
         Some(tail) => format!("\n{}", tail.render()),
@@ -123,23 +122,20 @@ pub enum BuildError {
         /// The last lines of output, when the user has not seen them stream by.
         tail: Option<Tail>,
     },
-    #[error("cargo built {package} but it produced no `.wasm` file\nhelp: {fix}")]
+    #[error("cargo built {package} but it produced no `.wasm` file")]
     NoWasmArtifact { package: String, fix: String },
-    #[error("cargo built several `.wasm` files: {}\nhelp: name one crate with `cargo = {{ package = \"...\" }}` in the build table of component `{component}`", artifacts.join(", "))]
+    #[error("cargo built several `.wasm` files: {}", artifacts.join(", "))]
     SeveralArtifacts {
         component: String,
         artifacts: Vec<String>,
     },
-    #[error("component `{component}` is not built yet: `{}` does not exist\nhelp: run `wasmctl build{flag}` (or `wasmctl up --build{flag}`)", path.display(), flag = match profile {
-        Profile::Release => "",
-        Profile::Debug => " --debug",
-    })]
+    #[error("component `{component}` is not built yet: `{}` does not exist", path.display())]
     NotBuilt {
         component: String,
         path: PathBuf,
         profile: Profile,
     },
-    #[error("the source of component `{component}`, `{}`, does not exist\nhelp: {hint}", path.display())]
+    #[error("the source of component `{component}`, `{}`, does not exist", path.display())]
     SourceMissing {
         component: String,
         path: PathBuf,
@@ -166,6 +162,43 @@ pub enum BuildError {
     OwnDirectory(anyhow::Error),
     #[error(transparent)]
     Component(#[from] ComponentError),
+}
+
+impl BuildError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            BuildError::CargoNotFound => Some(Hint::new(
+                "install Rust from https://rustup.rs, then run `rustup target add wasm32-wasip2`",
+            )),
+            BuildError::TargetMissing { target } => {
+                Some(Hint::new(format!("run `rustup target add {target}`")))
+            }
+            BuildError::NoWasmArtifact { fix, .. } => Some(Hint::new(fix.as_str())),
+            BuildError::SeveralArtifacts { component, .. } => Some(Hint::new(format!(
+                "name one crate with `cargo = {{ package = \"...\" }}` in the build table of component `{component}`"
+            ))),
+            BuildError::NotBuilt { profile, .. } => {
+                let flag = match profile {
+                    Profile::Release => "",
+                    Profile::Debug => " --debug",
+                };
+                Some(Hint::new(format!(
+                    "run `wasmctl build{flag}` (or `wasmctl up --build{flag}`)"
+                )))
+            }
+            BuildError::SourceMissing { hint, .. } => Some(Hint::new(hint.as_str())),
+            // Transparent: the wrapped error is not a cause of its own in the chain.
+            BuildError::Read(error) => error.hint(),
+            BuildError::OwnDirectory(error) => error
+                .downcast_ref::<Hinted>()
+                .map(|hinted| hinted.hint().clone()),
+            BuildError::Component(error) => error.hint(),
+            BuildError::Failed { .. } | BuildError::Write { .. } | BuildError::Spawn { .. } => {
+                None
+            }
+        }
+    }
 }
 
 /// Builds, componentizes and validates one component.
