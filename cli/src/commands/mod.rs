@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App};
 use wasmctl::registry::PushReport;
 
@@ -121,11 +122,13 @@ impl ManifestArgs {
     pub fn path(&self) -> anyhow::Result<PathBuf> {
         match &self.manifest {
             Some(path) if path.is_dir() => Ok(path.join(manifest::MANIFEST_FILE)),
-            Some(path) if !path.exists() => anyhow::bail!(
-                "`{}` (given with --manifest) does not exist\nhelp: pass the path of an app's {} or of its directory, or leave out --manifest to use the one in this directory or the nearest parent",
-                path.display(),
-                manifest::MANIFEST_FILE
-            ),
+            Some(path) if !path.exists() => anyhow::bail!(Hinted::new(
+                format!("`{}` (given with --manifest) does not exist", path.display()),
+                format!(
+                    "pass the path of an app's {} or of its directory, or leave out --manifest to use the one in this directory or the nearest parent",
+                    manifest::MANIFEST_FILE
+                )
+            )),
             Some(path) => Ok(path.clone()),
             None => {
                 let cwd = std::env::current_dir().context("reading the current directory")?;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use wasmctl::hint::Hinted;
 use wasmctl::templates::{Parameter, Template};
 
 use crate::ui::Ui;
@@ -32,13 +33,8 @@ impl TemplateValues {
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect();
-                let suggestion = match wasmctl::diagnostic::did_you_mean(key, known.iter().copied())
-                {
-                    Some(best) => format!("\nhelp: did you mean `{best}`?"),
-                    None => String::new(),
-                };
-                bail!(
-                    "template `{}` has no parameter `{key}`; its parameters: {}{suggestion}",
+                let message = format!(
+                    "template `{}` has no parameter `{key}`; its parameters: {}",
                     template.name,
                     if known.is_empty() {
                         "none".to_string()
@@ -46,6 +42,10 @@ impl TemplateValues {
                         known.join(", ")
                     }
                 );
+                match wasmctl::diagnostic::did_you_mean(key, known.iter().copied()) {
+                    Some(best) => bail!(Hinted::new(message, format!("did you mean `{best}`?"))),
+                    None => bail!(message),
+                }
             }
             given.insert(key.clone(), value.clone());
         }
@@ -58,11 +58,12 @@ impl TemplateValues {
                 None => parameter.default.clone(),
             };
             parameter.check(&value).map_err(|message| {
-                anyhow::anyhow!(
-                    "{message}; nothing was written\nhelp: `{}` asks for: {}; its default is `{}`",
-                    parameter.name,
-                    parameter.prompt,
-                    parameter.default
+                Hinted::new(
+                    format!("{message}; nothing was written"),
+                    format!(
+                        "`{}` asks for: {}; its default is `{}`",
+                        parameter.name, parameter.prompt, parameter.default
+                    ),
                 )
             })?;
             values.insert(parameter.name.clone(), value);
