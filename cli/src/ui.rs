@@ -10,14 +10,15 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use wasmctl::diagnostic::Diagnostics;
-use wasmctl::hint;
+use wasmctl::hint::{self, Hint};
 use wasmctl::manifest::ManifestError;
 use wasmctl::registry::PushProgress;
 
@@ -50,6 +51,9 @@ pub struct Ui {
     color: bool,
     interactive: bool,
     spinners: bool,
+    /// Whether a JSON document went to stdout: a script reads one, the result or the
+    /// error, never both.
+    json_written: Arc<AtomicBool>,
 }
 
 impl Ui {
@@ -71,6 +75,7 @@ impl Ui {
             // Prompts need someone to answer them: a terminal on both ends.
             interactive: stderr_tty && std::io::stdin().is_terminal(),
             spinners: stderr_tty && !global.quiet,
+            json_written: Arc::default(),
         }
     }
 
@@ -164,7 +169,9 @@ impl Ui {
     pub fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(value)?;
         text.push('\n');
-        self.output(text.as_bytes())
+        self.output(text.as_bytes())?;
+        self.json_written.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Raw bytes on stdout (a completion script). Flushed at once, so a closed pipe is
@@ -198,6 +205,46 @@ impl Ui {
                 eprintln!("help: {hint}");
             }
         }
+    }
+
+    /// The error of a command run with `--json`, as one JSON document on stdout, for
+    /// scripts (people read [`Ui::error`] on stderr): `{"error": {"message", "causes",
+    /// "help"}}`. A located error contributes each of its diagnostics as a message,
+    /// `PATH:LINE:COLUMN: MESSAGE`, and their help. Nothing when the command printed its
+    /// result already (`doctor --json` reports the checks that then fail it).
+    pub fn error_json(&self, error: &anyhow::Error) -> anyhow::Result<()> {
+        if self.json_written.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut messages = Vec::new();
+        let mut help = Vec::new();
+        for cause in error.chain() {
+            if let Some(diagnostics) = located(cause) {
+                let path = wasmctl::diagnostic::display_path(&diagnostics.path);
+                for item in &diagnostics.items {
+                    messages.push(match &item.span {
+                        Some(span) => {
+                            let (line, column) =
+                                wasmctl::diagnostic::line_column(&diagnostics.source, span.start);
+                            format!("{path}:{line}:{column}: {}", item.message)
+                        }
+                        None => format!("{path}: {}", item.message),
+                    });
+                    help.extend(item.help.clone().map(Hint::new));
+                }
+                break;
+            }
+            messages.push(cause.to_string());
+            help.extend(hint::of(cause));
+        }
+        let (message, causes) = messages
+            .split_first()
+            .map_or((String::new(), &[][..]), |(first, rest)| {
+                (first.clone(), rest)
+            });
+        self.json(&serde_json::json!({
+            "error": { "message": message, "causes": causes, "help": help }
+        }))
     }
 
     /// `error: MESSAGE` and a line break, as [`Ui::error`] writes it to stderr.
