@@ -70,7 +70,10 @@ pub fn create_own_dir(root: &Path, relative: &Path) -> Result<PathBuf> {
                         "not a directory"
                     }
                 ),
-                format!("remove `{}`; wasmctl creates the directory again", dir.display())
+                format!(
+                    "remove `{}`; wasmctl creates the directory again",
+                    dir.display()
+                )
             ));
         }
     }

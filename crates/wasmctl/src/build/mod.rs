@@ -194,9 +194,7 @@ impl BuildError {
                 .downcast_ref::<Hinted>()
                 .map(|hinted| hinted.hint().clone()),
             BuildError::Component(error) => error.hint(),
-            BuildError::Failed { .. } | BuildError::Write { .. } | BuildError::Spawn { .. } => {
-                None
-            }
+            BuildError::Failed { .. } | BuildError::Write { .. } | BuildError::Spawn { .. } => None,
         }
     }
 }

@@ -30,8 +30,7 @@ use crate::hint::Hint;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// `reason` ends a sentence about the reference, e.g. "has no registry host".
-    #[error(
-"`{reference}` is not a registry reference: it {reason}")]
+    #[error("`{reference}` is not a registry reference: it {reason}")]
     BadReference { reference: String, reason: String },
     #[error("could not reach the registry at {registry}: {reason}")]
     Unreachable {
@@ -53,8 +52,7 @@ pub enum RegistryError {
         path: PathBuf,
         reason: String,
     },
-    #[error(
-"`{reference}` does not exist in the registry ({detail})")]
+    #[error("`{reference}` does not exist in the registry ({detail})")]
     NotFound { reference: String, detail: String },
     #[error(
         "{what} from {registry} does not match its digest: expected {expected}, got {actual}; the registry served tampered or corrupt data, and nothing was cached"
@@ -65,8 +63,7 @@ pub enum RegistryError {
         expected: String,
         actual: String,
     },
-    #[error(
-"the connection to the registry {registry} broke off: {reason}")]
+    #[error("the connection to the registry {registry} broke off: {reason}")]
     ConnectionLost { registry: String, reason: String },
     #[error(
         "{what} from {registry} is longer than the {size} bytes its descriptor gives; the registry served tampered or corrupt data, and nothing was cached"
@@ -89,8 +86,7 @@ pub enum RegistryError {
         /// The hint of the error `message` was made of, if it had one.
         hint: Option<Hint>,
     },
-    #[error(
-"no registry to push to")]
+    #[error("no registry to push to")]
     NoTarget,
     #[error(
 "component `{component}` has not been built: `{}` does not exist", source_path.display())]

@@ -190,8 +190,10 @@ impl Template {
                 if let Some(source) = source
                     && let Err((problem, hint)) = check_limits(source)
                 {
-                    let message =
-                        format!("template `{}`: {what}`{CONTENT_DIR}/{display}` {problem}", self.name);
+                    let message = format!(
+                        "template `{}`: {what}`{CONTENT_DIR}/{display}` {problem}",
+                        self.name
+                    );
                     return Err(match hint {
                         Some(hint) => Hinted::new(message, hint).into(),
                         None => anyhow::Error::msg(message),
@@ -245,7 +247,10 @@ impl Template {
                     "`{}` is not a template: it has no `{CONTENT_DIR}/` directory",
                     dir.display()
                 ),
-                format!("put the files the template renders in `{}`", content.display())
+                format!(
+                    "put the files the template renders in `{}`",
+                    content.display()
+                )
             ));
         }
         let mut files = Vec::new();
@@ -472,7 +477,10 @@ fn check_elements(
     depth: usize,
 ) -> Result<(), (String, Option<Hint>)> {
     if depth > MAX_BLOCK_DEPTH {
-        return Err((format!("nests blocks more than {MAX_BLOCK_DEPTH} deep"), None));
+        return Err((
+            format!("nests blocks more than {MAX_BLOCK_DEPTH} deep"),
+            None,
+        ));
     }
     for element in elements {
         match element {
