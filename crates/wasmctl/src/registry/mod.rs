@@ -848,8 +848,9 @@ mod tests {
         assert!(parse_reference("127.0.0.1:5000/demo/svc:v1").is_ok());
         assert!(parse_reference("ghcr.io/me/svc@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_ok());
         for bad in ["svc:v1", "demo/svc:v1", "127.0.0.1:5000/", ""] {
-            let error = parse_reference(bad).unwrap_err().to_string();
-            assert!(error.contains("HOST[:PORT]/REPO"), "{bad}: {error}");
+            let error = parse_reference(bad).unwrap_err();
+            let hint = error.hint().expect("a hint");
+            assert!(hint.text().contains("HOST[:PORT]/REPO"), "{bad}: {error}");
         }
     }
 }
