@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use wasmctl::diagnostic::suggestion;
 use wasmctl::hint::Hinted;
 use wasmctl::templates::{Parameter, Template};
 
@@ -28,24 +29,11 @@ impl TemplateValues {
         let mut given: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in &self.values {
             if !template.parameters.iter().any(|p| &p.name == key) {
-                let known: Vec<&str> = template
-                    .parameters
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect();
-                let message = format!(
-                    "template `{}` has no parameter `{key}`; its parameters: {}",
-                    template.name,
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                );
-                match wasmctl::diagnostic::did_you_mean(key, known.iter().copied()) {
-                    Some(best) => bail!(Hinted::new(message, format!("did you mean `{best}`?"))),
-                    None => bail!(message),
-                }
+                let known = template.parameters.iter().map(|p| p.name.as_str());
+                bail!(Hinted::new(
+                    format!("template `{}` has no parameter `{key}`", template.name),
+                    suggestion(key, known, "its parameters"),
+                ));
             }
             given.insert(key.clone(), value.clone());
         }

@@ -23,6 +23,11 @@ impl Hint {
     pub fn text(&self) -> &str {
         &self.0
     }
+
+    /// This hint and then `more`, one clause after another.
+    pub fn then(self, more: impl fmt::Display) -> Self {
+        Self(format!("{}; {more}", self.0))
+    }
 }
 
 impl fmt::Display for Hint {

@@ -210,12 +210,13 @@ fn validate_routes(
                 component_span,
                 format!("route refers to component `{component}`, which is not defined"),
             );
-            match did_you_mean(&component, declared.components.iter().map(String::as_str)) {
-                Some(best) => error.help = Some(format!("did you mean `{best}`?")),
-                None => {
-                    error.help = Some(format!("define it in a `[component.{component}]` table"))
+            let defined = declared.components.iter().map(String::as_str);
+            error.help = Some(match did_you_mean(&component, defined.clone()) {
+                Some(_) => {
+                    diagnostic::suggestion(&component, defined, "defined components").to_string()
                 }
-            }
+                None => format!("define it in a `[component.{component}]` table"),
+            });
         }
         let Some(route) = route else { continue };
         if let Some(first) = seen.get(&route) {

@@ -13,7 +13,7 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../template
 
 /// Why a template could not be found.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown template `{name}`; available templates: {}", available.join(", "))]
+#[error("unknown template `{name}`")]
 pub struct UnknownTemplate {
     pub name: String,
     pub available: Vec<String>,
@@ -22,16 +22,12 @@ pub struct UnknownTemplate {
 impl UnknownTemplate {
     /// What the user can do about it.
     pub fn hint(&self) -> Hint {
-        let suggestion = match crate::diagnostic::did_you_mean(
+        crate::diagnostic::suggestion(
             &self.name,
             self.available.iter().map(String::as_str),
-        ) {
-            Some(best) => format!("did you mean `{best}`? "),
-            None => String::new(),
-        };
-        Hint::new(format!(
-            "{suggestion}`wasmctl templates list` describes them"
-        ))
+            "available templates",
+        )
+        .then("`wasmctl templates list` describes them")
     }
 }
 

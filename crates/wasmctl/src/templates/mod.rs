@@ -396,19 +396,13 @@ impl Template {
                     .into_iter()
                     .chain(self.parameters.iter().map(|p| p.name.as_str()))
                     .collect();
-                let suggestion =
-                    match crate::diagnostic::did_you_mean(variable, known.iter().copied()) {
-                        Some(best) => format!("did you mean `{best}`? "),
-                        None => String::new(),
-                    };
                 Hinted::new(
                     format!(
                         "template `{}`: `{file}` uses the variable `{variable}`, which the template does not declare",
                         self.name
                     ),
-                    format!(
-                        "{suggestion}its variables: {}; declare others as [[parameters]] in {METADATA_FILE}",
-                        known.join(", ")
+                    crate::diagnostic::suggestion(variable, known, "its variables").then(
+                        format!("declare others as [[parameters]] in {METADATA_FILE}"),
                     ),
                 )
                 .into()
