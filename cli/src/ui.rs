@@ -18,7 +18,7 @@ use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use wasmctl::diagnostic::Diagnostics;
-use wasmctl::hint::{self, Hint};
+use wasmctl::hint;
 use wasmctl::manifest::ManifestError;
 use wasmctl::registry::PushProgress;
 
@@ -230,7 +230,7 @@ impl Ui {
                         }
                         None => format!("{path}: {}", item.message),
                     });
-                    help.extend(item.help.clone().map(Hint::new));
+                    help.extend(item.help.clone());
                 }
                 break;
             }

@@ -198,7 +198,7 @@ impl DoctorArgs {
                             .collect::<Vec<_>>()
                             .join(", "),
                     ),
-                    Err(error) => Check::fail(name, error.problem, error.help),
+                    Err(error) => Check::fail(name, error.problem, error.hint.text()),
                 });
             }
         }

@@ -22,7 +22,7 @@ pub struct Diagnostic {
     /// Short text shown under the caret.
     pub label: Option<String>,
     /// What to do about it.
-    pub help: Option<String>,
+    pub help: Option<Hint>,
 }
 
 impl Diagnostic {
@@ -40,7 +40,7 @@ impl Diagnostic {
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub fn help(mut self, help: impl Into<Hint>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -84,7 +84,7 @@ impl Diagnostics {
                 None => title.element(Origin::path(path.as_str())),
             };
             if let Some(help) = &item.help {
-                group = group.element(Level::HELP.message(help.as_str()));
+                group = group.element(Level::HELP.message(help.text()));
             }
             let report: [Group<'_>; 1] = [group];
             out.push_str(&renderer.render(&report));
@@ -141,7 +141,7 @@ pub fn from_toml_error(error: &toml::de::Error, source: &str, file: &str) -> Dia
         );
         return Diagnostic::new(format!("unknown key `{field}`"), span)
             .label(format!("not a {file} key"))
-            .help(help.to_string());
+            .help(help);
     }
     if let Some(field) = message
         .strip_prefix("missing field `")

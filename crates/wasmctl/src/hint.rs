@@ -22,7 +22,7 @@ pub fn of(cause: &(dyn std::error::Error + 'static)) -> Option<Hint> {
         return error.hint();
     }
     if let Some(error) = cause.downcast_ref::<MountError>() {
-        return Some(error.hint());
+        return Some(error.hint.clone());
     }
     if let Some(error) = cause.downcast_ref::<ReadError>() {
         return error.hint();

@@ -100,7 +100,10 @@ impl App {
     /// guest could not start with a missing one, and a single file cannot be mounted.
     pub fn check_mounts(&self, component: &Component) -> Result<(), MountError> {
         for mount in &component.files {
-            let problem = |problem: String, help: String| MountError { problem, help };
+            let problem = |problem: String, hint: String| MountError {
+                problem,
+                hint: Hint::new(hint),
+            };
             let table = format!("`[component.{}]`", component.id);
             let intro = format!(
                 "component `{}` mounts `{}` at `{}`",
@@ -221,14 +224,7 @@ pub struct MountError {
     /// What is wrong, naming the component, the mount and the path.
     pub problem: String,
     /// What to write or do instead.
-    pub help: String,
-}
-
-impl MountError {
-    /// What the user can do about it.
-    pub fn hint(&self) -> Hint {
-        Hint::new(&*self.help)
-    }
+    pub hint: Hint,
 }
 
 /// One `[[trigger.http]]` entry.

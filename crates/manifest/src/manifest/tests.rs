@@ -504,7 +504,7 @@ fn spin_files_strings_get_the_table_to_write() {
         .iter()
         .map(|item| {
             let span = item.span.clone().unwrap();
-            (&text[span], item.help.as_deref().unwrap_or(""))
+            (&text[span], item.help.as_ref().map_or("", Hint::text))
         })
         .collect();
     assert_eq!(

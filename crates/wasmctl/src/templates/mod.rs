@@ -513,7 +513,7 @@ fn syntax_problem(error: &handlebars::TemplateError) -> String {
 struct ParameterProblem {
     message: String,
     span: Option<std::ops::Range<usize>>,
-    help: Option<String>,
+    help: Option<Hint>,
 }
 
 impl ParameterProblem {
