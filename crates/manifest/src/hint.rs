@@ -16,10 +16,12 @@ use std::fmt;
 pub struct Hint(String);
 
 impl Hint {
+    /// A hint of this text, a sentence without the `help: ` its readers put before it.
     pub fn new(text: impl Into<String>) -> Self {
         Self(text.into())
     }
 
+    /// What to do, as text.
     pub fn text(&self) -> &str {
         &self.0
     }
@@ -61,6 +63,7 @@ pub struct Hinted {
 }
 
 impl Hinted {
+    /// The error `message` (what went wrong), with `hint` (what to do about it).
     pub fn new(message: impl Into<String>, hint: impl Into<Hint>) -> Self {
         Self {
             message: message.into(),
@@ -75,10 +78,12 @@ impl Hinted {
         self
     }
 
+    /// What went wrong; also the error's `Display`.
     pub fn message(&self) -> &str {
         &self.message
     }
 
+    /// What to do about it.
     pub fn hint(&self) -> &Hint {
         &self.hint
     }
@@ -102,6 +107,7 @@ impl Error for Hinted {
 /// checks of [`crate::names`] and the manifest's rules return), making it a [`Hinted`]:
 /// `check_name("app name", name).hint("choose another name")?`.
 pub trait HintExt<T> {
+    /// The error, now with `hint`.
     fn hint(self, hint: impl Into<Hint>) -> Result<T, Hinted>;
 }
 
