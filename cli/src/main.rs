@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     {
         ui.warn(format!("Ctrl-C will not clean up: {error}"));
     }
+    let json = cli.command.json();
     match cli.command.run(&ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if ui::StdoutClosed::caused(&error) => ExitCode::SUCCESS,
@@ -29,6 +30,10 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             ui.error(&error);
+            // Scripts read the error from stdout too; if that fails, stderr said it all.
+            if json {
+                let _ = ui.error_json(&error);
+            }
             ExitCode::FAILURE
         }
     }

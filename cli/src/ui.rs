@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use console::Style;
@@ -18,6 +19,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use wasmctl::build::{BuildEvent, BuildOptions, BuildProgress, BuiltComponent, Profile, Step};
 use wasmctl::diagnostic::Diagnostics;
+use wasmctl::hint;
 use wasmctl::manifest::{Component, ManifestError};
 use wasmctl::registry::PushProgress;
 
@@ -50,6 +52,9 @@ pub struct Ui {
     color: bool,
     interactive: bool,
     spinners: bool,
+    /// Whether a JSON document went to stdout: a script reads one, the result or the
+    /// error, never both.
+    json_written: Arc<AtomicBool>,
 }
 
 impl Ui {
@@ -71,6 +76,7 @@ impl Ui {
             // Prompts need someone to answer them: a terminal on both ends.
             interactive: stderr_tty && std::io::stdin().is_terminal(),
             spinners: stderr_tty && !global.quiet,
+            json_written: Arc::default(),
         }
     }
 
@@ -160,7 +166,9 @@ impl Ui {
     pub fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(value)?;
         text.push('\n');
-        self.output(text.as_bytes())
+        self.output(text.as_bytes())?;
+        self.json_written.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Raw bytes on stdout (a completion script). Flushed at once, so a closed pipe is
@@ -176,8 +184,9 @@ impl Ui {
         }
     }
 
-    /// Prints an error and its causes the way cargo does; located errors (manifest and
-    /// template files) end with their rendered snippet.
+    /// Prints an error and its causes the way cargo does, each followed by `help: TEXT`
+    /// when it carries a hint; located errors (manifest and template files) end with
+    /// their rendered snippet, whose diagnostics hold their own help.
     pub fn error(&self, error: &anyhow::Error) {
         for (depth, cause) in error.chain().enumerate() {
             if let Some(diagnostics) = located(cause) {
@@ -189,7 +198,50 @@ impl Ui {
             } else {
                 eprintln!("  {} {cause}", Style::new().bold().apply_to("caused by:"));
             }
+            if let Some(hint) = hint::of(cause) {
+                eprintln!("help: {hint}");
+            }
         }
+    }
+
+    /// The error of a command run with `--json`, as one JSON document on stdout, for
+    /// scripts (people read [`Ui::error`] on stderr): `{"error": {"message", "causes",
+    /// "help"}}`. A located error contributes each of its diagnostics as a message,
+    /// `PATH:LINE:COLUMN: MESSAGE`, and their help. Nothing when the command printed its
+    /// result already (`doctor --json` reports the checks that then fail it).
+    pub fn error_json(&self, error: &anyhow::Error) -> anyhow::Result<()> {
+        if self.json_written.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut messages = Vec::new();
+        let mut help = Vec::new();
+        for cause in error.chain() {
+            if let Some(diagnostics) = located(cause) {
+                let path = wasmctl::diagnostic::display_path(&diagnostics.path);
+                for item in &diagnostics.items {
+                    messages.push(match &item.span {
+                        Some(span) => {
+                            let (line, column) =
+                                wasmctl::diagnostic::line_column(&diagnostics.source, span.start);
+                            format!("{path}:{line}:{column}: {}", item.message)
+                        }
+                        None => format!("{path}: {}", item.message),
+                    });
+                    help.extend(item.help.clone());
+                }
+                break;
+            }
+            messages.push(cause.to_string());
+            help.extend(hint::of(cause));
+        }
+        let (message, causes) = messages
+            .split_first()
+            .map_or((String::new(), &[][..]), |(first, rest)| {
+                (first.clone(), rest)
+            });
+        self.json(&serde_json::json!({
+            "error": { "message": message, "causes": causes, "help": help }
+        }))
     }
 
     /// `error: MESSAGE` and a line break, as [`Ui::error`] writes it to stderr.

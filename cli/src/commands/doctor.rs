@@ -5,6 +5,7 @@ use clap::Args;
 use console::Style;
 use serde::Serialize;
 use wasmctl::build::{BuildError, Profile, check_source, stale_input, toolchain};
+use wasmctl::hint;
 use wasmctl::manifest::{BuildKind, DEFAULT_CARGO_TARGET, ManifestError};
 
 use super::{JsonArgs, ManifestArgs};
@@ -141,7 +142,10 @@ impl DoctorArgs {
                     Check::fail(
                         "manifest",
                         format!("{error:#}"),
-                        "fix the manifest as the message says",
+                        error.chain().find_map(hint::of).map_or_else(
+                            || "fix the manifest as the message says".to_string(),
+                            |hint| hint.to_string(),
+                        ),
                     )
                 });
                 return checks;
@@ -160,7 +164,10 @@ impl DoctorArgs {
                     (Err(error), _) => Check::fail(
                         name,
                         format!("{error:#}"),
-                        "run `wasmctl build`, then fix what it reports",
+                        error.hint().map_or_else(
+                            || "run `wasmctl build`, then fix what it reports".to_string(),
+                            |hint| hint.to_string(),
+                        ),
                     ),
                     (Ok(_), Some(input)) => Check::fail(
                         name,
@@ -191,7 +198,7 @@ impl DoctorArgs {
                             .collect::<Vec<_>>()
                             .join(", "),
                     ),
-                    Err(error) => Check::fail(name, error.problem, error.help),
+                    Err(error) => Check::fail(name, error.problem, error.hint.text()),
                 });
             }
         }

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App};
 use wasmctl::registry::PushReport;
 
@@ -79,6 +80,28 @@ impl Command {
         matches!(self, Command::Up(_) | Command::Watch(_))
     }
 
+    /// Whether `--json` was given: the command's result, and its error, go to stdout as
+    /// JSON.
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Build(args) => args.format.json,
+            Command::Deploy(args) => args.format.json,
+            Command::Doctor(args) => args.format.json,
+            Command::Registry(
+                registry::RegistryCommand::Push { format, .. }
+                | registry::RegistryCommand::Pull { format, .. },
+            )
+            | Command::Templates(templates::TemplatesCommand::List { format }) => format.json,
+            Command::Registry(_)
+            | Command::Templates(_)
+            | Command::New(_)
+            | Command::Add(_)
+            | Command::Up(_)
+            | Command::Watch(_)
+            | Command::Completions(_) => false,
+        }
+    }
+
     pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
         match self {
             Command::New(args) => args.run(ui),
@@ -108,11 +131,16 @@ impl ManifestArgs {
     pub fn path(&self) -> anyhow::Result<PathBuf> {
         match &self.manifest {
             Some(path) if path.is_dir() => Ok(path.join(manifest::MANIFEST_FILE)),
-            Some(path) if !path.exists() => anyhow::bail!(
-                "`{}` (given with --manifest) does not exist\nhelp: pass the path of an app's {} or of its directory, or leave out --manifest to use the one in this directory or the nearest parent",
-                path.display(),
-                manifest::MANIFEST_FILE
-            ),
+            Some(path) if !path.exists() => anyhow::bail!(Hinted::new(
+                format!(
+                    "`{}` (given with --manifest) does not exist",
+                    path.display()
+                ),
+                format!(
+                    "pass the path of an app's {} or of its directory, or leave out --manifest to use the one in this directory or the nearest parent",
+                    manifest::MANIFEST_FILE
+                )
+            )),
             Some(path) => Ok(path.clone()),
             None => {
                 let cwd = std::env::current_dir().context("reading the current directory")?;

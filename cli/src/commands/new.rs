@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use wasmctl::hint::Hinted;
 use wasmctl::names::check_name;
 use wasmctl::templates::catalog::Catalog;
 
@@ -39,12 +40,14 @@ impl NewArgs {
                 .map(|n| n.to_string_lossy().into_owned())
                 .filter(|last| check_name("app name", last).is_ok());
             match last {
-                Some(last) if self.name.contains(['/', '\\']) => anyhow::anyhow!(
-                    "{message}\nhelp: the name is not a path; to create `{last}` in `{}`, run `wasmctl new {} {last} --output {}`",
-                    self.name,
-                    self.template,
-                    self.name
-                ),
+                Some(last) if self.name.contains(['/', '\\']) => Hinted::new(
+                    message,
+                    format!(
+                        "the name is not a path; to create `{last}` in `{}`, run `wasmctl new {} {last} --output {}`",
+                        self.name, self.template, self.name
+                    ),
+                )
+                .into(),
                 _ => anyhow::Error::msg(message),
             }
         })?;

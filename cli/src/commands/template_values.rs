@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use wasmctl::diagnostic::suggestion;
+use wasmctl::hint::Hinted;
 use wasmctl::templates::{Parameter, Template};
 
 use crate::ui::Ui;
@@ -27,25 +29,11 @@ impl TemplateValues {
         let mut given: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in &self.values {
             if !template.parameters.iter().any(|p| &p.name == key) {
-                let known: Vec<&str> = template
-                    .parameters
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect();
-                let suggestion = match wasmctl::diagnostic::did_you_mean(key, known.iter().copied())
-                {
-                    Some(best) => format!("\nhelp: did you mean `{best}`?"),
-                    None => String::new(),
-                };
-                bail!(
-                    "template `{}` has no parameter `{key}`; its parameters: {}{suggestion}",
-                    template.name,
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                );
+                let known = template.parameters.iter().map(|p| p.name.as_str());
+                bail!(Hinted::new(
+                    format!("template `{}` has no parameter `{key}`", template.name),
+                    suggestion(key, known, "its parameters"),
+                ));
             }
             given.insert(key.clone(), value.clone());
         }
@@ -58,11 +46,12 @@ impl TemplateValues {
                 None => parameter.default.clone(),
             };
             parameter.check(&value).map_err(|message| {
-                anyhow::anyhow!(
-                    "{message}; nothing was written\nhelp: `{}` asks for: {}; its default is `{}`",
-                    parameter.name,
-                    parameter.prompt,
-                    parameter.default
+                Hinted::new(
+                    format!("{message}; nothing was written"),
+                    format!(
+                        "`{}` asks for: {}; its default is `{}`",
+                        parameter.name, parameter.prompt, parameter.default
+                    ),
                 )
             })?;
             values.insert(parameter.name.clone(), value);

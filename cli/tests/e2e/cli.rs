@@ -120,3 +120,62 @@ fn a_closed_stdout_ends_the_command_quietly() {
         assert_eq!(code, Some(0), "wasmctl {args:?}: {stderr}");
     }
 }
+
+/// The JSON document a failed `--json` command prints on stdout (exit 1); its stderr
+/// stays the text people read.
+fn json_error(command: &mut assert_cmd::Command) -> serde_json::Value {
+    let output = command.assert().code(1).get_output().clone();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with("error: "),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn a_failed_json_command_prints_its_error_and_help_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = json_error(wasmctl(dir.path()).args(["build", "--json", "--manifest", "nosuch"]));
+    let error = &report["error"];
+    assert_eq!(
+        error["message"], "`nosuch` (given with --manifest) does not exist",
+        "{report}"
+    );
+    assert_eq!(error["causes"], serde_json::json!([]), "{report}");
+    let help = error["help"][0].as_str().unwrap_or_default();
+    assert!(
+        help.starts_with("pass the path of an app's wasmctl.toml"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_json_build_of_an_unknown_component_suggests_one() {
+    let app = crate::support::testdata().join("errors/31-unknown-component-flag");
+    let report = json_error(wasmctl(&app).args(["build", "--json", "--component", "apu"]));
+    let error = &report["error"];
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("no component `apu` in `"), "{report}");
+    assert!(!message.contains("help"), "{report}");
+    let help = error["help"][0].as_str().unwrap_or_default();
+    assert!(help.starts_with("did you mean `api`?"), "{report}");
+}
+
+#[test]
+fn a_json_build_of_a_bad_manifest_reports_each_problem_with_its_help() {
+    let app = crate::support::testdata().join("errors/01-unknown-key");
+    let report = json_error(wasmctl(&app).args(["build", "--json"]));
+    let error = &report["error"];
+    assert_eq!(
+        error["message"], "wasmctl.toml:11:1: unknown key `sorce`",
+        "{report}"
+    );
+    let help = error["help"][0].as_str().unwrap_or_default();
+    assert!(help.starts_with("did you mean `source`?"), "{report}");
+}

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
+use crate::hint::Hint;
+
 /// One problem in a file: what is wrong, where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -20,7 +22,7 @@ pub struct Diagnostic {
     /// Short text shown under the caret.
     pub label: Option<String>,
     /// What to do about it.
-    pub help: Option<String>,
+    pub help: Option<Hint>,
 }
 
 impl Diagnostic {
@@ -38,7 +40,7 @@ impl Diagnostic {
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub fn help(mut self, help: impl Into<Hint>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -82,7 +84,7 @@ impl Diagnostics {
                 None => title.element(Origin::path(path.as_str())),
             };
             if let Some(help) = &item.help {
-                group = group.element(Level::HELP.message(help.as_str()));
+                group = group.element(Level::HELP.message(help.text()));
             }
             let report: [Group<'_>; 1] = [group];
             out.push_str(&renderer.render(&report));
@@ -132,15 +134,11 @@ pub fn from_toml_error(error: &toml::de::Error, source: &str, file: &str) -> Dia
     let message = error.message().trim();
     let span = error.span();
     if let Some((field, expected)) = unknown_field(message) {
-        let valid = expected
-            .iter()
-            .map(|key| format!("`{key}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let help = match did_you_mean(&field, expected.iter().map(String::as_str)) {
-            Some(best) => format!("did you mean `{best}`? valid keys here: {valid}"),
-            None => format!("valid keys here: {valid}"),
-        };
+        let help = suggestion(
+            &field,
+            expected.iter().map(String::as_str),
+            "valid keys here",
+        );
         return Diagnostic::new(format!("unknown key `{field}`"), span)
             .label(format!("not a {file} key"))
             .help(help);
@@ -211,6 +209,27 @@ fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     Some((field.to_string(), expected))
 }
 
+/// The one way wasmctl answers a name it does not know: "did you mean `x`? KIND: a, b, c"
+/// when a candidate is close enough to be a plausible typo ([`did_you_mean`]), else
+/// "KIND: a, b, c" ("KIND: none" when there are no candidates). `kind` names the list, as
+/// "its components" or "valid keys here".
+pub fn suggestion<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    kind: &str,
+) -> Hint {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let listed = if candidates.is_empty() {
+        "none".to_string()
+    } else {
+        candidates.join(", ")
+    };
+    Hint::new(match did_you_mean(word, candidates.iter().copied()) {
+        Some(best) => format!("did you mean `{best}`? {kind}: {listed}"),
+        None => format!("{kind}: {listed}"),
+    })
+}
+
 /// The closest candidate to `word`, if any is close enough to be a plausible typo, or
 /// else the only one that has `word` as a whole part (`route` for `http_route`).
 pub fn did_you_mean<'a>(
@@ -259,5 +278,22 @@ mod tests {
         let parameters = ["description", "http_route", "authors"];
         assert_eq!(did_you_mean("route", parameters), Some("http_route"));
         assert_eq!(did_you_mean("name", ["app_name", "template_name"]), None);
+    }
+
+    #[test]
+    fn suggestion_has_one_format() {
+        let ids = ["api", "web"];
+        assert_eq!(
+            suggestion("apu", ids, "its components").text(),
+            "did you mean `api`? its components: api, web"
+        );
+        assert_eq!(
+            suggestion("zzz", ids, "its components").text(),
+            "its components: api, web"
+        );
+        assert_eq!(
+            suggestion("x", [], "its parameters").text(),
+            "its parameters: none"
+        );
     }
 }

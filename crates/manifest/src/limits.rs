@@ -10,6 +10,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::hint::Hint;
+
 /// What a limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -115,14 +117,27 @@ pub const ALL: [Limit; 8] = [
 /// A limit's environment variable holds something that is not a size or count.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "`{variable}={value}` is not a {}\nhelp: write e.g. `{variable}={}`, or unset it for the default",
-    match unit { Unit::Bytes => "size", Unit::Entries => "count" },
-    match unit { Unit::Bytes => "512MiB", Unit::Entries => "50000" }
+    "`{variable}={value}` is not a {}",
+    match unit { Unit::Bytes => "size", Unit::Entries => "count" }
 )]
 pub struct BadSetting {
     variable: &'static str,
     value: String,
     unit: Unit,
+}
+
+impl BadSetting {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Hint {
+        let example = match self.unit {
+            Unit::Bytes => "512MiB",
+            Unit::Entries => "50000",
+        };
+        Hint::new(format!(
+            "write e.g. `{}={example}`, or unset it for the default",
+            self.variable
+        ))
+    }
 }
 
 impl Limit {
@@ -171,17 +186,26 @@ impl Limit {
 /// Input beyond its limit.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "{input} {} {}, the most wasmctl accepts for a {}\nhelp: if it is meant to be this large, raise the limit: `{}=...` (docs/hardening.md lists every limit)",
+    "{input} {} {}, the most wasmctl accepts for a {}",
     match limit.unit { Unit::Bytes => "is larger than", Unit::Entries => "holds more than" },
     limit.show(*value),
-    limit.what,
-    limit.variable
+    limit.what
 )]
 pub struct TooLarge {
     pub limit: Limit,
     /// What it is, for the message: "component `svc.wasm`", "the files layer `sha256:…`".
     pub input: String,
     pub value: u64,
+}
+
+impl TooLarge {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Hint {
+        Hint::new(format!(
+            "if it is meant to be this large, raise the limit: `{}=...` (docs/hardening.md lists every limit)",
+            self.limit.variable
+        ))
+    }
 }
 
 /// Why [`read_file`] read nothing.
@@ -195,7 +219,7 @@ pub enum ReadError {
         source: std::io::Error,
     },
     #[error(
-        "{what} `{}` is {found}, not a regular file; wasmctl reads a {what} from a regular file only\nhelp: point it at a regular file (a symbolic link to one is fine)",
+        "{what} `{}` is {found}, not a regular file; wasmctl reads a {what} from a regular file only",
         path.display()
     )]
     NotAFile {
@@ -210,6 +234,18 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            ReadError::Io { .. } => None,
+            ReadError::NotAFile { .. } => Some(Hint::new(
+                "point it at a regular file (a symbolic link to one is fine)",
+            )),
+            ReadError::TooLarge(too_large) => Some(too_large.hint()),
+            ReadError::BadSetting(bad_setting) => Some(bad_setting.hint()),
+        }
+    }
+
     /// The I/O error's kind, for callers that treat a missing file their own way.
     pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
         match self {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmctl::build::{BuildOptions, BuildProgress, build_app};
+use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Route};
 use wasmctl::watch::{Changes, WatchError, WatchPlan, Watcher};
 use wasmctl_host::{Compilation, Host};
@@ -124,9 +125,12 @@ impl DevLoop {
                 Ok(None) => continue,
                 Err(error @ WatchError::Stopped) => {
                     // Nothing will ever arrive again: say so rather than serve blind.
-                    return Err(anyhow::Error::new(error)).context(
-                        "the dev loop cannot see saves any more\nhelp: restart `wasmctl up --watch`",
-                    );
+                    return Err(Hinted::new(
+                        "the dev loop cannot see saves any more",
+                        "restart `wasmctl up --watch`",
+                    )
+                    .because(error)
+                    .into());
                 }
                 Err(error) => {
                     report.watch_trouble(&error);

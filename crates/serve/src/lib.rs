@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use wasmctl::build::{self, Profile};
+use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl_host::{AppConfig, ComponentConfig, LoadError, OutboundRule};
 
@@ -59,10 +60,11 @@ impl Served {
     pub fn file(file: &Path) -> Result<Served> {
         let bytes = build::read_component(file).map_err(|error| {
             if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
-                anyhow::anyhow!(
-                    "`{}` does not exist\nhelp: pass the path of a built component, e.g. `target/wasm32-wasip2/release/NAME.wasm`, or run `wasmctl up` without a file in an app's directory",
-                    file.display()
+                Hinted::new(
+                    format!("`{}` does not exist", file.display()),
+                    "pass the path of a built component, e.g. `target/wasm32-wasip2/release/NAME.wasm`, or run `wasmctl up` without a file in an app's directory",
                 )
+                .into()
             } else {
                 anyhow::Error::new(error)
             }
@@ -171,13 +173,19 @@ pub fn explain_load_error(error: LoadError) -> anyhow::Error {
         return error.into();
     };
     let mib = |bytes: u64| format!("{}MiB", bytes.div_ceil(1024 * 1024));
-    anyhow::anyhow!(
-        "component `{id}` needs more memory to start than its limit of {}\nhelp: raise `memory` in `[component.{id}.limits]` of {} to at least {}, or remove it for the default ({})",
-        mib(limit),
-        manifest::MANIFEST_FILE,
-        mib(wanted),
-        mib(manifest::DEFAULT_MEMORY),
+    Hinted::new(
+        format!(
+            "component `{id}` needs more memory to start than its limit of {}",
+            mib(limit)
+        ),
+        format!(
+            "raise `memory` in `[component.{id}.limits]` of {} to at least {}, or remove it for the default ({})",
+            manifest::MANIFEST_FILE,
+            mib(wanted),
+            mib(manifest::DEFAULT_MEMORY),
+        ),
     )
+    .into()
 }
 
 fn host_route(route: &Route) -> wasmctl_host::Route {

@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 use include_dir::{Dir, include_dir};
 use wit_parser::{Resolve, UnresolvedPackageGroup, WorldId, WorldItem, WorldKey};
 
+use crate::hint::Hint;
+
 /// The repository's `wit/` directory.
 static WIT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../wit");
 
@@ -34,36 +36,31 @@ pub enum WasmKind {
 #[derive(Debug, thiserror::Error)]
 pub enum ComponentError {
     #[error(
-        "`{}` is not a WebAssembly file: {reason}\nhelp: check the path: it should name the `.wasm` file a build produced",
+        "`{}` is not a WebAssembly file: {reason}",
         path.display()
     )]
     NotWasm { path: PathBuf, reason: String },
     #[error(
-        "`{}` is not valid WebAssembly (truncated or corrupt?): {message}\nhelp: build it again; if it was copied or downloaded, copy or download it again",
+        "`{}` is not valid WebAssembly (truncated or corrupt?): {message}",
         path.display()
     )]
     Invalid { path: PathBuf, message: String },
     #[error(
-        "`{}` is a core module, not a component\nhelp: build for wasm32-wasip2 (a component), or build for wasm32-wasip1 with `cargo = {{ target = \"wasm32-wasip1\" }}` so wasmctl turns it into one",
+        "`{}` is a core module, not a component",
         path.display()
     )]
     CoreModule { path: PathBuf },
     #[error(
-        "`{}` is a core module without component type information (no `component-type` custom section), so wasmctl cannot tell which interfaces it exports\nhelp: generate its bindings with wit-bindgen (e.g. the `wasi` or `wstd` crate), or build for wasm32-wasip2 instead",
+        "`{}` is a core module without component type information (no `component-type` custom section), so wasmctl cannot tell which interfaces it exports",
         path.display()
     )]
     NoComponentType { path: PathBuf },
     #[error("could not turn core module `{}` into a component: {message}", path.display())]
     Componentize { path: PathBuf, message: String },
     #[error(
-        "`{}` does not export `{INCOMING_HANDLER}@0.2.x`, so it cannot handle HTTP requests; it exports: {}{}",
+        "`{}` does not export `{INCOMING_HANDLER}@0.2.x`, so it cannot handle HTTP requests; it exports: {}",
         path.display(),
-        if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") },
-        if exports.iter().any(|e| e.starts_with("wasi:cli/run")) {
-            "\nhelp: this is a wasi:cli command (it has a `main`); an HTTP component exports the handler instead, e.g. with `#[wstd::http_server]`"
-        } else {
-            ""
-        }
+        if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
     )]
     NotHttpHandler { path: PathBuf, exports: Vec<String> },
     #[error("`{}` cannot run under `wasmctl up`:\n{}", path.display(), findings.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
@@ -71,6 +68,35 @@ pub enum ComponentError {
         path: PathBuf,
         findings: Vec<String>,
     },
+}
+
+impl ComponentError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<Hint> {
+        let text = match self {
+            ComponentError::NotWasm { .. } => {
+                "check the path: it should name the `.wasm` file a build produced"
+            }
+            ComponentError::Invalid { .. } => {
+                "build it again; if it was copied or downloaded, copy or download it again"
+            }
+            ComponentError::CoreModule { .. } => {
+                "build for wasm32-wasip2 (a component), or build for wasm32-wasip1 with `cargo = { target = \"wasm32-wasip1\" }` so wasmctl turns it into one"
+            }
+            ComponentError::NoComponentType { .. } => {
+                "generate its bindings with wit-bindgen (e.g. the `wasi` or `wstd` crate), or build for wasm32-wasip2 instead"
+            }
+            ComponentError::NotHttpHandler { exports, .. }
+                if exports.iter().any(|e| e.starts_with("wasi:cli/run")) =>
+            {
+                "this is a wasi:cli command (it has a `main`); an HTTP component exports the handler instead, e.g. with `#[wstd::http_server]`"
+            }
+            ComponentError::NotHttpHandler { .. }
+            | ComponentError::Componentize { .. }
+            | ComponentError::UnsupportedImports { .. } => return None,
+        };
+        Some(Hint::new(text))
+    }
 }
 
 /// A component that passed validation.

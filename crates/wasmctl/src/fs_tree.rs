@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::hint::Hinted;
+
 /// Copies `from` into `to` recursively, creating `to`; regular files and directories only.
 /// A symbolic link (or a device, FIFO, socket) below `from` is refused, not followed: the
 /// copy would otherwise hold whatever host file the link names, e.g. `/etc/passwd`.
@@ -27,10 +29,13 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             } else {
                 "a special file"
             };
-            anyhow::bail!(
-                "`{}` is {what}; wasmctl copies regular files and directories only, and never follows a link out of the directory it copies\nhelp: replace it with the file or directory it stands for",
-                entry.path().display()
-            );
+            anyhow::bail!(Hinted::new(
+                format!(
+                    "`{}` is {what}; wasmctl copies regular files and directories only, and never follows a link out of the directory it copies",
+                    entry.path().display()
+                ),
+                "replace it with the file or directory it stands for"
+            ));
         }
     }
     Ok(())
@@ -55,16 +60,21 @@ pub fn create_own_dir(root: &Path, relative: &Path) -> Result<PathBuf> {
             .with_context(|| format!("reading `{}`", dir.display()))?
             .file_type();
         if !kind.is_dir() {
-            anyhow::bail!(
-                "`{}` is {}, where wasmctl keeps a directory of its own; it writes nothing through it\nhelp: remove `{}`; wasmctl creates the directory again",
-                dir.display(),
-                if kind.is_symlink() {
-                    "a symbolic link"
-                } else {
-                    "not a directory"
-                },
-                dir.display()
-            );
+            anyhow::bail!(Hinted::new(
+                format!(
+                    "`{}` is {}, where wasmctl keeps a directory of its own; it writes nothing through it",
+                    dir.display(),
+                    if kind.is_symlink() {
+                        "a symbolic link"
+                    } else {
+                        "not a directory"
+                    }
+                ),
+                format!(
+                    "remove `{}`; wasmctl creates the directory again",
+                    dir.display()
+                )
+            ));
         }
     }
     Ok(dir)

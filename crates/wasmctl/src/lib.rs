@@ -10,6 +10,7 @@ pub mod component;
 pub mod dirs;
 pub mod environment;
 pub mod fs_tree;
+pub mod hint;
 pub mod interrupt;
 pub mod kube;
 pub mod process;

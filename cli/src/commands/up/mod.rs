@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Args;
 use wasmctl::build::{Profile, build_app};
+use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Route};
 use wasmctl_host::{
     AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, ServerLimits,
@@ -390,10 +391,14 @@ fn listen_problem(error: anyhow::Error, addr: SocketAddr) -> anyhow::Error {
     if !in_use {
         return error;
     }
-    anyhow::anyhow!(
-        "could not listen on {addr}: another process is listening there\nhelp: stop it, or listen on another port, e.g. `--listen {}:0` for any free one",
-        addr.ip()
+    Hinted::new(
+        format!("could not listen on {addr}: another process is listening there"),
+        format!(
+            "stop it, or listen on another port, e.g. `--listen {}:0` for any free one",
+            addr.ip()
+        ),
     )
+    .into()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::hint::Hint;
 
 /// The manifest's file name, searched for in the current directory and its parents.
 pub const MANIFEST_FILE: &str = "wasmctl.toml";
@@ -99,7 +100,10 @@ impl App {
     /// guest could not start with a missing one, and a single file cannot be mounted.
     pub fn check_mounts(&self, component: &Component) -> Result<(), MountError> {
         for mount in &component.files {
-            let problem = |problem: String, help: String| MountError { problem, help };
+            let problem = |problem: String, hint: String| MountError {
+                problem,
+                hint: Hint::new(hint),
+            };
             let table = format!("`[component.{}]`", component.id);
             let intro = format!(
                 "component `{}` mounts `{}` at `{}`",
@@ -215,12 +219,12 @@ impl MountEscape {
 
 /// A `files` mount that cannot be granted as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{problem}\nhelp: {help}")]
+#[error("{problem}")]
 pub struct MountError {
     /// What is wrong, naming the component, the mount and the path.
     pub problem: String,
     /// What to write or do instead.
-    pub help: String,
+    pub hint: Hint,
 }
 
 /// One `[[trigger.http]]` entry.
@@ -348,8 +352,7 @@ pub fn registry_reference_problem(text: &str) -> Result<(), String> {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "could not find `{MANIFEST_FILE}` in `{}` or any parent directory\n\
-         help: run `wasmctl new http-rust <NAME>` to create an app, or pass `--manifest PATH`",
+        "could not find `{MANIFEST_FILE}` in `{}` or any parent directory",
         start.display()
     )]
     NotFound { start: PathBuf },
@@ -360,7 +363,7 @@ pub enum ManifestError {
         source: std::io::Error,
     },
     #[error(
-        "manifest `{}` is not UTF-8 text: line {line}, column {column} has a byte that is not UTF-8\nhelp: save the file as UTF-8",
+        "manifest `{}` is not UTF-8 text: line {line}, column {column} has a byte that is not UTF-8",
         path.display()
     )]
     NotUtf8 {
@@ -373,6 +376,21 @@ pub enum ManifestError {
     Refused(crate::limits::ReadError),
     #[error("{0}")]
     Invalid(Diagnostics),
+}
+
+impl ManifestError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            ManifestError::NotFound { .. } => Some(Hint::new(
+                "run `wasmctl new http-rust <NAME>` to create an app, or pass `--manifest PATH`",
+            )),
+            ManifestError::NotUtf8 { .. } => Some(Hint::new("save the file as UTF-8")),
+            ManifestError::Refused(refused) => refused.hint(),
+            // Each diagnostic carries its own help, rendered with its snippet.
+            ManifestError::Read { .. } | ManifestError::Invalid(_) => None,
+        }
+    }
 }
 
 /// Finds `wasmctl.toml` in `start` or the nearest parent that has one.

@@ -321,9 +321,13 @@ fn locate_walks_up_to_the_manifest() {
     std::fs::create_dir_all(&nested).unwrap();
     assert_eq!(locate(&nested).unwrap(), dir.path().join(MANIFEST_FILE));
     let empty = tempfile::tempdir().unwrap();
-    let error = locate(empty.path()).unwrap_err().to_string();
-    assert!(error.contains("could not find `wasmctl.toml`"), "{error}");
-    assert!(error.contains("wasmctl new http-rust"), "{error}");
+    let error = locate(empty.path()).unwrap_err();
+    assert!(
+        error.to_string().contains("could not find `wasmctl.toml`"),
+        "{error}"
+    );
+    let hint = error.hint().expect("a hint");
+    assert!(hint.text().contains("wasmctl new http-rust"), "{hint}");
 }
 
 #[test]
@@ -500,7 +504,7 @@ fn spin_files_strings_get_the_table_to_write() {
         .iter()
         .map(|item| {
             let span = item.span.clone().unwrap();
-            (&text[span], item.help.as_deref().unwrap_or(""))
+            (&text[span], item.help.as_ref().map_or("", Hint::text))
         })
         .collect();
     assert_eq!(

@@ -10,6 +10,7 @@ use super::{
     HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
+use crate::hint::Hint;
 use crate::names::check_name;
 use toml::de::{DeTable, DeValue};
 
@@ -40,7 +41,7 @@ pub fn from_toml_error(error: &toml::de::Error, source: &str) -> Diagnostic {
             "destination" => "add `destination = \"/guest/path\"`: where the guest sees the files",
             _ => return diagnostic,
         };
-        diagnostic.help = Some(example.to_string());
+        diagnostic.help = Some(Hint::new(example.to_string()));
     }
     diagnostic
 }
@@ -130,9 +131,9 @@ pub fn validate(
                     raw.manifest_version.get_ref()
                 ),
             )
-            .help = Some(format!(
+            .help = Some(Hint::new(format!(
                 "set `manifest_version = {MANIFEST_VERSION}`, or upgrade wasmctl"
-            ));
+            )));
     }
 
     let application = raw.application.into_inner();
@@ -210,21 +211,20 @@ fn validate_routes(
                 component_span,
                 format!("route refers to component `{component}`, which is not defined"),
             );
-            match did_you_mean(&component, declared.components.iter().map(String::as_str)) {
-                Some(best) => error.help = Some(format!("did you mean `{best}`?")),
-                None => {
-                    error.help = Some(format!("define it in a `[component.{component}]` table"))
-                }
-            }
+            let defined = declared.components.iter().map(String::as_str);
+            error.help = Some(match did_you_mean(&component, defined.clone()) {
+                Some(_) => diagnostic::suggestion(&component, defined, "defined components"),
+                None => Hint::new(format!("define it in a `[component.{component}]` table")),
+            });
         }
         let Some(route) = route else { continue };
         if let Some(first) = seen.get(&route) {
             let line = findings.line_of(first);
             findings
                 .error(route_span, format!("route `{route}` is defined twice"))
-                .help = Some(format!(
+                .help = Some(Hint::new(format!(
                 "the first definition is on line {line}; remove one of them"
-            ));
+            )));
             continue;
         }
         seen.insert(route.clone(), route_span);
@@ -262,7 +262,7 @@ fn validate_component(
             RawFile::Mount(mount) => mount,
             RawFile::Pattern(pattern) => {
                 let (message, help) = spin_files_entry(&pattern);
-                findings.error(span, message).help = Some(help);
+                findings.error(span, message).help = Some(help.into());
                 continue;
             }
         };
@@ -273,7 +273,7 @@ fn validate_component(
                 Ok(_) => true,
                 Err(escape) => {
                     findings.error(mount.source.span(), escape.to_string()).help =
-                        Some(MountEscape::HELP.to_string());
+                        Some(MountEscape::HELP.into());
                     false
                 }
             });
@@ -361,7 +361,10 @@ fn validate_build(findings: &mut Findings, id: &str, build: S<RawBuild>) -> Opti
                     if !CARGO_TARGETS.contains(&name) {
                         findings
                             .error(target.span(), format!("unsupported cargo target `{name}`"))
-                            .help = Some(format!("use one of: {}", CARGO_TARGETS.join(", ")));
+                            .help = Some(Hint::new(format!(
+                            "use one of: {}",
+                            CARGO_TARGETS.join(", ")
+                        )));
                         return None;
                     }
                     name.to_string()

@@ -20,6 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::component::{self, ComponentError, ValidComponent, WasmKind};
+use crate::hint::{Hint, Hinted};
 use crate::manifest::{App, BuildKind, Component};
 use crate::process::{Line, Tail, run_lines};
 
@@ -117,11 +118,9 @@ pub struct BuiltComponent {
 /// Why a component could not be built. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error(
-        "`cargo` was not found on PATH\nhelp: install Rust from https://rustup.rs, then run `rustup target add wasm32-wasip2`"
-    )]
+    #[error("`cargo` was not found on PATH")]
     CargoNotFound,
-    #[error("the Rust target `{target}` is not installed\nhelp: run `rustup target add {target}`")]
+    #[error("the Rust target `{target}` is not installed")]
     TargetMissing { target: String },
     #[error("`{command}` failed ({status}) in `{}`{}", dir.display(), match tail {
         Some(tail) => format!("\n{}", tail.render()),
@@ -134,23 +133,20 @@ pub enum BuildError {
         /// The last lines of output, when the user has not seen them stream by.
         tail: Option<Tail>,
     },
-    #[error("cargo built {package} but it produced no `.wasm` file\nhelp: {fix}")]
+    #[error("cargo built {package} but it produced no `.wasm` file")]
     NoWasmArtifact { package: String, fix: String },
-    #[error("cargo built several `.wasm` files: {}\nhelp: name one crate with `cargo = {{ package = \"...\" }}` in the build table of component `{component}`", artifacts.join(", "))]
+    #[error("cargo built several `.wasm` files: {}", artifacts.join(", "))]
     SeveralArtifacts {
         component: String,
         artifacts: Vec<String>,
     },
-    #[error("component `{component}` is not built yet: `{}` does not exist\nhelp: run `wasmctl build{flag}` (or `wasmctl up --build{flag}`)", path.display(), flag = match profile {
-        Profile::Release => "",
-        Profile::Debug => " --debug",
-    })]
+    #[error("component `{component}` is not built yet: `{}` does not exist", path.display())]
     NotBuilt {
         component: String,
         path: PathBuf,
         profile: Profile,
     },
-    #[error("the source of component `{component}`, `{}`, does not exist\nhelp: {hint}", path.display())]
+    #[error("the source of component `{component}`, `{}`, does not exist", path.display())]
     SourceMissing {
         component: String,
         path: PathBuf,
@@ -177,6 +173,41 @@ pub enum BuildError {
     OwnDirectory(anyhow::Error),
     #[error(transparent)]
     Component(#[from] ComponentError),
+}
+
+impl BuildError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            BuildError::CargoNotFound => Some(Hint::new(
+                "install Rust from https://rustup.rs, then run `rustup target add wasm32-wasip2`",
+            )),
+            BuildError::TargetMissing { target } => {
+                Some(Hint::new(format!("run `rustup target add {target}`")))
+            }
+            BuildError::NoWasmArtifact { fix, .. } => Some(Hint::new(fix.as_str())),
+            BuildError::SeveralArtifacts { component, .. } => Some(Hint::new(format!(
+                "name one crate with `cargo = {{ package = \"...\" }}` in the build table of component `{component}`"
+            ))),
+            BuildError::NotBuilt { profile, .. } => {
+                let flag = match profile {
+                    Profile::Release => "",
+                    Profile::Debug => " --debug",
+                };
+                Some(Hint::new(format!(
+                    "run `wasmctl build{flag}` (or `wasmctl up --build{flag}`)"
+                )))
+            }
+            BuildError::SourceMissing { hint, .. } => Some(Hint::new(hint.as_str())),
+            // Transparent: the wrapped error is not a cause of its own in the chain.
+            BuildError::Read(error) => error.hint(),
+            BuildError::OwnDirectory(error) => error
+                .downcast_ref::<Hinted>()
+                .map(|hinted| hinted.hint().clone()),
+            BuildError::Component(error) => error.hint(),
+            BuildError::Failed { .. } | BuildError::Write { .. } | BuildError::Spawn { .. } => None,
+        }
+    }
 }
 
 /// Builds, componentizes and validates one component.
@@ -278,7 +309,7 @@ pub trait BuildProgress {
 #[derive(Debug, thiserror::Error)]
 pub enum AppBuildError {
     /// `--component ID` names no component of the app.
-    #[error("no component `{id}` in `{}`\nhelp: {}its components: {}", manifest.display(), suggestion(id, known), known.join(", "))]
+    #[error("no component `{id}` in `{}`", manifest.display())]
     UnknownComponent {
         id: String,
         manifest: PathBuf,
@@ -288,21 +319,34 @@ pub enum AppBuildError {
     #[error("building component `{id}`")]
     Component {
         id: String,
+        // Not boxed: a boxed source would sit in the error chain as a `Box`, and the
+        // `BuildError`, whose hint says what to do, could no longer be found in it.
         #[source]
-        source: Box<BuildError>,
+        source: BuildError,
     },
 }
 
-fn suggestion(id: &str, known: &[String]) -> String {
-    match crate::diagnostic::did_you_mean(id, known.iter().map(String::as_str)) {
-        Some(best) => format!("did you mean `{best}`? "),
-        None => String::new(),
+impl AppBuildError {
+    /// What to do about it (see [`crate::hint::of`]).
+    pub fn hint(&self) -> Option<crate::hint::Hint> {
+        match self {
+            AppBuildError::UnknownComponent { id, known, .. } => {
+                Some(crate::diagnostic::suggestion(
+                    id,
+                    known.iter().map(String::as_str),
+                    "its components",
+                ))
+            }
+            AppBuildError::Component { .. } => None,
+        }
     }
 }
 
 /// Builds the components named in `only` (all of them when it is empty), in manifest
 /// order, stopping at the first failure. `wasmctl build`, `up --build`, the dev loop and
 /// `deploy` all build through here.
+// The error is large, but it is returned once, after a build that took seconds.
+#[allow(clippy::result_large_err)]
 pub fn build_app(
     app: &App,
     only: &[String],
@@ -327,7 +371,7 @@ pub fn build_app(
         progress.finished(result.as_ref().ok());
         built.push(result.map_err(|source| AppBuildError::Component {
             id: component.id.clone(),
-            source: Box::new(source),
+            source,
         })?);
     }
     Ok(built)

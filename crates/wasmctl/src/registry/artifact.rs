@@ -22,6 +22,7 @@ use oci_client::manifest::{OciDescriptor, OciImageManifest};
 use sha2::{Digest, Sha256};
 
 use crate::component::ValidComponent;
+use crate::hint::Hinted;
 use crate::manifest::App;
 
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -367,9 +368,12 @@ pub fn layer_limit(media_type: &str) -> crate::limits::Limit {
 /// [`crate::limits::FILES_ENTRIES`], checked as it goes.
 pub fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
     let refuse = |entry: &str, what: String| {
-        anyhow::anyhow!(
-            "the artifact's files layer `{digest}` holds `{entry}`, {what}; wasmctl unpacks regular files and directories only, so nothing was written\nhelp: the artifact was not packed by `wasmctl deploy` or was altered; push it again from the app's directory"
-        )
+        anyhow::Error::new(Hinted::new(
+            format!(
+                "the artifact's files layer `{digest}` holds `{entry}`, {what}; wasmctl unpacks regular files and directories only, so nothing was written"
+            ),
+            "the artifact was not packed by `wasmctl deploy` or was altered; push it again from the app's directory",
+        ))
     };
     // Inside the caller's fresh staging directory, which holds no links.
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

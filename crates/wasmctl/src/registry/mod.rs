@@ -24,28 +24,27 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
 use self::artifact::{Artifact, OCI_MANIFEST_MEDIA_TYPE, sha256_digest};
+use crate::hint::Hint;
 
 /// Why a registry operation failed, in words a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// `reason` ends a sentence about the reference, e.g. "has no registry host".
-    #[error(
-        "`{reference}` is not a registry reference: it {reason}\nhelp: write HOST[:PORT]/REPOSITORY:TAG, e.g. 127.0.0.1:5000/demo/svc:v1 or ghcr.io/me/svc:1.0"
-    )]
+    #[error("`{reference}` is not a registry reference: it {reason}")]
     BadReference { reference: String, reason: String },
-    #[error("could not reach the registry at {registry}: {reason}\nhelp: {help}")]
+    #[error("could not reach the registry at {registry}: {reason}")]
     Unreachable {
         registry: String,
         reason: String,
         help: String,
     },
-    #[error("the registry {registry} refused the credentials{}\nhelp: run `wasmctl registry login {registry}`, or check the credentials in Docker's config.json", if *had_credentials { "" } else { " (none were given)" })]
+    #[error("the registry {registry} refused the credentials{}", if *had_credentials { "" } else { " (none were given)" })]
     Unauthorized {
         registry: String,
         had_credentials: bool,
     },
     #[error(
-        "the registry {registry} asks for credentials, and none were sent: wasmctl's credentials file {} could not be read ({reason})\nhelp: fix the file or delete it, then run `wasmctl registry login {registry}`",
+        "the registry {registry} asks for credentials, and none were sent: wasmctl's credentials file {} could not be read ({reason})",
         path.display()
     )]
     CredentialsUnreadable {
@@ -53,9 +52,7 @@ pub enum RegistryError {
         path: PathBuf,
         reason: String,
     },
-    #[error(
-        "`{reference}` does not exist in the registry ({detail})\nhelp: check the repository and tag; `wasmctl deploy` prints the reference it pushed"
-    )]
+    #[error("`{reference}` does not exist in the registry ({detail})")]
     NotFound { reference: String, detail: String },
     #[error(
         "{what} from {registry} does not match its digest: expected {expected}, got {actual}; the registry served tampered or corrupt data, and nothing was cached"
@@ -66,9 +63,7 @@ pub enum RegistryError {
         expected: String,
         actual: String,
     },
-    #[error(
-        "the connection to the registry {registry} broke off: {reason}\nhelp: check that the registry still runs, then run the command again (a push tags only after every blob is uploaded, and never sends a blob the registry already holds)"
-    )]
+    #[error("the connection to the registry {registry} broke off: {reason}")]
     ConnectionLost { registry: String, reason: String },
     #[error(
         "{what} from {registry} is longer than the {size} bytes its descriptor gives; the registry served tampered or corrupt data, and nothing was cached"
@@ -85,19 +80,45 @@ pub enum RegistryError {
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),
     #[error("registry {registry}: {message}")]
-    Other { registry: String, message: String },
-    #[error(
-        "no registry to push to\nhelp: name one (`wasmctl registry push HOST[:PORT]/REPO:TAG`, `wasmctl deploy --registry HOST[:PORT]/REPO:TAG`), or set `registry` in a [deploy] table of wasmctl.toml"
-    )]
+    Other {
+        registry: String,
+        message: String,
+        /// The hint of the error `message` was made of, if it had one.
+        hint: Option<Hint>,
+    },
+    #[error("no registry to push to")]
     NoTarget,
     #[error(
-        "component `{component}` has not been built: `{}` does not exist\nhelp: run `wasmctl build` first (`wasmctl deploy` builds what is missing before it pushes)", source_path.display()
-    )]
+"component `{component}` has not been built: `{}` does not exist", source_path.display())]
     NotBuilt {
         component: String,
         /// As the manifest writes it (relative to the app).
         source_path: PathBuf,
     },
+}
+
+impl RegistryError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<Hint> {
+        let text = match self {
+            RegistryError::BadReference { .. } => "write HOST[:PORT]/REPOSITORY:TAG, e.g. 127.0.0.1:5000/demo/svc:v1 or ghcr.io/me/svc:1.0".to_string(),
+            RegistryError::Unreachable { help, .. } => help.clone(),
+            RegistryError::Unauthorized { registry, .. } => format!("run `wasmctl registry login {registry}`, or check the credentials in Docker's config.json"),
+            RegistryError::CredentialsUnreadable { registry, .. } => format!("fix the file or delete it, then run `wasmctl registry login {registry}`"),
+            RegistryError::NotFound { .. } => "check the repository and tag; `wasmctl deploy` prints the reference it pushed".to_string(),
+            RegistryError::ConnectionLost { .. } => "check that the registry still runs, then run the command again (a push tags only after every blob is uploaded, and never sends a blob the registry already holds)".to_string(),
+            RegistryError::NoTarget => "name one (`wasmctl registry push HOST[:PORT]/REPO:TAG`, `wasmctl deploy --registry HOST[:PORT]/REPO:TAG`), or set `registry` in a [deploy] table of wasmctl.toml".to_string(),
+            RegistryError::NotBuilt { .. } => "run `wasmctl build` first (`wasmctl deploy` builds what is missing before it pushes)".to_string(),
+            // Transparent: the wrapped error is not a cause of its own in the chain.
+            RegistryError::TooLarge(error) => return Some(error.hint()),
+            RegistryError::BadSetting(error) => return Some(error.hint()),
+            RegistryError::Other { hint, .. } => return hint.clone(),
+            RegistryError::DigestMismatch { .. }
+            | RegistryError::BlobTooLong { .. }
+            | RegistryError::Interrupted(_) => return None,
+        };
+        Some(Hint::new(text))
+    }
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -174,11 +195,13 @@ impl Registry {
             .map_err(|e| RegistryError::Other {
                 registry: registry.clone(),
                 message: format!("could not set up the HTTP client: {e}"),
+                hint: None,
             })?;
         // `Client::new` would hide a configuration error behind a default HTTPS client.
         let client = Client::try_from(config).map_err(|e| RegistryError::Other {
             registry: registry.clone(),
             message: format!("could not set up the HTTP client: {e}"),
+            hint: None,
         })?;
         Ok(Registry {
             client,
@@ -281,6 +304,7 @@ impl Registry {
             other => RegistryError::Other {
                 registry,
                 message: format!("{other}"),
+                hint: None,
             },
         }
     }
@@ -415,6 +439,7 @@ impl Registry {
             artifact::parse_manifest(&manifest_bytes).map_err(|problem| RegistryError::Other {
                 registry: self.registry.clone(),
                 message: format!("`{}` {problem}", reference.whole()),
+                hint: None,
             })?;
         let mut fetched = Vec::new();
         for layer in &manifest.layers {
@@ -640,6 +665,7 @@ impl Registry {
         RegistryError::Other {
             registry: self.registry.clone(),
             message: format!("{error:#}"),
+            hint: error.chain().find_map(crate::hint::of),
         }
     }
 }
@@ -822,8 +848,9 @@ mod tests {
         assert!(parse_reference("127.0.0.1:5000/demo/svc:v1").is_ok());
         assert!(parse_reference("ghcr.io/me/svc@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_ok());
         for bad in ["svc:v1", "demo/svc:v1", "127.0.0.1:5000/", ""] {
-            let error = parse_reference(bad).unwrap_err().to_string();
-            assert!(error.contains("HOST[:PORT]/REPO"), "{bad}: {error}");
+            let error = parse_reference(bad).unwrap_err();
+            let hint = error.hint().expect("a hint");
+            assert!(hint.text().contains("HOST[:PORT]/REPO"), "{bad}: {error}");
         }
     }
 }

@@ -24,6 +24,7 @@ use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 use super::{CONTENT_DIR, Template};
 use crate::fs_tree::Changes;
+use crate::hint::Hinted;
 use crate::manifest::{self, App, BuildKind, Component, MANIFEST_FILE};
 use crate::names::check_name;
 
@@ -128,10 +129,13 @@ impl ComponentSlot {
         // Someone may have saved the manifest while the questions were asked.
         let now = crate::limits::read_file(&self.manifest_path, crate::limits::MANIFEST)?;
         if now != self.text.as_bytes() {
-            bail!(
-                "`{}` changed while `wasmctl add` ran; nothing was written\nhelp: run the command again",
-                self.manifest_path.display()
-            );
+            bail!(Hinted::new(
+                format!(
+                    "`{}` changed while `wasmctl add` ran; nothing was written",
+                    self.manifest_path.display()
+                ),
+                "run the command again"
+            ));
         }
         let mut changes = Changes::default();
         let applied = apply(
@@ -203,12 +207,15 @@ impl ComponentSlot {
                     template.name, owner.component
                 ),
             };
-            bail!(
-                "route `{route}` of template `{}` is already served by component `{}` in `{}`; nothing was written\nhelp: {help}",
-                template.name,
-                owner.component,
-                self.manifest_path.display()
-            );
+            bail!(Hinted::new(
+                format!(
+                    "route `{route}` of template `{}` is already served by component `{}` in `{}`; nothing was written",
+                    template.name,
+                    owner.component,
+                    self.manifest_path.display()
+                ),
+                help
+            ));
         }
         Ok(())
     }
@@ -294,10 +301,14 @@ fn already_a_component(id: &str, template: Option<&str>, manifest_path: &Path) -
     let from = template
         .map(|name| format!(" of template `{name}`"))
         .unwrap_or_default();
-    anyhow::anyhow!(
-        "component `{id}`{from} is already in `{}`; nothing was written\nhelp: choose another NAME, or remove `[component.{id}]` from the manifest first",
-        manifest_path.display()
+    Hinted::new(
+        format!(
+            "component `{id}`{from} is already in `{}`; nothing was written",
+            manifest_path.display()
+        ),
+        format!("choose another NAME, or remove `[component.{id}]` from the manifest first"),
     )
+    .into()
 }
 
 /// The template's rendered manifest: what it adds.
@@ -315,11 +326,16 @@ impl Part {
         let path = staging.join(MANIFEST_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
-                "template `{}` has no `{MANIFEST_FILE}`, so it does not say which component, route and build it adds; nothing was written\nhelp: use `wasmctl new {} NAME` for an app of its own, or give the template a `{CONTENT_DIR}/{MANIFEST_FILE}`",
-                template.name,
-                template.name
-            ),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(Hinted::new(
+                format!(
+                    "template `{}` has no `{MANIFEST_FILE}`, so it does not say which component, route and build it adds; nothing was written",
+                    template.name
+                ),
+                format!(
+                    "use `wasmctl new {} NAME` for an app of its own, or give the template a `{CONTENT_DIR}/{MANIFEST_FILE}`",
+                    template.name
+                )
+            )),
             Err(error) => {
                 return Err(error).with_context(|| format!("reading `{}`", path.display()));
             }
@@ -528,31 +544,40 @@ fn join_workspace(path: &Path, members: &[String]) -> Result<String> {
     let text = crate::limits::read_text(path, crate::limits::TEXT_FILE)?;
     let mut doc: DocumentMut = match text.parse() {
         Ok(doc) => doc,
-        Err(error) => bail!(
-            "`{}` is not valid TOML, so the new crate cannot join its workspace: {}; nothing was written\nhelp: {help}",
-            path.display(),
-            error.message()
-        ),
+        Err(error) => bail!(Hinted::new(
+            format!(
+                "`{}` is not valid TOML, so the new crate cannot join its workspace: {}; nothing was written",
+                path.display(),
+                error.message()
+            ),
+            help
+        )),
     };
     let Some(workspace) = doc
         .entry("workspace")
         .or_insert(Item::Table(Table::new()))
         .as_table_like_mut()
     else {
-        bail!(
-            "`workspace` in `{}` is not a table; nothing was written\nhelp: {help}",
-            path.display()
-        );
+        bail!(Hinted::new(
+            format!(
+                "`workspace` in `{}` is not a table; nothing was written",
+                path.display()
+            ),
+            help
+        ));
     };
     let Some(listed) = workspace
         .entry("members")
         .or_insert(toml_edit::value(toml_edit::Array::new()))
         .as_array_mut()
     else {
-        bail!(
-            "`workspace.members` in `{}` is not an array; nothing was written\nhelp: {help}",
-            path.display()
-        );
+        bail!(Hinted::new(
+            format!(
+                "`workspace.members` in `{}` is not an array; nothing was written",
+                path.display()
+            ),
+            help
+        ));
     };
     for member in members {
         let covered = listed.iter().filter_map(Value::as_str).any(|entry| {

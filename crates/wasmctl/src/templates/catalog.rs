@@ -6,23 +6,29 @@ use anyhow::{Context, Result, bail};
 use include_dir::{Dir, include_dir};
 
 use super::{CONTENT_DIR, METADATA_FILE, Origin, Template, TemplateFile};
+use crate::hint::{Hint, Hinted};
 
 /// The repository's `templates/` directory, compiled into the binary.
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../templates");
 
 /// Why a template could not be found.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "unknown template `{name}`; available templates: {}\nhelp: {}`wasmctl templates list` describes them",
-    available.join(", "),
-    match crate::diagnostic::did_you_mean(name, available.iter().map(String::as_str)) {
-        Some(best) => format!("did you mean `{best}`? "),
-        None => String::new(),
-    }
-)]
+#[error("unknown template `{name}`")]
 pub struct UnknownTemplate {
     pub name: String,
     pub available: Vec<String>,
+}
+
+impl UnknownTemplate {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Hint {
+        crate::diagnostic::suggestion(
+            &self.name,
+            self.available.iter().map(String::as_str),
+            "available templates",
+        )
+        .then("`wasmctl templates list` describes them")
+    }
 }
 
 /// Embedded templates plus those installed under `installed_root`.
@@ -154,11 +160,13 @@ impl Catalog {
         }
         let destination = self.installed_root.join(&template.name);
         if destination.exists() && !replace {
-            bail!(
-                "template `{}` is already installed\nhelp: pass `--force` to replace it, or `wasmctl templates uninstall {}` first",
-                template.name,
-                template.name
-            );
+            bail!(Hinted::new(
+                format!("template `{}` is already installed", template.name),
+                format!(
+                    "pass `--force` to replace it, or `wasmctl templates uninstall {}` first",
+                    template.name
+                )
+            ));
         }
         crate::interrupt::check()?;
         if destination.exists() {
@@ -183,14 +191,17 @@ impl Catalog {
                 bail!("`{name}` is built into wasmctl and cannot be uninstalled");
             }
             let names: Vec<_> = installed.iter().map(|t| t.name.as_str()).collect();
-            bail!(
-                "no installed template named `{name}`; installed: {}\nhelp: `wasmctl templates list` shows every template and where it comes from",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            );
+            bail!(Hinted::new(
+                format!(
+                    "no installed template named `{name}`; installed: {}",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+                "`wasmctl templates list` shows every template and where it comes from"
+            ));
         };
         let Origin::Installed(path) = &template.origin else {
             unreachable!("installed() only returns installed templates")

@@ -21,6 +21,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::hint::{Hint, Hinted};
 use crate::manifest::{self, App, MANIFEST_FILE};
 use crate::names::check_name;
 
@@ -181,26 +182,33 @@ impl Template {
 
     /// Compiles every file name and text file so broken templates are refused up front.
     fn check_syntax(&self) -> Result<()> {
-        let help = "help: close every `{{#block}}` with its `{{/block}}` and every `{{` with `}}`; write `\\{{` for literal braces";
+        let help = "close every `{{#block}}` with its `{{/block}}` and every `{{` with `}}`; write `\\{{` for literal braces";
         for file in &self.files {
             let display = file.path.display().to_string();
             let text = std::str::from_utf8(&file.contents).ok();
             for (source, what) in [(Some(display.as_str()), "the file name "), (text, "")] {
                 if let Some(source) = source
-                    && let Err(problem) = check_limits(source)
+                    && let Err((problem, hint)) = check_limits(source)
                 {
-                    bail!(
+                    let message = format!(
                         "template `{}`: {what}`{CONTENT_DIR}/{display}` {problem}",
                         self.name
                     );
+                    return Err(match hint {
+                        Some(hint) => Hinted::new(message, hint).into(),
+                        None => anyhow::Error::msg(message),
+                    });
                 }
             }
             if let Err(error) = handlebars::Template::compile(&display) {
-                bail!(
-                    "template `{}`: the file name `{CONTENT_DIR}/{display}` is not a valid handlebars template: {}\n{help}",
-                    self.name,
-                    syntax_problem(&error)
-                );
+                bail!(Hinted::new(
+                    format!(
+                        "template `{}`: the file name `{CONTENT_DIR}/{display}` is not a valid handlebars template: {}",
+                        self.name,
+                        syntax_problem(&error)
+                    ),
+                    help
+                ));
             }
             if let Ok(text) = std::str::from_utf8(&file.contents)
                 && let Err(error) = handlebars::Template::compile(text)
@@ -209,11 +217,14 @@ impl Template {
                     Some((line, column)) => format!(":{line}:{column}"),
                     None => String::new(),
                 };
-                bail!(
-                    "template `{}`: `{CONTENT_DIR}/{display}{at}` is not a valid handlebars template: {}\n{help}",
-                    self.name,
-                    syntax_problem(&error)
-                );
+                bail!(Hinted::new(
+                    format!(
+                        "template `{}`: `{CONTENT_DIR}/{display}{at}` is not a valid handlebars template: {}",
+                        self.name,
+                        syntax_problem(&error)
+                    ),
+                    help
+                ));
             }
         }
         Ok(())
@@ -231,11 +242,16 @@ impl Template {
             })?;
         let content = dir.join(CONTENT_DIR);
         if !content.is_dir() {
-            bail!(
-                "`{}` is not a template: it has no `{CONTENT_DIR}/` directory\nhelp: put the files the template renders in `{}`",
-                dir.display(),
-                content.display()
-            );
+            bail!(Hinted::new(
+                format!(
+                    "`{}` is not a template: it has no `{CONTENT_DIR}/` directory",
+                    dir.display()
+                ),
+                format!(
+                    "put the files the template renders in `{}`",
+                    content.display()
+                )
+            ));
         }
         let mut files = Vec::new();
         read_tree(&content, Path::new(""), &mut files)?;
@@ -380,16 +396,16 @@ impl Template {
                     .into_iter()
                     .chain(self.parameters.iter().map(|p| p.name.as_str()))
                     .collect();
-                let suggestion =
-                    match crate::diagnostic::did_you_mean(variable, known.iter().copied()) {
-                        Some(best) => format!("did you mean `{best}`? "),
-                        None => String::new(),
-                    };
-                anyhow::anyhow!(
-                    "template `{}`: `{file}` uses the variable `{variable}`, which the template does not declare\nhelp: {suggestion}its variables: {}; declare others as [[parameters]] in {METADATA_FILE}",
-                    self.name,
-                    known.join(", ")
+                Hinted::new(
+                    format!(
+                        "template `{}`: `{file}` uses the variable `{variable}`, which the template does not declare",
+                        self.name
+                    ),
+                    crate::diagnostic::suggestion(variable, known, "its variables").then(
+                        format!("declare others as [[parameters]] in {METADATA_FILE}"),
+                    ),
                 )
+                .into()
             }
             reason => anyhow::anyhow!("template `{}`: rendering `{file}`: {reason}", self.name),
         }
@@ -410,10 +426,11 @@ pub const MAX_BLOCK_DEPTH: usize = 32;
 /// `{{#*inline "p"}}{{> p}}{{/inline}}{{> p}}` recurses until the stack overflows.
 ///
 /// A text that does not compile passes: the syntax check reports it.
-fn check_limits(text: &str) -> Result<(), String> {
+fn check_limits(text: &str) -> Result<(), (String, Option<Hint>)> {
     if subexpression_depth(text) > MAX_SUBEXPRESSION_DEPTH {
-        return Err(format!(
-            "nests `(...)` subexpressions more than {MAX_SUBEXPRESSION_DEPTH} deep"
+        return Err((
+            format!("nests `(...)` subexpressions more than {MAX_SUBEXPRESSION_DEPTH} deep"),
+            None,
         ));
     }
     match handlebars::Template::compile(text) {
@@ -449,9 +466,15 @@ fn subexpression_depth(text: &str) -> usize {
     deepest
 }
 
-fn check_elements(elements: &[TemplateElement], depth: usize) -> Result<(), String> {
+fn check_elements(
+    elements: &[TemplateElement],
+    depth: usize,
+) -> Result<(), (String, Option<Hint>)> {
     if depth > MAX_BLOCK_DEPTH {
-        return Err(format!("nests blocks more than {MAX_BLOCK_DEPTH} deep"));
+        return Err((
+            format!("nests blocks more than {MAX_BLOCK_DEPTH} deep"),
+            None,
+        ));
     }
     for element in elements {
         match element {
@@ -466,7 +489,10 @@ fn check_elements(elements: &[TemplateElement], depth: usize) -> Result<(), Stri
             | TemplateElement::Comment(_) => {}
             // Partials and decorators, and whatever a later handlebars adds.
             _ => {
-                return Err("uses a partial or decorator (`{{> ...}}`, `{{#*inline ...}}`), which templates do not support\nhelp: write the text out, or use `{{#if}}`/`{{#each}}` blocks".to_string());
+                return Err((
+                    "uses a partial or decorator (`{{> ...}}`, `{{#*inline ...}}`), which templates do not support".to_string(),
+                    Some(Hint::new("write the text out, or use `{{#if}}`/`{{#each}}` blocks")),
+                ));
             }
         }
     }
@@ -487,7 +513,7 @@ fn syntax_problem(error: &handlebars::TemplateError) -> String {
 struct ParameterProblem {
     message: String,
     span: Option<std::ops::Range<usize>>,
-    help: Option<String>,
+    help: Option<Hint>,
 }
 
 impl ParameterProblem {
@@ -620,18 +646,24 @@ pub fn ensure_empty_dir(target: &Path, help: &str) -> Result<()> {
     match std::fs::read_dir(target) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                bail!(
-                    "`{}` already exists and is not empty; nothing was written\nhelp: {help}",
-                    target.display()
-                );
+                bail!(Hinted::new(
+                    format!(
+                        "`{}` already exists and is not empty; nothing was written",
+                        target.display()
+                    ),
+                    help
+                ));
             }
             Ok(())
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(_) if target.exists() => bail!(
-            "`{}` already exists and is not a directory; nothing was written\nhelp: {help}",
-            target.display()
-        ),
+        Err(_) if target.exists() => bail!(Hinted::new(
+            format!(
+                "`{}` already exists and is not a directory; nothing was written",
+                target.display()
+            ),
+            help
+        )),
         Err(error) => Err(error).with_context(|| format!("checking `{}`", target.display())),
     }
 }

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, UnknownTemplate};
 use super::*;
 
 /// Writes a template directory with the given metadata and `content/` files.
@@ -198,11 +198,13 @@ fn install_list_and_uninstall() {
     catalog.install(source.path(), true).unwrap();
     catalog.uninstall("greeter").unwrap();
     let unknown = catalog.find("greeter").unwrap_err();
+    let hint = unknown
+        .downcast_ref::<UnknownTemplate>()
+        .expect("an unknown template")
+        .hint();
     assert!(
-        unknown
-            .to_string()
-            .contains("available templates: http-rust"),
-        "{unknown}"
+        hint.text().contains("available templates: http-rust"),
+        "{unknown}: {hint}"
     );
 }
 

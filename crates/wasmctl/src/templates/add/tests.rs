@@ -209,7 +209,12 @@ fn refusals_write_nothing() {
     let cargo_before = read(&app.join("Cargo.toml"));
     let listing_before = listing(&app);
 
-    let message = |result: Result<Added>| format!("{:#}", result.unwrap_err());
+    // The messages of the chain, then the hints.
+    let message = |result: Result<Added>| {
+        let error = result.unwrap_err();
+        let hints: Vec<_> = error.chain().filter_map(crate::hint::of).collect();
+        format!("{error:#} {hints:?}")
+    };
     let add = |name: &str, values: BTreeMap<String, String>| {
         ComponentSlot::find(&manifest, name).and_then(|slot| slot.add(&http_rust(), &values))
     };
