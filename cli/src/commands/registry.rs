@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
+use wasmctl::deploy::{PushFlags, PushSettings};
 use wasmctl::registry::credentials::{self, Credentials};
 use wasmctl::registry::{self, Cache, PulledApp, Registry, RegistryError};
 
@@ -127,7 +128,13 @@ impl RegistryCommand {
                 format: JsonArgs { json },
             } => {
                 let app = manifest.load()?;
-                let reference = registry::target(reference.as_deref(), &app)?;
+                let settings = PushSettings::resolve(
+                    PushFlags {
+                        registry: reference,
+                        insecure,
+                    },
+                    &app,
+                )?;
                 for component in app.components.values() {
                     if let Some(input) = wasmctl::build::stale_input(
                         &app,
@@ -141,13 +148,12 @@ impl RegistryCommand {
                         ));
                     }
                 }
-                let credentials = lookup_credentials(&reference, ui)?;
+                let credentials = lookup_credentials(&settings.reference, ui)?;
                 let progress = LayerProgress::new(ui);
                 let pushed = runtime()?.block_on(interruptible(registry::push_app(
                     &app,
-                    &reference,
+                    &settings,
                     &credentials,
-                    insecure,
                     &progress,
                 )));
                 progress.finish();

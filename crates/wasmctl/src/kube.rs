@@ -12,12 +12,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::deploy::KubeSettings;
+use crate::manifest::Component;
+
 /// The port runwasi's wasmtime shim serves `wasi:http` components on.
 pub const SHIM_HTTP_PORT: u16 = 8080;
 
 /// What to run, and how. Every value has passed the manifest's rules (`deploy` checks its
 /// flags with them too); the YAML serializer quotes whatever a YAML 1.1 reader such as
 /// Kubernetes' would otherwise take for another type (`yes`, `on`, `0755`, `1:30`).
+/// Made from resolved [`KubeSettings`] by [`KubeApp::new`].
 #[derive(Debug, Clone)]
 pub struct KubeApp {
     /// The name of the Deployment, its Service and its container: an RFC 1123 label
@@ -31,6 +35,31 @@ pub struct KubeApp {
     pub cpu: Option<String>,
     pub memory: Option<String>,
     pub environment: BTreeMap<String, String>,
+}
+
+impl KubeApp {
+    /// `component`, the app's one component (the shim runs one per pod), as `name` from
+    /// `image`, run as `settings` say. The pod's environment is the component's
+    /// `environment`, overridden by the settings' (`[deploy.kubernetes]`, then `--kube-env`).
+    pub fn new(
+        name: String,
+        image: String,
+        component: &Component,
+        settings: KubeSettings,
+    ) -> KubeApp {
+        let mut environment = component.environment.clone();
+        environment.extend(settings.environment);
+        KubeApp {
+            name,
+            image,
+            namespace: settings.namespace,
+            replicas: settings.replicas,
+            runtime_class: settings.runtime_class,
+            cpu: settings.cpu,
+            memory: settings.memory,
+            environment,
+        }
+    }
 }
 
 /// The Kubernetes name of an app: its name in lowercase with `_` as `-`, which must then
@@ -364,6 +393,52 @@ mod tests {
                 serde_json::json!({ "name": name, "value": value })
             );
         }
+    }
+
+    #[test]
+    fn the_pod_environment_is_the_component_s_under_the_settings() {
+        let component = Component {
+            id: "svc".into(),
+            source: "svc.wasm".into(),
+            description: None,
+            environment: BTreeMap::from([
+                ("COMPONENT_ONLY".into(), "component".into()),
+                ("SHARED".into(), "component".into()),
+            ]),
+            files: Vec::new(),
+            allowed_outbound_hosts: Vec::new(),
+            limits: Default::default(),
+            build: None,
+        };
+        let settings = KubeSettings {
+            namespace: Some("apps".into()),
+            replicas: 2,
+            runtime_class: "wasmtime".into(),
+            cpu: None,
+            memory: Some("128Mi".into()),
+            environment: BTreeMap::from([("SHARED".into(), "settings".into())]),
+        };
+        let app = KubeApp::new(
+            "svc".into(),
+            "r/svc@sha256:abc".into(),
+            &component,
+            settings,
+        );
+        assert_eq!(
+            app.environment,
+            BTreeMap::from([
+                ("COMPONENT_ONLY".into(), "component".into()),
+                ("SHARED".into(), "settings".into()),
+            ])
+        );
+        assert_eq!(
+            (
+                app.replicas,
+                app.namespace.as_deref(),
+                app.memory.as_deref()
+            ),
+            (2, Some("apps"), Some("128Mi"))
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod component;
+pub mod deploy;
 pub mod dirs;
 pub mod environment;
 pub mod fs_tree;

@@ -4,29 +4,20 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use oci_client::Reference;
 
 use super::credentials::Credentials;
 use super::{PushProgress, PushReport, Registry, RegistryError, artifact};
+use crate::deploy::PushSettings;
 use crate::manifest::App;
-
-/// Where to push `app`: `given` (from the command line), else `[deploy] registry`.
-pub fn target(given: Option<&str>, app: &App) -> Result<Reference, RegistryError> {
-    let text = given
-        .or(app.deploy.registry.as_deref())
-        .ok_or(RegistryError::NoTarget)?;
-    super::parse_reference(text)
-}
 
 /// Pushes `app` as it was built: every component's `source` must exist and be valid (it
 /// is validated here, against the world `up` serves), then the app is packed
-/// ([`artifact::pack`]) and pushed with `credentials` ([`lookup`](super::credentials::lookup)). Plain HTTP
-/// with `insecure` or the manifest's `[deploy] insecure` (and always to loopback).
+/// ([`artifact::pack`]) and pushed to where `settings` say ([`PushSettings::resolve`]) with
+/// `credentials` ([`lookup`](super::credentials::lookup)).
 pub async fn push_app(
     app: &App,
-    reference: &Reference,
+    settings: &PushSettings,
     credentials: &Credentials,
-    insecure: bool,
     progress: &dyn PushProgress,
 ) -> Result<PushReport> {
     let mut valid = BTreeMap::new();
@@ -44,16 +35,13 @@ pub async fn push_app(
         );
     }
     let packed = artifact::pack(app, &valid)?;
+    let reference = &settings.reference;
     tracing::info!(
         "credentials for {}: {:?}",
         reference.resolve_registry(),
         credentials.source
     );
-    let registry = Registry::connect(
-        reference,
-        credentials.auth.clone(),
-        insecure || app.deploy.insecure,
-    )?;
+    let registry = Registry::connect(reference, credentials.auth.clone(), settings.insecure)?;
     Ok(registry
         .push(reference, &packed, progress)
         .await
