@@ -6,6 +6,7 @@ use wasmctl::build::Profile;
 use wasmctl::deploy::{DeployFlags, DeploySettings, KubeFlags, KubeSettings, PushFlags};
 use wasmctl::kube::{self, KubeApp};
 use wasmctl::manifest::{self, App};
+use wasmctl::names;
 use wasmctl::registry;
 
 use super::{JsonArgs, ManifestArgs, TransportArgs};
@@ -41,7 +42,7 @@ pub struct DeployArgs {
     #[arg(long, requires = "kube")]
     pub apply: bool,
     /// Pod replicas (default: `[deploy.kubernetes] replicas`, else 1)
-    #[arg(long, value_name = "N", value_parser = parse_replicas, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = manifest::parse_replicas, allow_hyphen_values = true)]
     pub replicas: Option<u32>,
     /// Kubernetes namespace (default: the manifest's, else kubectl's current one)
     #[arg(long, value_name = "NAME", value_parser = parse_namespace)]
@@ -144,7 +145,7 @@ fn write_kube(
         .values()
         .next()
         .context("the app has a component")?;
-    let name = kube::object_name(&app.name).map_err(|problem| {
+    let name = names::kubernetes_name(&app.name).map_err(|problem| {
         anyhow::anyhow!(
             "--kube: {problem}\nhelp: rename the app in `[application] name` of {}",
             app.manifest_path.display()
@@ -159,13 +160,6 @@ fn write_kube(
 }
 
 // The Kubernetes flags obey the rules of the `[deploy.kubernetes]` keys they override.
-
-fn parse_replicas(text: &str) -> Result<u32, String> {
-    let count = text
-        .parse::<i64>()
-        .map_err(|_| format!("`{text}` is not a whole number; write e.g. `2`"))?;
-    manifest::check_replicas(count)
-}
 
 fn parse_namespace(text: &str) -> Result<String, String> {
     manifest::check_namespace(text).map(|()| text.to_string())

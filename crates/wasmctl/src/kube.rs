@@ -25,7 +25,7 @@ pub const SHIM_HTTP_PORT: u16 = 8080;
 #[derive(Debug, Clone)]
 pub struct KubeApp {
     /// The name of the Deployment, its Service and its container: an RFC 1123 label
-    /// ([`object_name`]).
+    /// ([`names::kubernetes_name`](crate::names::kubernetes_name)).
     pub name: String,
     /// The pushed artifact, pinned by digest: `HOST/REPO@sha256:...`.
     pub image: String,
@@ -60,16 +60,6 @@ impl KubeApp {
             environment,
         }
     }
-}
-
-/// The Kubernetes name of an app: its name in lowercase with `_` as `-`, which must then
-/// be an RFC 1123 label (an app name may be longer than 63 characters or end in `-`).
-pub fn object_name(app_name: &str) -> Result<String, String> {
-    let name = app_name.to_ascii_lowercase().replace('_', "-");
-    crate::manifest::dns_label_problem(&name).map_err(|problem| {
-        format!("the app name `{app_name}` gives the Kubernetes name `{name}`, which {problem}")
-    })?;
-    Ok(name)
 }
 
 // The objects, typed: field names as the Kubernetes API spells them.
@@ -439,13 +429,5 @@ mod tests {
             ),
             (2, Some("apps"), Some("128Mi"))
         );
-    }
-
-    #[test]
-    fn an_app_name_becomes_a_kubernetes_name_or_says_why_not() {
-        assert_eq!(object_name("My_App").unwrap(), "my-app");
-        let error = object_name("app_").unwrap_err();
-        assert!(error.contains("`app-`"), "{error}");
-        assert!(object_name(&"a".repeat(64)).is_err());
     }
 }
