@@ -7,10 +7,10 @@ use wasmctl::deploy::{DeployFlags, DeploySettings, KubeFlags, KubeSettings, Push
 use wasmctl::kube::{self, KubeApp};
 use wasmctl::manifest::{self, App};
 use wasmctl::names;
-use wasmctl::registry;
 
 use super::{JsonArgs, ManifestArgs, TransportArgs};
-use crate::ui::{LayerProgress, Ui};
+use crate::transfer;
+use crate::ui::Ui;
 
 /// `wasmctl deploy`
 #[derive(Debug, Args)]
@@ -80,13 +80,7 @@ impl DeployArgs {
         }
 
         build_if_needed(&app, ui)?;
-        let credentials = super::registry::lookup_credentials(&settings.push.reference, ui)?;
-        let progress = LayerProgress::new(ui);
-        let pushed = registry::runtime()?.block_on(wasmctl::interrupt::interruptible(
-            registry::push_app(&app, &settings.push, &credentials, &progress),
-        ));
-        progress.finish();
-        let report = pushed?;
+        let report = transfer::push(&app, &settings.push, ui)?;
 
         let kube_file = match &self.kube {
             Some(dir) => Some(write_kube(&app, &report.pinned, settings.kubernetes, dir)?),
@@ -180,18 +174,14 @@ fn parse_runtime_class(text: &str) -> Result<String, String> {
 /// Builds components whose file is missing or older than their inputs (the push
 /// validates them all).
 fn build_if_needed(app: &App, ui: &Ui) -> Result<()> {
-    let stale: Vec<String> = app
+    let outdated: Vec<String> = app
         .components
         .values()
-        .filter(|c| {
-            c.build.is_some()
-                && (!app.resolve(&c.source).exists()
-                    || wasmctl::build::stale_input(app, c, Profile::Release).is_some())
-        })
+        .filter(|c| wasmctl::build::needs_build(app, c, Profile::Release))
         .map(|c| c.id.clone())
         .collect();
-    if !stale.is_empty() {
-        super::build::build_app(app, &stale, Profile::Release, ui)?;
+    if !outdated.is_empty() {
+        super::build::build_app(app, &outdated, Profile::Release, ui)?;
     }
     Ok(())
 }

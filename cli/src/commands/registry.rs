@@ -3,17 +3,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
 use wasmctl::deploy::{PushFlags, PushSettings};
-use wasmctl::registry::credentials::{self, Credentials};
-use wasmctl::registry::{self, Cache, PulledApp, Registry, RegistryError};
-
-use wasmctl::interrupt::interruptible;
-use wasmctl::registry::runtime;
+use wasmctl::registry::credentials;
+use wasmctl::registry::{self, Registry, RegistryError, runtime};
 
 use super::{JsonArgs, ManifestArgs, TransportArgs};
-use crate::ui::{LayerProgress, Ui};
+use crate::transfer;
+use crate::ui::Ui;
 
 /// `wasmctl registry ...`
 #[derive(Debug, Subcommand)]
@@ -148,16 +145,7 @@ impl RegistryCommand {
                         ));
                     }
                 }
-                let credentials = lookup_credentials(&settings.reference, ui)?;
-                let progress = LayerProgress::new(ui);
-                let pushed = runtime()?.block_on(interruptible(registry::push_app(
-                    &app,
-                    &settings,
-                    &credentials,
-                    &progress,
-                )));
-                progress.finish();
-                let report = pushed?;
+                let report = transfer::push(&app, &settings, ui)?;
                 if json {
                     ui.json(&super::push_json(&report))
                 } else {
@@ -177,7 +165,7 @@ impl RegistryCommand {
                         "pass `--output` a directory that does not exist yet or is empty, or leave it out to keep the app in the cache only",
                     )?;
                 }
-                let pulled = pull(&reference, insecure, ui)?;
+                let pulled = transfer::pull(&reference, insecure, ui)?;
                 if let Some(target) = &output {
                     registry::export(&pulled.dir, target)?;
                 }
@@ -220,33 +208,5 @@ fn password_from_stdin(host: &str, username: &str) -> Result<String> {
     Ok(password)
 }
 
-/// Pulls `reference` into the user's cache; `up --from` shares this.
-pub fn pull(reference: &str, insecure: bool, ui: &Ui) -> Result<PulledApp> {
-    let reference = registry::parse_reference(reference)?;
-    let credentials = lookup_credentials(&reference, ui)?;
-    let client = Registry::connect(&reference, credentials.auth.clone(), insecure)?;
-    // Ctrl-C drops the pull, and its staging files with it.
-    Ok(runtime()?
-        .block_on(interruptible(client.pull(&reference, &Cache::for_user()?)))
-        .map_err(|error| credentials.explain(error))?)
-}
-
-/// The credentials for `reference`'s registry, warning about the files they come from.
-pub fn lookup_credentials(reference: &Reference, ui: &Ui) -> Result<Credentials> {
-    let credentials = credentials::lookup(reference.resolve_registry())?;
-    if let Some(store) = &credentials.unreadable_store {
-        ui.warn(format!(
-            "ignoring the credentials file {}, which could not be read ({}); going on without it\nhelp: fix the file or delete it, then run `wasmctl registry login` again",
-            store.path.display(),
-            store.reason
-        ));
-    }
-    if let Some(file) = &credentials.readable_by_others {
-        ui.warn(format!(
-            "{} holds registry credentials and other users may read it\nhelp: run `chmod 600 {}`",
-            file.display(),
-            file.display()
-        ));
-    }
-    Ok(credentials)
-}
+/// `up --from` pulls through this until it calls [`transfer::pull`] itself.
+pub use crate::transfer::pull;

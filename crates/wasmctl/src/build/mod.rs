@@ -422,6 +422,14 @@ fn run_command(
     }
 }
 
+/// Whether `component` has a build whose file for `profile` is missing or older than one
+/// of its inputs ([`stale_input`]): what `deploy` builds before it pushes.
+pub fn needs_build(app: &App, component: &Component, profile: Profile) -> bool {
+    component.build.is_some()
+        && (!component_path(app, component, profile).exists()
+            || stale_input(app, component, profile).is_some())
+}
+
 /// The newest input file (matched by the build's `watch` globs) that changed after the
 /// component's file for `profile` was written, if any; `None` also when nothing is
 /// watched or the file does not exist.

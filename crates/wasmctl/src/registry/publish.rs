@@ -1,12 +1,15 @@
-//! Shipping a built app: the one operation behind `wasmctl deploy` (which builds first and
-//! may write Kubernetes manifests after) and `wasmctl registry push` (which does neither).
+//! Apps to and from registries, the operations the commands call: [`push_app`] behind
+//! `wasmctl deploy` (which builds first and may write Kubernetes manifests after) and
+//! `wasmctl registry push` (which does neither); [`pull_app`] behind `wasmctl registry
+//! pull` and `wasmctl up --from`.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use oci_client::Reference;
 
 use super::credentials::Credentials;
-use super::{PushProgress, PushReport, Registry, RegistryError, artifact};
+use super::{Cache, PulledApp, PushProgress, PushReport, Registry, RegistryError, artifact};
 use crate::deploy::PushSettings;
 use crate::manifest::App;
 
@@ -44,6 +47,22 @@ pub async fn push_app(
     let registry = Registry::connect(reference, credentials.auth.clone(), settings.insecure)?;
     Ok(registry
         .push(reference, &packed, progress)
+        .await
+        .map_err(|error| credentials.explain(error))?)
+}
+
+/// Pulls `reference` into the user's cache ([`Cache::for_user`]) with `credentials`
+/// ([`lookup`](super::credentials::lookup)); plain HTTP with `insecure` (and always from
+/// loopback). A refusal is explained with what the lookup knows ([`Credentials::explain`]).
+/// Dropping the future (Ctrl-C) drops the pull, and its staging files with it.
+pub async fn pull_app(
+    reference: &Reference,
+    credentials: &Credentials,
+    insecure: bool,
+) -> Result<PulledApp> {
+    let registry = Registry::connect(reference, credentials.auth.clone(), insecure)?;
+    Ok(registry
+        .pull(reference, &Cache::for_user()?)
         .await
         .map_err(|error| credentials.explain(error))?)
 }
