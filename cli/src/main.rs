@@ -1,6 +1,7 @@
 //! The `wasmctl` binary: parse arguments, run one command, report its error.
 
 mod commands;
+mod transfer;
 mod ui;
 
 use std::process::ExitCode;

@@ -157,6 +157,15 @@ impl Ui {
         }
     }
 
+    /// A warning and what to do about it, `help: TEXT` on the line after it.
+    pub fn warn_hinted(&self, warning: &hint::Hinted) {
+        self.warn(format_args!(
+            "{}\nhelp: {}",
+            warning.message(),
+            warning.hint()
+        ));
+    }
+
     /// A result line on stdout, for people and pipes alike.
     pub fn result(&self, line: impl Display) -> anyhow::Result<()> {
         self.output(format!("{line}\n").as_bytes())

@@ -3,12 +3,15 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use wasmctl::build::Profile;
+use wasmctl::deploy::{DeployFlags, DeploySettings, KubeFlags, KubeSettings, PushFlags};
+use wasmctl::hint::Hinted;
 use wasmctl::kube::{self, KubeApp};
 use wasmctl::manifest::{self, App};
-use wasmctl::registry;
+use wasmctl::names;
 
 use super::{JsonArgs, ManifestArgs, TransportArgs};
-use crate::ui::{LayerProgress, Ui};
+use crate::transfer;
+use crate::ui::Ui;
 
 /// `wasmctl deploy`
 #[derive(Debug, Args)]
@@ -40,7 +43,7 @@ pub struct DeployArgs {
     #[arg(long, requires = "kube")]
     pub apply: bool,
     /// Pod replicas (default: `[deploy.kubernetes] replicas`, else 1)
-    #[arg(long, value_name = "N", value_parser = parse_replicas, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = manifest::parse_replicas, allow_hyphen_values = true)]
     pub replicas: Option<u32>,
     /// Kubernetes namespace (default: the manifest's, else kubectl's current one)
     #[arg(long, value_name = "NAME", value_parser = parse_namespace)]
@@ -64,35 +67,27 @@ pub struct DeployArgs {
 impl DeployArgs {
     pub fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
-        let reference = registry::target(self.registry.as_deref(), &app)?;
+        let settings = DeploySettings::resolve(self.flags(), &app)?;
         if self.kube.is_some() && app.components.len() > 1 {
-            bail!(
-                "--kube: runwasi's wasmtime shim serves one component per pod, and this app has {} ({})\nhelp: deploy each component as an app of its own, or leave out --kube",
-                app.components.len(),
-                app.components
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            bail!(Hinted::new(
+                format!(
+                    "--kube: runwasi's wasmtime shim serves one component per pod, and this app has {} ({})",
+                    app.components.len(),
+                    app.components
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "deploy each component as an app of its own, or leave out --kube",
+            ));
         }
 
         build_if_needed(&app, ui)?;
-        let credentials = super::registry::lookup_credentials(&reference, ui)?;
-        let progress = LayerProgress::new(ui);
-        let pushed =
-            registry::runtime()?.block_on(wasmctl::interrupt::interruptible(registry::push_app(
-                &app,
-                &reference,
-                &credentials,
-                self.transport.insecure,
-                &progress,
-            )));
-        progress.finish();
-        let report = pushed?;
+        let report = transfer::push(&app, &settings.push, ui)?;
 
         let kube_file = match &self.kube {
-            Some(dir) => Some(self.write_kube(&app, &report.pinned, dir)?),
+            Some(dir) => Some(write_kube(&app, &report.pinned, settings.kubernetes, dir)?),
             None => None,
         };
         if self.format.json {
@@ -117,55 +112,55 @@ impl DeployArgs {
         Ok(())
     }
 
-    fn write_kube(&self, app: &App, pinned: &str, dir: &std::path::Path) -> Result<PathBuf> {
-        let settings = &app.deploy.kubernetes;
-        let component = app
-            .components
-            .values()
-            .next()
-            .context("the app has a component")?;
-        let mut environment = component.environment.clone();
-        environment.extend(settings.environment.clone());
-        environment.extend(self.kube_env.iter().cloned());
-        let name = kube::object_name(&app.name).map_err(|problem| {
-            anyhow::anyhow!(
-                "--kube: {problem}\nhelp: rename the app in `[application] name` of {}",
-                app.manifest_path.display()
-            )
-        })?;
-        let kube_app = KubeApp {
-            name,
-            image: pinned.to_string(),
-            namespace: self
-                .namespace
-                .clone()
-                .or_else(|| settings.namespace.clone()),
-            replicas: self.replicas.or(settings.replicas).unwrap_or(1),
-            runtime_class: self
-                .runtime_class
-                .clone()
-                .or_else(|| settings.runtime_class.clone())
-                .unwrap_or_else(|| "wasmtime".into()),
-            cpu: self.cpu.clone().or_else(|| settings.cpu.clone()),
-            memory: self.memory.clone().or_else(|| settings.memory.clone()),
-            environment,
-        };
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let file = dir.join(format!("{}.yaml", kube_app.name));
-        std::fs::write(&file, kube::to_yaml(&kube_app)?)
-            .with_context(|| format!("writing {}", file.display()))?;
-        Ok(file)
+    /// The flags as given, for [`DeploySettings::resolve`] to lay over the manifest.
+    fn flags(&self) -> DeployFlags {
+        DeployFlags {
+            push: PushFlags {
+                registry: self.registry.clone(),
+                insecure: self.transport.insecure,
+            },
+            kubernetes: KubeFlags {
+                namespace: self.namespace.clone(),
+                replicas: self.replicas,
+                cpu: self.cpu.clone(),
+                memory: self.memory.clone(),
+                runtime_class: self.runtime_class.clone(),
+                environment: self.kube_env.clone(),
+            },
+        }
     }
 }
 
-// The Kubernetes flags obey the rules of the `[deploy.kubernetes]` keys they override.
-
-fn parse_replicas(text: &str) -> Result<u32, String> {
-    let count = text
-        .parse::<i64>()
-        .map_err(|_| format!("`{text}` is not a whole number; write e.g. `2`"))?;
-    manifest::check_replicas(count)
+/// Writes the Deployment and Service that run `pinned` into `dir`.
+fn write_kube(
+    app: &App,
+    pinned: &str,
+    settings: KubeSettings,
+    dir: &std::path::Path,
+) -> Result<PathBuf> {
+    let component = app
+        .components
+        .values()
+        .next()
+        .context("the app has a component")?;
+    let name = names::kubernetes_name(&app.name).map_err(|problem| {
+        Hinted::new(
+            format!("--kube: {problem}"),
+            format!(
+                "rename the app in `[application] name` of {}",
+                app.manifest_path.display()
+            ),
+        )
+    })?;
+    let kube_app = KubeApp::new(name, pinned.to_string(), component, settings);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(format!("{}.yaml", kube_app.name));
+    std::fs::write(&file, kube::to_yaml(&kube_app)?)
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(file)
 }
+
+// The Kubernetes flags obey the rules of the `[deploy.kubernetes]` keys they override.
 
 fn parse_namespace(text: &str) -> Result<String, String> {
     manifest::check_namespace(text).map(|()| text.to_string())
@@ -213,10 +208,13 @@ fn kubectl_apply(file: &std::path::Path, ui: &Ui) -> Result<()> {
             "`kubectl apply -f {}` failed ({status}); the manifests are in place to retry",
             file.display()
         ),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
-            "kubectl was not found on PATH, so nothing was applied\nhelp: install kubectl, or apply {} with your own tooling",
-            file.display()
-        ),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(Hinted::new(
+            "kubectl was not found on PATH, so nothing was applied",
+            format!(
+                "install kubectl, or apply {} with your own tooling",
+                file.display()
+            ),
+        )),
         Err(error) => Err(error).context("running kubectl"),
     }
 }

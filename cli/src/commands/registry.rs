@@ -3,16 +3,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
-use wasmctl::registry::credentials::{self, Credentials};
-use wasmctl::registry::{self, Cache, PulledApp, Registry, RegistryError};
-
-use wasmctl::interrupt::interruptible;
-use wasmctl::registry::runtime;
+use wasmctl::deploy::{PushFlags, PushSettings};
+use wasmctl::hint::Hinted;
+use wasmctl::registry::credentials;
+use wasmctl::registry::{self, Registry, RegistryError, runtime};
 
 use super::{JsonArgs, ManifestArgs, TransportArgs};
-use crate::ui::{LayerProgress, Ui};
+use crate::transfer;
+use crate::ui::Ui;
 
 /// `wasmctl registry ...`
 #[derive(Debug, Subcommand)]
@@ -97,12 +96,14 @@ impl RegistryCommand {
                 let client = Registry::connect(&reference, auth, insecure)?;
                 runtime()?
                     .block_on(client.check_login(&reference))
-                    .map_err(|error| match error {
-                        RegistryError::Unauthorized { registry, .. } => anyhow::anyhow!(
-                            "the registry {registry} refused user `{username}` with this password; nothing was saved\nhelp: check the username and the password, then pipe the password in again"
-                        ),
+                    .map_err(|error| -> anyhow::Error { match error {
+                        RegistryError::Unauthorized { registry, .. } => Hinted::new(
+                            format!("the registry {registry} refused user `{username}` with this password; nothing was saved"),
+                            "check the username and the password, then pipe the password in again",
+                        )
+                        .into(),
                         other => other.into(),
-                    })?;
+                    }})?;
                 let file = credentials::save(&host, &username, &password)?;
                 ui.status(
                     "Logged in",
@@ -115,9 +116,14 @@ impl RegistryCommand {
                     ui.status("Logged out", format!("of {host}"));
                     Ok(())
                 } else {
-                    bail!(
-                        "wasmctl has no stored credentials for {host}; nothing was removed\nhelp: credentials in Docker's config.json are removed with `docker logout {host}`"
-                    )
+                    bail!(Hinted::new(
+                        format!(
+                            "wasmctl has no stored credentials for {host}; nothing was removed"
+                        ),
+                        format!(
+                            "credentials in Docker's config.json are removed with `docker logout {host}`"
+                        ),
+                    ))
                 }
             }
             RegistryCommand::Push {
@@ -127,7 +133,13 @@ impl RegistryCommand {
                 format: JsonArgs { json },
             } => {
                 let app = manifest.load()?;
-                let reference = registry::target(reference.as_deref(), &app)?;
+                let settings = PushSettings::resolve(
+                    PushFlags {
+                        registry: reference,
+                        insecure,
+                    },
+                    &app,
+                )?;
                 for component in app.components.values() {
                     if let Some(input) = wasmctl::build::stale_input(
                         &app,
@@ -141,17 +153,7 @@ impl RegistryCommand {
                         ));
                     }
                 }
-                let credentials = lookup_credentials(&reference, ui)?;
-                let progress = LayerProgress::new(ui);
-                let pushed = runtime()?.block_on(interruptible(registry::push_app(
-                    &app,
-                    &reference,
-                    &credentials,
-                    insecure,
-                    &progress,
-                )));
-                progress.finish();
-                let report = pushed?;
+                let report = transfer::push(&app, &settings, ui)?;
                 if json {
                     ui.json(&super::push_json(&report))
                 } else {
@@ -171,7 +173,7 @@ impl RegistryCommand {
                         "pass `--output` a directory that does not exist yet or is empty, or leave it out to keep the app in the cache only",
                     )?;
                 }
-                let pulled = pull(&reference, insecure, ui)?;
+                let pulled = transfer::pull(&reference, insecure, ui)?;
                 if let Some(target) = &output {
                     registry::export(&pulled.dir, target)?;
                 }
@@ -207,40 +209,10 @@ fn password_from_stdin(host: &str, username: &str) -> Result<String> {
         .context("reading the password from stdin")?;
     let password = password.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
-        bail!(
-            "no password on stdin\nhelp: echo \"$PASSWORD\" | wasmctl registry login {host} --username {username}"
-        );
+        bail!(Hinted::new(
+            "no password on stdin",
+            format!("echo \"$PASSWORD\" | wasmctl registry login {host} --username {username}"),
+        ));
     }
     Ok(password)
-}
-
-/// Pulls `reference` into the user's cache; `up --from` shares this.
-pub fn pull(reference: &str, insecure: bool, ui: &Ui) -> Result<PulledApp> {
-    let reference = registry::parse_reference(reference)?;
-    let credentials = lookup_credentials(&reference, ui)?;
-    let client = Registry::connect(&reference, credentials.auth.clone(), insecure)?;
-    // Ctrl-C drops the pull, and its staging files with it.
-    Ok(runtime()?
-        .block_on(interruptible(client.pull(&reference, &Cache::for_user()?)))
-        .map_err(|error| credentials.explain(error))?)
-}
-
-/// The credentials for `reference`'s registry, warning about the files they come from.
-pub fn lookup_credentials(reference: &Reference, ui: &Ui) -> Result<Credentials> {
-    let credentials = credentials::lookup(reference.resolve_registry())?;
-    if let Some(store) = &credentials.unreadable_store {
-        ui.warn(format!(
-            "ignoring the credentials file {}, which could not be read ({}); going on without it\nhelp: fix the file or delete it, then run `wasmctl registry login` again",
-            store.path.display(),
-            store.reason
-        ));
-    }
-    if let Some(file) = &credentials.readable_by_others {
-        ui.warn(format!(
-            "{} holds registry credentials and other users may read it\nhelp: run `chmod 600 {}`",
-            file.display(),
-            file.display()
-        ));
-    }
-    Ok(credentials)
 }

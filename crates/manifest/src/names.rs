@@ -1,4 +1,5 @@
-//! The naming rule shared by app names, component ids and template names.
+//! The naming rules: the one shared by app names, component ids and template names, and
+//! Kubernetes' (RFC 1123 labels), which an app's name must also meet on a cluster.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -32,6 +33,43 @@ pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     Err(format!("{what} `{name}` {problem}; use {RULE}{suggestion}"))
 }
 
+/// What keeps `text` from being an RFC 1123 label, the name Kubernetes gives namespaces,
+/// services and most objects: 1 to 63 lowercase ASCII letters, digits and `-`, starting
+/// and ending with a letter or digit.
+pub fn dns_label_problem(text: &str) -> Result<(), String> {
+    let rule =
+        "(1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)";
+    if text.is_empty() || text.len() > 63 {
+        return Err(format!("must be 1 to 63 characters long {rule}"));
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!("contains `{}` {rule}", bad.escape_debug()));
+    }
+    if text.starts_with('-') || text.ends_with('-') {
+        return Err(format!("starts or ends with `-` {rule}"));
+    }
+    Ok(())
+}
+
+/// `text` lowercased, with `_`, ` ` and `.` as `-`: the RFC 1123 label someone writing
+/// `My_Apps` most likely means (it may still break the rule, e.g. by its length).
+pub fn as_dns_label(text: &str) -> String {
+    text.to_ascii_lowercase().replace(['_', ' ', '.'], "-")
+}
+
+/// The Kubernetes name of an app ([`as_dns_label`] of its name), which must then be an
+/// RFC 1123 label: an app name may be longer than 63 characters or end in `_`.
+pub fn kubernetes_name(app_name: &str) -> Result<String, String> {
+    let name = as_dns_label(app_name);
+    dns_label_problem(&name).map_err(|problem| {
+        format!("the app name `{app_name}` gives the Kubernetes name `{name}`, which {problem}")
+    })?;
+    Ok(name)
+}
+
 /// A name the rule accepts, made from `name`: accents dropped (`äpp` → `app`), other
 /// characters the rule refuses as `-`, and `app-` before a first character that is not a
 /// letter. `None` when nothing of `name` is left.
@@ -58,7 +96,7 @@ fn ascii_name(name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_name;
+    use super::{check_name, dns_label_problem, kubernetes_name};
 
     #[test]
     fn accepts_letters_digits_dash_underscore() {
@@ -94,5 +132,23 @@ mod tests {
         // Nothing ASCII to keep: no suggestion rather than a poor one.
         let message = check_name("app name", "日本").unwrap_err();
         assert!(message.ends_with("starting with a letter"), "{message}");
+    }
+
+    #[test]
+    fn an_app_name_becomes_a_kubernetes_name_or_says_why_not() {
+        assert_eq!(kubernetes_name("My_App").unwrap(), "my-app");
+        let error = kubernetes_name("app_").unwrap_err();
+        assert!(error.contains("`app-`"), "{error}");
+        assert!(kubernetes_name(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn dns_labels_are_lowercase_alphanumerics_and_inner_dashes() {
+        for label in ["a", "apps-1", "0", &"a".repeat(63)] {
+            assert_eq!(dns_label_problem(label), Ok(()), "{label}");
+        }
+        for label in ["", "Apps", "a_b", "a.b", "-a", "a-", &"a".repeat(64)] {
+            assert!(dns_label_problem(label).is_err(), "{label}");
+        }
     }
 }

@@ -12,16 +12,20 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::deploy::KubeSettings;
+use crate::manifest::Component;
+
 /// The port runwasi's wasmtime shim serves `wasi:http` components on.
 pub const SHIM_HTTP_PORT: u16 = 8080;
 
 /// What to run, and how. Every value has passed the manifest's rules (`deploy` checks its
 /// flags with them too); the YAML serializer quotes whatever a YAML 1.1 reader such as
 /// Kubernetes' would otherwise take for another type (`yes`, `on`, `0755`, `1:30`).
+/// Made from resolved [`KubeSettings`] by [`KubeApp::new`].
 #[derive(Debug, Clone)]
 pub struct KubeApp {
     /// The name of the Deployment, its Service and its container: an RFC 1123 label
-    /// ([`object_name`]).
+    /// ([`names::kubernetes_name`](crate::names::kubernetes_name)).
     pub name: String,
     /// The pushed artifact, pinned by digest: `HOST/REPO@sha256:...`.
     pub image: String,
@@ -33,14 +37,29 @@ pub struct KubeApp {
     pub environment: BTreeMap<String, String>,
 }
 
-/// The Kubernetes name of an app: its name in lowercase with `_` as `-`, which must then
-/// be an RFC 1123 label (an app name may be longer than 63 characters or end in `-`).
-pub fn object_name(app_name: &str) -> Result<String, String> {
-    let name = app_name.to_ascii_lowercase().replace('_', "-");
-    crate::manifest::dns_label_problem(&name).map_err(|problem| {
-        format!("the app name `{app_name}` gives the Kubernetes name `{name}`, which {problem}")
-    })?;
-    Ok(name)
+impl KubeApp {
+    /// `component`, the app's one component (the shim runs one per pod), as `name` from
+    /// `image`, run as `settings` say. The pod's environment is the component's
+    /// `environment`, overridden by the settings' (`[deploy.kubernetes]`, then `--kube-env`).
+    pub fn new(
+        name: String,
+        image: String,
+        component: &Component,
+        settings: KubeSettings,
+    ) -> KubeApp {
+        let mut environment = component.environment.clone();
+        environment.extend(settings.environment);
+        KubeApp {
+            name,
+            image,
+            namespace: settings.namespace,
+            replicas: settings.replicas,
+            runtime_class: settings.runtime_class,
+            cpu: settings.cpu,
+            memory: settings.memory,
+            environment,
+        }
+    }
 }
 
 // The objects, typed: field names as the Kubernetes API spells them.
@@ -367,10 +386,48 @@ mod tests {
     }
 
     #[test]
-    fn an_app_name_becomes_a_kubernetes_name_or_says_why_not() {
-        assert_eq!(object_name("My_App").unwrap(), "my-app");
-        let error = object_name("app_").unwrap_err();
-        assert!(error.contains("`app-`"), "{error}");
-        assert!(object_name(&"a".repeat(64)).is_err());
+    fn the_pod_environment_is_the_component_s_under_the_settings() {
+        let component = Component {
+            id: "svc".into(),
+            source: "svc.wasm".into(),
+            description: None,
+            environment: BTreeMap::from([
+                ("COMPONENT_ONLY".into(), "component".into()),
+                ("SHARED".into(), "component".into()),
+            ]),
+            files: Vec::new(),
+            allowed_outbound_hosts: Vec::new(),
+            limits: Default::default(),
+            build: None,
+        };
+        let settings = KubeSettings {
+            namespace: Some("apps".into()),
+            replicas: 2,
+            runtime_class: "wasmtime".into(),
+            cpu: None,
+            memory: Some("128Mi".into()),
+            environment: BTreeMap::from([("SHARED".into(), "settings".into())]),
+        };
+        let app = KubeApp::new(
+            "svc".into(),
+            "r/svc@sha256:abc".into(),
+            &component,
+            settings,
+        );
+        assert_eq!(
+            app.environment,
+            BTreeMap::from([
+                ("COMPONENT_ONLY".into(), "component".into()),
+                ("SHARED".into(), "settings".into()),
+            ])
+        );
+        assert_eq!(
+            (
+                app.replicas,
+                app.namespace.as_deref(),
+                app.memory.as_deref()
+            ),
+            (2, Some("apps"), Some("128Mi"))
+        );
     }
 }

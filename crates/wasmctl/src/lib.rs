@@ -1,5 +1,6 @@
 //! wasmctl's operations: building, componentizing and validating, templates, registries,
-//! Kubernetes, watching; free of clap and the terminal.
+//! Kubernetes, the settings of deploying (flag, then manifest, then default), watching; free
+//! of clap and the terminal.
 //!
 //! The `wasmctl` binary (package `wasmctl-cli`: `main.rs`, `commands/`, `ui.rs`) parses
 //! arguments, calls into these modules, and owns all presentation. The manifest and its
@@ -7,6 +8,7 @@
 
 pub mod build;
 pub mod component;
+pub mod deploy;
 pub mod dirs;
 pub mod environment;
 pub mod fs_tree;

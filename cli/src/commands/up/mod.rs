@@ -230,7 +230,7 @@ impl UpArgs {
         let served = match (&self.file, &self.from) {
             (Some(file), _) => Served::file(file)?,
             (None, Some(reference)) => {
-                let pulled = super::registry::pull(reference, self.insecure, ui)?;
+                let pulled = crate::transfer::pull(reference, self.insecure, ui)?;
                 ui.status(
                     "Pulled",
                     format!(

@@ -333,7 +333,7 @@ pub enum BuildKind {
 /// (`deploy --cpu`, `up --env`, ...).
 pub use validate::{
     check_env_key, check_namespace, check_quantity, check_replicas, check_runtime_class,
-    dns_label_problem,
+    parse_replicas,
 };
 
 /// Parses a time limit such as `30s` or `500ms` (the manifest's `limits.timeout` syntax),

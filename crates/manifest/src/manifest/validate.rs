@@ -11,7 +11,7 @@ use super::{
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
 use crate::hint::Hint;
-use crate::names::check_name;
+use crate::names::{as_dns_label, check_name, dns_label_problem};
 use toml::de::{DeTable, DeValue};
 
 /// Cargo targets wasmctl knows how to turn into a component.
@@ -512,6 +512,14 @@ pub fn registry_reference_problem(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `--replicas N`: a whole number, then [`check_replicas`].
+pub fn parse_replicas(text: &str) -> Result<u32, String> {
+    let count = text
+        .parse::<i64>()
+        .map_err(|_| format!("`{text}` is not a whole number; write e.g. `2`"))?;
+    check_replicas(count)
+}
+
 /// Pod replicas: a whole number from 1 (0 would run nothing) to what Kubernetes holds
 /// (an int32).
 pub fn check_replicas(replicas: i64) -> Result<u32, String> {
@@ -545,7 +553,7 @@ pub fn check_quantity(field: &str, text: &str) -> Result<(), String> {
 pub fn check_namespace(text: &str) -> Result<(), String> {
     dns_label_problem(text).map_err(|problem| {
         // `My_Apps` is most likely meant as `my-apps`.
-        let lowered = text.to_ascii_lowercase().replace(['_', ' ', '.'], "-");
+        let lowered = as_dns_label(text);
         let example = if dns_label_problem(&lowered).is_ok() {
             lowered
         } else {
@@ -565,27 +573,6 @@ pub fn check_runtime_class(text: &str) -> Result<(), String> {
     problem.map_err(|problem| {
         format!("runtime class `{text}` {problem}; write e.g. `wasmtime` or `wasmtime-v1`")
     })
-}
-
-/// What keeps `text` from being an RFC 1123 label, the name Kubernetes gives namespaces,
-/// services and most objects: 1 to 63 lowercase ASCII letters, digits and `-`, starting
-/// and ending with a letter or digit.
-pub fn dns_label_problem(text: &str) -> Result<(), String> {
-    let rule =
-        "(1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)";
-    if text.is_empty() || text.len() > 63 {
-        return Err(format!("must be 1 to 63 characters long {rule}"));
-    }
-    if let Some(bad) = text
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        return Err(format!("contains `{}` {rule}", bad.escape_debug()));
-    }
-    if text.starts_with('-') || text.ends_with('-') {
-        return Err(format!("starts or ends with `-` {rule}"));
-    }
-    Ok(())
 }
 
 /// Parses `/exact/path` or `/prefix/...`.

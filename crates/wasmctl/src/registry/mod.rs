@@ -9,7 +9,7 @@ pub mod artifact;
 pub mod credentials;
 mod publish;
 
-pub use publish::{push_app, target};
+pub use publish::{pull_app, push_app};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
-//! Shipping a built app: the one operation behind `wasmctl deploy` (which builds first and
-//! may write Kubernetes manifests after) and `wasmctl registry push` (which does neither).
+//! Apps to and from registries, the operations the commands call: [`push_app`] behind
+//! `wasmctl deploy` (which builds first and may write Kubernetes manifests after) and
+//! `wasmctl registry push` (which does neither); [`pull_app`] behind `wasmctl registry
+//! pull` and `wasmctl up --from`.
 
 use std::collections::BTreeMap;
 
@@ -7,26 +9,18 @@ use anyhow::Result;
 use oci_client::Reference;
 
 use super::credentials::Credentials;
-use super::{PushProgress, PushReport, Registry, RegistryError, artifact};
+use super::{Cache, PulledApp, PushProgress, PushReport, Registry, RegistryError, artifact};
+use crate::deploy::PushSettings;
 use crate::manifest::App;
-
-/// Where to push `app`: `given` (from the command line), else `[deploy] registry`.
-pub fn target(given: Option<&str>, app: &App) -> Result<Reference, RegistryError> {
-    let text = given
-        .or(app.deploy.registry.as_deref())
-        .ok_or(RegistryError::NoTarget)?;
-    super::parse_reference(text)
-}
 
 /// Pushes `app` as it was built: every component's `source` must exist and be valid (it
 /// is validated here, against the world `up` serves), then the app is packed
-/// ([`artifact::pack`]) and pushed with `credentials` ([`lookup`](super::credentials::lookup)). Plain HTTP
-/// with `insecure` or the manifest's `[deploy] insecure` (and always to loopback).
+/// ([`artifact::pack`]) and pushed to where `settings` say ([`PushSettings::resolve`]) with
+/// `credentials` ([`lookup`](super::credentials::lookup)).
 pub async fn push_app(
     app: &App,
-    reference: &Reference,
+    settings: &PushSettings,
     credentials: &Credentials,
-    insecure: bool,
     progress: &dyn PushProgress,
 ) -> Result<PushReport> {
     let mut valid = BTreeMap::new();
@@ -44,18 +38,31 @@ pub async fn push_app(
         );
     }
     let packed = artifact::pack(app, &valid)?;
+    let reference = &settings.reference;
     tracing::info!(
         "credentials for {}: {:?}",
         reference.resolve_registry(),
         credentials.source
     );
-    let registry = Registry::connect(
-        reference,
-        credentials.auth.clone(),
-        insecure || app.deploy.insecure,
-    )?;
+    let registry = Registry::connect(reference, credentials.auth.clone(), settings.insecure)?;
     Ok(registry
         .push(reference, &packed, progress)
+        .await
+        .map_err(|error| credentials.explain(error))?)
+}
+
+/// Pulls `reference` into the user's cache ([`Cache::for_user`]) with `credentials`
+/// ([`lookup`](super::credentials::lookup)); plain HTTP with `insecure` (and always from
+/// loopback). A refusal is explained with what the lookup knows ([`Credentials::explain`]).
+/// Dropping the future (Ctrl-C) drops the pull, and its staging files with it.
+pub async fn pull_app(
+    reference: &Reference,
+    credentials: &Credentials,
+    insecure: bool,
+) -> Result<PulledApp> {
+    let registry = Registry::connect(reference, credentials.auth.clone(), insecure)?;
+    Ok(registry
+        .pull(reference, &Cache::for_user()?)
         .await
         .map_err(|error| credentials.explain(error))?)
 }

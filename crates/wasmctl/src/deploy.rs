@@ -1,0 +1,312 @@
+//! The settings of `wasmctl deploy` and `wasmctl registry push`, resolved in one place:
+//! each value is its flag when given, else the manifest's `[deploy]` or
+//! `[deploy.kubernetes]` key, else the default. The commands map their flags into
+//! [`DeployFlags`] / [`PushFlags`] (plain values, no clap) and use only what
+//! [`DeploySettings::resolve`] / [`PushSettings::resolve`] return; nothing else reads
+//! `app.deploy`.
+
+use std::collections::BTreeMap;
+
+use oci_client::Reference;
+
+use crate::manifest::{App, Kubernetes};
+use crate::registry::{self, RegistryError};
+
+/// Pod replicas when neither `--replicas` nor `[deploy.kubernetes] replicas` says.
+pub const DEFAULT_REPLICAS: u32 = 1;
+
+/// The RuntimeClass when neither `--runtime-class` nor `[deploy.kubernetes] runtime_class`
+/// names one: the name runwasi's wasmtime shim is usually installed under.
+pub const DEFAULT_RUNTIME_CLASS: &str = "wasmtime";
+
+/// The push flags as given: `None` or `false` where a flag was left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushFlags {
+    /// `HOST[:PORT]/REPO:TAG` (`deploy --registry`, `registry push REF`).
+    pub registry: Option<String>,
+    /// `--insecure`.
+    pub insecure: bool,
+}
+
+/// Where and how to push.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// The flag, else `[deploy] registry`; there is no default.
+    pub reference: Reference,
+    /// Plain HTTP to a registry that is not on loopback: the flag or `[deploy] insecure`.
+    pub insecure: bool,
+}
+
+impl PushSettings {
+    /// Resolves `flags` over `app`'s `[deploy]` table; no registry in either is
+    /// [`RegistryError::NoTarget`].
+    pub fn resolve(flags: PushFlags, app: &App) -> Result<PushSettings, RegistryError> {
+        let text = flags
+            .registry
+            .as_deref()
+            .or(app.deploy.registry.as_deref())
+            .ok_or(RegistryError::NoTarget)?;
+        Ok(PushSettings {
+            reference: registry::parse_reference(text)?,
+            insecure: flags.insecure || app.deploy.insecure,
+        })
+    }
+}
+
+/// The Kubernetes flags of `deploy` as given, each checked with the rule of the
+/// `[deploy.kubernetes]` key it overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KubeFlags {
+    pub namespace: Option<String>,
+    pub replicas: Option<u32>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub runtime_class: Option<String>,
+    /// `--kube-env`, in the order given (a later one wins).
+    pub environment: Vec<(String, String)>,
+}
+
+/// How the app runs on Kubernetes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeSettings {
+    /// `None`: kubectl's current namespace.
+    pub namespace: Option<String>,
+    pub replicas: u32,
+    pub runtime_class: String,
+    /// CPU request and limit; `None` sets none.
+    pub cpu: Option<String>,
+    /// Memory request and limit; `None` sets none.
+    pub memory: Option<String>,
+    /// The manifest's `environment` of `[deploy.kubernetes]`, then the flags' (which win).
+    /// The component's own `environment` lies beneath both ([`crate::kube::KubeApp::new`]).
+    pub environment: BTreeMap<String, String>,
+}
+
+impl KubeSettings {
+    /// Resolves `flags` over the manifest's `[deploy.kubernetes]` table, then the defaults.
+    pub fn resolve(flags: KubeFlags, manifest: &Kubernetes) -> KubeSettings {
+        let mut environment = manifest.environment.clone();
+        environment.extend(flags.environment);
+        KubeSettings {
+            namespace: flags.namespace.or_else(|| manifest.namespace.clone()),
+            replicas: flags
+                .replicas
+                .or(manifest.replicas)
+                .unwrap_or(DEFAULT_REPLICAS),
+            runtime_class: flags
+                .runtime_class
+                .or_else(|| manifest.runtime_class.clone())
+                .unwrap_or_else(|| DEFAULT_RUNTIME_CLASS.to_string()),
+            cpu: flags.cpu.or_else(|| manifest.cpu.clone()),
+            memory: flags.memory.or_else(|| manifest.memory.clone()),
+            environment,
+        }
+    }
+}
+
+/// The flags of `wasmctl deploy` as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployFlags {
+    pub push: PushFlags,
+    pub kubernetes: KubeFlags,
+}
+
+/// Everything `wasmctl deploy` needs to know, resolved once.
+#[derive(Debug, Clone)]
+pub struct DeploySettings {
+    pub push: PushSettings,
+    pub kubernetes: KubeSettings,
+}
+
+impl DeploySettings {
+    /// Resolves every flag over `app`'s `[deploy]` table, then the defaults.
+    pub fn resolve(flags: DeployFlags, app: &App) -> Result<DeploySettings, RegistryError> {
+        Ok(DeploySettings {
+            push: PushSettings::resolve(flags.push, app)?,
+            kubernetes: KubeSettings::resolve(flags.kubernetes, &app.deploy.kubernetes),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::manifest::Deploy;
+
+    fn app(deploy: Deploy) -> App {
+        App {
+            manifest_path: PathBuf::from("/app/wasmctl.toml"),
+            dir: PathBuf::from("/app"),
+            name: "svc".into(),
+            version: None,
+            description: None,
+            authors: Vec::new(),
+            routes: Vec::new(),
+            components: BTreeMap::new(),
+            deploy,
+        }
+    }
+
+    fn manifest_kubernetes() -> Kubernetes {
+        Kubernetes {
+            namespace: Some("from-manifest".into()),
+            replicas: Some(3),
+            cpu: Some("500m".into()),
+            memory: Some("256Mi".into()),
+            runtime_class: Some("manifest-class".into()),
+            environment: BTreeMap::from([
+                ("SHARED".into(), "manifest".into()),
+                ("MANIFEST_ONLY".into(), "manifest".into()),
+            ]),
+        }
+    }
+
+    fn all_kube_flags() -> KubeFlags {
+        KubeFlags {
+            namespace: Some("from-flag".into()),
+            replicas: Some(5),
+            cpu: Some("250m".into()),
+            memory: Some("128Mi".into()),
+            runtime_class: Some("flag-class".into()),
+            environment: vec![
+                ("SHARED".into(), "first flag".into()),
+                ("SHARED".into(), "flag".into()),
+                ("FLAG_ONLY".into(), "flag".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn kube_flags_win_over_the_manifest() {
+        let settings = KubeSettings::resolve(all_kube_flags(), &manifest_kubernetes());
+        assert_eq!(
+            settings,
+            KubeSettings {
+                namespace: Some("from-flag".into()),
+                replicas: 5,
+                runtime_class: "flag-class".into(),
+                cpu: Some("250m".into()),
+                memory: Some("128Mi".into()),
+                environment: BTreeMap::from([
+                    ("SHARED".into(), "flag".into()),
+                    ("MANIFEST_ONLY".into(), "manifest".into()),
+                    ("FLAG_ONLY".into(), "flag".into()),
+                ]),
+            }
+        );
+    }
+
+    #[test]
+    fn the_manifest_fills_in_what_no_flag_gives() {
+        let settings = KubeSettings::resolve(KubeFlags::default(), &manifest_kubernetes());
+        assert_eq!(
+            settings,
+            KubeSettings {
+                namespace: Some("from-manifest".into()),
+                replicas: 3,
+                runtime_class: "manifest-class".into(),
+                cpu: Some("500m".into()),
+                memory: Some("256Mi".into()),
+                environment: manifest_kubernetes().environment,
+            }
+        );
+    }
+
+    #[test]
+    fn without_flags_or_manifest_keys_the_defaults_hold() {
+        let settings = KubeSettings::resolve(KubeFlags::default(), &Kubernetes::default());
+        assert_eq!(
+            settings,
+            KubeSettings {
+                namespace: None,
+                replicas: DEFAULT_REPLICAS,
+                runtime_class: DEFAULT_RUNTIME_CLASS.into(),
+                cpu: None,
+                memory: None,
+                environment: BTreeMap::new(),
+            }
+        );
+    }
+
+    #[test]
+    fn the_registry_flag_wins_over_the_manifest() {
+        let manifest = Deploy {
+            registry: Some("127.0.0.1:5000/manifest/svc:v1".into()),
+            ..Deploy::default()
+        };
+        let flags = PushFlags {
+            registry: Some("127.0.0.1:5000/flag/svc:v2".into()),
+            insecure: false,
+        };
+        let settings = PushSettings::resolve(flags, &app(manifest.clone())).unwrap();
+        assert_eq!(settings.reference.repository(), "flag/svc");
+        let settings = PushSettings::resolve(PushFlags::default(), &app(manifest)).unwrap();
+        assert_eq!(settings.reference.repository(), "manifest/svc");
+        assert!(!settings.insecure);
+    }
+
+    #[test]
+    fn without_a_registry_anywhere_there_is_no_target() {
+        let error = PushSettings::resolve(PushFlags::default(), &app(Deploy::default()));
+        assert!(matches!(error, Err(RegistryError::NoTarget)), "{error:?}");
+        let bad = PushFlags {
+            registry: Some("svc:v1".into()),
+            insecure: false,
+        };
+        let error = PushSettings::resolve(bad, &app(Deploy::default()));
+        assert!(
+            matches!(error, Err(RegistryError::BadReference { .. })),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn insecure_is_the_flag_or_the_manifest() {
+        let registry = Some("example.com/svc:v1".to_string());
+        for (flag, manifest, insecure) in [
+            (false, false, false),
+            (true, false, true),
+            (false, true, true),
+            (true, true, true),
+        ] {
+            let flags = PushFlags {
+                registry: registry.clone(),
+                insecure: flag,
+            };
+            let deploy = Deploy {
+                insecure: manifest,
+                ..Deploy::default()
+            };
+            let settings = PushSettings::resolve(flags, &app(deploy)).unwrap();
+            assert_eq!(
+                settings.insecure, insecure,
+                "flag {flag}, manifest {manifest}"
+            );
+        }
+    }
+
+    #[test]
+    fn deploy_settings_resolve_both_tables() {
+        let deploy = Deploy {
+            registry: Some("127.0.0.1:5000/demo/svc:v1".into()),
+            insecure: false,
+            kubernetes: manifest_kubernetes(),
+        };
+        let flags = DeployFlags {
+            push: PushFlags::default(),
+            kubernetes: KubeFlags {
+                replicas: Some(2),
+                ..KubeFlags::default()
+            },
+        };
+        let settings = DeploySettings::resolve(flags, &app(deploy)).unwrap();
+        assert_eq!(settings.push.reference.repository(), "demo/svc");
+        assert_eq!(settings.kubernetes.replicas, 2);
+        assert_eq!(
+            settings.kubernetes.namespace.as_deref(),
+            Some("from-manifest")
+        );
+    }
+}
