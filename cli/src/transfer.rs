@@ -15,7 +15,7 @@ use wasmctl::registry::{self, PulledApp, PushReport};
 use crate::ui::{LayerProgress, Ui};
 
 /// Pushes `app` where `settings` say, with per-layer progress.
-pub fn push(app: &App, settings: &PushSettings, ui: &Ui) -> Result<PushReport> {
+pub(crate) fn push(app: &App, settings: &PushSettings, ui: &Ui) -> Result<PushReport> {
     let credentials = lookup_credentials(&settings.reference, ui)?;
     let progress = LayerProgress::new(ui);
     let pushed = registry::runtime()?.block_on(interruptible(registry::push_app(
@@ -29,7 +29,7 @@ pub fn push(app: &App, settings: &PushSettings, ui: &Ui) -> Result<PushReport> {
 }
 
 /// Pulls `reference` (`HOST[:PORT]/REPO:TAG` or `...@sha256:...`) into the user's cache.
-pub fn pull(reference: &str, insecure: bool, ui: &Ui) -> Result<PulledApp> {
+pub(crate) fn pull(reference: &str, insecure: bool, ui: &Ui) -> Result<PulledApp> {
     let reference = registry::parse_reference(reference)?;
     let credentials = lookup_credentials(&reference, ui)?;
     registry::runtime()?.block_on(interruptible(registry::pull_app(

@@ -25,7 +25,7 @@ use wasmctl::registry::PushProgress;
 
 /// Options every subcommand takes.
 #[derive(Debug, clap::Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Print only errors and results
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -38,7 +38,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -46,7 +46,7 @@ pub enum ColorChoice {
 
 /// The terminal as the commands see it.
 #[derive(Debug, Clone)]
-pub struct Ui {
+pub(crate) struct Ui {
     quiet: bool,
     verbose: u8,
     color: bool,
@@ -58,7 +58,7 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn new(global: &GlobalArgs) -> Self {
+    pub(crate) fn new(global: &GlobalArgs) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
         let no_color =
             std::env::var_os(wasmctl::environment::NO_COLOR).is_some_and(|v| !v.is_empty());
@@ -81,7 +81,7 @@ impl Ui {
     }
 
     /// `-v` shows info logs of wasmctl, `-vv` debug logs; `RUST_LOG` wins when set.
-    pub fn init_logging(&self) {
+    pub(crate) fn init_logging(&self) {
         let default = match self.verbose {
             0 => "warn",
             1 => "wasmctl=info,warn",
@@ -98,27 +98,27 @@ impl Ui {
     }
 
     /// Whether prompts may be shown.
-    pub fn interactive(&self) -> bool {
+    pub(crate) fn interactive(&self) -> bool {
         self.interactive
     }
 
-    pub fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&self) -> bool {
         self.quiet
     }
 
     /// How many `-v` were given.
-    pub fn verbosity(&self) -> u8 {
+    pub(crate) fn verbosity(&self) -> u8 {
         self.verbose
     }
 
     /// Whether progress bars and spinners are drawn (a terminal, not `--quiet`).
-    pub fn spinners_enabled(&self) -> bool {
+    pub(crate) fn spinners_enabled(&self) -> bool {
         self.spinners
     }
 
     /// Progress of one long task (a component's build): a spinner on a terminal,
     /// plain lines elsewhere, nothing with `--quiet`.
-    pub fn progress(&self, task: &str) -> Progress {
+    pub(crate) fn progress(&self, task: &str) -> Progress {
         let bar = self.spinners.then(|| {
             let bar = ProgressBar::new_spinner()
                 .with_style(
@@ -139,7 +139,7 @@ impl Ui {
     }
 
     /// A cargo-style status line on stderr: a right-aligned green verb, then the message.
-    pub fn status(&self, verb: &str, message: impl Display) {
+    pub(crate) fn status(&self, verb: &str, message: impl Display) {
         if !self.quiet {
             eprintln!(
                 "{:>12} {message}",
@@ -148,7 +148,7 @@ impl Ui {
         }
     }
 
-    pub fn warn(&self, message: impl Display) {
+    pub(crate) fn warn(&self, message: impl Display) {
         if !self.quiet {
             eprintln!(
                 "{} {message}",
@@ -158,7 +158,7 @@ impl Ui {
     }
 
     /// A warning and what to do about it, `help: TEXT` on the line after it.
-    pub fn warn_hinted(&self, warning: &hint::Hinted) {
+    pub(crate) fn warn_hinted(&self, warning: &hint::Hinted) {
         self.warn(format_args!(
             "{}\nhelp: {}",
             warning.message(),
@@ -167,12 +167,12 @@ impl Ui {
     }
 
     /// A result line on stdout, for people and pipes alike.
-    pub fn result(&self, line: impl Display) -> anyhow::Result<()> {
+    pub(crate) fn result(&self, line: impl Display) -> anyhow::Result<()> {
         self.output(format!("{line}\n").as_bytes())
     }
 
     /// One JSON document on stdout, for scripts.
-    pub fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    pub(crate) fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(value)?;
         text.push('\n');
         self.output(text.as_bytes())?;
@@ -182,7 +182,7 @@ impl Ui {
 
     /// Raw bytes on stdout (a completion script). Flushed at once, so a closed pipe is
     /// seen here, as [`StdoutClosed`], and not at exit, where Rust would panic.
-    pub fn output(&self, bytes: &[u8]) -> anyhow::Result<()> {
+    pub(crate) fn output(&self, bytes: &[u8]) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
         match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
             Ok(()) => Ok(()),
@@ -196,7 +196,7 @@ impl Ui {
     /// Prints an error and its causes the way cargo does, each followed by `help: TEXT`
     /// when it carries a hint; located errors (manifest and template files) end with
     /// their rendered snippet, whose diagnostics hold their own help.
-    pub fn error(&self, error: &anyhow::Error) {
+    pub(crate) fn error(&self, error: &anyhow::Error) {
         for (depth, cause) in error.chain().enumerate() {
             if let Some(diagnostics) = located(cause) {
                 eprint!("{}", diagnostics.render(self.color));
@@ -218,7 +218,7 @@ impl Ui {
     /// "help"}}`. A located error contributes each of its diagnostics as a message,
     /// `PATH:LINE:COLUMN: MESSAGE`, and their help. Nothing when the command printed its
     /// result already (`doctor --json` reports the checks that then fail it).
-    pub fn error_json(&self, error: &anyhow::Error) -> anyhow::Result<()> {
+    pub(crate) fn error_json(&self, error: &anyhow::Error) -> anyhow::Result<()> {
         if self.json_written.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -254,7 +254,7 @@ impl Ui {
     }
 
     /// `error: MESSAGE` and a line break, as [`Ui::error`] writes it to stderr.
-    pub fn error_line(&self, message: impl std::fmt::Display) -> String {
+    pub(crate) fn error_line(&self, message: impl std::fmt::Display) -> String {
         let red = Style::new().red().bold().for_stderr();
         format!("{} {message}\n", red.apply_to("error:"))
     }
@@ -265,11 +265,11 @@ impl Ui {
 /// a shell pipeline judges by its last command anyway).
 #[derive(Debug, thiserror::Error)]
 #[error("stdout was closed by its reader")]
-pub struct StdoutClosed;
+pub(crate) struct StdoutClosed;
 
 impl StdoutClosed {
     /// Whether `error` (or one of its causes) is a closed stdout.
-    pub fn caused(error: &anyhow::Error) -> bool {
+    pub(crate) fn caused(error: &anyhow::Error) -> bool {
         error.chain().any(|cause| cause.is::<StdoutClosed>())
     }
 }
@@ -284,7 +284,7 @@ fn located<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a Diagn
 }
 
 /// See [`Ui::progress`].
-pub struct Progress {
+pub(crate) struct Progress {
     task: String,
     bar: Option<ProgressBar>,
     quiet: bool,
@@ -292,7 +292,7 @@ pub struct Progress {
 
 impl Progress {
     /// The task moved on to a new step.
-    pub fn step(&self, what: &str) {
+    pub(crate) fn step(&self, what: &str) {
         match &self.bar {
             Some(bar) => bar.set_message(what.to_string()),
             None if !self.quiet => eprintln!(
@@ -305,7 +305,7 @@ impl Progress {
     }
 
     /// A line of a child process's output (compiler diagnostics), shown above the spinner.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{text}")),
             None if !self.quiet => eprintln!("{text}"),
@@ -313,7 +313,7 @@ impl Progress {
         }
     }
 
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
@@ -323,7 +323,7 @@ impl Progress {
 /// How builds run for this terminal: coloured compiler output when ours is, and the
 /// output shown as it streams unless `--quiet` (a failure then repeats its last lines).
 impl Ui {
-    pub fn build_options(&self, profile: Profile) -> BuildOptions {
+    pub(crate) fn build_options(&self, profile: Profile) -> BuildOptions {
         BuildOptions {
             profile,
             color: self.color,
@@ -333,7 +333,7 @@ impl Ui {
 
     /// A spinner per component being built, and a `Built` line as each one ends; paths
     /// are shown relative to `app_dir`.
-    pub fn build_progress<'a>(&'a self, app_dir: &'a std::path::Path) -> BuildSpinners<'a> {
+    pub(crate) fn build_progress<'a>(&'a self, app_dir: &'a std::path::Path) -> BuildSpinners<'a> {
         BuildSpinners {
             ui: self,
             app_dir,
@@ -344,7 +344,7 @@ impl Ui {
 }
 
 /// See [`Ui::build_progress`].
-pub struct BuildSpinners<'a> {
+pub(crate) struct BuildSpinners<'a> {
     ui: &'a Ui,
     app_dir: &'a std::path::Path,
     current: Option<Progress>,
@@ -354,7 +354,7 @@ pub struct BuildSpinners<'a> {
 
 impl BuildSpinners<'_> {
     /// Spinners only, without a `Built` line per component.
-    pub fn without_built_lines(self) -> Self {
+    pub(crate) fn without_built_lines(self) -> Self {
         Self {
             built_lines: false,
             ..self
@@ -424,7 +424,7 @@ fn shorten(command: &str) -> String {
 }
 
 /// A duration as people read it: `4.2ms`, `350ms`, `1.25s`.
-pub fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     if duration < Duration::from_millis(10) {
         format!("{:.1}ms", duration.as_secs_f64() * 1000.0)
     } else if duration < Duration::from_secs(1) {
@@ -435,7 +435,7 @@ pub fn format_duration(duration: Duration) -> String {
 }
 
 /// `path` relative to `base` when it is inside it, for shorter messages.
-pub fn relative(path: &std::path::Path, base: &std::path::Path) -> String {
+pub(crate) fn relative(path: &std::path::Path, base: &std::path::Path) -> String {
     path.strip_prefix(base)
         .unwrap_or(path)
         .display()
@@ -444,14 +444,14 @@ pub fn relative(path: &std::path::Path, base: &std::path::Path) -> String {
 
 /// Progress of a registry push: per-layer upload bars on a terminal, one status line
 /// per layer otherwise.
-pub struct LayerProgress<'a> {
+pub(crate) struct LayerProgress<'a> {
     ui: &'a Ui,
     bars: Option<MultiProgress>,
     active: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl<'a> LayerProgress<'a> {
-    pub fn new(ui: &'a Ui) -> Self {
+    pub(crate) fn new(ui: &'a Ui) -> Self {
         Self {
             ui,
             bars: ui.spinners_enabled().then(MultiProgress::new),
@@ -459,7 +459,7 @@ impl<'a> LayerProgress<'a> {
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bars) = &self.bars {
             let _ = bars.clear();
         }

@@ -67,7 +67,7 @@ mod peer {
     use wasmtime_wasi_http::p2::bindings::ProxyPre;
     use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-    pub struct State {
+    pub(crate) struct State {
         wasi: WasiCtx,
         http: WasiHttpCtx,
         table: ResourceTable,
@@ -92,12 +92,12 @@ mod peer {
         }
     }
 
-    pub struct Peer {
+    pub(crate) struct Peer {
         pre: ProxyPre<State>,
     }
 
     impl Peer {
-        pub fn new(path: &std::path::Path) -> Peer {
+        pub(crate) fn new(path: &std::path::Path) -> Peer {
             let engine = Engine::default();
             let component = Component::from_file(&engine, path).expect("compiles");
             let mut linker = Linker::new(&engine);
@@ -109,7 +109,7 @@ mod peer {
             Peer { pre }
         }
 
-        pub async fn instantiate(&self) {
+        pub(crate) async fn instantiate(&self) {
             let state = State {
                 wasi: WasiCtx::builder().build(),
                 http: WasiHttpCtx::new(),

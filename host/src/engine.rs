@@ -11,7 +11,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 /// How often the epoch ticks: the granularity of time limits, and how often a busy
 /// guest yields its thread to other requests.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// 4 GiB: the most a 32-bit linear memory can grow to.
 const MAX_MEMORY: usize = 1 << 32;
@@ -28,10 +28,10 @@ pub const MAX_INSTANCES: u32 = 4096;
 
 /// The sha256 of a component file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Digest([u8; 32]);
+pub(crate) struct Digest([u8; 32]);
 
 impl Digest {
-    pub fn of(bytes: &[u8]) -> Digest {
+    pub(crate) fn of(bytes: &[u8]) -> Digest {
         Digest(Sha256::digest(bytes).into())
     }
 }
@@ -51,7 +51,7 @@ impl std::fmt::Display for Digest {
 /// Pool slots take the largest memory a 32-bit instance can have: each component's own
 /// cap is enforced per store, so a reloaded app may raise it without a new engine.
 /// (Slots are address-space reservations of at least 4 GiB anyway.)
-pub fn new_engine(instances: u32) -> Result<Engine> {
+pub(crate) fn new_engine(instances: u32) -> Result<Engine> {
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_component_instances(instances)
@@ -82,7 +82,7 @@ pub fn new_engine(instances: u32) -> Result<Engine> {
 
 /// Compiles a component, or loads it from `cache_dir` when this exact component was
 /// compiled before by a compatible engine. Returns whether the cache was used.
-pub fn load_component(
+pub(crate) fn load_component(
     engine: &Engine,
     bytes: &[u8],
     digest: Digest,

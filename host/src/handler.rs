@@ -22,7 +22,7 @@ use crate::{Host, LoadedApp, LoadedComponent, RequestRecord, headers};
 
 /// The imports the host provides: wasi:http/proxy, plus wasi:cli, wasi:filesystem and
 /// insecure random for Rust std. Deliberately no wasi:sockets.
-pub fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
+pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     use wasmtime_wasi::WasiView as _;
     use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
     use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
@@ -65,7 +65,7 @@ impl std::error::Error for TimedOut {}
 /// Serves one request that came in on `local` (the server's address of the connection);
 /// never fails: every problem becomes a status code. With an access log, reports the
 /// request once its response head is ready.
-pub async fn handle(
+pub(crate) async fn handle(
     host: Arc<Host>,
     local: SocketAddr,
     request: Request<Incoming>,
@@ -430,7 +430,7 @@ fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>>
 }
 
 /// Instantiates a component in a fresh store, as a request would, without calling it.
-pub async fn instantiate(component: &LoadedComponent) -> anyhow::Result<()> {
+pub(crate) async fn instantiate(component: &LoadedComponent) -> anyhow::Result<()> {
     let mut store = new_store(component)?;
     component.pre.instantiate_async(&mut store).await?;
     Ok(())
@@ -518,7 +518,7 @@ where
 }
 
 /// A short plain-text response made by the host itself.
-pub fn plain(status: StatusCode, text: String) -> Response<HyperOutgoingBody> {
+pub(crate) fn plain(status: StatusCode, text: String) -> Response<HyperOutgoingBody> {
     let body = Full::new(Bytes::from(text))
         .map_err(|never| match never {})
         .boxed_unsync();

@@ -52,7 +52,7 @@ pub struct RouteTable {
 /// What a route's path or prefix is compared with: its normal form (`/%7Ea` is `/~a`). A
 /// route without one is kept as written: the catch-all prefix `""`, which covers every
 /// path, and routes no normal path can match (`/%zz`, `/..`).
-pub fn route_key(path: String) -> String {
+pub(crate) fn route_key(path: String) -> String {
     match NormalPath::new(&path).map(NormalPath::into_changed) {
         Ok(Some(normal)) => normal,
         Ok(None) | Err(_) => path,

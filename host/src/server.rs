@@ -31,7 +31,7 @@ pub struct BoundServer {
     local_addr: SocketAddr,
 }
 
-pub fn bind(host: Host, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
+pub(crate) fn bind(host: Host, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
     let workers = workers.max(1);
     raise_open_file_limit(host.limits.max_connections);
     let first = listen(addr).with_context(|| format!("could not listen on {addr}"))?;

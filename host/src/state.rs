@@ -27,7 +27,7 @@ pub trait GuestOutput: Send + Sync + 'static {
 }
 
 /// Per-request store data.
-pub struct RequestState {
+pub(crate) struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: OutboundHooks,
@@ -38,7 +38,7 @@ pub struct RequestState {
 /// The per-instance memory cap. A growth past it traps at once (a memory bomb does not
 /// get to see a failed grow and try again) with a [`MemoryLimitHit`], which callers
 /// recognise by type: at load it means "raise the limit", at run time it is a 500.
-pub struct MemoryCap {
+pub(crate) struct MemoryCap {
     limit: usize,
     /// Everything else: wasmtime's limits, failures trapping.
     others: StoreLimits,
@@ -58,7 +58,7 @@ impl MemoryCap {
 #[error(
     "forcing trap when growing memory to {wanted} bytes: over the memory limit of {limit} bytes"
 )]
-pub struct MemoryLimitHit {
+pub(crate) struct MemoryLimitHit {
     pub wanted: usize,
     pub limit: usize,
 }
@@ -111,7 +111,7 @@ impl ResourceLimiter for MemoryCap {
 }
 
 impl RequestState {
-    pub fn new(component: &ComponentShared) -> anyhow::Result<Self> {
+    pub(crate) fn new(component: &ComponentShared) -> anyhow::Result<Self> {
         let config = &component.config;
         let mut wasi = WasiCtxBuilder::new();
         // Nothing from the host leaks in: no inherited env, args or stdio; only grants.
@@ -152,7 +152,7 @@ impl RequestState {
 }
 
 /// What every request of one component shares.
-pub struct ComponentShared {
+pub(crate) struct ComponentShared {
     pub config: ComponentConfig,
     pub outbound: Arc<OutboundPolicy>,
     pub output: Option<Arc<dyn GuestOutput>>,

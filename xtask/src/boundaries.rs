@@ -37,7 +37,7 @@ const SERVER: [&str; 5] = [
     "wasmctl-host",
 ];
 
-pub fn run() -> Result<()> {
+pub(crate) fn run() -> Result<()> {
     let mut problems = Vec::new();
     for library in [
         "wasmctl",

@@ -105,7 +105,7 @@ struct Outcome {
     crash: Option<String>,
 }
 
-pub fn run(args: &[String]) -> Result<()> {
+pub(crate) fn run(args: &[String]) -> Result<()> {
     if args.iter().any(|arg| arg == "-h" || arg == "--help") {
         println!("usage: {USAGE}\ntargets: {}", TARGETS.join(", "));
         return Ok(());

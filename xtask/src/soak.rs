@@ -112,7 +112,7 @@ const MIX: [Kind; 20] = {
     ]
 };
 
-pub fn run(args: &[String]) -> Result<()> {
+pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut seconds = 60;
     let mut release = false;
     let mut prebuilt = None;

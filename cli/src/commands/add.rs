@@ -17,7 +17,7 @@ use crate::ui::Ui;
     app has a Cargo.toml, a Rust component's crate joins its workspace and shares its\n\
     target directory, so dependencies already built are not built again.\n\
     Without a terminal wasmctl never prompts: unset parameters take their defaults.")]
-pub struct AddArgs {
+pub(crate) struct AddArgs {
     /// The template to render, e.g. `http-rust`
     pub template: String,
     /// The component id, also its directory: a letter, then letters, digits, `-` or `_`
@@ -29,7 +29,7 @@ pub struct AddArgs {
 }
 
 impl AddArgs {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         // Everything that can be refused is checked before the first question.
         let slot = ComponentSlot::find(&self.manifest.path()?, &self.name)?;
         let template = Catalog::for_user()?.find(&self.template)?;

@@ -20,7 +20,7 @@ use crate::ui::{Ui, format_duration};
     Every component is then validated against the world `wasmctl up` serves:\n\
     wasi:http/proxy@0.2.x plus wasi:cli and wasi:filesystem, no sockets."
 )]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
     /// Build only this component (repeatable)
@@ -47,7 +47,7 @@ struct ComponentReport<'a> {
 }
 
 impl BuildArgs {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
         let built = build_app(
             &app,

@@ -8,13 +8,13 @@ use crate::ui::Ui;
 #[command(
     after_help = "Example: wasmctl completions bash > ~/.local/share/bash-completion/completions/wasmctl"
 )]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to generate completions for
     pub shell: Shell,
 }
 
 impl CompletionsArgs {
-    pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> anyhow::Result<()> {
         let mut command = super::Cli::command();
         // clap_complete panics when its writer fails: it writes into memory, and the
         // script reaches stdout through `Ui`, which ends quietly on a closed pipe.

@@ -28,7 +28,7 @@ use crate::ui::Ui;
     `wasmctl registry push` pushes the same artifact, but builds nothing (it pushes what\n\
     `wasmctl build` made) and has no Kubernetes options; deploy first builds the\n\
     components that are missing or older than their sources.")]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
     /// Where to push: HOST[:PORT]/REPO:TAG (default: `[deploy] registry` in wasmctl.toml)
@@ -65,7 +65,7 @@ pub struct DeployArgs {
 }
 
 impl DeployArgs {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
         let settings = DeploySettings::resolve(self.flags(), &app)?;
         if self.kube.is_some() && app.components.len() > 1 {

@@ -19,7 +19,7 @@ use crate::ui::Ui;
     and `files` directories.\n\
     Exits 1 when any check fails; each failure says how to fix it."
 )]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
     #[command(flatten)]
@@ -56,7 +56,7 @@ impl Check {
 }
 
 impl DoctorArgs {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         let checks = self.checks();
         if self.format.json {
             ui.json(&serde_json::json!({ "ok": checks.iter().all(|c| c.ok), "checks": checks }))?;

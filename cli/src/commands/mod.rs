@@ -22,7 +22,7 @@ use wasmctl::registry::PushReport;
 
 use crate::ui::{GlobalArgs, Ui};
 
-pub use shorthand::expand_value_shorthand;
+pub(crate) use shorthand::expand_value_shorthand;
 
 use crate::ui::relative;
 
@@ -41,7 +41,7 @@ use crate::ui::relative;
     wasmctl new http-rust svc --accept-defaults\n  \
     cd svc && wasmctl up --build\n\n\
     Docs: the manifest format is in docs/manifest.md of the wasmctl repository.")]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -49,7 +49,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create a new app from a template
     New(new::NewArgs),
     /// Add a component to the app from a template
@@ -76,13 +76,13 @@ pub enum Command {
 
 impl Command {
     /// Whether the command runs a server, which handles Ctrl-C itself.
-    pub fn serves(&self) -> bool {
+    pub(crate) fn serves(&self) -> bool {
         matches!(self, Command::Up(_) | Command::Watch(_))
     }
 
     /// Whether `--json` was given: the command's result, and its error, go to stdout as
     /// JSON.
-    pub fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         match self {
             Command::Build(args) => args.format.json,
             Command::Deploy(args) => args.format.json,
@@ -102,7 +102,7 @@ impl Command {
         }
     }
 
-    pub fn run(self, ui: &Ui) -> anyhow::Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> anyhow::Result<()> {
         match self {
             Command::New(args) => args.run(ui),
             Command::Add(args) => args.run(ui),
@@ -120,7 +120,7 @@ impl Command {
 
 /// `--manifest PATH`, shared by the commands that work on an app.
 #[derive(Debug, Args)]
-pub struct ManifestArgs {
+pub(crate) struct ManifestArgs {
     /// The app manifest (default: wasmctl.toml in this directory or the nearest parent)
     #[arg(long, value_name = "PATH", global = true)]
     pub manifest: Option<PathBuf>,
@@ -128,7 +128,7 @@ pub struct ManifestArgs {
 
 impl ManifestArgs {
     /// The manifest's path, found as cargo finds Cargo.toml when not given.
-    pub fn path(&self) -> anyhow::Result<PathBuf> {
+    pub(crate) fn path(&self) -> anyhow::Result<PathBuf> {
         match &self.manifest {
             Some(path) if path.is_dir() => Ok(path.join(manifest::MANIFEST_FILE)),
             Some(path) if !path.exists() => anyhow::bail!(Hinted::new(
@@ -149,14 +149,14 @@ impl ManifestArgs {
         }
     }
 
-    pub fn load(&self) -> anyhow::Result<App> {
+    pub(crate) fn load(&self) -> anyhow::Result<App> {
         Ok(manifest::load(&self.path()?)?)
     }
 }
 
 /// After a push (`deploy`, `registry push`): a status line, then the pinned reference
 /// on stdout.
-pub fn print_push(report: &PushReport, ui: &Ui) -> anyhow::Result<()> {
+pub(crate) fn print_push(report: &PushReport, ui: &Ui) -> anyhow::Result<()> {
     ui.status(
         "Pushed",
         format!(
@@ -171,7 +171,7 @@ pub fn print_push(report: &PushReport, ui: &Ui) -> anyhow::Result<()> {
 }
 
 /// A push as JSON (`deploy --json` adds its own keys).
-pub fn push_json(report: &PushReport) -> serde_json::Value {
+pub(crate) fn push_json(report: &PushReport) -> serde_json::Value {
     serde_json::json!({
         "reference": report.pinned,
         "tag": report.tagged,
@@ -184,7 +184,7 @@ pub fn push_json(report: &PushReport) -> serde_json::Value {
 
 /// `--json`, for commands whose result scripts consume.
 #[derive(Debug, Clone, Copy, Args)]
-pub struct JsonArgs {
+pub(crate) struct JsonArgs {
     /// Print one JSON document for scripts (on stdout; progress and warnings stay on stderr)
     #[arg(long)]
     pub json: bool,
@@ -192,14 +192,14 @@ pub struct JsonArgs {
 
 /// `--insecure`, for commands that talk to a registry.
 #[derive(Debug, Clone, Copy, Args)]
-pub struct TransportArgs {
+pub(crate) struct TransportArgs {
     /// Allow plain HTTP to a registry that is not on loopback
     #[arg(long)]
     pub insecure: bool,
 }
 
 /// A `KEY=VALUE` argument (`--value`; `--env` and `--kube-env` through [`parse_env`]).
-pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.trim().to_string(), value.to_string()))
         .ok_or_else(|| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
@@ -207,7 +207,7 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
 
 /// A `NAME=VALUE` environment variable (`up --env`, `deploy --kube-env`), its name checked
 /// with the manifest's rule for `environment` keys.
-pub fn parse_env(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_env(text: &str) -> Result<(String, String), String> {
     let (name, value) = parse_key_value(text)?;
     manifest::check_env_key(&name)?;
     Ok((name, value))

@@ -19,7 +19,7 @@ use crate::ui::Ui;
     wasmctl new http-rust api -v http_route=/api/...   # -v KEY=VALUE is --value, as in Spin\n\n\
     Without a terminal wasmctl never prompts: unset parameters take their defaults.\n\
     `wasmctl templates list` shows the templates and their parameters.")]
-pub struct NewArgs {
+pub(crate) struct NewArgs {
     /// The template to render, e.g. `http-rust`
     pub template: String,
     /// The app name: an ASCII letter, then ASCII letters, digits, `-` or `_`
@@ -32,7 +32,7 @@ pub struct NewArgs {
 }
 
 impl NewArgs {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         check_name("app name", &self.name).map_err(|message| {
             // A path where a name belongs: the name is its last part, the path is --output.
             let last = Path::new(&self.name)

@@ -15,7 +15,7 @@ use crate::ui::Ui;
 
 /// `wasmctl registry ...`
 #[derive(Debug, Subcommand)]
-pub enum RegistryCommand {
+pub(crate) enum RegistryCommand {
     /// Store credentials for a registry (asks for the password, or reads it from stdin)
     #[command(after_help = "Examples:\n  \
         wasmctl registry login ghcr.io --username me    (asks for the password)\n  \
@@ -74,7 +74,7 @@ pub enum RegistryCommand {
 }
 
 impl RegistryCommand {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         match self {
             RegistryCommand::Login {
                 host,

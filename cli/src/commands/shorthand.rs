@@ -14,10 +14,10 @@
 use std::ffi::OsString;
 
 /// The subcommands with a `--value KEY=VALUE` option (template parameters).
-pub const VALUE_COMMANDS: [&str; 2] = ["new", "add"];
+pub(super) const VALUE_COMMANDS: [&str; 2] = ["new", "add"];
 
 /// `args` (with the program name first) with the shorthand spelled out.
-pub fn expand_value_shorthand(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+pub(crate) fn expand_value_shorthand(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.into_iter().collect();
     let Some(start) = subcommand_at(&args)
         .filter(|&at| VALUE_COMMANDS.iter().any(|command| args[at] == *command))

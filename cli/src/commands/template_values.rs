@@ -13,7 +13,7 @@ use crate::ui::Ui;
 
 /// How a template's parameters get their values.
 #[derive(Debug, Args)]
-pub struct TemplateValues {
+pub(crate) struct TemplateValues {
     /// Set a template parameter (repeatable); `-v KEY=VALUE` works too (a `-v` not
     /// followed by KEY=VALUE is --verbose)
     #[arg(long = "value", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
@@ -25,7 +25,7 @@ pub struct TemplateValues {
 
 impl TemplateValues {
     /// A value for every parameter: `--value`, else a prompt on a terminal, else the default.
-    pub fn collect(&self, template: &Template, ui: &Ui) -> Result<BTreeMap<String, String>> {
+    pub(crate) fn collect(&self, template: &Template, ui: &Ui) -> Result<BTreeMap<String, String>> {
         let mut given: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in &self.values {
             if !template.parameters.iter().any(|p| &p.name == key) {

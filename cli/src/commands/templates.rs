@@ -11,7 +11,7 @@ use crate::ui::Ui;
 
 /// `wasmctl templates ...`
 #[derive(Debug, Subcommand)]
-pub enum TemplatesCommand {
+pub(crate) enum TemplatesCommand {
     /// Show the embedded and installed templates and their parameters
     List {
         #[command(flatten)]
@@ -76,7 +76,7 @@ fn summary(template: &Template) -> TemplateSummary<'_> {
 }
 
 impl TemplatesCommand {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         let catalog = Catalog::for_user()?;
         match self {
             TemplatesCommand::List {

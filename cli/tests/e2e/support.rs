@@ -10,23 +10,23 @@ use assert_cmd::Command;
 use wasmctl_test_support::http::free_port;
 
 /// A running server, as xtask drives it too: started here by [`serve`].
-pub use wasmctl_test_support::Server;
+pub(crate) use wasmctl_test_support::Server;
 
 /// The repository root.
-pub fn workspace_root() -> &'static Path {
+pub(crate) fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("cli/ is one level below the root")
 }
 
 /// A `wasmctl` command run in `dir`, isolated from the user's data directory and terminal.
-pub fn wasmctl(dir: &Path) -> Command {
+pub(crate) fn wasmctl(dir: &Path) -> Command {
     Command::from_std(wasmctl_process(dir))
 }
 
 /// The same as [`wasmctl`], as a `std::process::Command` for tests that manage the child
 /// themselves (signals, piped output while it runs).
-pub fn wasmctl_process(dir: &Path) -> std::process::Command {
+pub(crate) fn wasmctl_process(dir: &Path) -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("wasmctl"));
     command.current_dir(dir);
     isolate(&mut command);
@@ -35,7 +35,7 @@ pub fn wasmctl_process(dir: &Path) -> std::process::Command {
 
 /// Keeps `command` (and the wasmctl it runs) away from the user's data, cache,
 /// credentials and Docker config.
-pub fn isolate(command: &mut std::process::Command) {
+pub(crate) fn isolate(command: &mut std::process::Command) {
     for (key, value) in isolation() {
         match value {
             Some(value) => command.env(key, value),
@@ -68,20 +68,20 @@ fn scratch_data_dir() -> &'static Path {
 
 /// Where guest crates built by tests keep their build output, shared so their
 /// dependencies compile once per run.
-pub fn guest_target_dir() -> PathBuf {
+pub(crate) fn guest_target_dir() -> PathBuf {
     workspace_root().join("target").join("test-guests")
 }
 
 /// The bytes that start every component (as opposed to a core module).
-pub const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+pub(crate) const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
 /// The repository's `testdata/` directory.
-pub fn testdata() -> PathBuf {
+pub(crate) fn testdata() -> PathBuf {
     workspace_root().join("testdata")
 }
 
 /// A fresh `http-rust` app, rendered and built with `wasmctl build` once per test run.
-pub fn template_app() -> &'static Path {
+pub(crate) fn template_app() -> &'static Path {
     static APP: OnceLock<tempfile::TempDir> = OnceLock::new();
     APP.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -101,14 +101,14 @@ pub fn template_app() -> &'static Path {
 }
 
 /// `wasmctl build -c ID` of one component of `testdata/guests/wasmctl.toml`.
-pub fn build_guest(id: &str) -> assert_cmd::assert::Assert {
+pub(crate) fn build_guest(id: &str) -> assert_cmd::assert::Assert {
     wasmctl(&testdata().join("guests"))
         .args(["build", "--component", id])
         .assert()
 }
 
 /// The `hostile` and `probe` guests of `testdata/guests`, built once per run.
-pub fn guest_component(name: &str) -> PathBuf {
+pub(crate) fn guest_component(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         wasmctl(&testdata().join("guests"))
@@ -123,7 +123,7 @@ pub fn guest_component(name: &str) -> PathBuf {
 
 /// An app directory holding copies of the guest components and this manifest body
 /// (after the `[application]` table).
-pub fn guest_app(manifest: &str, guests: &[&str]) -> tempfile::TempDir {
+pub(crate) fn guest_app(manifest: &str, guests: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     for guest in guests {
         std::fs::copy(
@@ -148,14 +148,14 @@ fn compile_cache() -> &'static Path {
 }
 
 /// `wasmctl up ARGS` in `dir` (see [`serve_with`]).
-pub fn serve(dir: &Path, args: &[&str]) -> Server {
+pub(crate) fn serve(dir: &Path, args: &[&str]) -> Server {
     serve_with(dir, args, &[])
 }
 
 /// `wasmctl up ARGS` in `dir`, isolated as every wasmctl of the tests ([`wasmctl_process`]),
 /// with `env` on top, on a free port of 127.0.0.1; returns once it serves, and panics with
 /// what it said if it does not.
-pub fn serve_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+pub(crate) fn serve_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut up = wasmctl_process(dir);
     up.arg("up").args(args).envs(env.iter().copied());
     // Two workers, as on the CI machine, unless the test chooses.
@@ -167,12 +167,12 @@ pub fn serve_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
 
 /// An HTTP client that returns every status as a response, each request bounded to a
 /// minute.
-pub fn http() -> ureq::Agent {
+pub(crate) fn http() -> ureq::Agent {
     wasmctl_test_support::http::client(Duration::from_secs(60))
 }
 
 /// GET → (status, body).
-pub fn get(url: &str) -> (u16, String) {
+pub(crate) fn get(url: &str) -> (u16, String) {
     let mut response = http()
         .get(url)
         .call()
@@ -186,7 +186,7 @@ pub fn get(url: &str) -> (u16, String) {
 
 /// A real Docker Distribution registry (Debian's `docker-registry`) on a free port of
 /// 127.0.0.1 with its own storage directory; stopped when dropped.
-pub struct TestRegistry {
+pub(crate) struct TestRegistry {
     child: std::process::Child,
     pub storage: tempfile::TempDir,
     pub host: String,
@@ -194,12 +194,12 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     /// Anonymous read/write.
-    pub fn start() -> TestRegistry {
+    pub(crate) fn start() -> TestRegistry {
         Self::start_with_auth(None)
     }
 
     /// With `(user, password)`: HTTP basic auth through an htpasswd file.
-    pub fn start_with_auth(login: Option<(&str, &str)>) -> TestRegistry {
+    pub(crate) fn start_with_auth(login: Option<(&str, &str)>) -> TestRegistry {
         let storage = tempfile::tempdir().expect("temp dir");
         let port = free_port().expect("a free port");
         let mut config = format!(
@@ -245,7 +245,7 @@ impl TestRegistry {
     }
 
     /// Where the registry keeps a blob's bytes.
-    pub fn blob_file(&self, digest: &str) -> PathBuf {
+    pub(crate) fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.trim_start_matches("sha256:");
         self.storage
             .path()
@@ -265,7 +265,7 @@ impl Drop for TestRegistry {
 
 /// A freshly rendered (unbuilt) `http-rust` app `svc` whose `wasmctl.toml` went through
 /// `edit`; the app is `<returned dir>/svc`.
-pub fn fresh_app(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+pub(crate) fn fresh_app(edit: impl Fn(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     wasmctl(dir.path())
         .args(["new", "http-rust", "svc", "-y"])
@@ -276,7 +276,7 @@ pub fn fresh_app(edit: impl Fn(String) -> String) -> tempfile::TempDir {
 }
 
 /// Runs `command`, which must succeed, and parses its stdout as one JSON document.
-pub fn json_stdout(command: &mut Command) -> serde_json::Value {
+pub(crate) fn json_stdout(command: &mut Command) -> serde_json::Value {
     let output = command.assert().success().get_output().stdout.clone();
     serde_json::from_slice(&output).unwrap_or_else(|e| {
         panic!(
@@ -287,7 +287,7 @@ pub fn json_stdout(command: &mut Command) -> serde_json::Value {
 }
 
 /// Rewrites a text file through `edit`.
-pub fn edit_file(path: &Path, edit: impl FnOnce(String) -> String) {
+pub(crate) fn edit_file(path: &Path, edit: impl FnOnce(String) -> String) {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     std::fs::write(path, edit(text)).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
@@ -301,7 +301,7 @@ pub fn edit_file(path: &Path, edit: impl FnOnce(String) -> String) {
 /// moves it out (`timeout` without `--foreground` does, whenever the shell `script`
 /// starts forks rather than execs) gets SIGTTOU at the prompt's first `tcsetattr` and
 /// stops, with the typed answer echoed and never read.
-pub struct Terminal {
+pub(crate) struct Terminal {
     child: std::process::Child,
     /// `None` once `finish` closed it.
     input: Option<std::process::ChildStdin>,
@@ -312,7 +312,7 @@ pub struct Terminal {
 
 impl Terminal {
     /// Runs `command` in `dir`, with `WASMCTL_DATA_DIR` there and `env` on top.
-    pub fn spawn(command: &str, dir: &Path, env: &[(&str, &Path)]) -> Terminal {
+    pub(crate) fn spawn(command: &str, dir: &Path, env: &[(&str, &Path)]) -> Terminal {
         let mut child = std::process::Command::new("script")
             .args(["-qec", command, "/dev/null"])
             .current_dir(dir)
@@ -346,7 +346,7 @@ impl Terminal {
     }
 
     /// Waits (at most 30 s) until `text` appears after what was seen so far.
-    pub fn expect(&mut self, text: &str) {
+    pub(crate) fn expect(&mut self, text: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             {
@@ -367,7 +367,7 @@ impl Terminal {
     /// Waits (at most 30 s) until the terminal stops echoing what is typed, as a password
     /// prompt makes it do. Typing earlier would race it: the line discipline echoes input
     /// as it arrives, and the prompt discards input that came before echo was turned off.
-    pub fn wait_until_echo_is_off(&self) {
+    pub(crate) fn wait_until_echo_is_off(&self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             if self
@@ -406,13 +406,13 @@ impl Terminal {
     }
 
     /// Waits for a prompt containing `prompt`, then types `answer` and Enter.
-    pub fn answer(&mut self, prompt: &str, answer: &str) {
+    pub(crate) fn answer(&mut self, prompt: &str, answer: &str) {
         self.expect(prompt);
         self.type_line(answer);
     }
 
     /// Types `line` and Enter.
-    pub fn type_line(&mut self, line: &str) {
+    pub(crate) fn type_line(&mut self, line: &str) {
         use std::io::Write;
         let input = self.input.as_mut().expect("the terminal is still open");
         input.write_all(format!("{line}\r").as_bytes()).unwrap();
@@ -421,7 +421,7 @@ impl Terminal {
 
     /// Types Ctrl-C: the terminal turns it into SIGINT for the foreground process group,
     /// or passes it on as a byte to a prompt that reads keys raw.
-    pub fn press_ctrl_c(&mut self) {
+    pub(crate) fn press_ctrl_c(&mut self) {
         use std::io::Write;
         let input = self.input.as_mut().expect("the terminal is still open");
         input.write_all(&[0x03]).unwrap();
@@ -429,7 +429,7 @@ impl Terminal {
     }
 
     /// Closes the input and waits for the command to end.
-    pub fn finish(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn finish(mut self) -> (std::process::ExitStatus, String) {
         self.input = None;
         let status = self.child.wait().unwrap();
         let transcript = self.transcript.lock().unwrap().clone();
@@ -448,7 +448,7 @@ impl Drop for Terminal {
 /// How a [`FakeRegistry`] misbehaves. A real registry verifies what it stores and cannot
 /// serve these; each is something a hostile or broken registry could send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Misbehaviour {
+pub(crate) enum Misbehaviour {
     /// The manifest never ends (chunked, zeros, until the client hangs up).
     EndlessManifest,
     /// The component layer's descriptor says 8 bytes; the blob never ends.
@@ -466,7 +466,7 @@ pub enum Misbehaviour {
 /// A registry on 127.0.0.1 that serves one crafted artifact (any repository, any tag),
 /// misbehaving as told. Every connection gets one answer and is closed; endless answers
 /// stop when the client hangs up, or after a minute.
-pub struct FakeRegistry {
+pub(crate) struct FakeRegistry {
     pub host: String,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -474,7 +474,7 @@ pub struct FakeRegistry {
 const SLOW_BLOB_SIZE: usize = 64 * 1024 * 1024;
 
 impl FakeRegistry {
-    pub fn start(misbehaviour: Misbehaviour) -> FakeRegistry {
+    pub(crate) fn start(misbehaviour: Misbehaviour) -> FakeRegistry {
         use std::sync::atomic::Ordering;
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
@@ -500,7 +500,7 @@ impl FakeRegistry {
     }
 
     /// `HOST:PORT/evil/app:v1`.
-    pub fn reference(&self) -> String {
+    pub(crate) fn reference(&self) -> String {
         format!("{}/evil/app:v1", self.host)
     }
 }
@@ -668,7 +668,7 @@ impl CraftedArtifact {
 
 /// A files layer: `ok.txt` first (so a refusal comes after something was written), then
 /// one entry of `kind` named `name` (linking to `target`, for a link).
-pub fn files_layer(kind: tar::EntryType, name: &str, target: &str) -> Vec<u8> {
+pub(crate) fn files_layer(kind: tar::EntryType, name: &str, target: &str) -> Vec<u8> {
     let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(encoder);
     let mut header = tar::Header::new_gnu();
@@ -690,7 +690,7 @@ pub fn files_layer(kind: tar::EntryType, name: &str, target: &str) -> Vec<u8> {
 }
 
 /// A tar.gz holding one file of `size` zeros: a few KiB that unpack to `size` bytes.
-pub fn gzip_bomb(size: u64) -> Vec<u8> {
+pub(crate) fn gzip_bomb(size: u64) -> Vec<u8> {
     use std::io::Read;
 
     let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -705,7 +705,7 @@ pub fn gzip_bomb(size: u64) -> Vec<u8> {
 }
 
 /// The access log lines (JSON objects) of a server's stderr (`--log-format json`).
-pub fn access_json(stderr: &str) -> Vec<serde_json::Value> {
+pub(crate) fn access_json(stderr: &str) -> Vec<serde_json::Value> {
     stderr
         .lines()
         .filter(|line| line.starts_with('{'))

@@ -11,7 +11,7 @@ use super::{median, ms};
 
 const RUNS: usize = 7;
 
-pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
+pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     let registry = Registry::start()?;
     let component = app.join("target/wasm32-wasip2/release/svc.wasm");
     let work = std::env::temp_dir().join(format!("wasmctl-bench-deploy-{}", std::process::id()));

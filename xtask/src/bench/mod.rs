@@ -17,7 +17,7 @@ mod watch;
 
 const BENCHES: [&str; 6] = ["build", "validate", "instantiate", "up", "watch", "deploy"];
 
-pub fn run(args: &[String]) -> Result<()> {
+pub(crate) fn run(args: &[String]) -> Result<()> {
     let selected: Vec<&str> = match args.first().map(String::as_str) {
         None | Some("all") => BENCHES.to_vec(),
         Some(name) if BENCHES.contains(&name) => vec![name],
@@ -185,16 +185,16 @@ fn time(command: &mut Command) -> Result<Duration> {
     Ok(elapsed)
 }
 
-pub fn median(mut samples: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
 
-pub fn ms(duration: Duration) -> String {
+pub(crate) fn ms(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
 
-pub fn run_ok(command: &mut Command) -> Result<()> {
+pub(crate) fn run_ok(command: &mut Command) -> Result<()> {
     let status = command
         .status()
         .with_context(|| format!("running {command:?}"))?;

@@ -16,7 +16,7 @@ use wasmctl_test_support::http::free_port;
 const LOAD_SECONDS: u32 = 10;
 const ROUNDS: usize = 3;
 
-pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
+pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     let component = app.join("target/wasm32-wasip2/release/svc.wasm");
     let wasmtime = which("wasmtime");
     if which("wrk").is_none() {

@@ -16,7 +16,7 @@ use super::{median, ms, run_ok};
 
 const SAVES: usize = 5;
 
-pub fn run(wasmctl: &Path, app: &Path) -> Result<()> {
+pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     // Copies of the bench app (their target/ too): one watched, one for the peer.
     let work = app.with_file_name("watch");
     let watched = work.join("watched");

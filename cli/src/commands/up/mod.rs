@@ -50,7 +50,7 @@ use crate::ui::{Ui, relative};
     --watch (or `wasmctl watch`) builds, serves, and on every save of a component's\n\
     `watch` inputs or of wasmctl.toml rebuilds what changed and swaps it in; a failed\n\
     build keeps the last good version serving.")]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Serve this component file on `/...` instead of an app
     #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest", "from", "debug", "watch"])]
     pub file: Option<PathBuf>,
@@ -83,7 +83,7 @@ pub struct UpArgs {
     good version serving. The same as `wasmctl up --watch`; `wasmctl up --help` says how\n\
     requests are served."
 )]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     #[command(flatten)]
     pub serve: ServeArgs,
     /// Clear the screen before each rebuild
@@ -93,7 +93,7 @@ pub struct WatchArgs {
 
 /// What `up` and `watch` share: the app, the build served, and the server's settings.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
     /// Serve the debug builds of cargo components (`wasmctl build --debug`; with --build
@@ -222,7 +222,7 @@ fn parse_body_size(text: &str) -> Result<u64, String> {
 }
 
 impl UpArgs {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         if self.watch {
             return dev::run(&self.serve, self.clear, ui);
         }
@@ -292,7 +292,7 @@ impl UpArgs {
 }
 
 impl WatchArgs {
-    pub fn run(self, ui: &Ui) -> Result<()> {
+    pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         dev::run(&self.serve, self.clear, ui)
     }
 }

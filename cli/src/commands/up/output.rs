@@ -14,7 +14,7 @@ use wasmctl_host::{AccessLog, GuestOutput, RequestRecord, Stream};
 
 /// How the access log is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// For people, and only with -v.
     Text,
     /// For machines, always: one JSON object per line.

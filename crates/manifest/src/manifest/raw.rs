@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub type S<T> = Spanned<T>;
+pub(super) type S<T> = Spanned<T>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawManifest {
+pub(super) struct RawManifest {
     pub manifest_version: S<i64>,
     pub application: S<RawApplication>,
     #[serde(default)]
@@ -23,7 +23,7 @@ pub struct RawManifest {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawApplication {
+pub(super) struct RawApplication {
     pub name: S<String>,
     pub version: Option<S<String>>,
     pub description: Option<S<String>>,
@@ -33,7 +33,7 @@ pub struct RawApplication {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTriggers {
+pub(super) struct RawTriggers {
     #[serde(default, deserialize_with = "http_routes")]
     pub http: Vec<S<RawHttpTrigger>>,
 }
@@ -66,14 +66,14 @@ fn http_routes<'de, D: serde::Deserializer<'de>>(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHttpTrigger {
+pub(super) struct RawHttpTrigger {
     pub route: S<String>,
     pub component: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawComponent {
+pub(super) struct RawComponent {
     pub source: S<String>,
     pub description: Option<S<String>>,
     #[serde(default)]
@@ -89,7 +89,7 @@ pub struct RawComponent {
 /// A `files` entry: wasmctl's `{ source, destination }` table, or a plain string as Spin
 /// writes it (a path or glob), which validation refuses with the table to write instead.
 #[derive(Debug)]
-pub enum RawFile {
+pub(super) enum RawFile {
     Mount(RawFileMount),
     Pattern(String),
 }
@@ -119,21 +119,21 @@ impl<'de> Deserialize<'de> for RawFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawFileMount {
+pub(super) struct RawFileMount {
     pub source: S<String>,
     pub destination: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLimits {
+pub(super) struct RawLimits {
     pub timeout: Option<S<String>>,
     pub memory: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBuild {
+pub(super) struct RawBuild {
     pub cargo: Option<S<RawCargoBuild>>,
     pub command: Option<S<String>>,
     pub workdir: Option<S<String>>,
@@ -143,7 +143,7 @@ pub struct RawBuild {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCargoBuild {
+pub(super) struct RawCargoBuild {
     pub package: Option<S<String>>,
     pub target: Option<S<String>>,
     #[serde(default)]
@@ -152,7 +152,7 @@ pub struct RawCargoBuild {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDeploy {
+pub(super) struct RawDeploy {
     pub registry: Option<S<String>>,
     #[serde(default)]
     pub insecure: bool,
@@ -161,7 +161,7 @@ pub struct RawDeploy {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawKubernetes {
+pub(super) struct RawKubernetes {
     pub namespace: Option<S<String>>,
     pub replicas: Option<S<i64>>,
     pub cpu: Option<S<String>>,
@@ -174,12 +174,12 @@ pub struct RawKubernetes {
 /// The most parts a key may have (`a.b.c` has 3). The manifest's deepest is 4
 /// (`component.ID.build.cargo`); the toml crate gives up at 80 without saying where, so a
 /// deeper key is found here first, with its place in the file.
-pub const MAX_KEY_PARTS: usize = 64;
+pub(super) const MAX_KEY_PARTS: usize = 64;
 
 /// The first key of `text` (in a header or before `=`) with more than [`MAX_KEY_PARTS`]
 /// parts: how many it has and where it is. Read with toml's own event parser, which
 /// does not recurse.
-pub fn too_deep_key(text: &str) -> Option<(usize, std::ops::Range<usize>)> {
+pub(super) fn too_deep_key(text: &str) -> Option<(usize, std::ops::Range<usize>)> {
     use toml_parser::Span;
     use toml_parser::parser::EventReceiver;
 

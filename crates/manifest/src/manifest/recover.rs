@@ -15,10 +15,10 @@ use toml::de::{DeArray, DeTable, DeValue};
 
 /// At most this many problems are collected from one file; a file with more is mostly
 /// something else than a manifest, and each one costs a parse.
-pub const MAX_PROBLEMS: usize = 64;
+pub(super) const MAX_PROBLEMS: usize = 64;
 
 /// The outcome of [`deserialize`].
-pub struct Recovered<T> {
+pub(super) struct Recovered<T> {
     /// The value of the text without the blanked items; `None` when a problem could not be
     /// blanked out (a syntax error, a missing top-level key) or there were too many.
     pub value: Option<T>,
@@ -27,7 +27,7 @@ pub struct Recovered<T> {
 }
 
 /// Deserializes `text` as a `T`, collecting every problem serde finds instead of the first.
-pub fn deserialize<T: DeserializeOwned>(text: &str) -> Recovered<T> {
+pub(super) fn deserialize<T: DeserializeOwned>(text: &str) -> Recovered<T> {
     let mut working = text.to_string();
     let mut errors = Vec::new();
     // Spans of the tables that lost an entry to blanking. A problem reported at such a table

@@ -15,14 +15,15 @@ use crate::names::{as_dns_label, check_name, dns_label_problem};
 use toml::de::{DeTable, DeValue};
 
 /// Cargo targets wasmctl knows how to turn into a component.
-pub const CARGO_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
+pub(super) const CARGO_TARGETS: [&str; 3] =
+    ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
 
 /// The smallest and largest memory caps that make sense for a 32-bit wasm instance.
 const MIN_MEMORY: u64 = 1024 * 1024;
 const MAX_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
 
 /// Turns a TOML or serde error into a diagnostic; a missing key gets an example of it.
-pub fn from_toml_error(error: &toml::de::Error, source: &str) -> Diagnostic {
+pub(super) fn from_toml_error(error: &toml::de::Error, source: &str) -> Diagnostic {
     let mut diagnostic = diagnostic::from_toml_error(error, source, super::MANIFEST_FILE);
     if let Some(key) = diagnostic
         .message
@@ -72,7 +73,7 @@ impl Findings<'_> {
 /// (`recover`): a component or route table lost to blanking has its own error already, so
 /// validation must not also report it as undefined or missing.
 #[derive(Debug, Default)]
-pub struct Declared {
+pub(super) struct Declared {
     /// Every `[component.ID]`.
     pub components: Vec<String>,
     /// Whether there is any `[[trigger.http]]`.
@@ -81,7 +82,7 @@ pub struct Declared {
 
 impl Declared {
     /// Reads `text`; text that does not parse declares nothing.
-    pub fn read(text: &str) -> Self {
+    pub(super) fn read(text: &str) -> Self {
         let Ok(document) = DeTable::parse(text) else {
             return Self::default();
         };
@@ -110,7 +111,7 @@ impl Declared {
     }
 }
 
-pub fn validate(
+pub(super) fn validate(
     raw: RawManifest,
     source: &str,
     manifest_path: PathBuf,
@@ -485,7 +486,7 @@ fn check_registry_reference(text: &str) -> Result<(), String> {
 
 /// What is wrong with a registry reference, as the end of a sentence about it
 /// ("has no registry host").
-pub fn registry_reference_problem(text: &str) -> Result<(), String> {
+pub(super) fn registry_reference_problem(text: &str) -> Result<(), String> {
     let Some((host, rest)) = text.split_once('/') else {
         return Err("has no registry host".to_string());
     };
@@ -576,7 +577,7 @@ pub fn check_runtime_class(text: &str) -> Result<(), String> {
 }
 
 /// Parses `/exact/path` or `/prefix/...`.
-pub fn parse_route(text: &str) -> Result<Route, String> {
+pub(super) fn parse_route(text: &str) -> Result<Route, String> {
     if !text.starts_with('/') {
         return Err(format!(
             "route `{text}` must start with `/`, e.g. `/{}`",
@@ -662,7 +663,7 @@ fn escape_problem(path: &str) -> Option<String> {
 }
 
 /// A path that is relative and, once `.` and `..` are resolved, stays inside the app directory.
-pub fn relative_inside(text: &str) -> Result<PathBuf, String> {
+pub(super) fn relative_inside(text: &str) -> Result<PathBuf, String> {
     if text.trim().is_empty() {
         return Err(
             "path is empty; write a path relative to the directory of wasmctl.toml".to_string(),
@@ -772,7 +773,7 @@ pub fn check_env_key(key: &str) -> Result<(), String> {
 }
 
 /// Parses `scheme://host[:port]`; a missing port means the scheme's default port.
-pub fn parse_outbound_host(text: &str) -> Result<OutboundHost, String> {
+pub(super) fn parse_outbound_host(text: &str) -> Result<OutboundHost, String> {
     let example =
         "write `scheme://host[:port]`, e.g. `https://api.example.com` or `http://127.0.0.1:8080`";
     let Some((scheme, rest)) = text.split_once("://") else {
@@ -879,7 +880,7 @@ fn check_outbound_host_name(host: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+pub(super) fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     let range = format!(
         "from {} to {}",
         humantime::format_duration(super::MIN_TIMEOUT),
@@ -901,7 +902,7 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     Ok(duration)
 }
 
-pub fn parse_memory(text: &str) -> Result<u64, String> {
+pub(super) fn parse_memory(text: &str) -> Result<u64, String> {
     let size: bytesize::ByteSize = text
         .parse()
         .map_err(|_| format!("memory `{text}` is not a size; write e.g. `128MiB` or `1GiB`"))?;

@@ -9,7 +9,7 @@ use super::{BuildError, BuildEvent, Step};
 use crate::process::{Line, Tail, run_lines};
 
 /// One cargo invocation.
-pub struct CargoBuild<'a> {
+pub(super) struct CargoBuild<'a> {
     pub workdir: &'a Path,
     pub package: Option<&'a str>,
     pub target: &'a str,
@@ -48,7 +48,7 @@ impl CargoBuild<'_> {
 }
 
 /// Runs cargo and returns the one `.wasm` artifact it reports.
-pub fn build(
+pub(super) fn build(
     request: &CargoBuild<'_>,
     component: &str,
     on_event: &mut dyn FnMut(BuildEvent<'_>),
