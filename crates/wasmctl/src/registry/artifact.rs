@@ -25,18 +25,27 @@ use crate::component::ValidComponent;
 use crate::hint::Hinted;
 use crate::manifest::App;
 
+/// The config blob's media type (the CNCF Wasm OCI artifact layout): what makes a
+/// manifest one wasmctl unpacks.
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+/// A component layer's media type: the `.wasm` file as built.
 pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
+/// A granted directory's layer: a reproducible tar.gz of it.
 pub const FILES_MEDIA_TYPE: &str = "application/vnd.wasmctl.files.v1.tar+gzip";
+/// The last layer's media type: the app's `wasmctl.toml`, its sources replaced by digests.
 pub const APP_MEDIA_TYPE: &str = "application/vnd.wasmctl.app.v1+toml";
+/// The media type of the manifest wasmctl pushes and asks for.
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const TITLE: &str = "org.opencontainers.image.title";
 
 /// A blob to push: its bytes, digest and what it is.
 #[derive(Debug, Clone)]
 pub struct Blob {
+    /// One of this module's `*_MEDIA_TYPE`s.
     pub media_type: String,
+    /// `sha256:<hex>` of [`data`](Self::data).
     pub digest: String,
+    /// The whole blob, held in memory.
     pub data: Bytes,
     /// A name for people: `svc.wasm`, `files:assets`, `wasmctl.toml`, `config`.
     pub title: String,
@@ -69,10 +78,14 @@ impl Blob {
 /// An app packed for a registry.
 #[derive(Debug, Clone)]
 pub struct Artifact {
+    /// The config blob ([`WASM_CONFIG_MEDIA_TYPE`]).
     pub config: Blob,
+    /// In manifest order: components (sorted by id) each followed by its granted
+    /// directories, a layer shared by several listed once; last, the app layer.
     pub layers: Vec<Blob>,
     /// The OCI image manifest, serialized exactly as pushed.
     pub manifest: Bytes,
+    /// `sha256:<hex>` of [`manifest`](Self::manifest): what a pinned reference names.
     pub manifest_digest: String,
 }
 
@@ -320,10 +333,14 @@ pub fn materialize(
 /// reference.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestProblem {
+    /// Not JSON of an OCI image manifest's shape; holds the parse error.
     #[error("is not an OCI image manifest: {0}")]
     NotJson(serde_json::Error),
+    /// Its config is not [`WASM_CONFIG_MEDIA_TYPE`]; holds the media type it has.
     #[error("is not a Wasm artifact (config media type `{0}`)")]
     NotWasm(String),
+    /// A layer's or the config's digest is not in the one form the cache names files by;
+    /// holds that digest.
     #[error(
         "lists a layer with digest `{0}`; wasmctl accepts `sha256:` and 64 lowercase hex digits"
     )]

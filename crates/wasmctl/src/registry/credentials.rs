@@ -26,8 +26,11 @@ struct Login {
 /// Where a registry's credentials came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
+    /// wasmctl's credentials file, written by `wasmctl registry login`.
     Wasmctl,
+    /// Docker's `config.json` or one of the credential helpers it names.
     Docker,
+    /// Neither has credentials for the registry: none are sent.
     Anonymous,
 }
 
@@ -53,6 +56,7 @@ fn read_store() -> Result<Store> {
 /// the expected shape).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadableStore {
+    /// The credentials file.
     pub path: PathBuf,
     /// Why, in words: the I/O or TOML error.
     pub reason: String,
@@ -61,7 +65,9 @@ pub struct UnreadableStore {
 /// The credentials for one registry, and what a user should hear about them.
 #[derive(Debug, Clone)]
 pub struct Credentials {
+    /// What to send: a username and password, a token, or nothing.
     pub auth: RegistryAuth,
+    /// Where [`auth`](Self::auth) came from.
     pub source: Source,
     /// wasmctl's credentials file could not be used and was passed over: an anonymous
     /// pull goes on, and a registry that asks for credentials gets an error naming it

@@ -31,66 +31,119 @@ use crate::hint::Hint;
 pub enum RegistryError {
     /// `reason` ends a sentence about the reference, e.g. "has no registry host".
     #[error("`{reference}` is not a registry reference: it {reason}")]
-    BadReference { reference: String, reason: String },
+    BadReference {
+        /// The text given as a reference.
+        reference: String,
+        /// Why it is not one.
+        reason: String,
+    },
+    /// No connection could be made, or it timed out.
     #[error("could not reach the registry at {registry}: {reason}")]
     Unreachable {
+        /// The registry's `HOST[:PORT]`.
         registry: String,
+        /// The innermost cause of the failure (the socket or TLS error).
         reason: String,
+        /// What to do about it, the error's [`hint`](RegistryError::hint): suggests
+        /// `--insecure` when a non-loopback registry answered in plain HTTP.
         help: String,
     },
+    /// The registry refused the request (HTTP 401 or 403, or an `UNAUTHORIZED` or `DENIED`
+    /// error code).
     #[error("the registry {registry} refused the credentials{}", if *had_credentials { "" } else { " (none were given)" })]
     Unauthorized {
+        /// The registry's `HOST[:PORT]`.
         registry: String,
+        /// Whether credentials were sent; false for an anonymous request.
         had_credentials: bool,
     },
+    /// The registry wanted credentials, none were sent, and wasmctl's credentials file,
+    /// which may have held them, could not be read ([`credentials::Credentials::explain`]).
     #[error(
         "the registry {registry} asks for credentials, and none were sent: wasmctl's credentials file {} could not be read ({reason})",
         path.display()
     )]
     CredentialsUnreadable {
+        /// The registry's `HOST[:PORT]`.
         registry: String,
+        /// wasmctl's credentials file.
         path: PathBuf,
+        /// Why it could not be read: the I/O or TOML error.
         reason: String,
     },
+    /// The repository, tag or digest is unknown to the registry.
     #[error("`{reference}` does not exist in the registry ({detail})")]
-    NotFound { reference: String, detail: String },
+    NotFound {
+        /// The whole reference asked for.
+        reference: String,
+        /// What the registry said, its error messages joined by `; `.
+        detail: String,
+    },
+    /// A manifest or blob whose digest is not the one expected: nothing of it is kept.
     #[error(
         "{what} from {registry} does not match its digest: expected {expected}, got {actual}; the registry served tampered or corrupt data, and nothing was cached"
     )]
     DigestMismatch {
+        /// The registry's `HOST[:PORT]`.
         registry: String,
+        /// What was downloaded, for the message: "the manifest", "layer `svc.wasm`".
         what: String,
+        /// The digest asked for (`sha256:<hex>`), from the reference, the registry's
+        /// `Docker-Content-Digest` header or the layer's descriptor.
         expected: String,
+        /// The digest of the bytes received.
         actual: String,
     },
+    /// The connection broke in the middle of an exchange, or a blob ended before its
+    /// descriptor's size.
     #[error("the connection to the registry {registry} broke off: {reason}")]
-    ConnectionLost { registry: String, reason: String },
+    ConnectionLost {
+        /// The registry's `HOST[:PORT]`.
+        registry: String,
+        /// The innermost cause, or how much of the blob arrived.
+        reason: String,
+    },
+    /// A blob that went on past the size its descriptor gives: the download stopped
+    /// there and nothing of it is kept.
     #[error(
         "{what} from {registry} is longer than the {size} bytes its descriptor gives; the registry served tampered or corrupt data, and nothing was cached"
     )]
     BlobTooLong {
+        /// The registry's `HOST[:PORT]`.
         registry: String,
+        /// What was downloaded, for the message: "layer `svc.wasm`".
         what: String,
+        /// Bytes; the size the blob's descriptor gives.
         size: u64,
     },
+    /// A manifest or layer over its limit (checked before and while downloading).
     #[error(transparent)]
     TooLarge(#[from] crate::limits::TooLarge),
+    /// An environment variable that overrides a limit does not parse.
     #[error(transparent)]
     BadSetting(#[from] crate::limits::BadSetting),
+    /// Ctrl-C stopped the command.
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),
+    /// Anything else: an error answer with no more precise variant, or a local failure
+    /// (setting up the HTTP client, writing the cache).
     #[error("registry {registry}: {message}")]
     Other {
+        /// The registry's `HOST[:PORT]`.
         registry: String,
+        /// The error in words, with its causes.
         message: String,
         /// The hint of the error `message` was made of, if it had one.
         hint: Option<Hint>,
     },
+    /// Neither the command line nor the manifest's `[deploy]` table names a registry.
     #[error("no registry to push to")]
     NoTarget,
+    /// A component with a `build` has no `source` file to push yet.
     #[error(
 "component `{component}` has not been built: `{}` does not exist", source_path.display())]
     NotBuilt {
+        /// The component's id.
         component: String,
         /// As the manifest writes it (relative to the app).
         source_path: PathBuf,
@@ -679,30 +732,45 @@ fn root_cause(error: &dyn std::error::Error) -> String {
 }
 
 /// Progress of a push, for a terminal (per-layer bars) or nothing.
+///
+/// Blobs are named by their [`title`](artifact::Blob::title) and pushed one at a time.
 pub trait PushProgress: Sync {
+    /// An upload of `size` bytes begins (never called for a blob the registry has).
     fn start(&self, title: &str, size: u64);
+    /// `bytes` more of the blob were handed to the upload since the last call.
     fn advance(&self, title: &str, bytes: u64);
-    /// `uploaded` is false for a blob the registry already had.
+    /// The blob of `size` bytes is in the registry: uploaded (after [`start`](Self::start)),
+    /// or already there. `uploaded` is false for a blob the registry already had.
     fn done(&self, title: &str, size: u64, uploaded: bool);
 }
 
+/// One blob of a pushed artifact, as `--json` reports it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PushedBlob {
+    /// A name for people: `svc.wasm`, `files:assets`, `wasmctl.toml`, `config`.
     pub title: String,
+    /// Its media type, e.g. [`artifact::WASM_LAYER_MEDIA_TYPE`].
     pub media_type: String,
+    /// `sha256:<hex>` of its bytes.
     pub digest: String,
+    /// Bytes.
     pub size: u64,
+    /// False when the registry already had it and nothing was sent.
     pub uploaded: bool,
 }
 
+/// What [`Registry::push`] did.
 #[derive(Debug, Clone)]
 pub struct PushReport {
     /// `HOST/REPO@sha256:...`
     pub pinned: String,
+    /// The manifest's digest, `sha256:<hex>`: what [`pinned`](Self::pinned) pins.
     pub digest: String,
     /// The tag reference as given.
     pub tagged: String,
+    /// The layers in manifest order, then the config.
     pub blobs: Vec<PushedBlob>,
+    /// From the start of the push to the tagged manifest.
     pub elapsed: Duration,
 }
 
@@ -713,14 +781,18 @@ impl PushReport {
     }
 }
 
+/// What [`Registry::pull`] brought into the cache.
 #[derive(Debug, Clone)]
 pub struct PulledApp {
     /// A directory holding `wasmctl.toml` and everything it refers to.
     pub dir: PathBuf,
+    /// The manifest's digest, `sha256:<hex>`, verified.
     pub digest: String,
+    /// How many layers the artifact has.
     pub layers: usize,
     /// Layers fetched from the registry (the rest were already cached).
     pub downloaded: usize,
+    /// From the first request to the materialized app.
     pub elapsed: Duration,
 }
 
@@ -730,6 +802,7 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// A cache kept under `root`, created as it is needed.
     pub fn new(root: PathBuf) -> Cache {
         Cache { root }
     }
