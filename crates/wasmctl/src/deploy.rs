@@ -57,10 +57,15 @@ impl PushSettings {
 /// `[deploy.kubernetes]` key it overrides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KubeFlags {
+    /// `--namespace`.
     pub namespace: Option<String>,
+    /// `--replicas`: from 1 to `i32::MAX`.
     pub replicas: Option<u32>,
+    /// `--cpu`: a Kubernetes CPU quantity, e.g. `250m`.
     pub cpu: Option<String>,
+    /// `--memory`: a Kubernetes memory quantity, e.g. `128Mi`.
     pub memory: Option<String>,
+    /// `--runtime-class`.
     pub runtime_class: Option<String>,
     /// `--kube-env`, in the order given (a later one wins).
     pub environment: Vec<(String, String)>,
@@ -71,7 +76,10 @@ pub struct KubeFlags {
 pub struct KubeSettings {
     /// `None`: kubectl's current namespace.
     pub namespace: Option<String>,
+    /// Pod replicas: at least 1; [`DEFAULT_REPLICAS`] unless set.
     pub replicas: u32,
+    /// The RuntimeClass the pods run under: the cluster's name for its Wasm runtime;
+    /// [`DEFAULT_RUNTIME_CLASS`] unless set.
     pub runtime_class: String,
     /// CPU request and limit; `None` sets none.
     pub cpu: Option<String>,
@@ -107,14 +115,18 @@ impl KubeSettings {
 /// The flags of `wasmctl deploy` as given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeployFlags {
+    /// Where to push.
     pub push: PushFlags,
+    /// How the app runs on Kubernetes (used when `deploy --kube` writes manifests).
     pub kubernetes: KubeFlags,
 }
 
 /// Everything `wasmctl deploy` needs to know, resolved once.
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
+    /// Where and how to push.
     pub push: PushSettings,
+    /// How the app runs on Kubernetes (used when `deploy --kube` writes manifests).
     pub kubernetes: KubeSettings,
 }
 

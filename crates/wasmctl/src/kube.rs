@@ -29,11 +29,20 @@ pub struct KubeApp {
     pub name: String,
     /// The pushed artifact, pinned by digest: `HOST/REPO@sha256:...`.
     pub image: String,
+    /// The namespace both objects are in; `None` leaves the key out (kubectl's current
+    /// namespace).
     pub namespace: Option<String>,
+    /// The Deployment's pod replicas: at least 1.
     pub replicas: u32,
+    /// The pods' `runtimeClassName`: the RuntimeClass of the cluster's wasmtime shim.
     pub runtime_class: String,
+    /// A Kubernetes CPU quantity (`250m`), the container's request and limit both; `None`
+    /// sets none.
     pub cpu: Option<String>,
+    /// A Kubernetes memory quantity (`128Mi`), the container's request and limit both;
+    /// `None` sets none.
     pub memory: Option<String>,
+    /// The container's environment variables, by name.
     pub environment: BTreeMap<String, String>,
 }
 
