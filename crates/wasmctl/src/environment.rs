@@ -6,6 +6,7 @@
 /// One variable wasmctl reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Variable {
+    /// The variable's name, one of the constants of this module.
     pub name: &'static str,
     /// What setting it does, in one sentence.
     pub effect: &'static str,
@@ -13,15 +14,25 @@ pub struct Variable {
     pub unset: &'static str,
 }
 
+/// Overrides the directory of installed templates ([`crate::dirs::data_root`]).
 pub const DATA_DIR: &str = "WASMCTL_DATA_DIR";
+/// Overrides the cache directory ([`crate::dirs::cache_root`]).
 pub const CACHE_DIR: &str = "WASMCTL_CACHE_DIR";
+/// Overrides the directory of the registry credentials file ([`crate::dirs::config_root`]).
 pub const CONFIG_DIR: &str = "WASMCTL_CONFIG_DIR";
+/// Turns colours off when set to anything but the empty string (no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
+/// The log filter, which wins over `-v`.
 pub const RUST_LOG: &str = "RUST_LOG";
+/// The cargo to run instead of the one on `PATH`.
 pub const CARGO: &str = "CARGO";
+/// The rustc to run instead of the one on `PATH`.
 pub const RUSTC: &str = "RUSTC";
+/// Docker's configuration directory, where registry credentials are also looked up.
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 
+/// Every variable wasmctl reads but the limits' `WASMCTL_MAX_*`, in the order
+/// `docs/environment.md` lists them.
 pub const VARIABLES: &[Variable] = &[
     Variable {
         name: DATA_DIR,
