@@ -7,7 +7,9 @@ use std::sync::mpsc;
 /// One line a child printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
+    /// A line of standard output, without its line ending.
     Stdout(String),
+    /// A line of standard error, without its line ending.
     Stderr(String),
 }
 
@@ -61,7 +63,7 @@ fn forward(
     })
 }
 
-/// The last `capacity` lines of a stream, for error messages.
+/// The last 20 lines of a stream, for error messages.
 #[derive(Debug, Default)]
 pub struct Tail {
     lines: std::collections::VecDeque<String>,
@@ -70,6 +72,7 @@ pub struct Tail {
 impl Tail {
     const CAPACITY: usize = 20;
 
+    /// Keeps `line`, forgetting the oldest once 20 are kept.
     pub fn push(&mut self, line: &str) {
         if self.lines.len() == Self::CAPACITY {
             self.lines.pop_front();
@@ -89,6 +92,7 @@ impl Tail {
             .join("\n")
     }
 
+    /// Whether any kept line contains `needle`.
     pub fn contains(&self, needle: &str) -> bool {
         self.lines.iter().any(|line| line.contains(needle))
     }
