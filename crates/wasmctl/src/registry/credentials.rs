@@ -30,7 +30,8 @@ pub enum Source {
     Wasmctl,
     /// Docker's `config.json` or one of the credential helpers it names.
     Docker,
-    /// Neither has credentials for the registry: none are sent.
+    /// Neither holds credentials for the registry (or Docker's lookup failed): none are
+    /// sent.
     Anonymous,
 }
 
