@@ -164,7 +164,7 @@ pub enum BuildError {
         fix: String,
     },
     /// cargo reported more than one `.wasm` artifact, so wasmctl cannot tell which is
-    /// the component (a workspace build without `package`).
+    /// the component (e.g. a workspace build without `package`).
     #[error("cargo built several `.wasm` files: {}", artifacts.join(", "))]
     SeveralArtifacts {
         /// The component's id, named in the hint's build table.
@@ -172,8 +172,9 @@ pub enum BuildError {
         /// The artifacts' paths, sorted.
         artifacts: Vec<String>,
     },
-    /// A component with a build has no file for the profile yet, found while checking
-    /// without building (`wasmctl up` without `--build`).
+    /// A component with a build has no file for the profile yet, found by
+    /// [`check_source`], which looks without building (e.g. `wasmctl up` without
+    /// `--build`).
     #[error("component `{component}` is not built yet: `{}` does not exist", path.display())]
     NotBuilt {
         /// The component's id.
