@@ -39,7 +39,7 @@ pub struct Template {
     /// digits, `-` and `_`, starting with a letter. An installed template never takes a
     /// built-in one's name.
     pub name: String,
-    /// One line saying what the project is, shown by `wasmctl templates list`.
+    /// What the template makes, in a sentence, as `wasmctl templates list` shows it.
     pub description: String,
     /// The values it asks for, in `template.toml` order (besides
     /// [`BUILTIN_VARIABLES`]); names are unique.
