@@ -28,44 +28,86 @@ pub const HOST_WORLD: &str = "wasmctl:host/http-app";
 /// What a wasm file holds, judged from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WasmKind {
+    /// A core WebAssembly module (version 1), e.g. from wasm32-wasip1; it must be
+    /// componentized before it can be served.
     CoreModule,
+    /// A component (the component-model layer), e.g. from wasm32-wasip2.
     Component,
 }
 
 /// Why a file is not a component `wasmctl up` can serve. Each message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ComponentError {
+    /// The file's header is not WebAssembly's: too short, wrong magic number, or an
+    /// unknown version.
     #[error(
         "`{}` is not a WebAssembly file: {reason}",
         path.display()
     )]
-    NotWasm { path: PathBuf, reason: String },
+    NotWasm {
+        /// The file judged.
+        path: PathBuf,
+        /// What is wrong with its header, as the message shows it.
+        reason: String,
+    },
+    /// The header says component, but wasmparser rejects it or its WIT cannot be decoded.
     #[error(
         "`{}` is not valid WebAssembly (truncated or corrupt?): {message}",
         path.display()
     )]
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The file judged.
+        path: PathBuf,
+        /// wasmparser's or the decoder's complaint.
+        message: String,
+    },
+    /// A core module where a component is required ([`validate`] never componentizes).
     #[error(
         "`{}` is a core module, not a component",
         path.display()
     )]
-    CoreModule { path: PathBuf },
+    CoreModule {
+        /// The file judged.
+        path: PathBuf,
+    },
+    /// A core module [`componentize`] cannot wrap: it lacks wit-bindgen's
+    /// `component-type` custom sections.
     #[error(
         "`{}` is a core module without component type information (no `component-type` custom section), so wasmctl cannot tell which interfaces it exports",
         path.display()
     )]
-    NoComponentType { path: PathBuf },
+    NoComponentType {
+        /// The core module.
+        path: PathBuf,
+    },
+    /// wit-component failed to wrap a core module with the WASI preview1 adapter.
     #[error("could not turn core module `{}` into a component: {message}", path.display())]
-    Componentize { path: PathBuf, message: String },
+    Componentize {
+        /// The core module.
+        path: PathBuf,
+        /// wit-component's error, with its causes.
+        message: String,
+    },
+    /// A valid component that does not export `wasi:http/incoming-handler@0.2.x`.
     #[error(
         "`{}` does not export `{INCOMING_HANDLER}@0.2.x`, so it cannot handle HTTP requests; it exports: {}",
         path.display(),
         if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
     )]
-    NotHttpHandler { path: PathBuf, exports: Vec<String> },
+    NotHttpHandler {
+        /// The component.
+        path: PathBuf,
+        /// What it exports instead, e.g. `wasi:cli/run@0.2.0`; the hint recognises a
+        /// command.
+        exports: Vec<String>,
+    },
+    /// An HTTP component that imports interfaces or functions the served world lacks.
     #[error("`{}` cannot run under `wasmctl up`:\n{}", path.display(), findings.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
     UnsupportedImports {
+        /// The component.
         path: PathBuf,
+        /// One line per problem, each saying what to do (missing interfaces grouped by
+        /// advice); the message lists them.
         findings: Vec<String>,
     },
 }

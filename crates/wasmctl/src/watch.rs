@@ -72,6 +72,8 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// Whether the batch means nothing to do: neither the manifest nor any component's
+    /// inputs changed (`paths` is not consulted).
     pub fn is_empty(&self) -> bool {
         !self.manifest && self.components.is_empty()
     }

@@ -27,6 +27,8 @@ use crate::process::{Line, Tail, run_lines};
 /// How to build.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildOptions {
+    /// Release (what is deployed) or debug; decides cargo's `--release` and where the
+    /// component lands ([`component_path`]).
     pub profile: Profile,
     /// Ask cargo for coloured diagnostics.
     pub color: bool,
@@ -86,26 +88,35 @@ pub enum BuildEvent<'a> {
     Output(&'a str),
 }
 
+/// A stage of one component's build, reported as it starts.
 #[derive(Debug, Clone, Copy)]
 pub enum Step<'a> {
     /// Running `cargo build` for this target.
     Cargo {
+        /// The Rust target triple, e.g. `wasm32-wasip2`.
         target: &'a str,
+        /// cargo runs with `--release` ([`Profile::Release`]).
         release: bool,
     },
-    /// Running this build command.
+    /// Running this build command (the manifest's `command`, through `sh -c`).
     Running(&'a str),
+    /// Wrapping the core module the build produced into a component with the WASI
+    /// preview1 adapter.
     Componentizing,
+    /// Checking the component against the world `wasmctl up` serves.
     Validating,
 }
 
 /// A component ready to serve.
 #[derive(Debug, Clone)]
 pub struct BuiltComponent {
+    /// The component's id in the manifest (its `[component.ID]` key).
     pub id: String,
     /// Absolute path of the component file.
     pub path: PathBuf,
+    /// Size of the component file in bytes; at most [`crate::limits::COMPONENT`].
     pub size: u64,
+    /// What validation found: the world it fits, its imports and exports.
     pub valid: ValidComponent,
     /// The build produced a core module that wasmctl turned into this component.
     pub componentized: bool,
@@ -118,59 +129,103 @@ pub struct BuiltComponent {
 /// Why a component could not be built. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// `cargo` (or the program named by the `CARGO` variable) could not be started.
     #[error("`cargo` was not found on PATH")]
     CargoNotFound,
+    /// cargo failed because the standard library for the wasm target is not installed.
     #[error("the Rust target `{target}` is not installed")]
-    TargetMissing { target: String },
+    TargetMissing {
+        /// The Rust target triple the build asked for.
+        target: String,
+    },
+    /// cargo or the build command ran and exited unsuccessfully.
     #[error("`{command}` failed ({status}) in `{}`{}", dir.display(), match tail {
         Some(tail) => format!("\n{}", tail.render()),
         None => "; its messages are above".to_string(),
     })]
     Failed {
+        /// The command as a person would type it (for cargo, without wasmctl's own
+        /// message-format and colour flags).
         command: String,
+        /// The directory it ran in: the build's `workdir`.
         dir: PathBuf,
+        /// How it exited, e.g. `exit status: 101`.
         status: String,
         /// The last lines of output, when the user has not seen them stream by.
         tail: Option<Tail>,
     },
+    /// cargo succeeded but reported no `.wasm` artifact: the crate is a plain library.
     #[error("cargo built {package} but it produced no `.wasm` file")]
-    NoWasmArtifact { package: String, fix: String },
+    NoWasmArtifact {
+        /// Which package, as the message shows it: the build's `package`, or the one in
+        /// its workdir.
+        package: String,
+        /// How to make the crate link into a `.wasm` file; the hint shows it.
+        fix: String,
+    },
+    /// cargo reported more than one `.wasm` artifact, so wasmctl cannot tell which is
+    /// the component (e.g. a workspace build without `package`).
     #[error("cargo built several `.wasm` files: {}", artifacts.join(", "))]
     SeveralArtifacts {
+        /// The component's id, named in the hint's build table.
         component: String,
+        /// The artifacts' paths, sorted.
         artifacts: Vec<String>,
     },
+    /// A component with a build has no file for the profile yet, found by
+    /// [`check_source`], which looks without building (e.g. `wasmctl up` without
+    /// `--build`).
     #[error("component `{component}` is not built yet: `{}` does not exist", path.display())]
     NotBuilt {
+        /// The component's id.
         component: String,
+        /// The missing file; relative to the app directory when inside it.
         path: PathBuf,
+        /// The build that is missing; the hint passes `--debug` for a debug one.
         profile: Profile,
     },
+    /// The component's `source` does not exist: its build did not write it, or it has
+    /// no build and nobody made it.
     #[error("the source of component `{component}`, `{}`, does not exist", path.display())]
     SourceMissing {
+        /// The component's id.
         component: String,
+        /// The missing file, absolute.
         path: PathBuf,
+        /// What to do, which depends on whether the component has a build; the hint
+        /// shows it.
         hint: String,
     },
     /// A component file unreadable, not a regular file, or over the component limit.
     #[error(transparent)]
     Read(crate::limits::ReadError),
+    /// A component file (the componentized module, or the copy at its served path)
+    /// could not be written.
     #[error("writing `{}`", path.display())]
     Write {
+        /// The file being written.
         path: PathBuf,
+        /// Why writing failed.
         #[source]
         source: std::io::Error,
     },
+    /// cargo or the build command could not be started (cargo missing is
+    /// [`BuildError::CargoNotFound`]).
     #[error("could not start `{command}` in `{}`", dir.display())]
     Spawn {
+        /// The command as a person would type it.
         command: String,
+        /// The directory it was to run in: the build's `workdir`.
         dir: PathBuf,
+        /// Why it could not start.
         #[source]
         source: std::io::Error,
     },
     /// `.wasmctl/debug` could not be made, or a link stands in its way.
     #[error(transparent)]
     OwnDirectory(anyhow::Error),
+    /// The file is not a valid component for the served world, or could not be
+    /// componentized.
     #[error(transparent)]
     Component(#[from] ComponentError),
 }
@@ -311,14 +366,19 @@ pub enum AppBuildError {
     /// `--component ID` names no component of the app.
     #[error("no component `{id}` in `{}`", manifest.display())]
     UnknownComponent {
+        /// The id asked for.
         id: String,
+        /// The app's manifest file, which the message names.
         manifest: PathBuf,
+        /// The app's component ids, in manifest order; the hint suggests the closest.
         known: Vec<String>,
     },
     /// A component failed to build; the ones before it were built.
     #[error("building component `{id}`")]
     Component {
+        /// The id of the component that failed.
         id: String,
+        /// Why it failed.
         // Not boxed: a boxed source would sit in the error chain as a `Box`, and the
         // `BuildError`, whose hint says what to do, could no longer be found in it.
         #[source]

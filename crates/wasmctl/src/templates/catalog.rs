@@ -15,7 +15,10 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../template
 #[derive(Debug, thiserror::Error)]
 #[error("unknown template `{name}`")]
 pub struct UnknownTemplate {
+    /// The name asked for.
     pub name: String,
+    /// The names of every template there is, embedded first; the hint suggests the
+    /// closest.
     pub available: Vec<String>,
 }
 
@@ -38,6 +41,8 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// A catalog whose installed templates live in `installed_root`, one directory per
+    /// template named after it. Nothing is read or created until it is used.
     pub fn new(installed_root: PathBuf) -> Self {
         Self { installed_root }
     }

@@ -35,9 +35,16 @@ pub const BUILTIN_VARIABLES: [&str; 1] = ["project_name"];
 /// A loaded, validated template.
 #[derive(Debug, Clone)]
 pub struct Template {
+    /// `template.toml`'s `name`, which `wasmctl new` and `add` take: ASCII letters,
+    /// digits, `-` and `_`, starting with a letter. An installed template never takes a
+    /// built-in one's name.
     pub name: String,
+    /// What the template makes, in a sentence, as `wasmctl templates list` shows it.
     pub description: String,
+    /// The values it asks for, in `template.toml` order (besides
+    /// [`BUILTIN_VARIABLES`]); names are unique.
     pub parameters: Vec<Parameter>,
+    /// Embedded in the binary or installed, and where.
     pub origin: Origin,
     files: Vec<TemplateFile>,
 }
@@ -58,6 +65,8 @@ pub struct Parameter {
     pub name: String,
     /// The question shown on a terminal.
     pub prompt: String,
+    /// The value taken when the user gives none; empty when `template.toml` has no
+    /// `default`. Always matches [`Parameter::pattern`].
     pub default: String,
     /// Values must match this pattern as a whole.
     pub pattern: Option<Pattern>,
@@ -81,6 +90,7 @@ impl Pattern {
         &self.text
     }
 
+    /// Whether the pattern matches all of `value`, not just part of it.
     pub fn is_match(&self, value: &str) -> bool {
         self.anchored.is_match(value)
     }
