@@ -108,9 +108,14 @@ impl DoctorArgs {
                 }
             }
         }
+        // Where cargo will run, so rustup picks the same toolchain.
+        let dir = match &app {
+            Ok(app) => app.dir.clone(),
+            Err(_) => std::path::PathBuf::from("."),
+        };
         for target in targets {
             let name = format!("rust target {target}");
-            checks.push(match toolchain::target_installed(&target) {
+            checks.push(match toolchain::target_installed(&target, &dir) {
                 Ok(true) => Check::pass(name, "installed"),
                 Ok(false) => {
                     Check::fail(name, "not installed", format!("rustup target add {target}"))

@@ -373,7 +373,12 @@ fn missing_cargo_is_explained() {
 fn missing_rust_target_names_the_rustup_command() {
     // wasm32-unknown-unknown is a target wasmctl accepts and that neither CI nor
     // install.sh installs; if a developer has it, this path cannot be exercised.
-    if wasmctl::build::toolchain::target_installed("wasm32-unknown-unknown").unwrap() {
+    if wasmctl::build::toolchain::target_installed(
+        "wasm32-unknown-unknown",
+        std::path::Path::new("."),
+    )
+    .unwrap()
+    {
         eprintln!("skipped: wasm32-unknown-unknown is installed here");
         return;
     }

@@ -91,9 +91,4 @@ impl Tail {
             .collect::<Vec<_>>()
             .join("\n")
     }
-
-    /// Whether any kept line contains `needle`.
-    pub fn contains(&self, needle: &str) -> bool {
-        self.lines.iter().any(|line| line.contains(needle))
-    }
 }

@@ -106,7 +106,9 @@ pub(super) fn build(
     })?;
 
     if !status.success() {
-        if stderr.contains("target may not be installed") {
+        // Asked of the toolchain cargo ran with (rustup picks it by the workdir's
+        // rust-toolchain file), not read out of cargo's wording.
+        if super::toolchain::target_installed(request.target, request.workdir) == Ok(false) {
             return Err(BuildError::TargetMissing {
                 target: request.target.to_string(),
             });

@@ -1,7 +1,7 @@
 //! What the Rust toolchain on this machine can do: used by `doctor` to explain problems
 //! before a build runs into them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `cargo --version`, or why it could not be run.
@@ -30,13 +30,15 @@ fn version_of(program: &str) -> Result<String, String> {
         .to_string())
 }
 
-/// Whether rustc's sysroot has the standard library for `target`.
+/// Whether the sysroot of the rustc that runs in `dir` has the standard library for
+/// `target` (rustup picks the toolchain by `dir`'s `rust-toolchain.toml`).
 ///
 /// Looking at the sysroot works with or without rustup, and costs one `rustc` call.
-pub fn target_installed(target: &str) -> Result<bool, String> {
+pub fn target_installed(target: &str, dir: &Path) -> Result<bool, String> {
     let rustc = std::env::var(crate::environment::RUSTC).unwrap_or_else(|_| "rustc".to_string());
     let output = Command::new(&rustc)
         .args(["--print", "sysroot"])
+        .current_dir(dir)
         .output()
         .map_err(|e| format!("`{rustc}` could not be run: {e}"))?;
     if !output.status.success() {
