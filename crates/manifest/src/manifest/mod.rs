@@ -60,7 +60,8 @@ pub struct App {
     pub description: Option<String>,
     /// `[application] authors`, as written; empty when absent.
     pub authors: Vec<String>,
-    /// The `[[trigger.http]]` routes in file order; each names a component in `components`.
+    /// The `[[trigger.http]]` routes in file order, no two alike; each names a component in
+    /// `components`.
     pub routes: Vec<HttpRoute>,
     /// Components by id, in id order.
     pub components: BTreeMap<String, Component>,
@@ -347,7 +348,7 @@ pub struct BuildSpec {
 pub enum BuildKind {
     /// wasmctl runs `cargo build --target <target>` itself.
     Cargo {
-        /// The crate to build (`-p`); `None` builds the crate in `workdir`. Never empty.
+        /// The crate to build (`--package`); `None` builds the crate in `workdir`. Never empty.
         package: Option<String>,
         /// One of the cargo targets wasmctl turns into a component;
         /// [`DEFAULT_CARGO_TARGET`] unless the manifest names another.
