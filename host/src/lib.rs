@@ -73,7 +73,7 @@ pub enum LoadError {
         #[source]
         source: BoxError,
     },
-    /// Wasmtime could not compile the bytes (not a valid component, say).
+    /// The bytes could not be compiled (not a valid component, say).
     #[error("compiling component `{id}`")]
     Compile {
         /// The component's id.
@@ -247,7 +247,7 @@ pub struct HostConfig {
 /// while the server runs.
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {
-    /// The components to serve; ids are unique.
+    /// The components to serve, each id once (a route leads to the first one with its id).
     pub components: Vec<ComponentConfig>,
     /// Routes to component ids.
     pub routes: Vec<(Route, String)>,
