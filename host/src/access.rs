@@ -8,9 +8,11 @@ use http::{Method, StatusCode};
 /// One request the host answered.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestRecord<'a> {
+    /// The request's method, as the client sent it.
     pub method: &'a Method,
     /// The request path, without the query (which may carry secrets).
     pub path: &'a str,
+    /// The status answered: the guest's, or the host's own (404, 500, 503, 504...).
     pub status: StatusCode,
     /// From the request reaching the handler until the response head was ready; a body
     /// the guest streams may still be flowing.
@@ -29,5 +31,6 @@ pub struct RequestRecord<'a> {
 /// Receives one [`RequestRecord`] per answered request, on the worker thread that
 /// answered it: keep it quick.
 pub trait AccessLog: Send + Sync + 'static {
+    /// Called once the response head of a request is ready.
     fn request(&self, record: &RequestRecord<'_>);
 }

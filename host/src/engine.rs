@@ -19,7 +19,7 @@ const MAX_MEMORY: usize = 1 << 32;
 /// Linear memory slots the pool keeps per component instance (see [`new_engine`]).
 const MEMORIES_PER_INSTANCE: u32 = 4;
 
-/// The most instances a pool can hold. Each takes [`MEMORIES_PER_INSTANCE`] slots of
+/// The most instances a pool can hold. Each takes `MEMORIES_PER_INSTANCE` slots of
 /// address space of at least 4 GiB (plus guard pages), so 4096 instances reserve about
 /// 64 TiB: half of the 128 TiB a process has on x86-64 and aarch64 with 48-bit virtual
 /// addresses. Beyond that, creating the engine fails ("failed to create memory pool

@@ -61,37 +61,75 @@ pub mod headers {
 /// Why [`Host::load`] refused an app; the app served before stays.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The component file could not be read: missing, not a regular file, or larger than
+    /// [`ServerLimits::max_component_size`].
     #[error("reading component `{id}` from {}", path.display())]
     Read {
+        /// The component's id ([`ComponentConfig::id`]).
         id: String,
+        /// The file it was read from ([`ComponentConfig::path`]).
         path: PathBuf,
+        /// Why reading failed.
         #[source]
         source: BoxError,
     },
+    /// The bytes could not be compiled (not a valid component, say).
     #[error("compiling component `{id}`")]
     Compile {
+        /// The component's id.
         id: String,
+        /// Wasmtime's error.
         #[source]
         source: BoxError,
     },
+    /// The component imports an interface the host does not provide (wasi:sockets, a
+    /// custom interface...).
     #[error("component `{id}` needs imports wasmctl up does not provide: {reason}")]
-    Link { id: String, reason: String },
+    Link {
+        /// The component's id.
+        id: String,
+        /// Wasmtime's account of the missing import, as the message shows it.
+        reason: String,
+    },
+    /// The component links but is not a `wasi:http/proxy`: it has no handler to call.
     #[error("component `{id}` does not export wasi:http/incoming-handler: {reason}")]
-    NotAProxy { id: String, reason: String },
+    NotAProxy {
+        /// The component's id.
+        id: String,
+        /// Wasmtime's account of what is missing, as the message shows it.
+        reason: String,
+    },
     /// Instantiating needs more memory than the component may have: its initial memory
     /// (or what its start-up code grows to) is above `limit`.
     #[error(
         "component `{id}` needs more memory to start ({wanted} bytes) than its limit of {limit} bytes"
     )]
-    MemoryLimit { id: String, limit: u64, wanted: u64 },
+    MemoryLimit {
+        /// The component's id.
+        id: String,
+        /// Its memory cap ([`ComponentConfig::memory`]), in bytes.
+        limit: u64,
+        /// The linear memory size it tried to reach, in bytes.
+        wanted: u64,
+    },
+    /// Instantiating the component failed for another reason (a trap in its start-up
+    /// code, say).
     #[error("component `{id}` cannot be instantiated")]
     Instantiate {
+        /// The component's id.
         id: String,
+        /// Wasmtime's error.
         #[source]
         source: BoxError,
     },
+    /// A route of [`AppConfig::routes`] names an id no [`ComponentConfig`] has.
     #[error("route `{route}` names unknown component `{id}`")]
-    UnknownComponent { route: String, id: String },
+    UnknownComponent {
+        /// The route, as written (`/api/...`).
+        route: String,
+        /// The id it names.
+        id: String,
+    },
     /// The host itself failed (no runtime for the start-up check, say).
     #[error(transparent)]
     Host(BoxError),
@@ -103,6 +141,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// One component to serve.
 #[derive(Debug, Clone)]
 pub struct ComponentConfig {
+    /// The component's id, unique in the app: what routes name, what guest output and
+    /// access records are tagged with, and the `wasmctl-component` header.
     pub id: String,
     /// The component file.
     pub path: PathBuf,
@@ -199,6 +239,7 @@ pub struct HostConfig {
     /// Where each answered request is reported; `None` reports nothing (and costs
     /// nothing per request).
     pub access_log: Option<Arc<dyn AccessLog>>,
+    /// Bounds on connections, bodies, waits and instances.
     pub limits: ServerLimits,
 }
 
@@ -206,6 +247,7 @@ pub struct HostConfig {
 /// while the server runs.
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {
+    /// The components to serve, each id once (a route leads to the first one with its id).
     pub components: Vec<ComponentConfig>,
     /// Routes to component ids.
     pub routes: Vec<(Route, String)>,
@@ -225,8 +267,11 @@ pub enum Compilation {
 /// How loading one component went.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
+    /// The component's id ([`ComponentConfig::id`]).
     pub id: String,
+    /// Whether its code was compiled, read from the cache or kept.
     pub compilation: Compilation,
+    /// Wall time to read it and to compile, fetch or reuse its code.
     pub elapsed: Duration,
 }
 

@@ -4,8 +4,12 @@
 /// `*.example.com`) and port (`None` for any).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundRule {
+    /// `http` or `https` (compared without case), or `*` for either.
     pub scheme: String,
+    /// A lower-case host name or IP, `*` for any host, or `*.example.com` for any
+    /// subdomain of `example.com` (not `example.com` itself).
     pub host: String,
+    /// The one port allowed; `None` for any.
     pub port: Option<u16>,
 }
 
@@ -27,6 +31,7 @@ impl OutboundRule {
 /// The rules of one component; empty means every request is denied.
 #[derive(Debug, Clone, Default)]
 pub struct OutboundPolicy {
+    /// The allowed destinations; a request matching any one of them is allowed.
     pub rules: Vec<OutboundRule>,
 }
 

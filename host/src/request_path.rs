@@ -69,6 +69,7 @@ impl<'a> NormalPath<'a> {
         Ok(NormalPath(Cow::Owned(remove_dot_segments(&decoded)?)))
     }
 
+    /// The path in normal form.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -60,6 +60,8 @@ pub(crate) fn route_key(path: String) -> String {
 }
 
 impl RouteTable {
+    /// Compiles `routes`, each with the index of the component it leads to (the caller's
+    /// numbering, which [`RouteTable::lookup`] returns).
     pub fn new(routes: impl IntoIterator<Item = (Route, usize)>) -> Self {
         let mut table = RouteTable::default();
         for (route, component) in routes {
@@ -77,6 +79,9 @@ impl RouteTable {
         table
     }
 
+    /// The route serving `path`: its exact route if it has one, else the longest prefix
+    /// that covers it (`/api/...` covers `/api` and `/api/x`, not `/apix`); `None` when
+    /// no route does.
     pub fn lookup<'t, 'p>(&'t self, path: &'p NormalPath<'_>) -> Option<Match<'t, 'p>> {
         let path = path.as_str();
         if let Some((component, route)) = self.exact.get(path) {

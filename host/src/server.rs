@@ -77,6 +77,8 @@ fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 }
 
 impl BoundServer {
+    /// The address the server listens on, with the port the OS picked when port 0 was
+    /// asked for.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

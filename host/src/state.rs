@@ -17,12 +17,16 @@ use crate::outbound::OutboundPolicy;
 /// Which of a guest's output streams a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
+    /// The guest's standard output.
     Stdout,
+    /// The guest's standard error.
     Stderr,
 }
 
 /// Receives guest output, one complete line at a time (without the newline).
 pub trait GuestOutput: Send + Sync + 'static {
+    /// One line that component `component` wrote to `stream`, without its line ending,
+    /// invalid UTF-8 replaced; a line longer than 16 KiB arrives in pieces.
     fn line(&self, component: &str, stream: Stream, line: &str);
 }
 

@@ -16,6 +16,7 @@ use crate::hint::Hint;
 /// One problem in a file: what is wrong, where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// What is wrong, one line: the title after `error:`.
     pub message: String,
     /// Byte range in the file; `None` when the problem is about the file as a whole.
     pub span: Option<Range<usize>>,
@@ -26,6 +27,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A problem with no label or help yet; `span` is a byte range in the file, `None` for
+    /// the file as a whole.
     pub fn new(message: impl Into<String>, span: Option<Range<usize>>) -> Self {
         Self {
             message: message.into(),
@@ -35,11 +38,13 @@ impl Diagnostic {
         }
     }
 
+    /// Adds the short text shown under the caret (ignored when there is no span).
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
     }
 
+    /// Adds what to do about it, shown as `help:` below the snippet.
     pub fn help(mut self, help: impl Into<Hint>) -> Self {
         self.help = Some(help.into());
         self
@@ -49,8 +54,12 @@ impl Diagnostic {
 /// Every problem found in one file. Never empty.
 #[derive(Debug, Clone)]
 pub struct Diagnostics {
+    /// The file, as the snippets name it (shown relative to the current directory when it
+    /// lies under it).
     pub path: PathBuf,
+    /// The file's whole text, which the items' spans index into.
     pub source: String,
+    /// The problems, at least one, rendered in this order.
     pub items: Vec<Diagnostic>,
 }
 

@@ -15,7 +15,9 @@ use crate::hint::Hint;
 /// What a limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// A size in bytes; its variable takes `256MiB`, `1GB` or a plain number.
     Bytes,
+    /// A count of archive entries (files and directories); its variable takes a number.
     Entries,
 }
 
@@ -24,7 +26,9 @@ pub enum Unit {
 pub struct Limit {
     /// The input, as a message names it: "manifest", "component".
     pub what: &'static str,
+    /// What [`Limit::default`] and the variable's value count.
     pub unit: Unit,
+    /// The bound when the variable is unset, in [`Limit::unit`]s.
     pub default: u64,
     /// The environment variable that overrides the default (`256MiB`, `1GB`, `5000`).
     pub variable: &'static str,
@@ -192,9 +196,12 @@ impl Limit {
     limit.what
 )]
 pub struct TooLarge {
+    /// The limit it exceeded (its message names the limit's kind and variable).
     pub limit: Limit,
     /// What it is, for the message: "component `svc.wasm`", "the files layer `sha256:…`".
     pub input: String,
+    /// The limit in force when it was exceeded, in [`Unit`]s of `limit`: the message shows
+    /// it as the most wasmctl accepts.
     pub value: u64,
 }
 
@@ -211,24 +218,34 @@ impl TooLarge {
 /// Why [`read_file`] read nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// Reading failed: the file is missing, unreadable, or (from [`read_text`]) not UTF-8.
     #[error("could not read {what} `{}`", path.display())]
     Io {
+        /// The kind of input, as the message names it ([`Limit::what`]).
         what: &'static str,
+        /// The file, as the caller gave it.
         path: PathBuf,
+        /// The failure; its kind tells a missing file apart ([`ReadError::io_kind`]).
         #[source]
         source: std::io::Error,
     },
+    /// The path is a directory, device, FIFO or socket: refused by its type, unopened.
     #[error(
         "{what} `{}` is {found}, not a regular file; wasmctl reads a {what} from a regular file only",
         path.display()
     )]
     NotAFile {
+        /// The kind of input, as the message names it ([`Limit::what`]).
         what: &'static str,
+        /// The file, as the caller gave it.
         path: PathBuf,
+        /// What it is instead, from [`describe`]: "a directory", "a FIFO"...
         found: &'static str,
     },
+    /// The file holds more than the limit allows.
     #[error(transparent)]
     TooLarge(#[from] TooLarge),
+    /// The limit's environment variable could not be read as a size or count.
     #[error(transparent)]
     BadSetting(#[from] BadSetting),
 }
@@ -357,6 +374,9 @@ pub struct Bounded<R> {
 }
 
 impl<R> Bounded<R> {
+    /// Wraps `inner`, allowing at most `max` bytes (the value of `limit` in force, from
+    /// [`Limit::value`]); past that a read fails with an I/O error wrapping a [`TooLarge`]
+    /// that names `input` (see [`find_too_large`]).
     pub fn new(inner: R, limit: Limit, max: u64, input: impl Into<String>) -> Bounded<R> {
         Bounded {
             inner,

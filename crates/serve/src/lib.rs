@@ -135,6 +135,7 @@ fn component_id(file: &Path) -> String {
 /// A component whose file is older than one of its build's inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaleBuild {
+    /// The component's id (its `[component.ID]` key).
     pub component: String,
     /// The newest input changed since the build.
     pub input: PathBuf,

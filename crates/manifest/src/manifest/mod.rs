@@ -51,10 +51,17 @@ pub struct App {
     pub manifest_path: PathBuf,
     /// The directory holding the manifest; every relative path is resolved against it.
     pub dir: PathBuf,
+    /// `[application] name`: an ASCII letter, then letters, digits, `-` or `_`
+    /// ([`crate::names::check_name`]).
     pub name: String,
+    /// `[application] version`, as written; `None` when absent, never empty.
     pub version: Option<String>,
+    /// `[application] description`, free text; `None` when absent.
     pub description: Option<String>,
+    /// `[application] authors`, as written; empty when absent.
     pub authors: Vec<String>,
+    /// The `[[trigger.http]]` routes in file order, no two alike; each names a component in
+    /// `components`.
     pub routes: Vec<HttpRoute>,
     /// Components by id, in id order.
     pub components: BTreeMap<String, Component>,
@@ -69,19 +76,27 @@ pub struct Deploy {
     pub registry: Option<String>,
     /// Allow plain HTTP to a registry that is not on loopback.
     pub insecure: bool,
+    /// The `[deploy.kubernetes]` table; all defaults when absent.
     pub kubernetes: Kubernetes,
 }
 
 /// `[deploy.kubernetes]`
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Kubernetes {
+    /// The namespace to deploy into, an RFC 1123 label; `None` when the manifest names none.
     pub namespace: Option<String>,
+    /// Pods to run, from 1 to `i32::MAX` ([`check_replicas`]); `None` when unset (deploy
+    /// then runs one).
     pub replicas: Option<u32>,
     /// A Kubernetes CPU quantity, e.g. `250m`.
     pub cpu: Option<String>,
     /// A Kubernetes memory quantity, e.g. `128Mi`.
     pub memory: Option<String>,
+    /// The pods' RuntimeClass name (e.g. `wasmtime`), an RFC 1123 subdomain; `None` when
+    /// unset (deploy then picks its default).
     pub runtime_class: Option<String>,
+    /// Environment variables of the deployed pods, by name; every key passed
+    /// [`check_env_key`].
     pub environment: BTreeMap<String, String>,
 }
 
@@ -230,7 +245,9 @@ pub struct MountError {
 /// One `[[trigger.http]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRoute {
+    /// The requests it takes (`route = "/api/..."`).
     pub route: Route,
+    /// Id of the component that answers them: a key of [`App::components`].
     pub component: String,
 }
 
@@ -256,9 +273,12 @@ impl std::fmt::Display for Route {
 /// One `[component.ID]` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Component {
+    /// The component's id, unique in the app (the manifest's `[component.ID]` key); the
+    /// same rules as an app name ([`crate::names::check_name`]).
     pub id: String,
     /// The component file, relative to the app directory.
     pub source: PathBuf,
+    /// `description`, free text; `None` when absent.
     pub description: Option<String>,
     /// Environment variables the guest sees; nothing else from the host leaks in.
     pub environment: BTreeMap<String, String>,
@@ -266,13 +286,16 @@ pub struct Component {
     pub files: Vec<FileMount>,
     /// Destinations the guest may send outgoing HTTP requests to.
     pub allowed_outbound_hosts: Vec<OutboundHost>,
+    /// Its `[component.ID.limits]`; a `None` in it means the host default.
     pub limits: Limits,
+    /// How to build `source` (`[component.ID.build]`); `None` when it is used as it is.
     pub build: Option<BuildSpec>,
 }
 
 /// A host directory (relative to the app directory) visible to the guest, read-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMount {
+    /// The host directory, relative to the app directory and inside it.
     pub source: PathBuf,
     /// Absolute path inside the guest, e.g. `/assets`.
     pub destination: String,
@@ -302,6 +325,7 @@ impl std::fmt::Display for OutboundHost {
 /// Per-component limits; `None` means the host default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Limits {
+    /// Time limit of one request, from [`MIN_TIMEOUT`] to [`MAX_TIMEOUT`].
     pub timeout: Option<Duration>,
     /// Linear memory cap in bytes.
     pub memory: Option<u64>,
@@ -310,6 +334,7 @@ pub struct Limits {
 /// How to produce a component's source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildSpec {
+    /// What runs: cargo, or a shell command.
     pub kind: BuildKind,
     /// Where the build runs, relative to the app directory.
     pub workdir: PathBuf,
@@ -317,12 +342,18 @@ pub struct BuildSpec {
     pub watch: Vec<String>,
 }
 
+/// The toolchain of a [`BuildSpec`]: `cargo = { ... }` or `command = "..."` in the build
+/// table (exactly one of them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildKind {
     /// wasmctl runs `cargo build --target <target>` itself.
     Cargo {
+        /// The crate to build (`--package`); `None` builds the crate in `workdir`. Never empty.
         package: Option<String>,
+        /// One of the cargo targets wasmctl turns into a component;
+        /// [`DEFAULT_CARGO_TARGET`] unless the manifest names another.
         target: String,
+        /// Cargo features to enable; empty for the crate's defaults only.
         features: Vec<String>,
     },
     /// Any other toolchain: a shell command.
@@ -351,29 +382,41 @@ pub fn registry_reference_problem(text: &str) -> Result<(), String> {
 /// Why a manifest could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    /// No `wasmctl.toml` in the start directory or any of its parents.
     #[error(
         "could not find `{MANIFEST_FILE}` in `{}` or any parent directory",
         start.display()
     )]
-    NotFound { start: PathBuf },
+    NotFound {
+        /// The directory the search began in, as the message shows it.
+        start: PathBuf,
+    },
+    /// The manifest exists but reading it failed.
     #[error("could not read manifest `{}`", path.display())]
     Read {
+        /// The manifest file.
         path: PathBuf,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
+    /// The manifest holds bytes that are not UTF-8.
     #[error(
         "manifest `{}` is not UTF-8 text: line {line}, column {column} has a byte that is not UTF-8",
         path.display()
     )]
     NotUtf8 {
+        /// The manifest file.
         path: PathBuf,
+        /// 1-based line of the first byte that is not UTF-8.
         line: usize,
+        /// 1-based column (in characters) of that byte.
         column: usize,
     },
     /// Not a regular file, or larger than the manifest limit.
     #[error(transparent)]
     Refused(crate::limits::ReadError),
+    /// The manifest parsed badly or broke a rule: every problem, located.
     #[error("{0}")]
     Invalid(Diagnostics),
 }
