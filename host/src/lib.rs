@@ -15,6 +15,9 @@
 //! a timer for waits) answers 504, a trap or memory bomb answers 500 and is logged with
 //! its wasm backtrace, and a busy guest yields its thread every epoch tick.
 
+// Each public item is API for the next crate: say what it is for.
+#![warn(missing_docs)]
+
 mod access;
 mod engine;
 mod handler;

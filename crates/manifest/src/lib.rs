@@ -5,6 +5,9 @@
 //! Free of Wasmtime, the network and the terminal: the fuzz targets build on it, and so
 //! does every other crate.
 
+// Each public item is API for the next crate: say what it is for.
+#![warn(missing_docs)]
+
 pub mod diagnostic;
 pub mod hint;
 pub mod limits;

@@ -3,6 +3,9 @@
 //! flag, else the manifest, else the default). [`dev`] is the dev loop behind
 //! `up --watch`. No clap and no terminal: the binary renders what happens.
 
+// Each public item is API for the next crate: say what it is for.
+#![warn(missing_docs)]
+
 pub mod dev;
 
 use std::path::{Path, PathBuf};

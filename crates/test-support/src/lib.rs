@@ -11,6 +11,9 @@
 //!
 //! Errors are returned, not panicked: xtask reports them; the tests unwrap them.
 
+// Each public item is API for the next crate: say what it is for.
+#![warn(missing_docs)]
+
 pub mod http;
 mod server;
 

@@ -6,6 +6,9 @@
 //! arguments, calls into these modules, and owns all presentation. The manifest and its
 //! rules live in `wasmctl-manifest`, re-exported here under the same paths.
 
+// Each public item is API for the next crate: say what it is for.
+#![warn(missing_docs)]
+
 pub mod build;
 pub mod component;
 pub mod deploy;
