@@ -49,7 +49,7 @@ fn lookup_credentials(reference: &Reference, ui: &Ui) -> Result<Credentials> {
                 store.path.display(),
                 store.reason
             ),
-            "fix the file or delete it, then run `wasmctl registry login` again",
+            store.hint.clone(),
         ));
     }
     if let Some(file) = &credentials.readable_by_others {

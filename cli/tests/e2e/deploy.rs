@@ -373,6 +373,53 @@ fn a_corrupt_credentials_file_is_passed_over_until_credentials_are_needed() {
     );
 }
 
+/// A credentials file broken in the middle of a password: what is said about it names
+/// the file and the line, never the text (a TOML error's snippet would quote it).
+#[test]
+fn a_broken_credentials_file_is_never_quoted() {
+    let private = TestRegistry::start_with_auth(Some(("ada", "s3cret")));
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("credentials.toml"),
+        format!(
+            "[registries.\"{}\"]\nusername = \"ada\"\npassword = \"hunter2-SECRET\n",
+            private.host
+        ),
+    )
+    .unwrap();
+    let mut deploy = wasmctl(template_app());
+    deploy.env("WASMCTL_CONFIG_DIR", config.path()).args([
+        "deploy",
+        "--json",
+        "--registry",
+        &format!("{}/demo/creds:v1", private.host),
+    ]);
+    let output = deploy.output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("at line 3"), "{stderr}");
+    let error: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("asks for credentials, and none were sent"),
+        "{stdout}"
+    );
+    for said in [&stdout, &stderr] {
+        assert!(!said.contains("hunter2"), "the password leaked:\n{said}");
+    }
+    // Writing credentials reads the file first, and says the same.
+    with_config_dir(config.path(), &["registry", "logout", &private.host], "")
+        .code(1)
+        .stderr(
+            contains("could not read the credentials file")
+                .and(contains("at line 3"))
+                .and(contains("hunter2").not()),
+        );
+}
+
 #[test]
 fn credentials_others_may_read_are_used_with_a_warning() {
     use std::os::unix::fs::PermissionsExt;

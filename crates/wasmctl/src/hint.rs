@@ -8,6 +8,7 @@ use crate::component::ComponentError;
 use crate::limits::{BadSetting, ReadError, TooLarge};
 use crate::manifest::{ManifestError, MountError};
 use crate::registry::RegistryError;
+use crate::registry::credentials::StoreUnreadable;
 use crate::templates::catalog::UnknownTemplate;
 
 /// What the user can do about one error of a chain (not its causes): a [`Hinted`]
@@ -44,6 +45,9 @@ pub fn of(cause: &(dyn std::error::Error + 'static)) -> Option<Hint> {
     }
     if let Some(error) = cause.downcast_ref::<RegistryError>() {
         return error.hint();
+    }
+    if let Some(error) = cause.downcast_ref::<StoreUnreadable>() {
+        return Some(error.hint());
     }
     if let Some(error) = cause.downcast_ref::<UnknownTemplate>() {
         return Some(error.hint());

@@ -9,6 +9,7 @@ use oci_client::secrets::RegistryAuth;
 use serde::{Deserialize, Serialize};
 
 use super::RegistryError;
+use crate::hint::Hint;
 
 /// The credentials file: `registries.<host> = { username, password }`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -39,17 +40,51 @@ fn store_path() -> Result<PathBuf> {
     Ok(crate::dirs::config_root()?.join("credentials.toml"))
 }
 
-fn read_store() -> Result<Store> {
-    let path = store_path()?;
-    match crate::limits::read_text(&path, crate::limits::TEXT_FILE) {
-        Ok(text) => toml::from_str(&text).with_context(|| {
-            format!(
-                "reading credentials from {} (fix the file or delete it; `wasmctl registry login` writes a new one)",
-                path.display()
+/// wasmctl's credentials file exists and cannot be used. The reason never quotes the
+/// file (a TOML error's snippet would show a password).
+#[derive(Debug, thiserror::Error)]
+#[error("could not read the credentials file {}: {reason}", path.display())]
+pub struct StoreUnreadable {
+    /// The credentials file.
+    pub path: PathBuf,
+    /// Why: the read error, or where the TOML is wrong.
+    pub reason: String,
+    /// What to do, when the read error knows better than "fix or delete the file" (a
+    /// limit set wrong in the environment, a file too large).
+    read_hint: Option<Hint>,
+}
+
+impl StoreUnreadable {
+    /// What to do about it (see [`crate::hint::of`]).
+    pub fn hint(&self) -> Hint {
+        self.read_hint.clone().unwrap_or_else(|| {
+            Hint::new("fix the file or delete it; `wasmctl registry login` writes a new one")
+        })
+    }
+}
+
+/// wasmctl's credentials, or why the file cannot be used.
+fn read_store(path: &Path) -> Result<Store, StoreUnreadable> {
+    let unreadable = |reason, read_hint| StoreUnreadable {
+        path: path.to_path_buf(),
+        reason,
+        read_hint,
+    };
+    match crate::limits::read_text(path, crate::limits::TEXT_FILE) {
+        Ok(text) => toml::from_str(&text).map_err(|error: toml::de::Error| {
+            let line = error
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let at = line
+                .map(|line| format!(" at line {line}"))
+                .unwrap_or_default();
+            unreadable(
+                format!("not a credentials file{at}: {}", error.message()),
+                None,
             )
         }),
         Err(error) if error.io_kind() == Some(std::io::ErrorKind::NotFound) => Ok(Store::default()),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(unreadable(error.to_string(), crate::hint::of(&error))),
     }
 }
 
@@ -59,8 +94,10 @@ fn read_store() -> Result<Store> {
 pub struct UnreadableStore {
     /// The credentials file.
     pub path: PathBuf,
-    /// Why, in words: the I/O or TOML error.
+    /// Why, in words: the I/O error, or where the TOML is wrong (never its text).
     pub reason: String,
+    /// What to do about it.
+    pub hint: Hint,
 }
 
 /// The credentials for one registry, and what a user should hear about them.
@@ -93,6 +130,7 @@ impl Credentials {
                 registry,
                 path: store.path.clone(),
                 reason: store.reason.clone(),
+                hint: store.hint.clone(),
             },
             (error, _) => error,
         }
@@ -158,13 +196,18 @@ fn write_store(store: &Store) -> Result<PathBuf> {
 /// error: a public image needs no credentials.
 pub fn lookup(registry: &str) -> Result<Credentials> {
     let path = store_path()?;
-    let (store, unreadable_store) = match read_store() {
+    let (store, unreadable_store) = match read_store(&path) {
         Ok(store) => (store, None),
         Err(error) => (
             Store::default(),
             Some(UnreadableStore {
                 path: path.clone(),
-                reason: format!("{:#}", error.root_cause()),
+                hint: error.read_hint.clone().unwrap_or_else(|| {
+                    Hint::new(format!(
+                        "fix the file or delete it, then run `wasmctl registry login {registry}`"
+                    ))
+                }),
+                reason: error.reason,
             }),
         ),
     };
@@ -198,7 +241,7 @@ pub fn lookup(registry: &str) -> Result<Credentials> {
 
 /// Saves a login; returns the file it is in.
 pub fn save(registry: &str, username: &str, password: &str) -> Result<PathBuf> {
-    let mut store = read_store()?;
+    let mut store = read_store(&store_path()?)?;
     store.registries.insert(
         registry.to_string(),
         Login {
@@ -211,7 +254,7 @@ pub fn save(registry: &str, username: &str, password: &str) -> Result<PathBuf> {
 
 /// Forgets a login; `false` if there was none.
 pub fn remove(registry: &str) -> Result<bool> {
-    let mut store = read_store()?;
+    let mut store = read_store(&store_path()?)?;
     let removed = store.registries.remove(registry).is_some();
     if removed {
         write_store(&store)?;

@@ -68,8 +68,10 @@ pub enum RegistryError {
         registry: String,
         /// wasmctl's credentials file.
         path: PathBuf,
-        /// Why it could not be read: the I/O or TOML error.
+        /// Why it could not be read: the I/O error, or where the TOML is wrong.
         reason: String,
+        /// What to do about the file.
+        hint: Hint,
     },
     /// The repository, tag or digest is unknown to the registry.
     #[error("`{reference}` does not exist in the registry ({detail})")]
@@ -157,7 +159,7 @@ impl RegistryError {
             RegistryError::BadReference { .. } => "write HOST[:PORT]/REPOSITORY:TAG, e.g. 127.0.0.1:5000/demo/svc:v1 or ghcr.io/me/svc:1.0".to_string(),
             RegistryError::Unreachable { help, .. } => help.clone(),
             RegistryError::Unauthorized { registry, .. } => format!("run `wasmctl registry login {registry}`, or check the credentials in Docker's config.json"),
-            RegistryError::CredentialsUnreadable { registry, .. } => format!("fix the file or delete it, then run `wasmctl registry login {registry}`"),
+            RegistryError::CredentialsUnreadable { hint, .. } => return Some(hint.clone()),
             RegistryError::NotFound { .. } => "check the repository and tag; `wasmctl deploy` prints the reference it pushed".to_string(),
             RegistryError::ConnectionLost { .. } => "check that the registry still runs, then run the command again (a push tags only after every blob is uploaded, and never sends a blob the registry already holds)".to_string(),
             RegistryError::NoTarget => "name one (`wasmctl registry push HOST[:PORT]/REPO:TAG`, `wasmctl deploy --registry HOST[:PORT]/REPO:TAG`), or set `registry` in a [deploy] table of wasmctl.toml".to_string(),
