@@ -30,11 +30,12 @@ fn main() -> ExitCode {
             ExitCode::from(wasmctl::interrupt::EXIT_CODE)
         }
         Err(error) => {
-            ui.error(&error);
-            // Scripts read the error from stdout too; if that fails, stderr said it all.
+            // Scripts read the error from stdout; first, so a closed stderr cannot lose
+            // it. If stdout fails, stderr says it all.
             if json {
                 let _ = ui.error_json(&error);
             }
+            ui.error(&error);
             ExitCode::FAILURE
         }
     }

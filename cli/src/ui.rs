@@ -195,48 +195,72 @@ impl Ui {
 
     /// Prints an error and its causes the way cargo does, each followed by `help: TEXT`
     /// when it carries a hint; located errors (manifest and template files) end with
-    /// their rendered snippet, whose diagnostics hold their own help.
+    /// their rendered snippet, whose diagnostics hold their own help. A closed stderr
+    /// loses the message, nothing more.
     pub(crate) fn error(&self, error: &anyhow::Error) {
+        let mut text = String::new();
         for (depth, cause) in error.chain().enumerate() {
             if let Some(diagnostics) = located(cause) {
-                eprint!("{}", diagnostics.render(self.color));
-                return;
+                text.push_str(&diagnostics.render(self.color));
+                break;
             }
             if depth == 0 {
-                eprint!("{}", self.error_line(cause));
+                text.push_str(&self.error_line(cause));
             } else {
-                eprintln!("  {} {cause}", Style::new().bold().apply_to("caused by:"));
+                text.push_str(&format!(
+                    "  {} {cause}\n",
+                    Style::new().bold().apply_to("caused by:")
+                ));
             }
             if let Some(hint) = hint::of(cause) {
-                eprintln!("help: {hint}");
+                text.push_str(&format!("help: {hint}\n"));
             }
         }
+        let _ = std::io::stderr().write_all(text.as_bytes());
     }
 
     /// The error of a command run with `--json`, as one JSON document on stdout, for
-    /// scripts (people read [`Ui::error`] on stderr): `{"error": {"message", "causes",
-    /// "help"}}`. A located error contributes each of its diagnostics as a message,
-    /// `PATH:LINE:COLUMN: MESSAGE`, and their help. Nothing when the command printed its
-    /// result already (`doctor --json` reports the checks that then fail it).
+    /// scripts (people read [`Ui::error`] on stderr):
+    /// `{"error": {"message", "causes", "help", "problems"}}`. `message` is what went
+    /// wrong, `causes` the errors beneath it, `help` what to do about them; a located
+    /// error (a manifest or template file) lists every problem in `problems`, each with
+    /// its `file`, `line`, `column`, `message` and `help`, and its first problem is the
+    /// `message`. Nothing when the command printed its result already (`doctor --json`
+    /// reports the checks that then fail it). docs/errors.md documents this.
     pub(crate) fn error_json(&self, error: &anyhow::Error) -> anyhow::Result<()> {
         if self.json_written.load(Ordering::Relaxed) {
             return Ok(());
         }
         let mut messages = Vec::new();
         let mut help = Vec::new();
+        let mut problems = Vec::new();
         for cause in error.chain() {
             if let Some(diagnostics) = located(cause) {
-                let path = wasmctl::diagnostic::display_path(&diagnostics.path);
+                let file = wasmctl::diagnostic::display_path(&diagnostics.path);
                 for item in &diagnostics.items {
-                    messages.push(match &item.span {
+                    let (line, column) = match &item.span {
                         Some(span) => {
                             let (line, column) =
                                 wasmctl::diagnostic::line_column(&diagnostics.source, span.start);
-                            format!("{path}:{line}:{column}: {}", item.message)
+                            (Some(line), Some(column))
                         }
-                        None => format!("{path}: {}", item.message),
+                        None => (None, None),
+                    };
+                    problems.push(serde_json::json!({
+                        "file": file, "line": line, "column": column,
+                        "message": item.message, "help": item.help,
+                    }));
+                }
+                if let Some(first) = diagnostics.items.first() {
+                    messages.push(match &first.span {
+                        Some(span) => {
+                            let (line, column) =
+                                wasmctl::diagnostic::line_column(&diagnostics.source, span.start);
+                            format!("{file}:{line}:{column}: {}", first.message)
+                        }
+                        None => format!("{file}: {}", first.message),
                     });
-                    help.extend(item.help.clone());
+                    help.extend(first.help.clone());
                 }
                 break;
             }
@@ -249,7 +273,7 @@ impl Ui {
                 (first.clone(), rest)
             });
         self.json(&serde_json::json!({
-            "error": { "message": message, "causes": causes, "help": help }
+            "error": { "message": message, "causes": causes, "help": help, "problems": problems }
         }))
     }
 

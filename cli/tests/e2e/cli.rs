@@ -179,3 +179,51 @@ fn a_json_build_of_a_bad_manifest_reports_each_problem_with_its_help() {
     let help = error["help"][0].as_str().unwrap_or_default();
     assert!(help.starts_with("did you mean `source`?"), "{report}");
 }
+
+#[test]
+fn a_json_manifest_error_lists_every_problem_with_its_own_help() {
+    let app = crate::support::testdata().join("errors/92-every-manifest-problem-at-once");
+    let report = json_error(wasmctl(&app).args(["build", "--json"]));
+    let error = &report["error"];
+    // Problems 2 and 3 are no causes of problem 1.
+    assert_eq!(error["causes"], serde_json::json!([]), "{report}");
+    let problems = error["problems"].as_array().unwrap();
+    let lines: Vec<_> = problems.iter().map(|p| p["line"].as_u64()).collect();
+    assert_eq!(lines, [Some(8), Some(9), Some(10)], "{report}");
+    for problem in problems {
+        assert_eq!(problem["file"], "wasmctl.toml", "{report}");
+        assert!(problem["column"].as_u64().is_some(), "{report}");
+        assert!(!problem["message"].as_str().unwrap().is_empty(), "{report}");
+    }
+    assert_eq!(
+        error["message"],
+        format!(
+            "wasmctl.toml:8:{}: {}",
+            problems[0]["column"],
+            problems[0]["message"].as_str().unwrap()
+        ),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_json_error_reaches_stdout_when_stderr_is_closed() {
+    let app = crate::support::testdata().join("errors/31-unknown-component-flag");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = wasmctl_process(&app)
+        .args(["build", "--json", "--component", "apu"])
+        .stdin(std::process::Stdio::null())
+        .stderr(writer)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no component `apu`"),
+        "{report}"
+    );
+}

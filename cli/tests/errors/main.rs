@@ -531,6 +531,12 @@ fn render_catalogue(cases: &[(String, Case)], messages: &BTreeMap<&str, String>)
         "Every message says what is wrong, where (file, line and column, the value, or the \
          path), and what to do. Errors exit with code 1, usage errors (arguments clap \
          refuses) with 2; bad input never makes wasmctl panic.\n\n\
+         A command run with `--json` that fails after reading its arguments also prints \
+         one JSON document on stdout: `{\"error\": {\"message\", \"causes\", \"help\", \
+         \"problems\"}}`. `message` is what went wrong, `causes` the errors beneath it, \
+         `help` what to do (the `help:` lines below); a manifest or template file with \
+         problems lists each in `problems` (`file`, `line`, `column`, `message`, `help`), \
+         and its first problem is the `message`.\n\n\
          In the messages, `[CASE]` stands for the directory the command ran in, `[USER]` \
          for wasmctl's data, cache and config directories, `[PORT]` for a port picked at \
          random, and `[DURATION]` for a measured time.\n\n",
