@@ -198,6 +198,9 @@ fn kubectl_apply(file: &std::path::Path, ui: &Ui) -> Result<()> {
         .arg("apply")
         .arg("-f")
         .arg(file)
+        // What kubectl says is for people; deploy's stdout holds its result only (one
+        // JSON document with --json).
+        .stdout(std::io::stderr())
         .status();
     match status {
         Ok(status) if status.success() => {

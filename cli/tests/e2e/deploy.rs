@@ -318,6 +318,50 @@ fn kube_manifests_run_the_pushed_digest() {
         .stderr(contains(
             "kubectl was not found on PATH, so nothing was applied",
         ));
+
+    // A kubectl that talks on stdout, as the real one does (no cluster here): with
+    // --json, stdout still holds deploy's one document, and kubectl is heard on stderr.
+    let bin = tempfile::tempdir().unwrap();
+    let kubectl = bin.path().join("kubectl");
+    std::fs::write(
+        &kubectl,
+        "#!/bin/sh\necho \"deployment.apps/svc created ($*)\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &kubectl,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = wasmctl(template_app())
+        .env("PATH", path)
+        .args([
+            "deploy",
+            "--json",
+            "--registry",
+            &reference,
+            "--kube",
+            kube_dir.to_str().unwrap(),
+            "--apply",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("deployment.apps/svc created (apply -f"))
+        .get_output()
+        .stdout
+        .clone();
+    let document: serde_json::Value = serde_json::from_slice(&output).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&output)
+        )
+    });
+    assert_eq!(document["reference"], pushed["reference"]);
 }
 
 #[test]
