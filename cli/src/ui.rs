@@ -23,8 +23,10 @@ use wasmctl::hint;
 use wasmctl::manifest::{Component, ManifestError};
 use wasmctl::registry::PushProgress;
 
-/// Options every subcommand takes.
+/// Options every subcommand takes, shown under their own heading so a command's help
+/// starts with its own options.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Print only errors and results
     #[arg(short, long, global = true, conflicts_with = "verbose")]

@@ -227,3 +227,25 @@ fn a_json_error_reaches_stdout_when_stderr_is_closed() {
         "{report}"
     );
 }
+
+/// Options that only mean something with --from or --watch are refused, by name, in
+/// every combination where they would be silently ignored.
+#[test]
+fn options_that_need_from_or_watch_are_refused_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["up", "--insecure", "--watch"][..],
+        &["up", "--insecure", "--build"],
+        &["up", "--insecure", "--debug"],
+        &["up", "--insecure", "--manifest", "wasmctl.toml"],
+        &["up", "handler.wasm", "--clear"],
+        &["up", "handler.wasm", "--insecure"],
+        &["up", "--from", "127.0.0.1:5000/app:v1", "--clear"],
+    ] {
+        wasmctl(dir.path())
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot be used with"));
+    }
+}

@@ -52,13 +52,15 @@ use crate::ui::{Ui, relative};
     build keeps the last good version serving.")]
 pub(crate) struct UpArgs {
     /// Serve this component file on `/...` instead of an app
-    #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest", "from", "debug", "watch"])]
+    // clap skips a `requires` whose target conflicts with an argument given, so the
+    // options that need --from or --watch are refused here by name too.
+    #[arg(value_name = "FILE.wasm", conflicts_with_all = ["build", "manifest", "from", "debug", "watch", "clear", "insecure"])]
     pub file: Option<PathBuf>,
     /// Serve an app pulled from a registry: HOST[:PORT]/REPO:TAG or ...@sha256:...
-    #[arg(long, value_name = "REF", conflicts_with_all = ["build", "manifest", "debug", "watch"])]
+    #[arg(long, value_name = "REF", conflicts_with_all = ["build", "manifest", "debug", "watch", "clear"])]
     pub from: Option<String>,
     /// With --from: allow plain HTTP to a registry that is not on loopback
-    #[arg(long, requires = "from")]
+    #[arg(long, requires = "from", conflicts_with_all = ["build", "manifest", "debug", "watch"])]
     pub insecure: bool,
     /// Run `wasmctl build` first
     #[arg(long)]
@@ -96,8 +98,8 @@ pub(crate) struct WatchArgs {
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// Serve the debug builds of cargo components (`wasmctl build --debug`; with --build
-    /// or --watch, build them that way)
+    /// Serve the debug builds of cargo components (`wasmctl build --debug`); when
+    /// building first or watching, build them that way
     #[arg(long)]
     pub debug: bool,
     /// Address to listen on
