@@ -152,25 +152,103 @@ fn commands_importing_commands() -> Result<Vec<String>> {
         for (file, parent) in files {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            for (number, line) in text.lines().enumerate() {
-                for (other, _) in commands.iter().filter(|(other, _)| other != command) {
-                    let paths = [
-                        format!("{parent}{other}::"),
-                        format!("crate::commands::{other}::"),
-                    ];
-                    // `use super::{build, ...}`
-                    let grouped = line.contains(&format!("{parent}{{"))
-                        && line.split(['{', ',', '}', ' ']).any(|item| item == other);
-                    if grouped || paths.iter().any(|used| line.contains(used.as_str())) {
-                        problems.push(format!(
-                            "{}:{}: command `{command}` uses command `{other}`",
-                            file.strip_prefix(root()).unwrap_or(&file).display(),
-                            number + 1
-                        ));
-                    }
+            let shown = file
+                .strip_prefix(root())
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            for (line, used) in paths_used(&text, parent) {
+                if let Some((other, _)) = commands
+                    .iter()
+                    .find(|(other, _)| other != command && used.contains(other))
+                {
+                    problems.push(format!(
+                        "{shown}:{line}: command `{command}` uses command `{other}`"
+                    ));
                 }
             }
         }
     }
     Ok(problems)
+}
+
+/// The module names each path into `commands` starts with, by line: `use` statements
+/// (however they are grouped or broken over lines) whose path starts at `parent` (how the
+/// file names the `commands` module) or at `crate::commands::`, and paths such as
+/// `super::build::build_app(...)` in code.
+fn paths_used(text: &str, parent: &str) -> Vec<(usize, Vec<String>)> {
+    let roots = [parent.to_string(), "crate::commands::".to_string()];
+    let identifiers = |path: &str| -> Vec<String> {
+        path.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|word| !word.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut found = Vec::new();
+    let mut statement: Option<(usize, String)> = None;
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if statement.is_none() && (trimmed.starts_with("use ") || trimmed.starts_with("pub use ")) {
+            statement = Some((number + 1, String::new()));
+        }
+        if let Some((start, mut text)) = statement.take() {
+            text.push_str(trimmed);
+            if !trimmed.contains(';') {
+                statement = Some((start, text));
+                continue;
+            }
+            let path: String = text
+                .trim_start_matches("pub ")
+                .trim_start_matches("use ")
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            if let Some(rest) = roots
+                .iter()
+                .find_map(|root| path.strip_prefix(root.as_str()))
+            {
+                found.push((start, identifiers(rest)));
+            }
+            continue;
+        }
+        for root in &roots {
+            for (at, _) in line.match_indices(root.as_str()) {
+                let rest = &line[at + root.len()..];
+                let module: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if rest[module.len()..].starts_with("::") {
+                    found.push((number + 1, vec![module]));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paths_used;
+
+    #[test]
+    fn every_way_of_naming_a_command_module_is_seen() {
+        let text = "use super::registry;\n\
+                    use super::{\n    JsonArgs,\n    build,\n};\n\
+                    use crate::commands::{up, deploy};\n\
+                    fn f() { super::build::build_app(); crate::commands::new::run(); }\n\
+                    use super::ManifestArgs;\n";
+        let found = paths_used(text, "super::");
+        assert_eq!(
+            found,
+            vec![
+                (1, vec!["registry".to_string()]),
+                (2, vec!["JsonArgs".to_string(), "build".to_string()]),
+                (6, vec!["up".to_string(), "deploy".to_string()]),
+                (7, vec!["build".to_string()]),
+                (7, vec!["new".to_string()]),
+                (8, vec!["ManifestArgs".to_string()]),
+            ]
+        );
+    }
 }

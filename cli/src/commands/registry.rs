@@ -203,10 +203,20 @@ impl RegistryCommand {
 
 /// The password piped in: all of stdin, without the final line break.
 fn password_from_stdin(host: &str, username: &str) -> Result<String> {
+    // Bounded like any text wasmctl reads: a stream without end must not fill memory.
+    let limit = wasmctl::limits::TEXT_FILE;
     let mut password = String::new();
-    std::io::stdin()
-        .read_to_string(&mut password)
-        .context("reading the password from stdin")?;
+    wasmctl::limits::Bounded::new(
+        std::io::stdin(),
+        limit,
+        limit.value()?,
+        "the password on stdin",
+    )
+    .read_to_string(&mut password)
+    .map_err(|error| match wasmctl::limits::find_too_large(&error) {
+        Some(too_large) => anyhow::Error::new(too_large.clone()),
+        None => anyhow::Error::new(error).context("reading the password from stdin"),
+    })?;
     let password = password.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
         bail!(Hinted::new(

@@ -72,9 +72,12 @@ impl Hinted {
         }
     }
 
-    /// The error this one happened because of (the message says what that meant).
-    pub fn because(mut self, source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        self.source = Some(source.into());
+    /// The error this one happened because of (the message says what that meant). A
+    /// typed error, not an `anyhow::Error`: boxed as itself, it stays visible to
+    /// `downcast_ref` (and so its hint to `wasmctl::hint::of`), which a boxed
+    /// `anyhow::Error` would hide.
+    pub fn because(mut self, source: impl Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
         self
     }
 
@@ -103,20 +106,6 @@ impl Error for Hinted {
     }
 }
 
-/// `.hint(...)` on a failed result whose error is a bare message (a `String`, as the
-/// checks of [`crate::names`] and the manifest's rules return), making it a [`Hinted`]:
-/// `check_name("app name", name).hint("choose another name")?`.
-pub trait HintExt<T> {
-    /// The error, now with `hint`.
-    fn hint(self, hint: impl Into<Hint>) -> Result<T, Hinted>;
-}
-
-impl<T> HintExt<T> for Result<T, String> {
-    fn hint(self, hint: impl Into<Hint>) -> Result<T, Hinted> {
-        self.map_err(|message| Hinted::new(message, hint))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,13 +121,5 @@ mod tests {
         let hinted = error.downcast_ref::<Hinted>().expect("a Hinted");
         assert_eq!(hinted.hint().text(), "do this");
         assert!(error.chain().any(|cause| cause.is::<Typed>()));
-    }
-
-    #[test]
-    fn hint_ext_turns_a_message_into_a_hinted_error() {
-        let failed: Result<(), String> = Err("bad name".to_string());
-        let error = failed.hint("choose another").unwrap_err();
-        assert_eq!(error.message(), "bad name");
-        assert_eq!(error.hint(), &Hint::new("choose another"));
     }
 }

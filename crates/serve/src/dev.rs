@@ -30,8 +30,8 @@ pub trait DevReport {
     fn builds(&mut self) -> &mut dyn BuildProgress;
     /// Saves were seen; a rebuild follows.
     fn changed(&mut self, changes: &Changes);
-    /// A build, the manifest or the load into the host failed; the last good version
-    /// keeps serving.
+    /// A build, the manifest or the load into the host failed; what was served before
+    /// (if anything: not after a failed first build) keeps serving.
     fn failed(&mut self, error: &anyhow::Error);
     /// The file watcher had a problem it goes on after.
     fn watch_trouble(&mut self, error: &dyn std::error::Error);
@@ -79,8 +79,13 @@ pub struct DevLoop {
 
 impl DevLoop {
     /// Starts watching `app`'s files: before the first build, so a save during it is
-    /// not missed.
+    /// not missed. Builds are of `settings.profile`, the profile served, whatever
+    /// `options.profile` says.
     pub fn new(app: App, settings: ServeSettings, options: BuildOptions) -> Result<DevLoop> {
+        let options = BuildOptions {
+            profile: settings.profile,
+            ..options
+        };
         let plan = WatchPlan::for_app(&app);
         let mut watcher = Watcher::new(DEBOUNCE).context("starting the file watcher")?;
         watcher.follow(&plan).context("watching the app's files")?;

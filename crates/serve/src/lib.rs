@@ -154,20 +154,20 @@ pub fn check_mounts(app: &App) -> Result<()> {
     Ok(())
 }
 
-/// Checks that every component of `app` is built for `profile` and valid, and returns
-/// those served from a build older than their inputs.
-pub fn check_built(app: &App, profile: Profile) -> Result<Vec<StaleBuild>> {
-    let mut stale = Vec::new();
+/// Checks that every component of `app` is built for `profile` and valid; each one
+/// served from a build older than its inputs is handed to `stale` as it is found (before
+/// a later component's failure ends the check).
+pub fn check_built(app: &App, profile: Profile, stale: &mut dyn FnMut(StaleBuild)) -> Result<()> {
     for component in app.components.values() {
         build::check_source(app, component, profile)?;
         if let Some(input) = build::stale_input(app, component, profile) {
-            stale.push(StaleBuild {
+            stale(StaleBuild {
                 component: component.id.clone(),
                 input,
             });
         }
     }
-    Ok(stale)
+    Ok(())
 }
 
 /// A load failure as the user reads it: a component whose memory limit is below what it

@@ -281,13 +281,13 @@ impl UpArgs {
                 &mut ui.build_progress(&app.dir),
             )?;
         } else {
-            for stale in wasmctl_serve::check_built(app, profile)? {
+            wasmctl_serve::check_built(app, profile, &mut |stale| {
                 ui.warn(format!(
                     "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
                     stale.component,
                     relative(&stale.input, &app.dir)
-                ));
-            }
+                ))
+            })?;
         }
         Ok(Served::app(app, profile))
     }
