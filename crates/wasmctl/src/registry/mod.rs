@@ -273,8 +273,7 @@ impl Registry {
         match error {
             OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
                 let reason = root_cause(&e);
-                // rustls's words for a plain HTTP answer to its TLS hello.
-                let answered_plain_http = reason.contains("InvalidContentType");
+                let answered_plain_http = answered_plain_http(&e);
                 let help = if answered_plain_http && !self.plain_http {
                     "the registry answers in plain HTTP, and wasmctl uses HTTPS for every registry that is not on loopback; if you trust the network to it, pass --insecure (or, for `wasmctl deploy`, set `insecure = true` in [deploy])"
                 } else {
@@ -891,6 +890,32 @@ pub fn export(app_dir: &Path, target: &Path) -> Result<()> {
         .with_context(|| format!("creating a staging directory in `{}`", parent.display()))?;
     crate::fs_tree::copy_tree(app_dir, staging.path())?;
     crate::fs_tree::place_dir(staging, target)
+}
+
+/// Whether TLS failed because the server answered its hello in plain HTTP: rustls finds
+/// a record of no TLS content type. Found by type along the error's causes, including
+/// the error inside an `io::Error` (whose `source` skips it).
+fn answered_plain_http(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if matches!(
+            error.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidMessage(
+                rustls::InvalidMessage::InvalidContentType
+            ))
+        ) {
+            return true;
+        }
+        if let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && answered_plain_http(inner)
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 #[cfg(test)]
