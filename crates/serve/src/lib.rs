@@ -15,6 +15,7 @@ use anyhow::Result;
 use wasmctl::build::{self, Profile};
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
+use wasmctl::variables::{Given, Resolved};
 use wasmctl_host::{AppConfig, ComponentConfig, LoadError, OutboundRule};
 
 /// The settings of `up` that change what each component gets (the server's own limits
@@ -27,6 +28,9 @@ pub struct ServeSettings {
     pub env: Vec<(String, String)>,
     /// `--request-timeout`: the time limit of every component, over the manifest's.
     pub request_timeout: Option<Duration>,
+    /// `--variable`: values of app variables, over every other source
+    /// ([`wasmctl::variables::resolve`]).
+    pub variables: Vec<(String, Given)>,
 }
 
 /// What `up` serves: an app from a manifest, or one bare component.
@@ -38,12 +42,16 @@ pub struct Served {
     pub components: Vec<(Component, PathBuf)>,
     /// Routes to component ids, in the manifest's order.
     pub routes: Vec<(Route, String)>,
+    /// The values of the app's variables; each component reads its own templates of them.
+    pub variables: Resolved,
 }
 
 impl Served {
-    /// `app` as built for `profile`.
-    pub fn app(app: &App, profile: Profile) -> Served {
+    /// `app` as built for `profile`, its variables valued `variables` (what
+    /// [`wasmctl::variables::resolve`] made of them).
+    pub fn app(app: &App, profile: Profile, variables: Resolved) -> Served {
         Served {
+            variables,
             dir: app.dir.clone(),
             components: app
                 .components
@@ -82,6 +90,7 @@ impl Served {
             environment: Default::default(),
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
+            variables: Default::default(),
             limits: Limits::default(),
             build: None,
         };
@@ -92,6 +101,7 @@ impl Served {
                 .unwrap_or_else(|| PathBuf::from(".")),
             components: vec![(component, path)],
             routes: vec![(Route::Prefix(String::new()), id)],
+            variables: Resolved::default(),
         })
     }
 
@@ -102,7 +112,9 @@ impl Served {
             components: self
                 .components
                 .iter()
-                .map(|(component, path)| component_config(component, path, &self.dir, settings))
+                .map(|(component, path)| {
+                    component_config(component, path, &self.dir, settings, &self.variables)
+                })
                 .collect(),
             routes: self
                 .routes
@@ -204,6 +216,7 @@ fn component_config(
     path: &Path,
     dir: &Path,
     settings: &ServeSettings,
+    variables: &Resolved,
 ) -> ComponentConfig {
     let mut environment: Vec<(String, String)> =
         component.environment.clone().into_iter().collect();
@@ -239,6 +252,7 @@ fn component_config(
             .or(component.limits.timeout)
             .unwrap_or(manifest::DEFAULT_TIMEOUT),
         memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
+        config: variables.for_component(component).into_iter().collect(),
     }
 }
 
@@ -272,25 +286,45 @@ mod tests {
             environment: [("MODE".to_string(), "manifest".to_string())].into(),
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
+            variables: Default::default(),
             limits: Limits::default(),
             build: None,
         };
         let dir = Path::new("/app");
         let none = ServeSettings::default();
-        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &none);
+        let config = component_config(
+            &component,
+            Path::new("/app/svc.wasm"),
+            dir,
+            &none,
+            &Resolved::default(),
+        );
         assert_eq!(config.timeout, manifest::DEFAULT_TIMEOUT);
         assert_eq!(config.memory, manifest::DEFAULT_MEMORY);
 
         component.limits.timeout = Some(Duration::from_secs(5));
-        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &none);
+        let config = component_config(
+            &component,
+            Path::new("/app/svc.wasm"),
+            dir,
+            &none,
+            &Resolved::default(),
+        );
         assert_eq!(config.timeout, Duration::from_secs(5));
 
         let flags = ServeSettings {
             profile: Profile::Release,
             env: vec![("MODE".into(), "flag".into())],
             request_timeout: Some(Duration::from_secs(2)),
+            variables: Vec::new(),
         };
-        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &flags);
+        let config = component_config(
+            &component,
+            Path::new("/app/svc.wasm"),
+            dir,
+            &flags,
+            &Resolved::default(),
+        );
         assert_eq!(config.timeout, Duration::from_secs(2));
         // The flag's value comes last, so it is the one the guest reads.
         assert_eq!(

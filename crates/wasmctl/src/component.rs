@@ -369,9 +369,8 @@ impl HostWorld {
         let main = WIT
             .get_file("world.wit")
             .ok_or_else(|| anyhow::anyhow!("wit/world.wit is missing"))?;
-        let is_wit = |file: &&include_dir::File<'_>| {
-            file.path().extension().is_some_and(|ext| ext == "wit")
-        };
+        let is_wit =
+            |file: &&include_dir::File<'_>| file.path().extension().is_some_and(|ext| ext == "wit");
         let deps_dir = WIT
             .get_dir("deps")
             .ok_or_else(|| anyhow::anyhow!("wit/deps is missing"))?;

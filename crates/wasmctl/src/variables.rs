@@ -42,9 +42,7 @@ impl std::fmt::Debug for Given {
 /// manifest's rule ([`check_variable_name`]). Errors never quote the value.
 pub fn parse_given(text: &str) -> Result<(String, Given), String> {
     let Some((name, value)) = text.split_once('=') else {
-        return Err(
-            "write NAME=VALUE, or NAME=@FILE to read the value from a file".to_string(),
-        );
+        return Err("write NAME=VALUE, or NAME=@FILE to read the value from a file".to_string());
     };
     check_variable_name(name)?;
     let given = match value.strip_prefix('@') {
@@ -81,9 +79,11 @@ pub struct Resolved {
 impl std::fmt::Debug for Resolved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map()
-            .entries(self.values.iter().map(|(name, value)| {
-                (name, if value.secret { "<secret>" } else { "<set>" })
-            }))
+            .entries(
+                self.values
+                    .iter()
+                    .map(|(name, value)| (name, if value.secret { "<secret>" } else { "<set>" })),
+            )
             .finish()
     }
 }
@@ -99,7 +99,9 @@ impl Resolved {
                 let value = template.render(|name| {
                     // The manifest declares every variable a template names, and each
                     // declared one was resolved (or `resolve` failed).
-                    self.values.get(name).map_or("", |value| value.text.as_str())
+                    self.values
+                        .get(name)
+                        .map_or("", |value| value.text.as_str())
                 });
                 (key.clone(), value)
             })
@@ -397,13 +399,20 @@ mod tests {
         let unknown = [("greting".to_string(), Given::Text("x".into()))];
         let error = resolve_with(&app, &unknown, &|_| None).unwrap_err();
         assert!(
-            error.hint().unwrap().to_string().contains("did you mean `greeting`?"),
+            error
+                .hint()
+                .unwrap()
+                .to_string()
+                .contains("did you mean `greeting`?"),
             "{error}"
         );
 
         std::fs::write(dir.path().join("token"), "s3cret").unwrap();
         let given = [
-            ("api_token".to_string(), Given::File(dir.path().join("token"))),
+            (
+                "api_token".to_string(),
+                Given::File(dir.path().join("token")),
+            ),
             ("other".to_string(), Given::Text("o".into())),
         ];
         let values = read(&resolve_with(&app, &given, &|_| None).unwrap(), &app);
@@ -421,11 +430,17 @@ mod tests {
     fn a_broken_dotenv_line_is_named_by_number_never_quoted() {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path(), DECLARED);
-        std::fs::write(dir.path().join(".env"), "A=1\nWASMCTL_VARIABLE_API_TOKEN 'hunter2\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "A=1\nWASMCTL_VARIABLE_API_TOKEN 'hunter2\n",
+        )
+        .unwrap();
         let error = resolve_with(&app, &[], &|_| None).unwrap_err();
         let shown = format!("{error}: {}", std::error::Error::source(&error).unwrap());
-        assert!(shown.ends_with(".env:2: this line is not `NAME=VALUE`"), "{shown}");
+        assert!(
+            shown.ends_with(".env:2: this line is not `NAME=VALUE`"),
+            "{shown}"
+        );
         assert!(!shown.contains("hunter2"));
     }
 

@@ -98,12 +98,14 @@ impl Declared {
                 .find(|(key, _)| key.get_ref() == name)
                 .map(|(_, value)| value.get_ref())
         }
-        let keys = |name: &str| -> Vec<String> { match entry(document.get_ref(), name) {
-            Some(DeValue::Table(table)) => {
-                table.keys().map(|id| id.get_ref().to_string()).collect()
+        let keys = |name: &str| -> Vec<String> {
+            match entry(document.get_ref(), name) {
+                Some(DeValue::Table(table)) => {
+                    table.keys().map(|id| id.get_ref().to_string()).collect()
+                }
+                _ => Vec::new(),
             }
-            _ => Vec::new(),
-        } };
+        };
         let components = keys("component");
         let variables = keys("variables");
         let valued_variables = match entry(document.get_ref(), "variables") {

@@ -122,7 +122,8 @@ impl Template {
 /// letters and digits, each starting with a letter, joined by single `_` (`api_token`,
 /// `db2_url`). It makes `WASMCTL_VARIABLE_<NAME>` a valid environment variable name.
 pub fn check_variable_name(name: &str) -> Result<(), String> {
-    let rule = "use lowercase letters, digits and `_`, each `_`-separated word starting with a letter";
+    let rule =
+        "use lowercase letters, digits and `_`, each `_`-separated word starting with a letter";
     let valid = |name: &str| {
         !name.is_empty()
             && name.split('_').all(|word| {
@@ -195,8 +196,18 @@ mod tests {
 
         let open = Template::parse("a {{ b").unwrap_err();
         assert_eq!(open.at, 2..6);
-        assert!(Template::parse("{{ }}").unwrap_err().message.contains("names no"));
-        assert!(Template::parse("{{ Bad }}").unwrap_err().message.contains("`Bad`"));
+        assert!(
+            Template::parse("{{ }}")
+                .unwrap_err()
+                .message
+                .contains("names no")
+        );
+        assert!(
+            Template::parse("{{ Bad }}")
+                .unwrap_err()
+                .message
+                .contains("`Bad`")
+        );
         // A lone `}}` is text, as in Spin.
         assert!(Template::parse("a }} b").is_ok());
     }

@@ -580,11 +580,17 @@ mod tests {
             .map(|entry| entry.unwrap().path().unwrap().display().to_string())
             .collect();
         assert!(names.contains(&"note.txt".to_string()), "{names:?}");
-        assert!(!names.iter().any(|name| name.ends_with(".env")), "{names:?}");
+        assert!(
+            !names.iter().any(|name| name.ends_with(".env")),
+            "{names:?}"
+        );
         // The manifest layer holds the declarations as written, and no value.
         let manifest = artifact.layers.last().unwrap();
         let text = std::str::from_utf8(&manifest.data).unwrap();
-        assert!(text.contains("secret = true") && !text.contains("s3cret"), "{text}");
+        assert!(
+            text.contains("secret = true") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 
     #[test]
