@@ -129,7 +129,7 @@ pub enum VariableError {
         file: PathBuf,
         /// Why reading failed.
         #[source]
-        source: ReadError,
+        source: Box<ReadError>,
     },
     /// The app's `.env` file cannot be read or parsed.
     #[error(
@@ -165,7 +165,7 @@ pub enum VariableError {
 pub enum DotEnvProblem {
     /// Not readable (a directory, a device, too large, not UTF-8...).
     #[error(transparent)]
-    Read(ReadError),
+    Read(Box<ReadError>),
     /// A line that is not `NAME=VALUE`.
     #[error("this line is not `NAME=VALUE`")]
     Line,
@@ -273,7 +273,7 @@ fn given_value(name: &str, given: &Given) -> Result<String, VariableError> {
             limits::read_text(file, limits::TEXT_FILE).map_err(|source| VariableError::File {
                 name: name.to_string(),
                 file: file.clone(),
-                source,
+                source: Box::new(source),
             })
         }
     }
@@ -292,7 +292,7 @@ fn read_dotenv(file: &Path) -> Result<BTreeMap<String, String>, VariableError> {
         Err(ReadError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(BTreeMap::new());
         }
-        Err(error) => return Err(problem(None, DotEnvProblem::Read(error))),
+        Err(error) => return Err(problem(None, DotEnvProblem::Read(Box::new(error)))),
     };
     let mut pairs = BTreeMap::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {

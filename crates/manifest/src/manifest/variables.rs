@@ -38,6 +38,9 @@ pub enum TemplatePart {
     Variable(String),
 }
 
+/// A `{{ name }}` of a template: the name, and where it is in the template's text.
+pub(super) type Reference = (String, std::ops::Range<usize>);
+
 /// Why a template does not parse: what is wrong, and where in its text (a byte range).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct TemplateError {
@@ -49,9 +52,7 @@ impl Template {
     /// Parses `text` as Spin does: `{{`, an expression, `}}`; the expression, trimmed,
     /// must be a variable name ([`check_variable_name`]). Each variable reference comes
     /// with its byte range in `text`, for located errors.
-    pub(super) fn parse(
-        text: &str,
-    ) -> Result<(Template, Vec<(String, std::ops::Range<usize>)>), TemplateError> {
+    pub(super) fn parse(text: &str) -> Result<(Template, Vec<Reference>), TemplateError> {
         let mut parts = Vec::new();
         let mut references = Vec::new();
         let mut rest = 0;
