@@ -278,6 +278,36 @@ mod tests {
     }
 
     #[test]
+    fn each_component_reads_its_own_variables_only() {
+        // Nothing is read from this directory: it has no `.env`.
+        let app = manifest::parse(
+            Path::new("/nonexistent/wasmctl.toml"),
+            "manifest_version = 1\n[application]\nname = \"app\"\n\
+             [variables]\ngreeting = { default = \"hello\" }\ntoken = { required = true, secret = true }\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"reads\"\n\
+             [component.reads]\nsource = \"a.wasm\"\n\
+             variables = { message = \"{{ greeting }}, {{ token }}\" }\n\
+             [component.plain]\nsource = \"b.wasm\"\n"
+                .to_string(),
+        )
+        .unwrap();
+        let given = [("token".to_string(), Given::Text("t".into()))];
+        let values = wasmctl::variables::resolve(&app, &given).unwrap();
+        let config = Served::app(&app, Profile::Release, values).host_config(&Default::default());
+        let reads = config.components.iter().find(|c| c.id == "reads").unwrap();
+        let plain = config.components.iter().find(|c| c.id == "plain").unwrap();
+        assert_eq!(
+            reads.config,
+            [("message".to_string(), "hello, t".to_string())]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(plain.config, Default::default());
+        // The host's debug print names keys only.
+        assert_eq!(format!("{:?}", reads.config), "{\"message\"}");
+    }
+
+    #[test]
     fn the_flag_wins_over_the_manifest_over_the_default() {
         let mut component = Component {
             id: "svc".into(),
