@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-use crate::support::{get, serve, serve_with, testdata, wasmctl};
+use crate::support::{Server, get, serve, serve_with, testdata, wasmctl};
 
 /// The `config-reader` guest built against each version of wasi:config (`config-draft`,
 /// `config-rc1`), built once per run.
@@ -213,4 +214,56 @@ fn a_secret_never_shows_in_output_or_errors() {
         assert!(!shown.contains(SECRET), "{args:?}: {shown}");
         assert!(shown.contains("variable"), "{args:?}: {shown}");
     }
+}
+
+/// Waits (bounded) until `path` answers `body`, or panics with what the server said.
+fn wait_for_body(server: &Server, path: &str, body: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while get(&server.url(path)).1 != body {
+        assert!(
+            Instant::now() < deadline,
+            "GET {path} never answered {body:?}; server said:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn up_watch_resolves_again_on_each_manifest_save() {
+    let dir = app(GREETING_AND_TOKEN);
+    let server = serve(dir.path(), &["--watch", "--variable", "api_token=t"]);
+    assert_eq!(
+        get(&server.url("/draft/get?key=greeting")).1,
+        "hello, world"
+    );
+
+    // Saved as an editor does: a new file renamed over the manifest.
+    let manifest = dir.path().join("wasmctl.toml");
+    let save = |text: String| {
+        let temporary = dir.path().join("wasmctl.toml.swp");
+        std::fs::write(&temporary, text).unwrap();
+        std::fs::rename(&temporary, &manifest).unwrap();
+    };
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let changed_default = text.replace("default = \"hello\"", "default = \"hi\"");
+    save(changed_default.clone());
+    wait_for_body(&server, "/draft/get?key=greeting", "hi, world");
+
+    // A new required variable without a value: said, and the last good version serves.
+    save(changed_default.replace(
+        "[variables]\n",
+        "[variables]\nregion = { required = true }\n",
+    ));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !server.stderr().contains("the app's variables lack values") {
+        assert!(Instant::now() < deadline, "{}", server.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        server.stderr().contains("required variable `region`"),
+        "{}",
+        server.stderr()
+    );
+    assert_eq!(get(&server.url("/draft/get?key=greeting")).1, "hi, world");
 }
