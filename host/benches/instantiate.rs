@@ -35,6 +35,7 @@ fn instantiate(c: &mut Criterion) {
             outbound: Vec::new(),
             timeout: Duration::from_secs(30),
             memory: 128 << 20,
+            config: Default::default(),
         }],
         routes: vec![(Route::Prefix(String::new()), "svc".into())],
     })

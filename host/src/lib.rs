@@ -1,7 +1,8 @@
 //! The embedded Wasmtime HTTP server behind `wasmctl up`.
 //!
 //! The host serves `wasi:http/proxy` components (plus the wasi:cli and wasi:filesystem
-//! interfaces Rust std imports; never wasi:sockets). It knows nothing of manifests or
+//! interfaces Rust std imports, and `wasi:config/store` in the two versions in use; never
+//! wasi:sockets). It knows nothing of manifests or
 //! terminals: the caller describes components and routes with [`HostConfig`], and
 //! receives guest output through [`GuestOutput`], one [`RequestRecord`] per answered
 //! request through [`AccessLog`], and logs through `tracing`.
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod config;
 mod engine;
 mod handler;
 mod outbound;
@@ -39,6 +41,7 @@ use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 pub use access::{AccessLog, RequestRecord};
+pub use config::ConfigValues;
 pub use engine::MAX_INSTANCES;
 pub use outbound::{OutboundPolicy, OutboundRule};
 pub use request_path::{NormalPath, PathError};
@@ -162,6 +165,8 @@ pub struct ComponentConfig {
     pub timeout: Duration,
     /// Linear memory cap per instance, in bytes.
     pub memory: u64,
+    /// What the guest reads through `wasi:config/store` (either version); empty denies all.
+    pub config: ConfigValues,
 }
 
 /// Limits of the server itself.

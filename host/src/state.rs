@@ -12,6 +12,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::ComponentConfig;
+use crate::config::ConfigValues;
 use crate::outbound::OutboundPolicy;
 
 /// Which of a guest's output streams a line came from.
@@ -37,6 +38,8 @@ pub(crate) struct RequestState {
     hooks: OutboundHooks,
     table: ResourceTable,
     pub limits: MemoryCap,
+    /// What `wasi:config/store` answers.
+    config: ConfigValues,
 }
 
 /// The per-instance memory cap. A growth past it traps at once (a memory bomb does not
@@ -151,7 +154,13 @@ impl RequestState {
             },
             table: ResourceTable::new(),
             limits: MemoryCap::new(config.memory),
+            config: config.config.clone(),
         })
+    }
+
+    /// The values `wasi:config/store` answers with.
+    pub(crate) fn config(&mut self) -> &ConfigValues {
+        &self.config
     }
 }
 

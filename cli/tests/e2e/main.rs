@@ -16,4 +16,5 @@ mod readme;
 mod support;
 mod templates;
 mod up;
+mod variables;
 mod watch;

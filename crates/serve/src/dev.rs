@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use wasmctl::build::{BuildOptions, BuildProgress, build_app};
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Route};
+use wasmctl::variables::{self, Resolved};
 use wasmctl::watch::{Changes, WatchError, WatchPlan, Watcher};
 use wasmctl_host::{Compilation, Host};
 
@@ -50,6 +51,9 @@ pub enum Kept {
     BuildFailed,
     /// `wasmctl.toml` does not load.
     ManifestInvalid,
+    /// `wasmctl.toml` loads, but its variables cannot be given values (a new required
+    /// variable, say).
+    VariablesUnresolved,
 }
 
 /// Where a reload's time went.
@@ -70,6 +74,8 @@ pub struct DevLoop {
     settings: ServeSettings,
     options: BuildOptions,
     app: App,
+    /// The values of `app`'s variables.
+    variables: Resolved,
     plan: WatchPlan,
     watcher: Watcher,
     /// Components that still need a good build (their last build failed, or they
@@ -79,13 +85,15 @@ pub struct DevLoop {
 
 impl DevLoop {
     /// Starts watching `app`'s files: before the first build, so a save during it is
-    /// not missed. Builds are of `settings.profile`, the profile served, whatever
+    /// not missed. Fails when the app's variables cannot be given values. Builds are of
+    /// `settings.profile`, the profile served, whatever
     /// `options.profile` says.
     pub fn new(app: App, settings: ServeSettings, options: BuildOptions) -> Result<DevLoop> {
         let options = BuildOptions {
             profile: settings.profile,
             ..options
         };
+        let variables = variables::resolve(&app, &settings.variables)?;
         let plan = WatchPlan::for_app(&app);
         let mut watcher = Watcher::new(DEBOUNCE).context("starting the file watcher")?;
         watcher.follow(&plan).context("watching the app's files")?;
@@ -93,6 +101,7 @@ impl DevLoop {
             settings,
             options,
             app,
+            variables,
             plan,
             watcher,
             failed: BTreeSet::new(),
@@ -106,7 +115,7 @@ impl DevLoop {
 
     /// What is served for the app as last loaded.
     pub fn served(&self) -> Served {
-        Served::app(&self.app, self.settings.profile)
+        Served::app(&self.app, self.settings.profile, self.variables.clone())
     }
 
     /// Builds every component and loads the app into `host`; `None` when something
@@ -166,8 +175,15 @@ impl DevLoop {
     fn apply(&mut self, host: &Host, changes: &Changes, report: &mut dyn DevReport) {
         let mut to_build = changes.components.clone();
         if changes.manifest {
-            match manifest::load(&self.app.manifest_path) {
-                Ok(app) => {
+            let reloaded = match manifest::load(&self.app.manifest_path) {
+                Err(error) => Err((anyhow::Error::from(error), Kept::ManifestInvalid)),
+                Ok(app) => match variables::resolve(&app, &self.settings.variables) {
+                    Ok(values) => Ok((app, values)),
+                    Err(error) => Err((error.into(), Kept::VariablesUnresolved)),
+                },
+            };
+            match reloaded {
+                Ok((app, values)) => {
                     // Components that are new, or whose source or build changed.
                     to_build.extend(
                         app.components
@@ -183,12 +199,13 @@ impl DevLoop {
                     self.failed.retain(|id| app.components.contains_key(id));
                     self.plan = WatchPlan::for_app(&app);
                     self.app = app;
+                    self.variables = values;
                 }
-                Err(error) => {
+                Err((error, kept)) => {
                     // Their edits are not lost: they are built once the manifest is fixed.
                     self.failed.extend(changes.components.iter().cloned());
-                    report.failed(&error.into());
-                    report.kept(Kept::ManifestInvalid);
+                    report.failed(&error);
+                    report.kept(kept);
                     return;
                 }
             }

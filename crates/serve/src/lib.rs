@@ -15,6 +15,7 @@ use anyhow::Result;
 use wasmctl::build::{self, Profile};
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
+use wasmctl::variables::{Given, Resolved};
 use wasmctl_host::{AppConfig, ComponentConfig, LoadError, OutboundRule};
 
 /// The settings of `up` that change what each component gets (the server's own limits
@@ -27,6 +28,9 @@ pub struct ServeSettings {
     pub env: Vec<(String, String)>,
     /// `--request-timeout`: the time limit of every component, over the manifest's.
     pub request_timeout: Option<Duration>,
+    /// `--variable`: values of app variables, over every other source
+    /// ([`wasmctl::variables::resolve`]).
+    pub variables: Vec<(String, Given)>,
 }
 
 /// What `up` serves: an app from a manifest, or one bare component.
@@ -38,12 +42,16 @@ pub struct Served {
     pub components: Vec<(Component, PathBuf)>,
     /// Routes to component ids, in the manifest's order.
     pub routes: Vec<(Route, String)>,
+    /// The values of the app's variables; each component reads its own templates of them.
+    pub variables: Resolved,
 }
 
 impl Served {
-    /// `app` as built for `profile`.
-    pub fn app(app: &App, profile: Profile) -> Served {
+    /// `app` as built for `profile`, its variables valued `variables` (what
+    /// [`wasmctl::variables::resolve`] made of them).
+    pub fn app(app: &App, profile: Profile, variables: Resolved) -> Served {
         Served {
+            variables,
             dir: app.dir.clone(),
             components: app
                 .components
@@ -82,6 +90,7 @@ impl Served {
             environment: Default::default(),
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
+            variables: Default::default(),
             limits: Limits::default(),
             build: None,
         };
@@ -92,6 +101,7 @@ impl Served {
                 .unwrap_or_else(|| PathBuf::from(".")),
             components: vec![(component, path)],
             routes: vec![(Route::Prefix(String::new()), id)],
+            variables: Resolved::default(),
         })
     }
 
@@ -102,7 +112,9 @@ impl Served {
             components: self
                 .components
                 .iter()
-                .map(|(component, path)| component_config(component, path, &self.dir, settings))
+                .map(|(component, path)| {
+                    component_config(component, path, &self.dir, settings, &self.variables)
+                })
                 .collect(),
             routes: self
                 .routes
@@ -204,6 +216,7 @@ fn component_config(
     path: &Path,
     dir: &Path,
     settings: &ServeSettings,
+    variables: &Resolved,
 ) -> ComponentConfig {
     let mut environment: Vec<(String, String)> =
         component.environment.clone().into_iter().collect();
@@ -239,6 +252,7 @@ fn component_config(
             .or(component.limits.timeout)
             .unwrap_or(manifest::DEFAULT_TIMEOUT),
         memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
+        config: variables.for_component(component).into_iter().collect(),
     }
 }
 
@@ -264,6 +278,36 @@ mod tests {
     }
 
     #[test]
+    fn each_component_reads_its_own_variables_only() {
+        // Nothing is read from this directory: it has no `.env`.
+        let app = manifest::parse(
+            Path::new("/nonexistent/wasmctl.toml"),
+            "manifest_version = 1\n[application]\nname = \"app\"\n\
+             [variables]\ngreeting = { default = \"hello\" }\ntoken = { required = true, secret = true }\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"reads\"\n\
+             [component.reads]\nsource = \"a.wasm\"\n\
+             variables = { message = \"{{ greeting }}, {{ token }}\" }\n\
+             [component.plain]\nsource = \"b.wasm\"\n"
+                .to_string(),
+        )
+        .unwrap();
+        let given = [("token".to_string(), Given::Text("t".into()))];
+        let values = wasmctl::variables::resolve(&app, &given).unwrap();
+        let config = Served::app(&app, Profile::Release, values).host_config(&Default::default());
+        let reads = config.components.iter().find(|c| c.id == "reads").unwrap();
+        let plain = config.components.iter().find(|c| c.id == "plain").unwrap();
+        assert_eq!(
+            reads.config,
+            [("message".to_string(), "hello, t".to_string())]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(plain.config, Default::default());
+        // The host's debug print names keys only.
+        assert_eq!(format!("{:?}", reads.config), "{\"message\"}");
+    }
+
+    #[test]
     fn the_flag_wins_over_the_manifest_over_the_default() {
         let mut component = Component {
             id: "svc".into(),
@@ -272,25 +316,45 @@ mod tests {
             environment: [("MODE".to_string(), "manifest".to_string())].into(),
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
+            variables: Default::default(),
             limits: Limits::default(),
             build: None,
         };
         let dir = Path::new("/app");
         let none = ServeSettings::default();
-        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &none);
+        let config = component_config(
+            &component,
+            Path::new("/app/svc.wasm"),
+            dir,
+            &none,
+            &Resolved::default(),
+        );
         assert_eq!(config.timeout, manifest::DEFAULT_TIMEOUT);
         assert_eq!(config.memory, manifest::DEFAULT_MEMORY);
 
         component.limits.timeout = Some(Duration::from_secs(5));
-        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &none);
+        let config = component_config(
+            &component,
+            Path::new("/app/svc.wasm"),
+            dir,
+            &none,
+            &Resolved::default(),
+        );
         assert_eq!(config.timeout, Duration::from_secs(5));
 
         let flags = ServeSettings {
             profile: Profile::Release,
             env: vec![("MODE".into(), "flag".into())],
             request_timeout: Some(Duration::from_secs(2)),
+            variables: Vec::new(),
         };
-        let config = component_config(&component, Path::new("/app/svc.wasm"), dir, &flags);
+        let config = component_config(
+            &component,
+            Path::new("/app/svc.wasm"),
+            dir,
+            &flags,
+            &Resolved::default(),
+        );
         assert_eq!(config.timeout, Duration::from_secs(2));
         // The flag's value comes last, so it is the one the guest reads.
         assert_eq!(

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use include_dir::{Dir, include_dir};
-use wit_parser::{Resolve, UnresolvedPackageGroup, WorldId, WorldItem, WorldKey};
+use wit_parser::{Resolve, SourceMap, UnresolvedPackageGroup, WorldId, WorldItem, WorldKey};
 
 use crate::hint::Hint;
 
@@ -369,13 +369,32 @@ impl HostWorld {
         let main = WIT
             .get_file("world.wit")
             .ok_or_else(|| anyhow::anyhow!("wit/world.wit is missing"))?;
-        let deps = WIT
+        let is_wit =
+            |file: &&include_dir::File<'_>| file.path().extension().is_some_and(|ext| ext == "wit");
+        let deps_dir = WIT
             .get_dir("deps")
-            .ok_or_else(|| anyhow::anyhow!("wit/deps is missing"))?
+            .ok_or_else(|| anyhow::anyhow!("wit/deps is missing"))?;
+        // A package is one file of deps/, or a directory of files (kept as upstream wrote
+        // it, e.g. wasi:config's `store.wit` and `world.wit`).
+        let mut deps = deps_dir
             .files()
-            .filter(|file| file.path().extension().is_some_and(|ext| ext == "wit"))
+            .filter(is_wit)
             .map(parse)
             .collect::<anyhow::Result<Vec<_>>>()?;
+        for package in deps_dir.dirs() {
+            let mut sources = SourceMap::new();
+            for file in package.files().filter(is_wit) {
+                let text = file
+                    .contents_utf8()
+                    .ok_or_else(|| anyhow::anyhow!("{} is not UTF-8", file.path().display()))?;
+                sources.push(file.path(), text);
+            }
+            deps.push(
+                sources
+                    .parse()
+                    .map_err(|(map, error)| anyhow::anyhow!("{}", error.render(&map)))?,
+            );
+        }
         let mut resolve = Resolve::default();
         let package = resolve.push_groups(parse(main)?, deps)?;
         let world = resolve.select_world(&[package], Some("http-app"))?;

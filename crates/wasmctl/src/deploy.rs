@@ -155,6 +155,7 @@ mod tests {
             version: None,
             description: None,
             authors: Vec::new(),
+            variables: BTreeMap::new(),
             routes: Vec::new(),
             components: BTreeMap::new(),
             deploy,

@@ -6,7 +6,8 @@
 /// One variable wasmctl reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Variable {
-    /// The variable's name, one of the constants of this module.
+    /// The variable's name, one of the constants of this module (or, for a family of
+    /// variables, its prefix followed by `<NAME>`).
     pub name: &'static str,
     /// What setting it does, in one sentence.
     pub effect: &'static str,
@@ -31,6 +32,12 @@ pub const RUSTC: &str = "RUSTC";
 /// Docker's configuration directory, where registry credentials are also looked up.
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 
+/// The prefix of the environment variables that give an app variable its value:
+/// `WASMCTL_VARIABLE_` and the variable's name in upper case ([`crate::variables`]).
+pub const VARIABLE_PREFIX: &str = "WASMCTL_VARIABLE_";
+/// Spin's prefix for the same, read after wasmctl's own, so a Spin app's environment works.
+pub const SPIN_VARIABLE_PREFIX: &str = "SPIN_VARIABLE_";
+
 /// Every variable wasmctl reads but the limits' `WASMCTL_MAX_*`, in the order
 /// `docs/environment.md` lists them.
 pub const VARIABLES: &[Variable] = &[
@@ -53,6 +60,16 @@ pub const VARIABLES: &[Variable] = &[
         name: DOCKER_CONFIG,
         effect: "The Docker configuration directory whose `config.json` (and credential helpers) wasmctl reads for registry logins it does not hold itself.",
         unset: "`~/.docker`.",
+    },
+    Variable {
+        name: "WASMCTL_VARIABLE_<NAME>",
+        effect: "The value of app variable `<name>` (`[variables]` of wasmctl.toml) for `up`, below `up --variable` and above a `.env` line of the same name and the manifest's `default`.",
+        unset: "`SPIN_VARIABLE_<NAME>`, then `.env`, then the default; a required variable without a value stops `up`.",
+    },
+    Variable {
+        name: "SPIN_VARIABLE_<NAME>",
+        effect: "Spin's name for the same, read when `WASMCTL_VARIABLE_<NAME>` is unset.",
+        unset: "a `.env` line, then the default.",
     },
     Variable {
         name: NO_COLOR,
@@ -129,6 +146,17 @@ mod tests {
 
     fn workspace_root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn the_variable_prefixes_are_listed() {
+        for prefix in [VARIABLE_PREFIX, SPIN_VARIABLE_PREFIX] {
+            assert!(is_listed(&format!("{prefix}<NAME>")), "{prefix}<NAME>");
+        }
+        assert_eq!(
+            crate::variables::environment_names("api_token"),
+            ["WASMCTL_VARIABLE_API_TOKEN", "SPIN_VARIABLE_API_TOKEN"]
+        );
     }
 
     #[test]

@@ -52,5 +52,8 @@ pub fn of(cause: &(dyn std::error::Error + 'static)) -> Option<Hint> {
     if let Some(error) = cause.downcast_ref::<UnknownTemplate>() {
         return Some(error.hint());
     }
+    if let Some(error) = cause.downcast_ref::<crate::variables::VariableError>() {
+        return error.hint();
+    }
     None
 }

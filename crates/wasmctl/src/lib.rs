@@ -21,6 +21,7 @@ pub mod kube;
 pub mod process;
 pub mod registry;
 pub mod templates;
+pub mod variables;
 pub mod watch;
 
 pub use wasmctl_manifest::{diagnostic, limits, manifest, names};

@@ -95,6 +95,9 @@ impl DevReport for Lines<'_> {
         self.ui.warn(match why {
             Kept::BuildFailed => "the last good version keeps serving; save a fix to retry",
             Kept::ManifestInvalid => "wasmctl.toml is invalid: the last good version keeps serving",
+            Kept::VariablesUnresolved => {
+                "the app's variables lack values: the last good version keeps serving"
+            }
         });
     }
 

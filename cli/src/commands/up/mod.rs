@@ -15,6 +15,7 @@ use clap::Args;
 use wasmctl::build::{Profile, build_app};
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Route};
+use wasmctl::variables::Given;
 use wasmctl_host::{
     AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, ServerLimits,
 };
@@ -108,6 +109,10 @@ pub(crate) struct ServeArgs {
     /// Add an environment variable to every component (repeatable; local development)
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_env)]
     pub env: Vec<(String, String)>,
+    /// Give app variable NAME a value (repeatable); NAME=@FILE reads it from FILE. Wins
+    /// over WASMCTL_VARIABLE_NAME, SPIN_VARIABLE_NAME, .env and the manifest's default
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = VariableParser)]
+    pub variables: Vec<(String, Given)>,
     /// Time limit per request for every component, 1ms to 1day, e.g. 2s (default: the
     /// manifest's, else 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
@@ -141,6 +146,34 @@ pub(crate) struct ServeArgs {
     /// Log health checks too (left out by default; see below)
     #[arg(long)]
     pub log_health_checks: bool,
+}
+
+/// `--variable NAME=VALUE`, by the library's rule. clap's own refusal would quote the
+/// value, which may be a secret: this one names the flag and the problem only.
+#[derive(Clone)]
+struct VariableParser;
+
+impl clap::builder::TypedValueParser for VariableParser {
+    type Value = (String, Given);
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let refused = |problem: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '--variable <NAME=VALUE>': {problem}\n"),
+            )
+            .with_cmd(command)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refused("it is not UTF-8 text".to_string()))?;
+        wasmctl::variables::parse_given(text).map_err(refused)
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -230,6 +263,13 @@ impl UpArgs {
         }
         let profile = self.serve.profile();
         let served = match (&self.file, &self.from) {
+            (Some(_), _) if !self.serve.variables.is_empty() => {
+                return Err(Hinted::new(
+                    "`--variable` gives values to an app's variables, and a component file served alone has none",
+                    "serve an app whose wasmctl.toml declares them in `[variables]`",
+                )
+                .into());
+            }
             (Some(file), _) => Served::file(file)?,
             (None, Some(reference)) => {
                 let pulled = crate::transfer::pull(reference, self.insecure, ui)?;
@@ -271,6 +311,8 @@ impl UpArgs {
 
     /// An app ready to serve: built first with `--build`, else checked to be built.
     fn app(&self, app: &App, profile: Profile, ui: &Ui) -> Result<Served> {
+        // Before building: a missing value is found at once, not after a long build.
+        let variables = wasmctl::variables::resolve(app, &self.serve.variables)?;
         wasmctl_serve::check_mounts(app)?;
         if self.build {
             // Builds validate what they produce.
@@ -289,7 +331,7 @@ impl UpArgs {
                 ))
             })?;
         }
-        Ok(Served::app(app, profile))
+        Ok(Served::app(app, profile, variables))
     }
 }
 
@@ -311,6 +353,7 @@ impl ServeArgs {
             profile: self.profile(),
             env: self.env.clone(),
             request_timeout: self.request_timeout,
+            variables: self.variables.clone(),
         }
     }
 

@@ -10,6 +10,9 @@
 mod raw;
 mod recover;
 mod validate;
+mod variables;
+
+pub use variables::{Template, TemplatePart, Variable, check_variable_name};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,6 +63,8 @@ pub struct App {
     pub description: Option<String>,
     /// `[application] authors`, as written; empty when absent.
     pub authors: Vec<String>,
+    /// `[variables]` by name: declarations only, never a resolved value.
+    pub variables: BTreeMap<String, Variable>,
     /// The `[[trigger.http]]` routes in file order, no two alike; each names a component in
     /// `components`.
     pub routes: Vec<HttpRoute>,
@@ -286,6 +291,10 @@ pub struct Component {
     pub files: Vec<FileMount>,
     /// Destinations the guest may send outgoing HTTP requests to.
     pub allowed_outbound_hosts: Vec<OutboundHost>,
+    /// `[component.ID.variables]`: what the guest may read through `wasi:config/store`,
+    /// by key, each a template over [`App::variables`] (every name it uses is declared
+    /// there). Empty: the guest reads nothing.
+    pub variables: BTreeMap<String, Template>,
     /// Its `[component.ID.limits]`; a `None` in it means the host default.
     pub limits: Limits,
     /// How to build `source` (`[component.ID.build]`); `None` when it is used as it is.

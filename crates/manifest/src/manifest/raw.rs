@@ -15,6 +15,8 @@ pub(super) struct RawManifest {
     pub manifest_version: S<i64>,
     pub application: S<RawApplication>,
     #[serde(default)]
+    pub variables: BTreeMap<S<String>, S<RawVariable>>,
+    #[serde(default)]
     pub trigger: Option<S<RawTriggers>>,
     #[serde(default)]
     pub component: BTreeMap<S<String>, S<RawComponent>>,
@@ -29,6 +31,17 @@ pub(super) struct RawApplication {
     pub description: Option<S<String>>,
     #[serde(default)]
     pub authors: Vec<S<String>>,
+}
+
+/// A `[variables]` entry, Spin's keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVariable {
+    pub default: Option<S<String>>,
+    pub required: Option<S<bool>>,
+    #[serde(default)]
+    pub secret: bool,
+    pub description: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +95,9 @@ pub(super) struct RawComponent {
     pub files: Vec<S<RawFile>>,
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<S<String>>,
+    /// Component variable → template over app variables.
+    #[serde(default)]
+    pub variables: BTreeMap<S<String>, S<String>>,
     pub limits: Option<S<RawLimits>>,
     pub build: Option<S<RawBuild>>,
 }

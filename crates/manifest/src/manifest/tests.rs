@@ -685,3 +685,69 @@ fn kubernetes_names_follow_kubernetes_rules() {
     assert!(check_runtime_class("wasmtime.v1").is_ok());
     assert!(check_replicas(i64::from(i32::MAX) + 1).is_err());
 }
+
+/// A valid app around `variables` (the `[variables]` table's body) and the `web`
+/// component's `[component.web.variables]` body.
+fn with_variables(variables: &str, component: &str) -> String {
+    format!(
+        "manifest_version = 1\n[application]\nname = \"app\"\n[variables]\n{variables}\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"web.wasm\"\n[component.web.variables]\n{component}\n"
+    )
+}
+
+#[test]
+fn variables_are_declarations_and_templates() {
+    let app = parse_text(&with_variables(
+        "greeting = { default = \"hello\", description = \"what to say\" }\napi_token = { required = true, secret = true }",
+        "greeting = \"{{ greeting }}, world\"\ntoken = '{{api_token}}'",
+    ))
+    .unwrap();
+    let greeting = &app.variables["greeting"];
+    assert_eq!(greeting.default.as_deref(), Some("hello"));
+    assert!(!greeting.secret && !greeting.required());
+    assert_eq!(greeting.description.as_deref(), Some("what to say"));
+    let token = &app.variables["api_token"];
+    assert!(token.secret && token.required());
+    let web = &app.components["web"];
+    assert_eq!(
+        web.variables["greeting"].render(|_| "hi"),
+        "hi, world",
+        "{:?}",
+        web.variables
+    );
+    assert_eq!(
+        web.variables["token"].variables().collect::<Vec<_>>(),
+        ["api_token"]
+    );
+    // Deny by default: a component without the table reads nothing.
+    let plain = parse_text(&with_component_keys("")).unwrap();
+    assert!(plain.variables.is_empty() && plain.components["web"].variables.is_empty());
+}
+
+#[test]
+fn variable_errors_are_located_with_help() {
+    insta::assert_snapshot!(errors(&with_variables(
+        "greeting = { default = \"hello\" }\nApi-Token = { required = true }\nboth = { required = true, default = \"x\" }\nneither = { secret = true }",
+        "greeting = \"{{ greting }}, world\"\nopen = \"{{ greeting \"\nbad_Key = \"x\"\nempty = \"a {{ }} b\"",
+    )));
+}
+
+#[test]
+fn an_unknown_variable_without_any_declared_says_how_to_declare_it() {
+    let text = with_component_keys("variables = { token = \"{{ api_token }}\" }");
+    let errors = errors(&text);
+    assert!(
+        errors.contains("`{{ api_token }}` names no app variable")
+            && errors.contains("`api_token = { required = true }`"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_broken_variable_is_one_error_not_also_an_unknown_one() {
+    let found = problems(&with_variables(
+        "greeting = { default = 1 }",
+        "greeting = \"{{ greeting }}\"",
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "1");
+}

@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Component as PathPart, Path, PathBuf};
 
-use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, S};
+use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, RawVariable, S};
+use super::variables::{Template, Variable, check_variable_name};
 use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
     HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
@@ -78,6 +79,11 @@ pub(super) struct Declared {
     pub components: Vec<String>,
     /// Whether there is any `[[trigger.http]]`.
     pub routes: bool,
+    /// Every `[variables]` name.
+    pub variables: Vec<String>,
+    /// The `[variables]` entries that write `default` or `required`: one without either
+    /// after blanking lost it to an error of its own.
+    pub valued_variables: Vec<String>,
 }
 
 impl Declared {
@@ -92,10 +98,27 @@ impl Declared {
                 .find(|(key, _)| key.get_ref() == name)
                 .map(|(_, value)| value.get_ref())
         }
-        let components = match entry(document.get_ref(), "component") {
-            Some(DeValue::Table(table)) => {
-                table.keys().map(|id| id.get_ref().to_string()).collect()
+        let keys = |name: &str| -> Vec<String> {
+            match entry(document.get_ref(), name) {
+                Some(DeValue::Table(table)) => {
+                    table.keys().map(|id| id.get_ref().to_string()).collect()
+                }
+                _ => Vec::new(),
             }
+        };
+        let components = keys("component");
+        let variables = keys("variables");
+        let valued_variables = match entry(document.get_ref(), "variables") {
+            Some(DeValue::Table(table)) => table
+                .iter()
+                .filter(|(_, variable)| match variable.get_ref() {
+                    DeValue::Table(keys) => ["default", "required"]
+                        .iter()
+                        .any(|key| entry(keys, key).is_some()),
+                    _ => false,
+                })
+                .map(|(name, _)| name.get_ref().to_string())
+                .collect(),
             _ => Vec::new(),
         };
         let routes = match entry(document.get_ref(), "trigger") {
@@ -107,7 +130,12 @@ impl Declared {
             },
             _ => false,
         };
-        Self { components, routes }
+        Self {
+            components,
+            routes,
+            variables,
+            valued_variables,
+        }
     }
 }
 
@@ -151,14 +179,21 @@ pub(super) fn validate(
         );
     }
 
+    let variables = validate_variables(&mut findings, declared, raw.variables);
+
     // Routes may name a component that is declared but invalid: that is one error, not two.
     let mut components = BTreeMap::new();
     for (id, component) in raw.component {
         let span = id.span();
         let id = id.into_inner();
-        if let Some(component) =
-            validate_component(&mut findings, &dir, &id, span, component.into_inner())
-        {
+        if let Some(component) = validate_component(
+            &mut findings,
+            &dir,
+            declared,
+            &id,
+            span,
+            component.into_inner(),
+        ) {
             components.insert(id, component);
         }
     }
@@ -177,6 +212,7 @@ pub(super) fn validate(
             version: application.version.map(S::into_inner),
             description: application.description.map(S::into_inner),
             authors: application.authors.into_iter().map(S::into_inner).collect(),
+            variables,
             routes,
             components,
             deploy,
@@ -234,9 +270,133 @@ fn validate_routes(
     routes
 }
 
+/// `[variables]`: Spin's names, and each either `required = true` or with a `default`.
+fn validate_variables(
+    findings: &mut Findings,
+    declared: &Declared,
+    raw: BTreeMap<S<String>, S<RawVariable>>,
+) -> BTreeMap<String, Variable> {
+    let mut variables = BTreeMap::new();
+    for (name, variable) in raw {
+        let name_span = name.span();
+        let name = name.into_inner();
+        let named = findings
+            .check(name_span.clone(), check_variable_name(&name))
+            .is_some();
+        let variable = variable.into_inner();
+        let required = variable.required.as_ref().is_some_and(|r| *r.get_ref());
+        let default = match (variable.default, required) {
+            (Some(default), false) => Some(default.into_inner()),
+            (None, true) => None,
+            (Some(default), true) => {
+                findings
+                    .error(
+                        default.span(),
+                        format!("variable `{name}` is both required and has a default"),
+                    )
+                    .help = Some(Hint::new(
+                    "remove `default` to insist on a value when the app is served, or `required = true` to fall back on the default",
+                ));
+                continue;
+            }
+            // Written, but blanked out for an error already reported.
+            (None, false) if declared.valued_variables.contains(&name) => continue,
+            (None, false) => {
+                let span = variable.required.map_or(name_span, |r| r.span());
+                findings
+                    .error(
+                        span,
+                        format!("variable `{name}` has no default and is not required"),
+                    )
+                    .help = Some(Hint::new(
+                    "add `default = \"...\"`, or `required = true` to insist on a value when the app is served",
+                ));
+                continue;
+            }
+        };
+        if named {
+            variables.insert(
+                name,
+                Variable {
+                    default,
+                    secret: variable.secret,
+                    description: variable.description.map(S::into_inner),
+                },
+            );
+        }
+    }
+    variables
+}
+
+/// `[component.ID.variables]`: Spin's names as keys, each value a template whose every
+/// `{{ name }}` is an app variable.
+fn validate_component_variables(
+    findings: &mut Findings,
+    declared: &Declared,
+    raw: BTreeMap<S<String>, S<String>>,
+) -> BTreeMap<String, Template> {
+    let mut templates = BTreeMap::new();
+    for (key, value) in raw {
+        let key_ok = findings
+            .check(key.span(), check_variable_name(key.get_ref()))
+            .is_some();
+        let span = value.span();
+        // Where the template's text starts in the file: after the opening quote of a
+        // basic or literal string without escapes; else the whole value is pointed at.
+        let text_start = findings
+            .source
+            .get(span.clone())
+            .filter(|written| {
+                written.len() == value.get_ref().len() + 2
+                    && (written.starts_with('"') || written.starts_with('\''))
+                    && &written[1..written.len() - 1] == value.get_ref().as_str()
+            })
+            .map(|_| span.start + 1);
+        let locate = |at: Range<usize>| match text_start {
+            Some(start) => start + at.start..start + at.end,
+            None => span.clone(),
+        };
+        let (template, references) = match Template::parse(value.get_ref()) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                findings.error(locate(error.at), error.message).help = Some(Hint::new(
+                    "write text with `{{ name }}` where an app variable's value goes, e.g. `\"{{ greeting }}, world\"`",
+                ));
+                continue;
+            }
+        };
+        let mut known = true;
+        for (name, at) in references {
+            if declared.variables.contains(&name) {
+                continue;
+            }
+            known = false;
+            let defined = declared.variables.iter().map(String::as_str);
+            let help = if declared.variables.is_empty() {
+                Hint::new(format!(
+                    "declare it in the app's `[variables]` table, e.g. `{name} = {{ default = \"...\" }}` or `{name} = {{ required = true }}`"
+                ))
+            } else {
+                diagnostic::suggestion(&name, defined, "app variables")
+            };
+            findings
+                .error(
+                    locate(at),
+                    format!("`{{{{ {name} }}}}` names no app variable"),
+                )
+                .help = Some(help);
+        }
+        if key_ok && known {
+            templates.insert(key.into_inner(), template);
+        }
+    }
+    templates
+}
+
 fn validate_component(
     findings: &mut Findings,
     dir: &Path,
+    declared: &Declared,
     id: &str,
     id_span: Range<usize>,
     raw: RawComponent,
@@ -307,6 +467,8 @@ fn validate_component(
         }
     }
 
+    let variables = validate_component_variables(findings, declared, raw.variables);
+
     let mut limits = Limits::default();
     if let Some(raw_limits) = raw.limits {
         let raw_limits = raw_limits.into_inner();
@@ -332,6 +494,7 @@ fn validate_component(
         environment,
         files,
         allowed_outbound_hosts,
+        variables,
         limits,
         build,
     })

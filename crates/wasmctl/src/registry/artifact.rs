@@ -118,7 +118,10 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
         push_unique(&mut layers, blob);
 
         for (index, mount) in component.files.iter().enumerate() {
-            let data = pack_directory(&app.resolve(&mount.source))?;
+            // The app's `.env` holds variable values, secrets among them: it is local,
+            // never packed, even when a mount grants the directory that holds it.
+            let dotenv = app.dir.join(crate::variables::DOTENV_FILE);
+            let data = pack_directory(&app.resolve(&mount.source), &dotenv)?;
             let blob = Blob::new(
                 FILES_MEDIA_TYPE,
                 format!("files:{}", mount.source.display()),
@@ -203,9 +206,11 @@ fn component_table<'a>(document: &'a mut toml::Table, id: &str) -> Result<&'a mu
 }
 
 /// A reproducible tar.gz of a directory: sorted entries, zero timestamps and owners.
-fn pack_directory(dir: &Path) -> Result<Vec<u8>> {
+/// `left_out`, an absolute path, is not packed if the directory holds it.
+fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
     let mut files = Vec::new();
     collect_files(dir, Path::new(""), &mut files)?;
+    files.retain(|relative| dir.join(relative) != left_out);
     let entries = crate::limits::FILES_ENTRIES;
     let max_entries = entries.value()?;
     if files.len() as u64 > max_entries {
@@ -545,6 +550,47 @@ mod tests {
     fn pack_dir(dir: &Path) -> Artifact {
         let app = crate::manifest::load(&dir.join("wasmctl.toml")).unwrap();
         pack(&app, &BTreeMap::new()).unwrap()
+    }
+
+    #[test]
+    fn variable_values_are_never_packed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("svc.wasm"), b"\0asm\x0d\0\x01\0 pretend").unwrap();
+        std::fs::write(dir.path().join("note.txt"), "kept").unwrap();
+        std::fs::write(dir.path().join(".env"), "WASMCTL_VARIABLE_TOKEN=s3cret\n").unwrap();
+        std::fs::write(
+            dir.path().join("wasmctl.toml"),
+            "manifest_version = 1\n[application]\nname = \"svc\"\n\
+             [variables]\ntoken = { required = true, secret = true }\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"svc\"\n\
+             [component.svc]\nsource = \"svc.wasm\"\nfiles = [{ source = \".\", destination = \"/app\" }]\n\
+             variables = { token = \"{{ token }}\" }\n",
+        )
+        .unwrap();
+        let artifact = pack_dir(dir.path());
+        let files = artifact
+            .layers
+            .iter()
+            .find(|layer| layer.media_type == FILES_MEDIA_TYPE)
+            .unwrap();
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&files.data[..]));
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert!(names.contains(&"note.txt".to_string()), "{names:?}");
+        assert!(
+            !names.iter().any(|name| name.ends_with(".env")),
+            "{names:?}"
+        );
+        // The manifest layer holds the declarations as written, and no value.
+        let manifest = artifact.layers.last().unwrap();
+        let text = std::str::from_utf8(&manifest.data).unwrap();
+        assert!(
+            text.contains("secret = true") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,95 @@
+//! `wasi:config/store`: what a component reads of its configuration, in the two versions
+//! in use (`0.2.0-draft-2024-09-27`, linked by Spin and SpinKube; `0.2.0-rc.1`, linked by
+//! wasmtime's `wasmtime-wasi-config`), both answered from one [`ConfigValues`].
+//! The bindings are generated from the WIT vendored in the repository's `wit/deps/`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::{HasData, Linker};
+
+use crate::state::RequestState;
+
+/// The configuration a component may read, by key; empty unless the caller grants some.
+/// Values may be secrets: `Debug` shows keys only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ConfigValues(Arc<BTreeMap<String, String>>);
+
+impl ConfigValues {
+    /// The value of `key`, if it has one.
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    /// Every key and value, in key order.
+    fn all(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+}
+
+impl FromIterator<(String, String)> for ConfigValues {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Self(Arc::new(pairs.into_iter().collect()))
+    }
+}
+
+impl std::fmt::Debug for ConfigValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+mod draft {
+    wasmtime::component::bindgen!({
+        path: "../wit/deps/config-0.2.0-draft-2024-09-27",
+        world: "wasi:config/imports",
+    });
+}
+
+mod rc1 {
+    wasmtime::component::bindgen!({
+        path: "../wit/deps/config-0.2.0-rc.1",
+        world: "wasi:config/imports",
+    });
+}
+
+/// What both versions' functions are given: the values of the component being served.
+struct Config;
+
+impl HasData for Config {
+    type Data<'a> = &'a ConfigValues;
+}
+
+/// The `store` interface of one version, mapped onto [`ConfigValues`]: the two versions
+/// have the same functions. Reading never fails, so neither ever returns its `error`.
+macro_rules! store_host {
+    ($version:ident) => {
+        impl $version::wasi::config::store::Host for &ConfigValues {
+            fn get(
+                &mut self,
+                key: String,
+            ) -> Result<Option<String>, $version::wasi::config::store::Error> {
+                Ok(ConfigValues::get(self, &key))
+            }
+
+            fn get_all(
+                &mut self,
+            ) -> Result<Vec<(String, String)>, $version::wasi::config::store::Error> {
+                Ok(self.all())
+            }
+        }
+    };
+}
+
+store_host!(draft);
+store_host!(rc1);
+
+/// Adds both versions of `wasi:config/store` to `linker`.
+pub(crate) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+    draft::wasi::config::store::add_to_linker::<_, Config>(linker, |state| state.config())?;
+    rc1::wasi::config::store::add_to_linker::<_, Config>(linker, |state| state.config())?;
+    Ok(())
+}
