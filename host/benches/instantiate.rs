@@ -24,6 +24,7 @@ fn instantiate(c: &mut Criterion) {
         output: None,
         access_log: None,
         limits: ServerLimits::default(),
+        stores: Default::default(),
     })
     .expect("the engine is configured");
     host.load(AppConfig {
@@ -35,6 +36,7 @@ fn instantiate(c: &mut Criterion) {
             outbound: Vec::new(),
             timeout: Duration::from_secs(30),
             memory: 128 << 20,
+            key_value_stores: Vec::new(),
         }],
         routes: vec![(Route::Prefix(String::new()), "svc".into())],
     })

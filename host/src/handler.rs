@@ -21,7 +21,7 @@ use crate::state::RequestState;
 use crate::{Host, LoadedApp, LoadedComponent, RequestRecord, headers};
 
 /// The imports the host provides: wasi:http/proxy, plus wasi:cli, wasi:filesystem and
-/// insecure random for Rust std. Deliberately no wasi:sockets.
+/// insecure random for Rust std, and wasi:keyvalue. Deliberately no wasi:sockets.
 pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     use wasmtime_wasi::WasiView as _;
     use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
@@ -47,6 +47,8 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     cli::terminal_stdin::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
     cli::terminal_stdout::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
     cli::terminal_stderr::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    // Key-value stores: both drafts of wasi:keyvalue (see `keyvalue`).
+    crate::keyvalue::add_to_linker(l).map_err(|e| anyhow::anyhow!("linking wasi:keyvalue: {e}"))?;
     Ok(linker)
 }
 

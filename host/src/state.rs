@@ -12,6 +12,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::ComponentConfig;
+use crate::keyvalue::{Grants, KeyValueCtx, KeyValueView};
 use crate::outbound::OutboundPolicy;
 
 /// Which of a guest's output streams a line came from.
@@ -36,6 +37,7 @@ pub(crate) struct RequestState {
     http: WasiHttpCtx,
     hooks: OutboundHooks,
     table: ResourceTable,
+    key_value: KeyValueCtx,
     pub limits: MemoryCap,
 }
 
@@ -150,8 +152,14 @@ impl RequestState {
                 policy: component.outbound.clone(),
             },
             table: ResourceTable::new(),
+            key_value: KeyValueCtx::new(component.key_value.clone()),
             limits: MemoryCap::new(config.memory),
         })
+    }
+
+    /// The request as wasi:keyvalue sees it.
+    pub(crate) fn key_value(&mut self) -> KeyValueView<'_> {
+        KeyValueView::new(&mut self.key_value, &mut self.table)
     }
 }
 
@@ -160,6 +168,8 @@ pub(crate) struct ComponentShared {
     pub config: ComponentConfig,
     pub outbound: Arc<OutboundPolicy>,
     pub output: Option<Arc<dyn GuestOutput>>,
+    /// The key-value stores it may open.
+    pub key_value: Arc<Grants>,
 }
 
 impl WasiView for RequestState {

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod dev;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -82,6 +83,7 @@ impl Served {
             environment: Default::default(),
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
+            key_value_stores: Vec::new(),
             limits: Limits::default(),
             build: None,
         };
@@ -239,6 +241,7 @@ fn component_config(
             .or(component.limits.timeout)
             .unwrap_or(manifest::DEFAULT_TIMEOUT),
         memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
+        key_value_stores: component.key_value_stores.clone(),
     }
 }
 
@@ -272,6 +275,7 @@ mod tests {
             environment: [("MODE".to_string(), "manifest".to_string())].into(),
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
+            key_value_stores: Vec::new(),
             limits: Limits::default(),
             build: None,
         };

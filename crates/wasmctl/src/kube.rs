@@ -403,6 +403,7 @@ mod tests {
             ]),
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
+            key_value_stores: Vec::new(),
             limits: Default::default(),
             build: None,
         };

@@ -82,6 +82,8 @@ pub(super) struct RawComponent {
     pub files: Vec<S<RawFile>>,
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<S<String>>,
+    #[serde(default)]
+    pub key_value_stores: Vec<S<String>>,
     pub limits: Option<S<RawLimits>>,
     pub build: Option<S<RawBuild>>,
 }

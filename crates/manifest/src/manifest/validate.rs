@@ -6,10 +6,10 @@ use std::path::{Component as PathPart, Path, PathBuf};
 
 use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, S};
 use super::{
-    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
-    HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
+    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH,
+    DEFAULT_STORE, FileMount, HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
 };
-use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
+use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column, suggestion};
 use crate::hint::Hint;
 use crate::names::{as_dns_label, check_name, dns_label_problem};
 use toml::de::{DeTable, DeValue};
@@ -307,6 +307,27 @@ fn validate_component(
         }
     }
 
+    let mut key_value_stores: Vec<String> = Vec::new();
+    for label in raw.key_value_stores {
+        let span = label.span();
+        let label = label.into_inner();
+        if label != DEFAULT_STORE {
+            findings.error(span, format!("unknown key-value store `{label}`")).help = Some(
+                suggestion(
+                    &label,
+                    [DEFAULT_STORE],
+                    "the stores wasmctl serves (other labels need a runtime config, which wasmctl does not read yet)",
+                ),
+            );
+        } else if key_value_stores.contains(&label) {
+            findings
+                .error(span, format!("key-value store `{label}` is named twice in component `{id}`"))
+                .help = Some("name each store once".into());
+        } else {
+            key_value_stores.push(label);
+        }
+    }
+
     let mut limits = Limits::default();
     if let Some(raw_limits) = raw.limits {
         let raw_limits = raw_limits.into_inner();
@@ -332,6 +353,7 @@ fn validate_component(
         environment,
         files,
         allowed_outbound_hosts,
+        key_value_stores,
         limits,
         build,
     })
