@@ -128,7 +128,9 @@ pub enum LoadError {
     },
     /// A component is granted a key-value store the host was not given
     /// ([`HostConfig::stores`]).
-    #[error("component `{id}` is granted key-value store `{label}`, which the server does not have")]
+    #[error(
+        "component `{id}` is granted key-value store `{label}`, which the server does not have"
+    )]
     UnknownStore {
         /// The component's id.
         id: String,

@@ -25,8 +25,11 @@ fn counter_component(name: &str) -> PathBuf {
 fn counter_app() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     for name in ["counter", "counter-draft"] {
-        std::fs::copy(counter_component(name), dir.path().join(format!("{name}.wasm")))
-            .expect("guest copied");
+        std::fs::copy(
+            counter_component(name),
+            dir.path().join(format!("{name}.wasm")),
+        )
+        .expect("guest copied");
     }
     std::fs::write(
         dir.path().join("wasmctl.toml"),
@@ -72,7 +75,10 @@ fn a_counter_survives_restarts_and_is_read_by_kv() {
     let app = counter_app();
     let mut server = serve(app.path(), &[]);
     for expected in 1..=3 {
-        assert_eq!(get(&server.url("/granted/inc")), (200, format!("{expected}\n")));
+        assert_eq!(
+            get(&server.url("/granted/inc")),
+            (200, format!("{expected}\n"))
+        );
     }
     server.stop();
     assert!(
@@ -99,7 +105,9 @@ fn a_counter_survives_restarts_and_is_read_by_kv() {
         .args(["kv", "get", "greeting"])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("key `greeting` is not set in store `default`"));
+        .stderr(predicates::str::contains(
+            "key `greeting` is not set in store `default`",
+        ));
 }
 
 #[test]
@@ -121,7 +129,10 @@ fn concurrent_increments_are_exact() {
             });
         }
     });
-    assert_eq!(kv(app.path(), &["get", "count"]), format!("{}\n", THREADS * EACH));
+    assert_eq!(
+        kv(app.path(), &["get", "count"]),
+        format!("{}\n", THREADS * EACH)
+    );
 }
 
 #[test]
@@ -147,13 +158,26 @@ fn key_value_seeds_the_default_store_and_state_dir_moves_it() {
     let state_arg = state_dir.to_str().unwrap();
     let server = serve(
         app.path(),
-        &["--state-dir", state_arg, "--key-value", "count=41", "--key-value", "motd=hi there"],
+        &[
+            "--state-dir",
+            state_arg,
+            "--key-value",
+            "count=41",
+            "--key-value",
+            "motd=hi there",
+        ],
     );
-    assert_eq!(get(&server.url("/granted/get?key=motd")), (200, "hi there".to_string()));
+    assert_eq!(
+        get(&server.url("/granted/get?key=motd")),
+        (200, "hi there".to_string())
+    );
     assert_eq!(get(&server.url("/granted/inc")), (200, "42\n".to_string()));
     assert!(state_dir.join("default.db").is_file());
     assert!(!app.path().join(".wasmctl/state").exists());
-    assert_eq!(kv(app.path(), &["get", "count", "--state-dir", state_arg]), "42\n");
+    assert_eq!(
+        kv(app.path(), &["get", "count", "--state-dir", state_arg]),
+        "42\n"
+    );
 }
 
 #[test]
@@ -187,5 +211,8 @@ fn both_drafts_of_wasi_keyvalue_share_the_store() {
     assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
     assert_eq!(get(&server.url("/draft/inc")), (200, "2\n".to_string()));
     assert_eq!(get(&server.url("/granted/inc")), (200, "3\n".to_string()));
-    assert_eq!(get(&server.url("/draft/list")), (200, "a\ncount\n".to_string()));
+    assert_eq!(
+        get(&server.url("/draft/list")),
+        (200, "a\ncount\n".to_string())
+    );
 }

@@ -78,7 +78,9 @@ fn unopenable(label: &str, error: StoreError) -> anyhow::Error {
             "make {} and its directory writable, or keep the stores elsewhere with `--state-dir DIR`",
             path.display()
         ),
-        _ => return anyhow::Error::new(error).context(format!("opening key-value store `{label}`")),
+        _ => {
+            return anyhow::Error::new(error).context(format!("opening key-value store `{label}`"));
+        }
     };
     Hinted::new(format!("cannot open key-value store `{label}`"), help)
         .because(error)
@@ -106,14 +108,18 @@ pub fn open_stores(
     labels.dedup();
     let mut stores = Stores::new();
     for label in labels {
-        stores.insert(label.to_string(), Arc::new(state.open(label)?) as Arc<dyn Store>);
+        stores.insert(
+            label.to_string(),
+            Arc::new(state.open(label)?) as Arc<dyn Store>,
+        );
     }
     if let Some(store) = stores.get(DEFAULT_STORE) {
         for (key, value) in seeds {
             check_key(key)?;
-            store
-                .set(key, value.as_bytes())
-                .map_err(|error| anyhow::Error::new(error).context(format!("seeding key `{key}` of store `{DEFAULT_STORE}`")))?;
+            store.set(key, value.as_bytes()).map_err(|error| {
+                anyhow::Error::new(error)
+                    .context(format!("seeding key `{key}` of store `{DEFAULT_STORE}`"))
+            })?;
         }
     }
     Ok(stores)
@@ -124,7 +130,9 @@ pub fn all_keys(store: &dyn Store) -> Result<Vec<String>, StoreError> {
     const PAGE: usize = 1000;
     let mut keys: Vec<String> = Vec::new();
     loop {
-        let cursor = keys.last().map_or(Cursor::Start, |last| Cursor::After(last.clone()));
+        let cursor = keys
+            .last()
+            .map_or(Cursor::Start, |last| Cursor::After(last.clone()));
         let page = store.list_keys(&cursor, PAGE)?;
         let done = page.len() < PAGE;
         keys.extend(page);
@@ -140,7 +148,10 @@ pub fn check_key(key: &str) -> Result<()> {
     let max = KeyValueLimits::default().max_key_size;
     if key.len() > max {
         return Err(Hinted::new(
-            format!("the key is {} bytes long, longer than a key may be", key.len()),
+            format!(
+                "the key is {} bytes long, longer than a key may be",
+                key.len()
+            ),
             format!("use a key of at most {max} bytes"),
         )
         .into());

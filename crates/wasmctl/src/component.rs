@@ -373,9 +373,8 @@ impl HostWorld {
         let deps_dir = WIT
             .get_dir("deps")
             .ok_or_else(|| anyhow::anyhow!("wit/deps is missing"))?;
-        let is_wit = |file: &&include_dir::File<'_>| {
-            file.path().extension().is_some_and(|ext| ext == "wit")
-        };
+        let is_wit =
+            |file: &&include_dir::File<'_>| file.path().extension().is_some_and(|ext| ext == "wit");
         // A package is one file (`deps/http.wit`) or a directory of files, as upstream
         // ships it (`deps/keyvalue-0.2.0-draft2/`).
         let package_dir = |dir: &include_dir::Dir<'_>| {
@@ -450,8 +449,8 @@ impl HostWorld {
             .or_else(|| versions.iter().max_by(|a, b| a.0.cmp(&b.0)))
             .ok_or(Unprovided::Interface)?;
         let host_name = format!("{unversioned}@{host_version}");
-        let pre_release = wanted.as_ref().is_some_and(|v| !v.pre.is_empty())
-            || !host_version.pre.is_empty();
+        let pre_release =
+            wanted.as_ref().is_some_and(|v| !v.pre.is_empty()) || !host_version.pre.is_empty();
         if pre_release && host_version.to_string() != version {
             return Err(Unprovided::Other(format!(
                 "imports `{name}`, but wasmctl up provides `{host_name}`; a draft links by its exact version"

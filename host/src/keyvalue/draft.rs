@@ -48,15 +48,21 @@ impl store::HostBucket for KeyValueView<'_> {
     }
 
     async fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Answer<()> {
-        Ok(KeyValueView::set(self, bucket, key, value).await?.map_err(error))
+        Ok(KeyValueView::set(self, bucket, key, value)
+            .await?
+            .map_err(error))
     }
 
     async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<()> {
-        Ok(KeyValueView::delete(self, bucket, key).await?.map_err(error))
+        Ok(KeyValueView::delete(self, bucket, key)
+            .await?
+            .map_err(error))
     }
 
     async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<bool> {
-        Ok(KeyValueView::exists(self, bucket, key).await?.map_err(error))
+        Ok(KeyValueView::exists(self, bucket, key)
+            .await?
+            .map_err(error))
     }
 
     async fn list_keys(

@@ -49,15 +49,21 @@ impl store::HostBucket for KeyValueView<'_> {
     }
 
     async fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Answer<()> {
-        Ok(KeyValueView::set(self, bucket, key, value).await?.map_err(error))
+        Ok(KeyValueView::set(self, bucket, key, value)
+            .await?
+            .map_err(error))
     }
 
     async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<()> {
-        Ok(KeyValueView::delete(self, bucket, key).await?.map_err(error))
+        Ok(KeyValueView::delete(self, bucket, key)
+            .await?
+            .map_err(error))
     }
 
     async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<bool> {
-        Ok(KeyValueView::exists(self, bucket, key).await?.map_err(error))
+        Ok(KeyValueView::exists(self, bucket, key)
+            .await?
+            .map_err(error))
     }
 
     async fn list_keys(
@@ -97,10 +103,12 @@ impl atomics::Host for KeyValueView<'_> {
         cas: Resource<Cas>,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
-        Ok(KeyValueView::swap(self, cas, value).await?.map_err(|failed| match failed {
-            Ok(retry) => atomics::CasError::CasFailed(retry),
-            Err(failure) => atomics::CasError::StoreError(error(failure)),
-        }))
+        Ok(KeyValueView::swap(self, cas, value)
+            .await?
+            .map_err(|failed| match failed {
+                Ok(retry) => atomics::CasError::CasFailed(retry),
+                Err(failure) => atomics::CasError::StoreError(error(failure)),
+            }))
     }
 }
 
@@ -124,7 +132,9 @@ impl batch::Host for KeyValueView<'_> {
         bucket: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Answer<Vec<(String, Option<Vec<u8>>)>> {
-        Ok(KeyValueView::get_many(self, bucket, keys).await?.map_err(error))
+        Ok(KeyValueView::get_many(self, bucket, keys)
+            .await?
+            .map_err(error))
     }
 
     async fn set_many(

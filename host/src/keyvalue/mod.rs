@@ -267,12 +267,10 @@ async fn run<T: Send + 'static>(
         if error.is_guests_fault() {
             tracing::debug!("{message}");
         } else {
-            let causes: Vec<String> = std::iter::successors(
-                std::error::Error::source(&error),
-                |e| e.source(),
-            )
-            .map(ToString::to_string)
-            .collect();
+            let causes: Vec<String> =
+                std::iter::successors(std::error::Error::source(&error), |e| e.source())
+                    .map(ToString::to_string)
+                    .collect();
             tracing::warn!("{message}: {}", causes.join(": "));
         }
         Failure::Other(message)
@@ -401,7 +399,12 @@ impl KeyValueView<'_> {
         }))
     }
 
-    async fn increment(&mut self, bucket: Resource<Bucket>, key: String, delta: i64) -> Answer<i64> {
+    async fn increment(
+        &mut self,
+        bucket: Resource<Bucket>,
+        key: String,
+        delta: i64,
+    ) -> Answer<i64> {
         let (label, store) = self.bucket(&bucket)?;
         if let Err(failure) = self.check_key(&key) {
             return Ok(Err(failure));
@@ -534,10 +537,7 @@ impl KeyValueView<'_> {
 mod tests {
     use super::*;
 
-    fn view_over(
-        store: Arc<dyn Store>,
-        limits: KeyValueLimits,
-    ) -> (KeyValueCtx, ResourceTable) {
+    fn view_over(store: Arc<dyn Store>, limits: KeyValueLimits) -> (KeyValueCtx, ResourceTable) {
         let stores: Stores = [("default".to_string(), store)].into();
         let grants = Grants::new(&["default".to_string()], &stores, limits).unwrap();
         (KeyValueCtx::new(Arc::new(grants)), ResourceTable::new())
@@ -567,15 +567,30 @@ mod tests {
             Err(Failure::AccessDenied)
         ));
         let bucket = view.open("default".into()).unwrap().ok().unwrap();
-        let again = view.open("default".into()).unwrap().err().map(other).unwrap();
+        let again = view
+            .open("default".into())
+            .unwrap()
+            .err()
+            .map(other)
+            .unwrap();
         assert!(again.contains("the most it may have"), "{again}");
 
         let handle = |b: &Resource<Bucket>| Resource::<Bucket>::new_borrow(b.rep());
-        let long_key = view.set(handle(&bucket), "12345".into(), vec![]).await.unwrap();
+        let long_key = view
+            .set(handle(&bucket), "12345".into(), vec![])
+            .await
+            .unwrap();
         assert!(other(long_key.unwrap_err()).contains("longer than the 4 bytes"));
-        let big = view.set(handle(&bucket), "k".into(), vec![0; 9]).await.unwrap();
+        let big = view
+            .set(handle(&bucket), "k".into(), vec![0; 9])
+            .await
+            .unwrap();
         assert!(other(big.unwrap_err()).contains("larger than the 8 bytes"));
-        view.set(handle(&bucket), "k".into(), vec![0; 8]).await.unwrap().ok().unwrap();
+        view.set(handle(&bucket), "k".into(), vec![0; 8])
+            .await
+            .unwrap()
+            .ok()
+            .unwrap();
 
         for key in ["a", "b", "c"] {
             view.set(handle(&bucket), key.into(), b"1".to_vec())
@@ -597,26 +612,49 @@ mod tests {
             .unwrap()
             .ok()
             .unwrap();
-        assert_eq!((page, more), (vec!["c".to_string(), "k".to_string()], false));
+        assert_eq!(
+            (page, more),
+            (vec!["c".to_string(), "k".to_string()], false)
+        );
 
         assert_eq!(
-            view.increment(handle(&bucket), "a".into(), 41).await.unwrap().ok(),
+            view.increment(handle(&bucket), "a".into(), 41)
+                .await
+                .unwrap()
+                .ok(),
             Some(42)
         );
-        let not_a_number = view.increment(handle(&bucket), "k".into(), 1).await.unwrap();
+        let not_a_number = view
+            .increment(handle(&bucket), "k".into(), 1)
+            .await
+            .unwrap();
         assert!(other(not_a_number.unwrap_err()).contains("not a decimal integer"));
 
-        let cas = view.cas_new(handle(&bucket), "a".into()).await.unwrap().ok().unwrap();
-        view.set(handle(&bucket), "a".into(), b"7".to_vec()).await.unwrap().ok().unwrap();
+        let cas = view
+            .cas_new(handle(&bucket), "a".into())
+            .await
+            .unwrap()
+            .ok()
+            .unwrap();
+        view.set(handle(&bucket), "a".into(), b"7".to_vec())
+            .await
+            .unwrap()
+            .ok()
+            .unwrap();
         let retry = match view.swap(cas, b"8".to_vec()).await.unwrap() {
             Err(Ok(retry)) => retry,
             _ => panic!("the swap should fail: the value changed"),
         };
         assert_eq!(
-            view.cas_current(Resource::new_borrow(retry.rep())).unwrap().ok(),
+            view.cas_current(Resource::new_borrow(retry.rep()))
+                .unwrap()
+                .ok(),
             Some(Some(b"7".to_vec()))
         );
-        assert!(matches!(view.swap(retry, b"8".to_vec()).await.unwrap(), Ok(())));
+        assert!(matches!(
+            view.swap(retry, b"8".to_vec()).await.unwrap(),
+            Ok(())
+        ));
         assert_eq!(
             view.get(handle(&bucket), "a".into()).await.unwrap().ok(),
             Some(Some(b"8".to_vec()))

@@ -225,7 +225,8 @@ impl Store for SqliteStore {
     fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
         let mut connection = self.connection();
         let mut write = || -> rusqlite::Result<()> {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for (key, value) in entries {
                 upsert(&transaction, key, value)?;
             }
@@ -237,7 +238,8 @@ impl Store for SqliteStore {
     fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
         let mut connection = self.connection();
         let mut write = || -> rusqlite::Result<()> {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for key in keys {
                 remove(&transaction, key)?;
             }
@@ -254,7 +256,8 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let mut connection = self.connection();
         let mut swap = || -> rusqlite::Result<bool> {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if select(&transaction, key)?.as_deref() != expected {
                 return Ok(false);
             }
@@ -301,17 +304,20 @@ mod tests {
     fn values_survive_reopening_and_garbage_is_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kv.db");
-        SqliteStore::open(&path)
-            .unwrap()
-            .set("k", b"v")
-            .unwrap();
-        assert_eq!(SqliteStore::open(&path).unwrap().get("k").unwrap(), Some(b"v".to_vec()));
+        SqliteStore::open(&path).unwrap().set("k", b"v").unwrap();
+        assert_eq!(
+            SqliteStore::open(&path).unwrap().get("k").unwrap(),
+            Some(b"v".to_vec())
+        );
 
         let garbage = dir.path().join("garbage.db");
         let text = "not a database, but someone's notes\n".repeat(200);
         std::fs::write(&garbage, &text).unwrap();
         let error = SqliteStore::open(&garbage).unwrap_err();
-        assert!(matches!(error, StoreError::NotADatabase { .. }), "{error:?}");
+        assert!(
+            matches!(error, StoreError::NotADatabase { .. }),
+            "{error:?}"
+        );
         assert_eq!(std::fs::read_to_string(&garbage).unwrap(), text);
     }
 }

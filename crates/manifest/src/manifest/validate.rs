@@ -6,8 +6,8 @@ use std::path::{Component as PathPart, Path, PathBuf};
 
 use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, S};
 use super::{
-    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH,
-    DEFAULT_STORE, FileMount, HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
+    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, DEFAULT_STORE,
+    FileMount, HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column, suggestion};
 use crate::hint::Hint;
@@ -312,16 +312,19 @@ fn validate_component(
         let span = label.span();
         let label = label.into_inner();
         if label != DEFAULT_STORE {
-            findings.error(span, format!("unknown key-value store `{label}`")).help = Some(
-                suggestion(
-                    &label,
-                    [DEFAULT_STORE],
-                    "the stores wasmctl serves (other labels need a runtime config, which wasmctl does not read yet)",
-                ),
-            );
+            findings
+                .error(span, format!("unknown key-value store `{label}`"))
+                .help = Some(suggestion(
+                &label,
+                [DEFAULT_STORE],
+                "the stores wasmctl serves (other labels need a runtime config, which wasmctl does not read yet)",
+            ));
         } else if key_value_stores.contains(&label) {
             findings
-                .error(span, format!("key-value store `{label}` is named twice in component `{id}`"))
+                .error(
+                    span,
+                    format!("key-value store `{label}` is named twice in component `{id}`"),
+                )
                 .help = Some("name each store once".into());
         } else {
             key_value_stores.push(label);

@@ -16,7 +16,13 @@ use bindings::wasi::keyvalue::{atomics, store};
 
 #[wstd::http_server]
 async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
-    let action = request.uri().path().rsplit('/').next().unwrap_or_default().to_string();
+    let action = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let answer = store::open("default").and_then(|bucket| match action.as_str() {
         "inc" => atomics::increment(&bucket, "count", 1).map(|n| format!("{n}\n")),
         _ => {
@@ -37,9 +43,18 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
     });
     let (code, body) = match answer {
         Ok(body) => (StatusCode::OK, body),
-        Err(store::Error::AccessDenied) => (StatusCode::INTERNAL_SERVER_ERROR, "error: access-denied\n".into()),
-        Err(store::Error::NoSuchStore) => (StatusCode::INTERNAL_SERVER_ERROR, "error: no-such-store\n".into()),
-        Err(store::Error::Other(message)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("error: other: {message}\n")),
+        Err(store::Error::AccessDenied) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error: access-denied\n".into(),
+        ),
+        Err(store::Error::NoSuchStore) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error: no-such-store\n".into(),
+        ),
+        Err(store::Error::Other(message)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("error: other: {message}\n"),
+        ),
     };
     Ok(Response::builder().status(code).body(body.into())?)
 }

@@ -25,7 +25,13 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
             .unwrap_or_default()
             .to_string()
     };
-    let action = request.uri().path().rsplit('/').next().unwrap_or_default().to_string();
+    let action = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let store_label = match param("store") {
         label if label.is_empty() => "default".to_string(),
         label => label,
@@ -47,7 +53,9 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
         "set" => {
             let (_, mut body) = request.into_parts();
             let value = body.contents().await?.to_vec();
-            bucket.set(&param("key"), &value).map(|()| "set\n".to_string())
+            bucket
+                .set(&param("key"), &value)
+                .map(|()| "set\n".to_string())
         }
         // Every key, one a line, page by page.
         "list" => list(&bucket),
@@ -83,7 +91,10 @@ fn failed(error: store::Error) -> Result<Response<Body>, Error> {
         store::Error::AccessDenied => "access-denied".to_string(),
         store::Error::Other(message) => format!("other: {message}"),
     };
-    status(StatusCode::INTERNAL_SERVER_ERROR, format!("error: {kind}\n"))
+    status(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("error: {kind}\n"),
+    )
 }
 
 fn status(code: StatusCode, body: String) -> Result<Response<Body>, Error> {
