@@ -216,3 +216,25 @@ fn both_drafts_of_wasi_keyvalue_share_the_store() {
         (200, "a\ncount\n".to_string())
     );
 }
+
+#[test]
+fn stored_data_outlives_a_hot_swap() {
+    let app = counter_app();
+    let server = serve(app.path(), &["--watch"]);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+    // A new component file where the served one was: `up --watch` swaps it in (here the
+    // other draft's counter, which answers `open`, an action it lacks, with the key list).
+    let staged = app.path().join("counter.wasm.new");
+    std::fs::copy(app.path().join("counter-draft.wasm"), &staged).unwrap();
+    std::fs::rename(&staged, app.path().join("counter.wasm")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get(&server.url("/granted/open")).1 != "count\n" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no swap within a minute: {}",
+            server.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(get(&server.url("/granted/inc")), (200, "2\n".to_string()));
+}
