@@ -24,6 +24,7 @@ fn instantiate(c: &mut Criterion) {
         output: None,
         access_log: None,
         limits: ServerLimits::default(),
+        stores: Default::default(),
     })
     .expect("the engine is configured");
     host.load(AppConfig {
@@ -36,6 +37,7 @@ fn instantiate(c: &mut Criterion) {
             timeout: Duration::from_secs(30),
             memory: 128 << 20,
             config: Default::default(),
+            key_value_stores: Vec::new(),
         }],
         routes: vec![(Route::Prefix(String::new()), "svc".into())],
     })

@@ -21,8 +21,8 @@ use crate::state::RequestState;
 use crate::{Host, LoadedApp, LoadedComponent, RequestRecord, headers};
 
 /// The imports the host provides: wasi:http/proxy, plus wasi:cli, wasi:filesystem and
-/// insecure random for Rust std, and wasi:config for variables. Deliberately no
-/// wasi:sockets.
+/// insecure random for Rust std, wasi:config for variables and wasi:keyvalue.
+/// Deliberately no wasi:sockets.
 pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     use wasmtime_wasi::WasiView as _;
     use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
@@ -51,6 +51,9 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
 
     // Variables: wasi:config/store, both versions in use.
     crate::config::add_to_linker(l).map_err(|e| anyhow::anyhow!("linking wasi:config: {e}"))?;
+
+    // Key-value stores: both drafts of wasi:keyvalue (see `keyvalue`).
+    crate::keyvalue::add_to_linker(l).map_err(|e| anyhow::anyhow!("linking wasi:keyvalue: {e}"))?;
     Ok(linker)
 }
 

@@ -23,6 +23,7 @@ mod access;
 mod config;
 mod engine;
 mod handler;
+pub mod keyvalue;
 mod outbound;
 mod request_path;
 mod router;
@@ -128,6 +129,17 @@ pub enum LoadError {
         #[source]
         source: BoxError,
     },
+    /// A component is granted a key-value store the host was not given
+    /// ([`HostConfig::stores`]).
+    #[error(
+        "component `{id}` is granted key-value store `{label}`, which the server does not have"
+    )]
+    UnknownStore {
+        /// The component's id.
+        id: String,
+        /// The store's label.
+        label: String,
+    },
     /// A route of [`AppConfig::routes`] names an id no [`ComponentConfig`] has.
     #[error("route `{route}` names unknown component `{id}`")]
     UnknownComponent {
@@ -167,6 +179,9 @@ pub struct ComponentConfig {
     pub memory: u64,
     /// What the guest reads through `wasi:config/store` (either version); empty denies all.
     pub config: ConfigValues,
+    /// Labels of the key-value stores the guest may open, each one of
+    /// [`HostConfig::stores`]; empty denies all.
+    pub key_value_stores: Vec<String>,
 }
 
 /// Limits of the server itself.
@@ -189,6 +204,8 @@ pub struct ServerLimits {
     pub max_instances: u32,
     /// Largest component file [`Host::load`] reads; a larger one fails the load.
     pub max_component_size: u64,
+    /// What guests may put into and ask of key-value stores.
+    pub key_value: keyvalue::KeyValueLimits,
 }
 
 impl Default for ServerLimits {
@@ -201,6 +218,7 @@ impl Default for ServerLimits {
             shutdown_grace: Duration::from_secs(10),
             max_instances: 1000,
             max_component_size: 256 * 1024 * 1024,
+            key_value: keyvalue::KeyValueLimits::default(),
         }
     }
 }
@@ -249,6 +267,9 @@ pub struct HostConfig {
     pub access_log: Option<Arc<dyn AccessLog>>,
     /// Bounds on connections, bodies, waits and instances.
     pub limits: ServerLimits,
+    /// The key-value stores components may be granted, by label; opened by the caller,
+    /// they live as long as the host, so their data outlives every [`Host::load`].
+    pub stores: keyvalue::Stores,
 }
 
 /// What is served: components and the routes to them. [`Host::load`] swaps a new one in
@@ -295,6 +316,7 @@ pub struct Host {
     output: Option<Arc<dyn GuestOutput>>,
     access_log: Option<Arc<dyn AccessLog>>,
     limits: ServerLimits,
+    stores: keyvalue::Stores,
     app: ArcSwapOption<LoadedApp>,
     /// One permit per instance a request may have alive (`max_instances`).
     instance_slots: Arc<tokio::sync::Semaphore>,
@@ -326,6 +348,7 @@ impl Host {
             output: config.output,
             access_log: config.access_log,
             limits: config.limits,
+            stores: config.stores,
             app: ArcSwapOption::empty(),
             instance_slots: Arc::new(tokio::sync::Semaphore::new(
                 config.limits.max_instances as usize,
@@ -394,6 +417,15 @@ impl Host {
         current: Option<&LoadedApp>,
     ) -> Result<(LoadedComponent, LoadReport), LoadError> {
         let started = Instant::now();
+        let key_value = keyvalue::Grants::new(
+            &component.key_value_stores,
+            &self.stores,
+            self.limits.key_value,
+        )
+        .map_err(|label| LoadError::UnknownStore {
+            id: component.id.clone(),
+            label,
+        })?;
         let bytes = read_component_file(&component.path, self.limits.max_component_size).map_err(
             |source| LoadError::Read {
                 id: component.id.clone(),
@@ -440,6 +472,7 @@ impl Host {
                 rules: component.outbound.clone(),
             }),
             output: self.output.clone(),
+            key_value: Arc::new(key_value),
         });
         Ok((
             LoadedComponent {

@@ -13,6 +13,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 
 use crate::ComponentConfig;
 use crate::config::ConfigValues;
+use crate::keyvalue::{Grants, KeyValueCtx, KeyValueView};
 use crate::outbound::OutboundPolicy;
 
 /// Which of a guest's output streams a line came from.
@@ -37,6 +38,7 @@ pub(crate) struct RequestState {
     http: WasiHttpCtx,
     hooks: OutboundHooks,
     table: ResourceTable,
+    key_value: KeyValueCtx,
     pub limits: MemoryCap,
     /// What `wasi:config/store` answers.
     config: ConfigValues,
@@ -153,6 +155,7 @@ impl RequestState {
                 policy: component.outbound.clone(),
             },
             table: ResourceTable::new(),
+            key_value: KeyValueCtx::new(component.key_value.clone()),
             limits: MemoryCap::new(config.memory),
             config: config.config.clone(),
         })
@@ -162,6 +165,11 @@ impl RequestState {
     pub(crate) fn config(&mut self) -> &ConfigValues {
         &self.config
     }
+
+    /// The request as wasi:keyvalue sees it.
+    pub(crate) fn key_value(&mut self) -> KeyValueView<'_> {
+        KeyValueView::new(&mut self.key_value, &mut self.table)
+    }
 }
 
 /// What every request of one component shares.
@@ -169,6 +177,8 @@ pub(crate) struct ComponentShared {
     pub config: ComponentConfig,
     pub outbound: Arc<OutboundPolicy>,
     pub output: Option<Arc<dyn GuestOutput>>,
+    /// The key-value stores it may open.
+    pub key_value: Arc<Grants>,
 }
 
 impl WasiView for RequestState {

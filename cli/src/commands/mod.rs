@@ -5,6 +5,7 @@ mod build;
 mod completions;
 mod deploy;
 mod doctor;
+mod kv;
 mod new;
 mod registry;
 mod shorthand;
@@ -68,6 +69,9 @@ pub(crate) enum Command {
     /// List, install and remove templates
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
+    /// Read and change the app's key-value stores
+    #[command(subcommand)]
+    Kv(kv::KvCommand),
     /// Check that this machine and app are ready to build and serve
     Doctor(doctor::DoctorArgs),
     /// Print a shell completion script
@@ -92,6 +96,7 @@ impl Command {
                 | registry::RegistryCommand::Pull { format, .. },
             )
             | Command::Templates(templates::TemplatesCommand::List { format }) => format.json,
+            Command::Kv(command) => command.json(),
             Command::Registry(_)
             | Command::Templates(_)
             | Command::New(_)
@@ -114,6 +119,7 @@ impl Command {
             Command::Deploy(args) => args.run(ui),
             Command::Registry(command) => command.run(ui),
             Command::Doctor(args) => args.run(ui),
+            Command::Kv(command) => command.run(ui),
         }
     }
 }

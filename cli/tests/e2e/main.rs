@@ -10,6 +10,7 @@ mod deploy;
 mod faults;
 mod hostile;
 mod install;
+mod keyvalue;
 mod limits;
 mod new;
 mod readme;

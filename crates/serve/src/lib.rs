@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod dev;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -91,6 +92,7 @@ impl Served {
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
             variables: Default::default(),
+            key_value_stores: Vec::new(),
             limits: Limits::default(),
             build: None,
         };
@@ -253,6 +255,7 @@ fn component_config(
             .unwrap_or(manifest::DEFAULT_TIMEOUT),
         memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
         config: variables.for_component(component).into_iter().collect(),
+        key_value_stores: component.key_value_stores.clone(),
     }
 }
 
@@ -317,6 +320,7 @@ mod tests {
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
             variables: Default::default(),
+            key_value_stores: Vec::new(),
             limits: Limits::default(),
             build: None,
         };

@@ -344,8 +344,10 @@ fn bare_function_imports(resolve: &Resolve, world: WorldId) -> Vec<String> {
 
 /// The interfaces the host world imports, parsed once from the embedded WIT.
 struct HostWorld {
-    /// `wasi:http/types` → (version, functions)
-    interfaces: BTreeMap<String, (semver::Version, BTreeSet<String>)>,
+    /// `wasi:http/types` → (version, functions) of each version the host serves (both
+    /// versions of wasi:config and both drafts of wasi:keyvalue, one version of everything
+    /// else).
+    interfaces: BTreeMap<String, Vec<(semver::Version, BTreeSet<String>)>>,
     /// Unversioned names of the interfaces in `wasi:http/proxy`.
     proxy: BTreeSet<String>,
 }
@@ -369,45 +371,47 @@ impl HostWorld {
         let main = WIT
             .get_file("world.wit")
             .ok_or_else(|| anyhow::anyhow!("wit/world.wit is missing"))?;
-        let is_wit =
-            |file: &&include_dir::File<'_>| file.path().extension().is_some_and(|ext| ext == "wit");
         let deps_dir = WIT
             .get_dir("deps")
             .ok_or_else(|| anyhow::anyhow!("wit/deps is missing"))?;
-        // A package is one file of deps/, or a directory of files (kept as upstream wrote
-        // it, e.g. wasi:config's `store.wit` and `world.wit`).
-        let mut deps = deps_dir
-            .files()
-            .filter(is_wit)
-            .map(parse)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        for package in deps_dir.dirs() {
-            let mut sources = SourceMap::new();
-            for file in package.files().filter(is_wit) {
+        let is_wit =
+            |file: &&include_dir::File<'_>| file.path().extension().is_some_and(|ext| ext == "wit");
+        // A package is one file (`deps/http.wit`) or a directory of files, as upstream
+        // ships it (`deps/config-0.2.0-rc.1/`, `deps/keyvalue-0.2.0-draft2/`).
+        let package_dir = |dir: &include_dir::Dir<'_>| {
+            let mut map = SourceMap::new();
+            for file in dir.files().filter(is_wit) {
                 let text = file
                     .contents_utf8()
                     .ok_or_else(|| anyhow::anyhow!("{} is not UTF-8", file.path().display()))?;
-                sources.push(file.path(), text);
+                map.push(file.path(), text);
             }
-            deps.push(
-                sources
-                    .parse()
-                    .map_err(|(map, error)| anyhow::anyhow!("{}", error.render(&map)))?,
-            );
-        }
+            map.parse()
+                .map_err(|(map, error)| anyhow::anyhow!("{}", error.render(&map)))
+        };
+        let deps = deps_dir
+            .files()
+            .filter(is_wit)
+            .map(parse)
+            .chain(deps_dir.dirs().map(package_dir))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut resolve = Resolve::default();
         let package = resolve.push_groups(parse(main)?, deps)?;
         let world = resolve.select_world(&[package], Some("http-app"))?;
-        let interfaces = interfaces(&resolve, world, Direction::Imports)
-            .into_iter()
-            .filter_map(|(name, functions)| {
-                let (unversioned, version) = name.split_once('@')?;
-                Some((
-                    unversioned.to_string(),
-                    (semver::Version::parse(version).ok()?, functions),
-                ))
-            })
-            .collect();
+        let mut versions: BTreeMap<String, Vec<(semver::Version, BTreeSet<String>)>> =
+            BTreeMap::new();
+        for (name, functions) in interfaces(&resolve, world, Direction::Imports) {
+            let Some((unversioned, version)) = name.split_once('@') else {
+                continue;
+            };
+            let Ok(version) = semver::Version::parse(version) else {
+                continue;
+            };
+            versions
+                .entry(unversioned.to_string())
+                .or_default()
+                .push((version, functions));
+        }
         let http = resolve
             .packages
             .iter()
@@ -416,7 +420,10 @@ impl HostWorld {
             .ok_or_else(|| anyhow::anyhow!("wasi:http is missing from wit/deps"))?;
         let proxy_world = resolve.select_world(&[http], Some("proxy"))?;
         let proxy = interfaces_unversioned(&resolve, proxy_world);
-        Ok(HostWorld { interfaces, proxy })
+        Ok(HostWorld {
+            interfaces: versions,
+            proxy,
+        })
     }
 
     /// `wasi:http/types@0.2.12` → (`wasi:http/types`, 0, 2): the name and semver track
@@ -430,11 +437,27 @@ impl HostWorld {
 
     /// Whether the host can satisfy an import of interface `name` using `functions`.
     fn provides(&self, name: &str, functions: &BTreeSet<String>) -> Result<(), Unprovided> {
-        let (unversioned, _) = name.split_once('@').unwrap_or((name, ""));
-        let Some((host_version, host_functions)) = self.interfaces.get(unversioned) else {
+        let (unversioned, version) = name.split_once('@').unwrap_or((name, ""));
+        let Some(versions) = self.interfaces.get(unversioned) else {
             return Err(Unprovided::Interface);
         };
+        // The version asked for if the host has it, else the newest: pre-release versions
+        // (wasi:config's draft and rc, the wasi:keyvalue drafts) link by exact version only,
+        // as Wasmtime's linker matches them.
+        let wanted = semver::Version::parse(version).ok();
+        let (host_version, host_functions) = versions
+            .iter()
+            .find(|(host_version, _)| Some(host_version) == wanted.as_ref())
+            .or_else(|| versions.iter().max_by(|a, b| a.0.cmp(&b.0)))
+            .ok_or(Unprovided::Interface)?;
         let host_name = format!("{unversioned}@{host_version}");
+        let pre_release =
+            wanted.as_ref().is_some_and(|v| !v.pre.is_empty()) || !host_version.pre.is_empty();
+        if pre_release && host_version.to_string() != version {
+            return Err(Unprovided::Other(format!(
+                "imports `{name}`, but wasmctl up provides `{host_name}`; a pre-release version links by its exact version"
+            )));
+        }
         if Self::track_of(name) != Self::track_of(&host_name) {
             return Err(Unprovided::Other(format!(
                 "imports `{name}`, but wasmctl up provides `{host_name}`, which is not compatible; build against WASI 0.2 (wasm32-wasip2)"
@@ -483,7 +506,7 @@ fn missing_interface_advice(name: &str) -> &'static str {
     if name.starts_with("wasi:sockets/") {
         "wasmctl up gives components no sockets; make network calls with outgoing HTTP (wasi:http/outgoing-handler) and grant the host in `allowed_outbound_hosts`"
     } else if name.starts_with("wasi:") {
-        "it is not part of the world wasmctl serves (wasi:http/proxy plus wasi:cli and wasi:filesystem)"
+        "it is not part of the world wasmctl serves (wasi:http/proxy plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue)"
     } else {
         "it is not a WASI interface, and wasmctl up provides WASI only"
     }
@@ -510,6 +533,32 @@ mod tests {
                 .keys()
                 .any(|name| name.starts_with("wasi:sockets"))
         );
+        // Both versions of wasi:config and both drafts of wasi:keyvalue, each linked by its
+        // exact version; a pre-release the host lacks is refused.
+        let functions = |name: &str| {
+            let (unversioned, version) = name.split_once('@').unwrap();
+            world.interfaces[unversioned]
+                .iter()
+                .find(|(v, _)| v.to_string() == version)
+                .map(|(_, f)| f.clone())
+                .unwrap()
+        };
+        for name in [
+            "wasi:config/store@0.2.0-draft-2024-09-27",
+            "wasi:config/store@0.2.0-rc.1",
+            "wasi:keyvalue/store@0.2.0-draft2",
+            "wasi:keyvalue/atomics@0.2.0-draft2",
+            "wasi:keyvalue/store@0.2.0-draft",
+            "wasi:keyvalue/batch@0.2.0-draft",
+        ] {
+            assert!(world.provides(name, &functions(name)).is_ok(), "{name}");
+        }
+        for name in [
+            "wasi:keyvalue/store@0.2.0-draft3",
+            "wasi:config/store@0.2.0-rc.2",
+        ] {
+            assert!(world.provides(name, &BTreeSet::new()).is_err(), "{name}");
+        }
         assert!(world.proxy.contains("wasi:http/types"));
         assert!(!world.proxy.contains("wasi:cli/environment"));
     }

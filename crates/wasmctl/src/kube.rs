@@ -404,6 +404,7 @@ mod tests {
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
             variables: BTreeMap::new(),
+            key_value_stores: Vec::new(),
             limits: Default::default(),
             build: None,
         };

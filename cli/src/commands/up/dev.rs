@@ -17,7 +17,7 @@ pub(super) fn run(serve: &ServeArgs, clear: bool, ui: &Ui) -> Result<()> {
     let started = Instant::now();
     let app = serve.manifest.load()?;
     let mut dev = DevLoop::new(app, serve.settings(), ui.build_options(serve.profile()))?;
-    let host = serve.new_host(&dev.app().dir, ui)?;
+    let host = serve.new_host(&dev.served(), true, ui)?;
     let app_dir = dev.app().dir.clone();
     let mut report = Lines {
         ui,

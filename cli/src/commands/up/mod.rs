@@ -19,6 +19,7 @@ use wasmctl::variables::Given;
 use wasmctl_host::{
     AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, ServerLimits,
 };
+use wasmctl_serve::state::StateDir;
 use wasmctl_serve::{ServeSettings, Served};
 
 use self::output::{AccessLines, LogFormat, TerminalAndLogs, shutdown_signal};
@@ -41,6 +42,8 @@ use crate::ui::{Ui, relative};
     Paths are routed, and passed on, in normal form: %-escapes of letters, digits and\n\
     -._~ decoded (%2F stays), . and .. segments resolved; .. above / gets 400.\n\
     Guest output is shown prefixed with the component id and kept in .wasmctl/logs/.\n\
+    Key-value stores a component names in `key_value_stores` live in .wasmctl/state/\n\
+    (one SQLite file per store; --state-dir moves them) and outlive restarts and swaps.\n\
     Access log: -v prints a line per request on stderr (time, method, path, status,\n\
     duration until the response head, component, route, why the host refused a\n\
     request as the client's error); --log-format json prints it\n\
@@ -146,6 +149,12 @@ pub(crate) struct ServeArgs {
     /// Log health checks too (left out by default; see below)
     #[arg(long)]
     pub log_health_checks: bool,
+    /// Keep the key-value stores in DIR (default: .wasmctl/state of the app)
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Set KEY to VALUE in the default key-value store before serving (repeatable)
+    #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
+    pub key_values: Vec<(String, String)>,
 }
 
 /// `--variable NAME=VALUE`, by the library's rule. clap's own refusal would quote the
@@ -287,7 +296,7 @@ impl UpArgs {
         };
 
         let started = Instant::now();
-        let host = self.serve.new_host(&served.dir, ui)?;
+        let host = self.serve.new_host(&served, false, ui)?;
         let progress = ui.progress("up");
         progress.step("compiling components");
         let loaded = host.load(served.host_config(&self.serve.settings()));
@@ -357,9 +366,14 @@ impl ServeArgs {
         }
     }
 
-    /// The engine and server settings; guest output goes to `DIR/.wasmctl/logs/`.
-    fn new_host(&self, dir: &Path, ui: &Ui) -> Result<Host> {
+    /// The engine and server settings; guest output goes to `DIR/.wasmctl/logs/`. The
+    /// key-value stores `served` names are opened (and seeded) here, before anything is
+    /// served; `watching` opens the default store anyway, as a save may grant it.
+    fn new_host(&self, served: &Served, watching: bool, ui: &Ui) -> Result<Host> {
+        let dir = &served.dir;
         let logs = wasmctl::fs_tree::create_own_dir(dir, Path::new(".wasmctl/logs"))?;
+        let state = StateDir::new(dir, self.state_dir.as_deref());
+        let stores = wasmctl_serve::state::open_stores(served, &state, &self.key_values, watching)?;
         let cache_dir = if self.no_cache {
             None
         } else {
@@ -382,6 +396,7 @@ impl ServeArgs {
                 write_timeout: self.write_timeout,
                 ..ServerLimits::default()
             },
+            stores,
         })
     }
 

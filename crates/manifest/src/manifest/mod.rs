@@ -38,6 +38,10 @@ pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// than any request should take, and far from where adding it to the clock overflows.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The label of the key-value store every app has (`key_value_stores = ["default"]`),
+/// Spin's name for it.
+pub const DEFAULT_STORE: &str = "default";
+
 /// Default per-instance linear memory cap.
 pub const DEFAULT_MEMORY: u64 = 128 * 1024 * 1024;
 
@@ -295,6 +299,9 @@ pub struct Component {
     /// by key, each a template over [`App::variables`] (every name it uses is declared
     /// there). Empty: the guest reads nothing.
     pub variables: BTreeMap<String, Template>,
+    /// Labels of the key-value stores the guest may open (`key_value_stores`), each once;
+    /// only [`DEFAULT_STORE`] for now.
+    pub key_value_stores: Vec<String>,
     /// Its `[component.ID.limits]`; a `None` in it means the host default.
     pub limits: Limits,
     /// How to build `source` (`[component.ID.build]`); `None` when it is used as it is.

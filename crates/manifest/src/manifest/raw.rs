@@ -98,6 +98,8 @@ pub(super) struct RawComponent {
     /// Component variable → template over app variables.
     #[serde(default)]
     pub variables: BTreeMap<S<String>, S<String>>,
+    #[serde(default)]
+    pub key_value_stores: Vec<S<String>>,
     pub limits: Option<S<RawLimits>>,
     pub build: Option<S<RawBuild>>,
 }

@@ -225,6 +225,15 @@ fn capability_and_limit_values_are_checked() {
 }
 
 #[test]
+fn key_value_stores_name_known_stores_once() {
+    let app = parse_text(&with_component_keys("key_value_stores = [\"default\"]")).unwrap();
+    assert_eq!(app.components["web"].key_value_stores, ["default"]);
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "key_value_stores = [\"default\", \"defualt\", \"cache\", \"default\"]"
+    )));
+}
+
+#[test]
 fn build_needs_exactly_one_way() {
     insta::assert_snapshot!(errors(&with_component_keys(
         "[component.web.build]\ncargo = { package = \"web\", target = \"x86_64-unknown-linux-gnu\" }\ncommand = \"make\""

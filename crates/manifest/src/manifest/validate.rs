@@ -7,10 +7,10 @@ use std::path::{Component as PathPart, Path, PathBuf};
 use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, RawVariable, S};
 use super::variables::{Template, Variable, check_variable_name};
 use super::{
-    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, FileMount,
-    HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
+    App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, DEFAULT_STORE,
+    FileMount, HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
 };
-use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column};
+use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column, suggestion};
 use crate::hint::Hint;
 use crate::names::{as_dns_label, check_name, dns_label_problem};
 use toml::de::{DeTable, DeValue};
@@ -469,6 +469,30 @@ fn validate_component(
 
     let variables = validate_component_variables(findings, declared, raw.variables);
 
+    let mut key_value_stores: Vec<String> = Vec::new();
+    for label in raw.key_value_stores {
+        let span = label.span();
+        let label = label.into_inner();
+        if label != DEFAULT_STORE {
+            findings
+                .error(span, format!("unknown key-value store `{label}`"))
+                .help = Some(suggestion(
+                &label,
+                [DEFAULT_STORE],
+                "the stores wasmctl serves (other labels need a runtime config, which wasmctl does not read yet)",
+            ));
+        } else if key_value_stores.contains(&label) {
+            findings
+                .error(
+                    span,
+                    format!("key-value store `{label}` is named twice in component `{id}`"),
+                )
+                .help = Some("name each store once".into());
+        } else {
+            key_value_stores.push(label);
+        }
+    }
+
     let mut limits = Limits::default();
     if let Some(raw_limits) = raw.limits {
         let raw_limits = raw_limits.into_inner();
@@ -495,6 +519,7 @@ fn validate_component(
         files,
         allowed_outbound_hosts,
         variables,
+        key_value_stores,
         limits,
         build,
     })

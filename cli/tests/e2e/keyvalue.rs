@@ -1,0 +1,240 @@
+//! Key-value stores: the `counter` guest (wasi:keyvalue@0.2.0-draft2) against a real
+//! `wasmctl up`, its data in a real SQLite file, read back with `wasmctl kv`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::support::{get, http, serve, testdata, wasmctl};
+
+/// The `counter` guest (draft2) or `counter-draft` (draft), both built once per run.
+fn counter_component(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        wasmctl(&testdata().join("guests"))
+            .args(["build", "-q", "-c", "counter", "-c", "counter-draft"])
+            .assert()
+            .success();
+    });
+    testdata()
+        .join("guests/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"))
+}
+
+/// An app of the counter on `/granted/...` (granted the default store) and on
+/// `/denied/...` (granted nothing), and of the draft's counter on `/draft/...`.
+fn counter_app() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["counter", "counter-draft"] {
+        std::fs::copy(
+            counter_component(name),
+            dir.path().join(format!("{name}.wasm")),
+        )
+        .expect("guest copied");
+    }
+    std::fs::write(
+        dir.path().join("wasmctl.toml"),
+        r#"manifest_version = 1
+[application]
+name = "counter"
+
+[[trigger.http]]
+route = "/granted/..."
+component = "granted"
+
+[[trigger.http]]
+route = "/denied/..."
+component = "denied"
+
+[component.granted]
+source = "counter.wasm"
+key_value_stores = ["default"]
+
+[[trigger.http]]
+route = "/draft/..."
+component = "draft"
+
+[component.denied]
+source = "counter.wasm"
+
+[component.draft]
+source = "counter-draft.wasm"
+key_value_stores = ["default"]
+"#,
+    )
+    .expect("manifest written");
+    dir
+}
+
+fn kv(dir: &Path, args: &[&str]) -> String {
+    let output = wasmctl(dir).arg("kv").args(args).assert().success();
+    String::from_utf8(output.get_output().stdout.clone()).expect("UTF-8")
+}
+
+#[test]
+fn a_counter_survives_restarts_and_is_read_by_kv() {
+    let app = counter_app();
+    let mut server = serve(app.path(), &[]);
+    for expected in 1..=3 {
+        assert_eq!(
+            get(&server.url("/granted/inc")),
+            (200, format!("{expected}\n"))
+        );
+    }
+    server.stop();
+    assert!(
+        app.path().join(".wasmctl/state/default.db").is_file(),
+        "the store lives in .wasmctl/state/"
+    );
+
+    let server = serve(app.path(), &[]);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "4\n".to_string()));
+    // Read while the server holds the store open (WAL).
+    assert_eq!(kv(app.path(), &["get", "count"]), "4\n");
+    let json: serde_json::Value =
+        serde_json::from_str(&kv(app.path(), &["get", "count", "--json"])).unwrap();
+    assert_eq!(json, serde_json::json!({ "key": "count", "value": "4" }));
+    kv(app.path(), &["set", "greeting", "hello"]);
+    assert_eq!(
+        get(&server.url("/granted/get?key=greeting")),
+        (200, "hello".to_string())
+    );
+    assert_eq!(kv(app.path(), &["list"]), "count\ngreeting\n");
+    kv(app.path(), &["delete", "greeting"]);
+    assert_eq!(get(&server.url("/granted/get?key=greeting")).0, 404);
+    wasmctl(app.path())
+        .args(["kv", "get", "greeting"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "key `greeting` is not set in store `default`",
+        ));
+}
+
+#[test]
+fn concurrent_increments_are_exact() {
+    let app = counter_app();
+    let server = serve(app.path(), &["--workers", "4"]);
+    const THREADS: usize = 8;
+    const EACH: usize = 25;
+    let url = server.url("/granted/inc");
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            let url = url.clone();
+            scope.spawn(move || {
+                let agent = http();
+                for _ in 0..EACH {
+                    let response = agent.get(&url).call().expect("request answered");
+                    assert_eq!(response.status().as_u16(), 200);
+                }
+            });
+        }
+    });
+    assert_eq!(
+        kv(app.path(), &["get", "count"]),
+        format!("{}\n", THREADS * EACH)
+    );
+}
+
+#[test]
+fn a_store_not_granted_is_denied_and_the_server_keeps_serving() {
+    let app = counter_app();
+    let server = serve(app.path(), &[]);
+    assert_eq!(
+        get(&server.url("/denied/inc")),
+        (500, "error: access-denied\n".to_string())
+    );
+    assert_eq!(
+        get(&server.url("/granted/open?store=other")),
+        (500, "error: access-denied\n".to_string())
+    );
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+}
+
+#[test]
+fn key_value_seeds_the_default_store_and_state_dir_moves_it() {
+    let app = counter_app();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("kv");
+    let state_arg = state_dir.to_str().unwrap();
+    let server = serve(
+        app.path(),
+        &[
+            "--state-dir",
+            state_arg,
+            "--key-value",
+            "count=41",
+            "--key-value",
+            "motd=hi there",
+        ],
+    );
+    assert_eq!(
+        get(&server.url("/granted/get?key=motd")),
+        (200, "hi there".to_string())
+    );
+    assert_eq!(get(&server.url("/granted/inc")), (200, "42\n".to_string()));
+    assert!(state_dir.join("default.db").is_file());
+    assert!(!app.path().join(".wasmctl/state").exists());
+    assert_eq!(
+        kv(app.path(), &["get", "count", "--state-dir", state_arg]),
+        "42\n"
+    );
+}
+
+#[test]
+fn a_value_over_the_limit_is_the_guests_error() {
+    let app = counter_app();
+    let server = serve(app.path(), &[]);
+    let too_big = vec![b'x'; 1024 * 1024 + 1];
+    let mut response = http()
+        .post(server.url("/granted/set?key=big"))
+        .send(&too_big[..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let body = response.body_mut().read_to_string().unwrap();
+    assert_eq!(
+        body,
+        "error: other: a value of 1048577 bytes is larger than the 1048576 bytes a value may have\n"
+    );
+    let just_fits = vec![b'x'; 1024 * 1024];
+    let response = http()
+        .post(server.url("/granted/set?key=big"))
+        .send(&just_fits[..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+}
+
+#[test]
+fn both_drafts_of_wasi_keyvalue_share_the_store() {
+    let app = counter_app();
+    let server = serve(app.path(), &["--key-value", "a=1"]);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+    assert_eq!(get(&server.url("/draft/inc")), (200, "2\n".to_string()));
+    assert_eq!(get(&server.url("/granted/inc")), (200, "3\n".to_string()));
+    assert_eq!(
+        get(&server.url("/draft/list")),
+        (200, "a\ncount\n".to_string())
+    );
+}
+
+#[test]
+fn stored_data_outlives_a_hot_swap() {
+    let app = counter_app();
+    let server = serve(app.path(), &["--watch"]);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+    // A new component file where the served one was: `up --watch` swaps it in (here the
+    // other draft's counter, which answers `open`, an action it lacks, with the key list).
+    let staged = app.path().join("counter.wasm.new");
+    std::fs::copy(app.path().join("counter-draft.wasm"), &staged).unwrap();
+    std::fs::rename(&staged, app.path().join("counter.wasm")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get(&server.url("/granted/open")).1 != "count\n" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no swap within a minute: {}",
+            server.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(get(&server.url("/granted/inc")), (200, "2\n".to_string()));
+}
