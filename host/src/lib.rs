@@ -1,9 +1,9 @@
 //! The embedded Wasmtime HTTP server behind `wasmctl up`.
 //!
 //! The host serves `wasi:http/proxy` components (plus the wasi:cli and wasi:filesystem
-//! interfaces Rust std imports, and `wasi:config/store` in the two versions in use; never
-//! wasi:sockets). It knows nothing of manifests or
-//! terminals: the caller describes components and routes with [`HostConfig`], and
+//! interfaces Rust std imports, `wasi:config/store` in the two versions in use, and
+//! `wasi:keyvalue` in its two drafts in use; never wasi:sockets). It knows nothing of
+//! manifests or terminals: the caller describes components and routes with [`HostConfig`], and
 //! receives guest output through [`GuestOutput`], one [`RequestRecord`] per answered
 //! request through [`AccessLog`], and logs through `tracing`.
 //!

@@ -18,7 +18,8 @@ use crate::ui::{Ui, format_duration};
     `wasmctl up --debug` serves; `source` keeps the release build.\n\
     Core modules (wasm32-wasip1) are turned into components with the WASI proxy adapter.\n\
     Every component is then validated against the world `wasmctl up` serves:\n\
-    wasi:http/proxy@0.2.x plus wasi:cli and wasi:filesystem, no sockets."
+    wasi:http/proxy@0.2.x plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue,\n\
+    no sockets."
 )]
 pub(crate) struct BuildArgs {
     #[command(flatten)]

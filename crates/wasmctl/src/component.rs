@@ -3,7 +3,8 @@
 //!
 //! The served world is `wasmctl:host/http-app` from the repository's `wit/` directory,
 //! embedded at compile time: `wasi:http/proxy@0.2.12` plus the wasi:cli, wasi:filesystem
-//! and insecure-random interfaces Rust's standard library imports. A component is valid
+//! and insecure-random interfaces Rust's standard library imports, wasi:config (variables)
+//! and wasi:keyvalue (key-value stores), each in the versions in use. A component is valid
 //! when wasmparser accepts it, it exports `wasi:http/incoming-handler@0.2.x`, and every
 //! interface and function it imports exists in that world.
 
