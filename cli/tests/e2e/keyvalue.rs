@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::support::{get, http, serve, testdata, wasmctl};
+use crate::support::{get, guest_target_dir, http, serve, testdata, wasmctl};
 
 /// The `counter` guest (draft2) or `counter-draft` (draft), both built once per run.
 fn counter_component(name: &str) -> PathBuf {
@@ -237,4 +237,40 @@ fn stored_data_outlives_a_hot_swap() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(get(&server.url("/granted/inc")), (200, "2\n".to_string()));
+}
+
+/// The path a user takes with the stateful template: `new`, `build`, `up`, count; stop
+/// the server hard, serve again with another greeting, and the count goes on.
+#[test]
+fn a_fresh_http_rust_kv_app_counts_across_restarts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    wasmctl(dir.path())
+        .args(["new", "http-rust-kv", "svc", "-y"])
+        .assert()
+        .success();
+    let app = dir.path().join("svc");
+    // Its dependencies compile once per run, shared with the other template builds.
+    wasmctl(&app)
+        .arg("build")
+        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .assert()
+        .success();
+
+    let mut server = serve(&app, &[]);
+    assert_eq!(get(&server.url("/")), (200, "Hello from svc!\n".into()));
+    for visitor in 1..=2 {
+        assert_eq!(
+            get(&server.url("/count")),
+            (200, format!("Hello, visitor {visitor}!\n"))
+        );
+    }
+    server.stop();
+
+    let server = serve(&app, &["--variable", "greeting=Howdy"]);
+    assert_eq!(
+        get(&server.url("/count")),
+        (200, "Howdy, visitor 3!\n".into())
+    );
+    assert!(app.join(".wasmctl/state/default.db").is_file());
+    assert_eq!(kv(&app, &["get", "visits"]), "3\n");
 }
