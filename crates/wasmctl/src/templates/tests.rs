@@ -352,3 +352,31 @@ fn values_that_make_an_invalid_manifest_are_refused_before_writing() {
     http_rust.render("svc", &given, &target).unwrap();
     crate::manifest::load(&target.join(MANIFEST_FILE)).unwrap();
 }
+
+/// The WIT a template vendors for its guest is the WIT the host serves, byte for byte:
+/// a template cannot drift to an interface version `up` does not link.
+#[test]
+fn vendored_template_wit_is_the_hosts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let vendored = root.join("templates/http-rust-kv/content/wit/deps");
+    let mut compared = 0;
+    for package in std::fs::read_dir(&vendored).unwrap() {
+        let package = package.unwrap().path();
+        for file in std::fs::read_dir(&package).unwrap() {
+            let file = file.unwrap().path();
+            let hosts = root
+                .join("wit/deps")
+                .join(package.file_name().unwrap())
+                .join(file.file_name().unwrap());
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                std::fs::read(&hosts).unwrap_or_default(),
+                "{} differs from {}",
+                file.display(),
+                hosts.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 7, "only {compared} WIT files compared");
+}
