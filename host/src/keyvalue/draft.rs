@@ -27,43 +27,10 @@ pub(super) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Resu
     batch::add_to_linker::<_, HasKeyValue>(linker, RequestState::key_value)
 }
 
-fn error(failure: Failure) -> store::Error {
-    match failure {
-        Failure::AccessDenied => store::Error::AccessDenied,
-        Failure::Other(message) => store::Error::Other(message),
-    }
-}
-
-type Answer<T> = wasmtime::Result<Result<T, store::Error>>;
-
-impl store::Host for KeyValueView<'_> {
-    async fn open(&mut self, identifier: String) -> Answer<Resource<Bucket>> {
-        Ok(KeyValueView::open(self, identifier)?.map_err(error))
-    }
-}
+translate_store!();
 
 impl store::HostBucket for KeyValueView<'_> {
-    async fn get(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<Option<Vec<u8>>> {
-        Ok(KeyValueView::get(self, bucket, key).await?.map_err(error))
-    }
-
-    async fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Answer<()> {
-        Ok(KeyValueView::set(self, bucket, key, value)
-            .await?
-            .map_err(error))
-    }
-
-    async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<()> {
-        Ok(KeyValueView::delete(self, bucket, key)
-            .await?
-            .map_err(error))
-    }
-
-    async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<bool> {
-        Ok(KeyValueView::exists(self, bucket, key)
-            .await?
-            .map_err(error))
-    }
+    translate_bucket_methods!();
 
     async fn list_keys(
         &mut self,
@@ -78,10 +45,6 @@ impl store::HostBucket for KeyValueView<'_> {
                 keys,
             })
             .map_err(error))
-    }
-
-    async fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
-        self.close(bucket)
     }
 }
 
@@ -129,19 +92,5 @@ impl batch::Host for KeyValueView<'_> {
             .map_err(error))
     }
 
-    async fn set_many(
-        &mut self,
-        bucket: Resource<Bucket>,
-        key_values: Vec<(String, Vec<u8>)>,
-    ) -> Answer<()> {
-        Ok(KeyValueView::set_many(self, bucket, key_values)
-            .await?
-            .map_err(error))
-    }
-
-    async fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Answer<()> {
-        Ok(KeyValueView::delete_many(self, bucket, keys)
-            .await?
-            .map_err(error))
-    }
+    translate_batch_writes!();
 }

@@ -9,6 +9,8 @@
 //! round trip) never stalls the worker thread serving other requests. The version
 //! modules only translate types.
 
+#[macro_use]
+mod translate;
 mod draft;
 mod draft2;
 mod sqlite;
