@@ -12,10 +12,19 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, root};
 
 mod deploy;
+mod kv;
 mod up;
 mod watch;
 
-const BENCHES: [&str; 6] = ["build", "validate", "instantiate", "up", "watch", "deploy"];
+const BENCHES: [&str; 7] = [
+    "build",
+    "validate",
+    "instantiate",
+    "up",
+    "watch",
+    "deploy",
+    "kv",
+];
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let selected: Vec<&str> = match args.first().map(String::as_str) {
@@ -35,6 +44,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "up" => up::run(&bench.wasmctl, &bench.app)?,
             "watch" => watch::run(&bench.wasmctl, &bench.app)?,
             "deploy" => deploy::run(&bench.wasmctl, &bench.app)?,
+            "kv" => kv::run(&bench.wasmctl)?,
             _ => unreachable!("checked above"),
         }
     }

@@ -13,8 +13,8 @@ use wasmctl_test_support::Server;
 use wasmctl_test_support::http::free_port;
 
 /// How long each load run lasts, and how many alternating rounds each server gets.
-const LOAD_SECONDS: u32 = 10;
-const ROUNDS: usize = 3;
+pub(super) const LOAD_SECONDS: u32 = 10;
+pub(super) const ROUNDS: usize = 3;
 
 pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     let component = app.join("target/wasm32-wasip2/release/svc.wasm");
@@ -70,13 +70,13 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     let mut ours_rss = 0;
     let mut peer_rss = 0;
     for _ in 0..ROUNDS {
-        let (rps, rss) = load(ours)?;
-        ours_rps.push(rps);
-        ours_rss = rss;
+        let run = load(ours, "/")?;
+        ours_rps.push(run.requests_per_second);
+        ours_rss = run.rss_kib;
         if wasmtime.is_some() {
-            let (rps, rss) = load(&peer)?;
-            peer_rps.push(rps);
-            peer_rss = rss;
+            let run = load(&peer, "/")?;
+            peer_rps.push(run.requests_per_second);
+            peer_rss = run.rss_kib;
         }
     }
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
@@ -121,28 +121,46 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Starts a server, waits for its first 200, runs wrk, reads the RSS, stops it.
-fn load(start: impl Fn(u16) -> Command) -> Result<(f64, u64)> {
+/// What one load run measured.
+pub(super) struct Load {
+    pub(super) requests_per_second: f64,
+    /// The 99th percentile latency, as wrk reports it (`12.34ms`).
+    pub(super) p99: String,
+    pub(super) rss_kib: u64,
+}
+
+/// Starts a server, waits until `GET path` answers 200, runs wrk on `path`, reads the
+/// RSS, stops it.
+pub(super) fn load(start: impl Fn(u16) -> Command, path: &str) -> Result<Load> {
     let port = free_port()?;
-    let mut server = Server::start_on_port(start(port), port, "/")?;
+    let mut server = Server::start_on_port(start(port), port, path)?;
     let output = Command::new("wrk")
         .args(["-t1", "-c16", &format!("-d{LOAD_SECONDS}s"), "--latency"])
-        .arg(server.url("/"))
+        .arg(server.url(path))
         .output()
         .context("running wrk")?;
     let report = String::from_utf8_lossy(&output.stdout);
-    let rps = report
+    let requests_per_second = report
         .lines()
         .find_map(|line| line.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse::<f64>().ok())
         .with_context(|| format!("wrk printed no Requests/sec:\n{report}"))?;
+    let p99 = report
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("99%"))
+        .map(|v| v.trim().to_string())
+        .with_context(|| format!("wrk printed no 99% latency:\n{report}"))?;
     if report.contains("Non-2xx") {
         bail!("the server answered errors under load:\n{report}");
     }
     std::thread::sleep(Duration::from_millis(500));
-    let rss = server.rss_kib()?;
+    let rss_kib = server.rss_kib()?;
     server.stop();
-    Ok((rps, rss))
+    Ok(Load {
+        requests_per_second,
+        p99,
+        rss_kib,
+    })
 }
 
 /// Time from spawning the server to its first 200.
@@ -155,7 +173,7 @@ fn start_to_first_200(start: impl Fn(u16) -> Command) -> Result<Duration> {
     Ok(elapsed)
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
+pub(super) fn which(program: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(program))
@@ -163,7 +181,7 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
     })
 }
 
-fn tempfile_dir(name: &str) -> Result<std::path::PathBuf> {
+pub(super) fn tempfile_dir(name: &str) -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

@@ -1,7 +1,10 @@
 //! The counter over the other draft, `wasi:keyvalue@0.2.0-draft` (what wasmtime 48's
 //! `wasmtime serve -Skeyvalue` links): `inc` adds 1 to `count` in the default store and
 //! answers the new value, `list` answers every key (offset cursors), so tests can check
-//! that both drafts reach the same data.
+//! that both drafts reach the same data. `getset` reads `bench` and writes it back (one
+//! `get` and one `set`: the request `cargo xtask bench kv` loads). `?store=LABEL` opens
+//! another store than `default`; `?store=` (empty) opens the store `""`, the only one
+//! `wasmtime serve -Skeyvalue` has.
 
 use wstd::http::{Body, Error, Request, Response, StatusCode};
 
@@ -23,8 +26,20 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
         .next()
         .unwrap_or_default()
         .to_string();
-    let answer = store::open("default").and_then(|bucket| match action.as_str() {
+    let label = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("store="))
+        .unwrap_or("default")
+        .to_string();
+    let answer = store::open(&label).and_then(|bucket| match action.as_str() {
         "inc" => atomics::increment(&bucket, "count", 1).map(|n| format!("{n}\n")),
+        "getset" => {
+            let value = bucket.get("bench")?.unwrap_or_else(|| b"0123456789abcdef".to_vec());
+            bucket.set("bench", &value).map(|()| "ok\n".to_string())
+        }
         _ => {
             let mut keys = String::new();
             let mut cursor = None;
