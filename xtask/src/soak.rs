@@ -1,13 +1,16 @@
 //! `cargo xtask soak --seconds N`: mixed traffic against a real `wasmctl up` for a bounded
-//! time (hellos, 1 MiB echoes, memory-hungry requests and hostile routes that loop, blow
-//! their memory, recurse or panic), with stalled readers added (a new one every 500 ms asks
+//! time (hellos, 1 MiB echoes, memory-hungry requests, key-value increments, writes and
+//! listings on the embedded SQLite store, and hostile routes that loop, blow their memory,
+//! recurse or panic), with stalled readers added (a new one every 500 ms asks
 //! for 16 MiB and never reads it, on a server of 16 connection slots), then a report:
 //! requests served, errors by kind, latency percentiles, the stalled connections the
 //! server held, and the server's RSS and open files sampled every second, whose trend
 //! shows whether stores, instances or descriptors leak.
 //!
 //! It fails (exit 1) on any unexpected answer or connection error, on open files that do
-//! not come back to where they started, or on RSS that is not given back once the load ends.
+//! not come back to where they started, on RSS that is not given back once the load ends,
+//! or on a stored counter that differs from the increments answered (one lost or doubled
+//! under concurrency).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,8 +51,12 @@ struct Kind {
     answer: Option<&'static str>,
 }
 
-/// Twenty slots: 12 hellos, 2 echoes, 2 allocations, 4 hostile requests.
-const MIX: [Kind; 20] = {
+/// The kind whose answers the stored counter must equal at the end.
+const KV_INCREMENT: &str = "kv: increment";
+
+/// Twenty-four slots: 12 hellos, 2 echoes, 2 allocations, 4 key-value requests, 4 hostile
+/// requests.
+const MIX: [Kind; 24] = {
     const HELLO: Kind = Kind {
         name: "hello",
         method: "GET",
@@ -106,9 +113,33 @@ const MIX: [Kind; 20] = {
         status: 500,
         answer: None,
     };
+    const KV_INC: Kind = Kind {
+        name: KV_INCREMENT,
+        method: "GET",
+        path: "/kv/inc",
+        body: 0,
+        status: 200,
+        answer: None,
+    };
+    const KV_SET: Kind = Kind {
+        name: "kv: set",
+        method: "POST",
+        path: "/kv/set?key=soak",
+        body: 0,
+        status: 200,
+        answer: Some("set\n"),
+    };
+    const KV_LIST: Kind = Kind {
+        name: "kv: list",
+        method: "GET",
+        path: "/kv/list",
+        body: 0,
+        status: 200,
+        answer: None,
+    };
     [
-        HELLO, HELLO, ECHO, HELLO, LOOP, HELLO, ALLOC, HELLO, BOMB, HELLO, HELLO, ECHO, HELLO,
-        RECURSE, HELLO, ALLOC, HELLO, PANIC, HELLO, HELLO,
+        HELLO, HELLO, ECHO, KV_INC, HELLO, LOOP, HELLO, ALLOC, KV_SET, HELLO, BOMB, HELLO, KV_INC,
+        HELLO, ECHO, HELLO, RECURSE, KV_LIST, HELLO, ALLOC, HELLO, PANIC, HELLO, HELLO,
     ]
 };
 
@@ -201,15 +232,33 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     server.stop();
 
     let results = results.lock().expect("results lock");
-    report(
-        &results,
-        &before,
-        &samples,
-        &idle,
-        started.elapsed(),
+    let after = AfterLoad {
+        idle,
         alive,
         stalled,
-    )
+        counted: stored_count(&wasmctl, &app)?,
+    };
+    report(&results, &before, &samples, &after, started.elapsed())
+}
+
+/// The `count` the key-value increments left in the app's default store, read with
+/// `wasmctl kv` once the server has stopped.
+fn stored_count(wasmctl: &Path, app: &Path) -> Result<u64> {
+    let output = Command::new(wasmctl)
+        .args(["kv", "get", "count"])
+        .current_dir(app)
+        .output()
+        .context("running wasmctl kv get")?;
+    if !output.status.success() {
+        bail!(
+            "wasmctl kv get count failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .parse()
+        .with_context(|| format!("wasmctl kv get count printed `{text}`"))
 }
 
 /// Connects a stalled reader every [`STALL_EVERY`] until stopped: each asks for 16 MiB and
@@ -235,17 +284,24 @@ fn stall_readers(address: &str, stop: &AtomicBool) -> usize {
 fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
     let guests = root().join("testdata/guests");
     let status = Command::new(wasmctl)
-        .args(["build", "-q", "-c", "hostile", "-c", "probe"])
+        .args([
+            "build", "-q", "-c", "hostile", "-c", "probe", "-c", "counter",
+        ])
         .current_dir(&guests)
         .status()?;
     if !status.success() {
         bail!("building the test guests failed ({status})");
     }
     let app = root().join("target/soak");
+    // The counter starts from nothing on every run.
+    match std::fs::remove_dir_all(app.join(".wasmctl/state")) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+        _ => {}
+    }
     // What the stalled readers ask for and never read.
     std::fs::create_dir_all(app.join("assets"))?;
     std::fs::write(app.join("assets/big"), vec![b'x'; 16 << 20])?;
-    for guest in ["hostile", "probe"] {
+    for guest in ["hostile", "probe", "counter"] {
         std::fs::copy(
             guests.join(format!("target/wasm32-wasip2/release/{guest}.wasm")),
             app.join(format!("{guest}.wasm")),
@@ -257,8 +313,10 @@ fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
          [[trigger.http]]\nroute = \"/...\"\ncomponent = \"hostile\"\n\
          [[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
          [component.hostile]\nsource = \"hostile.wasm\"\nlimits = { memory = \"64MiB\", timeout = \"1s\" }\n\
+         [[trigger.http]]\nroute = \"/kv/...\"\ncomponent = \"counter\"\n\
          [component.probe]\nsource = \"probe.wasm\"\n\
-         files = [{ source = \"assets\", destination = \"/assets\" }]\n",
+         files = [{ source = \"assets\", destination = \"/assets\" }]\n\
+         [component.counter]\nsource = \"counter.wasm\"\nkey_value_stores = [\"default\"]\n",
     )?;
     Ok(app)
 }
@@ -328,6 +386,18 @@ fn drive(client: usize, base: &str, stop: &AtomicBool, results: &Mutex<Results>)
     }
 }
 
+/// What is known once the load has stopped.
+struct AfterLoad {
+    /// The server idle again, every connection closed.
+    idle: Sample,
+    /// Whether the server was still running.
+    alive: bool,
+    /// How many stalled readers connected.
+    stalled: usize,
+    /// The counter the key-value increments left in the store.
+    counted: u64,
+}
+
 /// The server's resident memory, open files and sockets at one moment.
 #[derive(Clone, Copy)]
 struct Sample {
@@ -356,11 +426,15 @@ fn report(
     results: &Results,
     before: &Sample,
     samples: &[Sample],
-    idle: &Sample,
+    after: &AfterLoad,
     elapsed: Duration,
-    alive: bool,
-    stalled: usize,
 ) -> Result<()> {
+    let AfterLoad {
+        idle,
+        alive,
+        stalled,
+        counted,
+    } = after;
     let served: usize = results.latencies.values().map(Vec::len).sum();
     let failed: usize = results.errors.values().sum();
     println!(
@@ -420,8 +494,16 @@ fn report(
         before.open_files, first.open_files, last.open_files, idle.open_files
     );
 
+    let increments = results.latencies.get(KV_INCREMENT).map_or(0, Vec::len) as u64;
+    println!("key-value counter: {counted} stored, {increments} increments answered");
+
     let mut problems = Vec::new();
-    if !alive {
+    if failed == 0 && *counted != increments {
+        problems.push(format!(
+            "the store counted {counted} but {increments} increments were answered"
+        ));
+    }
+    if !*alive {
         problems.push("the server died".to_string());
     }
     if failed > 0 {
