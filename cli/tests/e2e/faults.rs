@@ -1,5 +1,5 @@
 //! Faults from outside: a registry that dies mid-push, a full disk and a read-only
-//! directory under `new` and `build`, cargo killed mid-build, a component file replaced
+//! directory under `new`, `build` and `up`'s key-value state, cargo killed mid-build, a component file replaced
 //! while it is served, SIGTERM under load. Each ends in a clear error (or no visible
 //! effect at all), a non-zero exit where something failed, and no partial files.
 
@@ -415,4 +415,72 @@ fn a_registry_dying_mid_push_leaves_no_tag_and_a_clear_error() {
             .success();
         assert!(tag_exists(&registry, tag), "{tag}: the retry did not tag");
     }
+}
+
+/// A state directory on a read-only disk: `up` stops before it binds with an error that
+/// names the store and the disk's refusal, and a store that was written before the disk
+/// became read-only keeps its data (read back once the disk is writable again).
+#[test]
+fn up_with_its_state_on_a_read_only_disk_stops_clearly_and_keeps_the_data() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        crate::keyvalue::counter_component("counter"),
+        app.path().join("counter.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        app.path().join("wasmctl.toml"),
+        "manifest_version = 1\n[application]\nname = \"app\"\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"counter\"\n\
+         [component.counter]\nsource = \"counter.wasm\"\nkey_value_stores = [\"default\"]\n",
+    )
+    .unwrap();
+    // `timeout`: were `up` to serve, the test fails instead of hanging.
+    let up = format!(
+        "cd \"{}\" && timeout 60 \"$WASMCTL\" up --state-dir \"$DIR/state\" --listen 127.0.0.1:0",
+        app.path().display()
+    );
+
+    // Nothing there yet: the directory cannot be made.
+    let (status, stderr, left) = on_small_disk("ro", "", &up);
+    assert_eq!(status, 1, "{stderr}");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert!(stderr.contains("default"), "names the store: {stderr}");
+    assert!(!stderr.contains("Serving"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(left, "");
+
+    // A store written, then the disk remounted read-only under it.
+    let kv = |args: &str| {
+        format!(
+            "cd \"{}\" && \"$WASMCTL\" kv {args} --state-dir \"$DIR/state\"",
+            app.path().display()
+        )
+    };
+    let setup = format!(
+        "{} 2>/dev/null && mount -o remount,ro \"$DIR\" || exit 98",
+        kv("set kept 'still here'")
+    );
+    let (status, stderr, left) = on_small_disk(
+        "size=4m",
+        &setup,
+        &format!(
+            "{up}; echo \"up=$?\" >&2; mount -o remount,rw \"$DIR\" && {} >&2",
+            kv("get kept")
+        ),
+    );
+    assert!(stderr.contains("up=1"), "{stderr}");
+    assert!(stderr.contains("default"), "names the store: {stderr}");
+    assert!(!stderr.contains("Serving"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("still here"),
+        "the data is intact: {stderr}"
+    );
+    assert!(stderr.contains("writable"), "says what to do: {stderr}");
+    assert_eq!(
+        status, 0,
+        "kv get, once the disk is writable again: {stderr}"
+    );
+    assert!(left.contains("./state/default.db"), "{left}");
 }

@@ -61,7 +61,24 @@ impl StateDir {
             )
             .into());
         }
-        let dir = wasmctl::fs_tree::create_own_dir(&self.root, &self.own)?;
+        let dir = wasmctl::fs_tree::create_own_dir(&self.root, &self.own).map_err(|error| {
+            match error.downcast::<std::io::Error>() {
+                Ok(io) => Hinted::new(
+                    format!(
+                        "cannot open key-value store `{label}`: its directory `{}` cannot be created",
+                        self.path().display()
+                    ),
+                    format!(
+                        "make {} writable, or keep the stores elsewhere with `--state-dir DIR`",
+                        self.root.display()
+                    ),
+                )
+                .because(io)
+                .into(),
+                // A link or a file where a directory belongs: its message says which.
+                Err(error) => error.context(format!("opening key-value store `{label}`")),
+            }
+        })?;
         let file = dir.join(format!("{label}.db"));
         SqliteStore::open(&file).map_err(|error| unopenable(label, error))
     }
