@@ -1,7 +1,8 @@
 //! Faults from outside: a registry that dies mid-push, a full disk and a read-only
-//! directory under `new`, `build` and `up`'s key-value state, cargo killed mid-build, a component file replaced
-//! while it is served, SIGTERM under load. Each ends in a clear error (or no visible
-//! effect at all), a non-zero exit where something failed, and no partial files.
+//! directory under `new`, `build` and `up`'s key-value state, cargo killed mid-build, a
+//! component file replaced while it is served, SIGTERM under load. Each ends in a clear
+//! error (or no visible effect at all), a non-zero exit where something failed, and no
+//! partial files.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
