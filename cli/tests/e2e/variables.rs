@@ -230,7 +230,7 @@ fn wait_for_body(server: &Server, path: &str, body: &str) {
 }
 
 #[test]
-fn up_watch_resolves_again_on_each_manifest_save() {
+fn up_watch_resolves_again_on_each_manifest_or_dotenv_save() {
     let dir = app(GREETING_AND_TOKEN);
     let server = serve(dir.path(), &["--watch", "--variable", "api_token=t"]);
     assert_eq!(
@@ -248,6 +248,12 @@ fn up_watch_resolves_again_on_each_manifest_save() {
     let text = std::fs::read_to_string(&manifest).unwrap();
     let changed_default = text.replace("default = \"hello\"", "default = \"hi\"");
     save(changed_default.clone());
+    wait_for_body(&server, "/draft/get?key=greeting", "hi, world");
+
+    // `.env` outranks the default: saving it is a change too.
+    std::fs::write(dir.path().join(".env"), "WASMCTL_VARIABLE_GREETING=howdy\n").unwrap();
+    wait_for_body(&server, "/draft/get?key=greeting", "howdy, world");
+    std::fs::remove_file(dir.path().join(".env")).unwrap();
     wait_for_body(&server, "/draft/get?key=greeting", "hi, world");
 
     // A new required variable without a value: said, and the last good version serves.

@@ -16,6 +16,7 @@ use notify_debouncer_full::notify::{self, EventKind, RecommendedWatcher, Recursi
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::manifest::App;
+use crate::variables::DOTENV_FILE;
 
 /// Directories whose contents never count as a change: build output, wasmctl's own
 /// state, version control.
@@ -63,7 +64,8 @@ enum Inputs {
 /// What a batch of changed paths means for the app.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
-    /// The manifest changed: reload it.
+    /// The manifest or the app's `.env` changed: reload the manifest and resolve its
+    /// variables again.
     pub manifest: bool,
     /// Components whose inputs changed.
     pub components: BTreeSet<String>,
@@ -80,8 +82,9 @@ impl Changes {
 }
 
 impl WatchPlan {
-    /// Watches the manifest, each component's `watch` globs, and the `source` of each
-    /// component without a build table. Globs were checked when the manifest was loaded.
+    /// Watches the manifest and the `.env` beside it (variable values), each component's
+    /// `watch` globs, and the `source` of each component without a build table. Globs
+    /// were checked when the manifest was loaded.
     pub fn for_app(app: &App) -> WatchPlan {
         let components = app
             .components
@@ -150,7 +153,7 @@ impl WatchPlan {
         let mut changes = Changes::default();
         for path in paths {
             let mut relevant = false;
-            if *path == self.manifest {
+            if *path == self.manifest || *path == self.app_dir.join(DOTENV_FILE) {
                 changes.manifest = true;
                 relevant = true;
             }
