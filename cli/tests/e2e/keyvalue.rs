@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use crate::support::{get, http, serve, testdata, wasmctl};
 
 /// The `counter` guest (draft2) or `counter-draft` (draft), both built once per run.
-fn counter_component(name: &str) -> PathBuf {
+pub(crate) fn counter_component(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         wasmctl(&testdata().join("guests"))
