@@ -147,7 +147,8 @@ impl DeployArgs {
                     format!("{} ({})", written.file.display(), and_list(&written.kinds)),
                 );
             }
-            for secret in &written.secrets {
+            // With --json the commands are in the document, like the file's name.
+            for secret in written.secrets.iter().filter(|_| !self.format.json) {
                 ui.status(
                     "Create",
                     format!(

@@ -699,7 +699,10 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
             if !secrets.is_empty() {
                 out.push_str("# Create first (their values are never written here):\n");
                 for secret in secrets {
-                    out.push_str(&format!("#   {}\n", secret.command));
+                    // A file name may hold a line break: each line stays a comment.
+                    for line in secret.command.split(['\n', '\r']) {
+                        out.push_str(&format!("#   {line}\n"));
+                    }
                 }
             }
         }
@@ -1111,6 +1114,18 @@ mod tests {
         );
         // A shared store: no warning about replicas.
         assert_eq!(app.warnings().len(), 1);
+
+        // A line break in the file's name cannot end the header's comment.
+        let odd = dir.path().join("rc\nkind: Secret\r.toml");
+        std::fs::write(&odd, "").unwrap();
+        let (_, yaml) = stateful_yaml(dir.path(), Some(odd));
+        assert!(
+            yaml.lines()
+                .filter(|line| line.contains("kind: Secret"))
+                .all(|line| line.starts_with('#')),
+            "{yaml}"
+        );
+        assert_eq!(documents(&yaml).len(), 3, "{yaml}");
     }
 
     #[test]
