@@ -17,8 +17,9 @@
 //!   of secret variables and the runtime config's text never enter the YAML. That shim
 //!   runs Spin's artifact layout, which wasmctl does not push yet ([`KubeApp::warnings`]).
 //!
-//! Either shim runs one component per pod, so apps with several components are refused
-//! (deploy them as separate apps).
+//! runwasi's shim runs one component per pod, so apps with several components are
+//! refused (deploy them as separate apps); for Spin's shim too, which routes between the
+//! components of a Spin app, as long as wasmctl does not push Spin's layout.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
