@@ -5,9 +5,10 @@ use clap::Args;
 use wasmctl::build::Profile;
 use wasmctl::deploy::{DeployFlags, DeploySettings, KubeFlags, KubeSettings, PushFlags};
 use wasmctl::hint::Hinted;
-use wasmctl::kube::{self, KubeApp};
+use wasmctl::kube::{self, KubeApp, SecretToCreate};
 use wasmctl::manifest::{self, App};
 use wasmctl::names;
+use wasmctl::variables::{self, Given, Resolved};
 
 use super::{JsonArgs, ManifestArgs, TransportArgs};
 use crate::transfer;
@@ -24,7 +25,12 @@ use crate::ui::Ui;
     `wasmctl registry login`, then Docker's config.json. Plain HTTP is used only for\n\
     loopback registries, or with --insecure.\n\n\
     --kube DIR writes a Deployment and Service for runwasi's wasmtime shim\n\
-    (runtimeClassName: wasmtime) that run the pushed digest.\n\n\
+    (runtimeClassName: wasmtime) that run the pushed digest. An app with [variables] or\n\
+    key_value_stores gets objects for SpinKube's containerd-shim-spin instead\n\
+    (runtimeClassName: wasmtime-spin-v2): SPIN_VARIABLE_* from a ConfigMap APP-variables\n\
+    and, for secret variables, from a Secret APP-secrets; --runtime-config mounts a Secret\n\
+    APP-runtime-config. No secret value is written: deploy prints the `kubectl create\n\
+    secret` commands to run.\n\n\
     `wasmctl registry push` pushes the same artifact, but builds nothing (it pushes what\n\
     `wasmctl build` made) and has no Kubernetes options; deploy first builds the\n\
     components that are missing or older than their sources.")]
@@ -57,9 +63,19 @@ pub(crate) struct DeployArgs {
     /// Extra environment for the pods (repeatable)
     #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::parse_env)]
     pub kube_env: Vec<(String, String)>,
-    /// RuntimeClass of the Wasm runtime on the cluster
+    /// RuntimeClass of the Wasm runtime on the cluster (default: wasmtime, or
+    /// wasmtime-spin-v2 for an app with variables or key-value stores)
     #[arg(long, value_name = "NAME", value_parser = parse_runtime_class)]
     pub runtime_class: Option<String>,
+    /// Give non-secret app variable NAME its value in the ConfigMap (repeatable);
+    /// NAME=@FILE reads it from FILE. Wins over WASMCTL_VARIABLE_NAME, SPIN_VARIABLE_NAME,
+    /// .env and the manifest's default
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = super::VariableParser, requires = "kube")]
+    pub variables: Vec<(String, Given)>,
+    /// Spin's runtime-config.toml (e.g. a shared key-value store), mounted from the Secret
+    /// APP-runtime-config; its text is never written into the YAML
+    #[arg(long, value_name = "FILE", requires = "kube")]
+    pub runtime_config: Option<PathBuf>,
     #[command(flatten)]
     pub format: JsonArgs,
 }
@@ -82,31 +98,69 @@ impl DeployArgs {
                 "deploy each component as an app of its own, or leave out --kube",
             ));
         }
+        // Everything --kube needs is checked before anything is built or pushed.
+        let variables = match &self.kube {
+            Some(_) => {
+                kube::check_runtime_class(&app, &settings.kubernetes)?;
+                if let Some(file) = &settings.kubernetes.runtime_config {
+                    kube::check_runtime_config(file)?;
+                }
+                variables::resolve_public(&app, &self.variables)?
+            }
+            None => Resolved::default(),
+        };
 
         build_if_needed(&app, ui)?;
         let report = transfer::push(&app, &settings.push, ui)?;
 
-        let kube_file = match &self.kube {
-            Some(dir) => Some(write_kube(&app, &report.pinned, settings.kubernetes, dir)?),
+        let written = match &self.kube {
+            Some(dir) => Some(write_kube(
+                &app,
+                &report.pinned,
+                settings.kubernetes,
+                &variables,
+                dir,
+            )?),
             None => None,
         };
         if self.format.json {
             let mut document = super::push_json(&report);
-            document["kubernetes"] =
-                serde_json::json!(kube_file.as_ref().map(|f| f.display().to_string()));
+            document["kubernetes"] = serde_json::json!(
+                written
+                    .as_ref()
+                    .map(|written| written.file.display().to_string())
+            );
+            if let Some(written) = &written {
+                document["kubernetes_secrets"] = serde_json::json!(written.secrets);
+            }
             ui.json(&document)?;
         } else {
             super::print_push(&report, ui)?;
         }
-        if let Some(file) = kube_file {
+        if let Some(written) = written {
+            for warning in &written.warnings {
+                ui.warn_hinted(warning);
+            }
             if !self.format.json {
                 ui.status(
                     "Wrote",
-                    format!("{} (Deployment and Service)", file.display()),
+                    format!("{} ({})", written.file.display(), and_list(&written.kinds)),
+                );
+            }
+            // With --json the commands are in the document, like the file's name.
+            for secret in written.secrets.iter().filter(|_| !self.format.json) {
+                ui.status(
+                    "Create",
+                    format!(
+                        "the Secret `{}` the pods read ({}), with your values: {}",
+                        secret.name,
+                        secret.keys.join(", "),
+                        secret.command
+                    ),
                 );
             }
             if self.apply {
-                kubectl_apply(&file, ui)?;
+                kubectl_apply(&written.file, ui)?;
             }
         }
         Ok(())
@@ -126,18 +180,28 @@ impl DeployArgs {
                 memory: self.memory.clone(),
                 runtime_class: self.runtime_class.clone(),
                 environment: self.kube_env.clone(),
+                runtime_config: self.runtime_config.clone(),
             },
         }
     }
 }
 
-/// Writes the Deployment and Service that run `pinned` into `dir`.
+/// What `--kube` wrote, and what the user must know and do about it.
+struct Written {
+    file: PathBuf,
+    kinds: Vec<&'static str>,
+    secrets: Vec<SecretToCreate>,
+    warnings: Vec<Hinted>,
+}
+
+/// Writes the objects that run `pinned` into `dir`.
 fn write_kube(
     app: &App,
     pinned: &str,
     settings: KubeSettings,
+    variables: &Resolved,
     dir: &std::path::Path,
-) -> Result<PathBuf> {
+) -> Result<Written> {
     let component = app
         .components
         .values()
@@ -152,12 +216,33 @@ fn write_kube(
             ),
         )
     })?;
-    let kube_app = KubeApp::new(name, pinned.to_string(), component, settings);
+    let kube_app = KubeApp::new(
+        name,
+        pinned.to_string(),
+        app,
+        component,
+        settings,
+        variables,
+    );
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = dir.join(format!("{}.yaml", kube_app.name));
     std::fs::write(&file, kube::to_yaml(&kube_app)?)
         .with_context(|| format!("writing {}", file.display()))?;
-    Ok(file)
+    Ok(Written {
+        file,
+        kinds: kube_app.kinds(),
+        secrets: kube_app.secrets_to_create(),
+        warnings: kube_app.warnings(),
+    })
+}
+
+/// "A", "A and B", "A, B and C".
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 // The Kubernetes flags obey the rules of the `[deploy.kubernetes]` keys they override.

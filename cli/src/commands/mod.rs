@@ -211,6 +211,35 @@ pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
 }
 
+/// `--variable NAME=VALUE` (`up`, `deploy`), by the library's rule. clap's own refusal
+/// would quote the value, which may be a secret: this one names the flag and the problem
+/// only.
+#[derive(Clone)]
+pub(crate) struct VariableParser;
+
+impl clap::builder::TypedValueParser for VariableParser {
+    type Value = (String, wasmctl::variables::Given);
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let refused = |problem: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '--variable <NAME=VALUE>': {problem}\n"),
+            )
+            .with_cmd(command)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refused("it is not UTF-8 text".to_string()))?;
+        wasmctl::variables::parse_given(text).map_err(refused)
+    }
+}
+
 /// A `NAME=VALUE` environment variable (`up --env`, `deploy --kube-env`), its name checked
 /// with the manifest's rule for `environment` keys.
 pub(crate) fn parse_env(text: &str) -> Result<(String, String), String> {

@@ -759,3 +759,269 @@ fn with_config_dir(
         .write_stdin(stdin.to_string());
     command.assert()
 }
+
+/// The secrets of [`stateful_app`], each handed to `deploy` a different way.
+const SECRET_FROM_ENV: &str = "SECRET-env-7f3a1c";
+const SECRET_FROM_DOTENV: &str = "SECRET-dotenv-91c2";
+const SECRET_FROM_FLAG: &str = "SECRET-flag-5be0";
+const SECRET_IN_RUNTIME_CONFIG: &str = "SECRET-redis-d44e";
+
+/// The `counter` guest (wasi:keyvalue) granted the default store, with a default, a
+/// required and a required secret variable; the secret's value sits in `.env`, and a
+/// runtime config with a Redis password beside the app.
+fn stateful_app() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        crate::keyvalue::counter_component("counter"),
+        dir.path().join("counter.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("wasmctl.toml"),
+        r#"manifest_version = 1
+[application]
+name = "stateful"
+
+[variables]
+greeting = { default = "hello" }
+region = { required = true }
+api_token = { required = true, secret = true }
+
+[[trigger.http]]
+route = "/..."
+component = "svc"
+
+[component.svc]
+source = "counter.wasm"
+key_value_stores = ["default"]
+
+[component.svc.variables]
+greeting = "{{ greeting }}"
+region = "{{ region }}"
+token = "{{ api_token }}"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("WASMCTL_VARIABLE_API_TOKEN={SECRET_FROM_DOTENV}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("runtime-config.toml"),
+        format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://:{SECRET_IN_RUNTIME_CONFIG}@redis:6379\"\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// Every file under `dir`, recursively, as bytes.
+fn every_file(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files
+}
+
+fn assert_no_secret(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for secret in [
+        SECRET_FROM_ENV,
+        SECRET_FROM_DOTENV,
+        SECRET_FROM_FLAG,
+        SECRET_IN_RUNTIME_CONFIG,
+    ] {
+        assert!(!text.contains(secret), "{what} holds `{secret}`:\n{text}");
+    }
+}
+
+#[test]
+fn deploy_kube_of_a_stateful_app_writes_spin_objects_and_never_a_secret() {
+    let registry = TestRegistry::start();
+    let app = stateful_app();
+    let out = tempfile::tempdir().unwrap();
+    let kube_dir = out.path().join("k8s");
+    let reference = format!("{}/demo/stateful:v1", registry.host);
+    let deploy = |extra: &[&str]| {
+        let mut command = wasmctl(app.path());
+        command
+            .env("WASMCTL_VARIABLE_API_TOKEN", SECRET_FROM_ENV)
+            .args(["deploy", "--registry", &reference, "--kube"])
+            .arg(&kube_dir)
+            .args(extra);
+        command.output().unwrap()
+    };
+
+    // A required variable without a value, and a secret given on the command line: both
+    // refused before anything is pushed or written, neither quoting a secret.
+    let missing = deploy(&[]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("the app needs a value for required variable `region`")
+            && stderr.contains("`wasmctl deploy --variable region=VALUE`"),
+        "{stderr}"
+    );
+    let secret_given = deploy(&[
+        "--variable",
+        "region=eu",
+        "--variable",
+        &format!("api_token={SECRET_FROM_FLAG}"),
+    ]);
+    assert_eq!(secret_given.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&secret_given.stderr);
+    assert!(
+        stderr.contains("`api_token` is a secret variable, and `deploy` writes no secret value"),
+        "{stderr}"
+    );
+    for output in [&missing, &secret_given] {
+        assert_no_secret("stdout", &output.stdout);
+        assert_no_secret("stderr", &output.stderr);
+    }
+    assert!(!kube_dir.exists(), "YAML written after a refusal");
+    assert!(
+        every_file(registry.storage.path())
+            .iter()
+            .all(|(path, _)| !path
+                .to_string_lossy()
+                .contains("repositories/demo/stateful")),
+        "pushed after a refusal"
+    );
+
+    let runtime_config = app.path().join("runtime-config.toml");
+    let json = deploy(&[
+        "--json",
+        "--replicas",
+        "2",
+        "--variable",
+        "region=eu-west",
+        "--runtime-config",
+        runtime_config.to_str().unwrap(),
+    ]);
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&json.stderr);
+    assert!(
+        stderr.contains("warning: --kube: the Deployment is for SpinKube's containerd-shim-spin"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("do not share it") && !stderr.contains("kubectl create secret"),
+        "a runtime config gives a shared store, and --json holds the commands: {stderr}"
+    );
+    assert_eq!(
+        document["kubernetes_secrets"],
+        serde_json::json!([
+            {
+                "name": "stateful-secrets",
+                "keys": ["api_token"],
+                "command": "kubectl create secret generic stateful-secrets --from-literal=api_token=VALUE",
+            },
+            {
+                "name": "stateful-runtime-config",
+                "keys": ["runtime-config.toml"],
+                "command": format!(
+                    "kubectl create secret generic stateful-runtime-config --from-file=runtime-config.toml={}",
+                    runtime_config.display()
+                ),
+            },
+        ])
+    );
+
+    let yaml = std::fs::read_to_string(kube_dir.join("stateful.yaml")).unwrap();
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let kinds: Vec<&str> = documents
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ConfigMap", "Deployment", "Service"], "{yaml}");
+    assert_eq!(documents[0]["metadata"]["name"], "stateful-variables");
+    assert_eq!(
+        documents[0]["data"],
+        serde_json::json!({ "greeting": "hello", "region": "eu-west" })
+    );
+    let pod = &documents[1]["spec"]["template"]["spec"];
+    assert_eq!(pod["runtimeClassName"], "wasmtime-spin-v2");
+    assert_eq!(pod["containers"][0]["image"], document["reference"]);
+    let env = pod["containers"][0]["env"].as_array().unwrap();
+    let source = |name: &str| {
+        env.iter()
+            .find(|variable| variable["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {yaml}"))["valueFrom"]
+            .clone()
+    };
+    assert_eq!(
+        source("SPIN_VARIABLE_REGION"),
+        serde_json::json!({ "configMapKeyRef": { "name": "stateful-variables", "key": "region" } })
+    );
+    assert_eq!(
+        source("SPIN_VARIABLE_API_TOKEN"),
+        serde_json::json!({ "secretKeyRef": { "name": "stateful-secrets", "key": "api_token" } })
+    );
+    assert_eq!(
+        pod["volumes"][0]["secret"]["secretName"],
+        "stateful-runtime-config"
+    );
+    assert_eq!(
+        pod["containers"][0]["volumeMounts"][0]["mountPath"],
+        "/runtime-config.toml"
+    );
+
+    // For people: the same commands, and still no secret.
+    let human = deploy(&["--replicas", "2", "--variable", "region=eu-west"]);
+    assert!(human.status.success());
+    let stderr = String::from_utf8_lossy(&human.stderr);
+    assert!(
+        stderr.contains("(ConfigMap, Deployment and Service)")
+            && stderr.contains(
+                "the Secret `stateful-secrets` the pods read (api_token), with your values: kubectl create secret generic stateful-secrets --from-literal=api_token=VALUE"
+            )
+            && stderr.contains("the 2 replicas do not share it"),
+        "{stderr}"
+    );
+
+    for output in [&json, &human] {
+        assert_no_secret("stdout", &output.stdout);
+        assert_no_secret("stderr", &output.stderr);
+    }
+    for (path, bytes) in every_file(out.path())
+        .into_iter()
+        .chain(every_file(registry.storage.path()))
+    {
+        assert_no_secret(&path.display().to_string(), &bytes);
+    }
+}
+
+#[test]
+fn a_stateful_app_is_refused_under_runwasi_s_wasmtime_class_before_any_push() {
+    let app = stateful_app();
+    let out = tempfile::tempdir().unwrap();
+    let kube_dir = out.path().join("k8s");
+    wasmctl(app.path())
+        // Nothing listens there: the refusal must come before any push.
+        .args(["deploy", "--registry", "127.0.0.1:9/demo/kube:v1", "--kube"])
+        .arg(&kube_dir)
+        .args(["--variable", "region=eu", "--runtime-class", "wasmtime"])
+        .assert()
+        .code(1)
+        .stderr(
+            contains("links neither wasi:config nor wasi:keyvalue")
+                .and(contains("wasmtime-spin-v2")),
+        );
+    assert!(!kube_dir.exists());
+}

@@ -6,18 +6,26 @@
 //! `app.deploy`.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use oci_client::Reference;
 
+use crate::kube::Shim;
 use crate::manifest::{App, Kubernetes};
 use crate::registry::{self, RegistryError};
 
 /// Pod replicas when neither `--replicas` nor `[deploy.kubernetes] replicas` says.
 pub const DEFAULT_REPLICAS: u32 = 1;
 
-/// The RuntimeClass when neither `--runtime-class` nor `[deploy.kubernetes] runtime_class`
-/// names one: the name runwasi's wasmtime shim is usually installed under.
+/// The RuntimeClass of a stateless app when neither `--runtime-class` nor
+/// `[deploy.kubernetes] runtime_class` names one: the name runwasi's wasmtime shim is
+/// usually installed under.
 pub const DEFAULT_RUNTIME_CLASS: &str = "wasmtime";
+
+/// The RuntimeClass of an app with variables or key-value stores when none is named: the
+/// name SpinKube installs its containerd-shim-spin under (spin-operator's Helm chart and
+/// samples), the shim that links wasi:config and wasi:keyvalue.
+pub const SPIN_RUNTIME_CLASS: &str = "wasmtime-spin-v2";
 
 /// The push flags as given: `None` or `false` where a flag was left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,6 +77,8 @@ pub struct KubeFlags {
     pub runtime_class: Option<String>,
     /// `--kube-env`, in the order given (a later one wins).
     pub environment: Vec<(String, String)>,
+    /// `--runtime-config`: Spin's `runtime-config.toml`, for a Secret the pods mount.
+    pub runtime_config: Option<PathBuf>,
 }
 
 /// How the app runs on Kubernetes.
@@ -78,8 +88,10 @@ pub struct KubeSettings {
     pub namespace: Option<String>,
     /// Pod replicas: at least 1; [`DEFAULT_REPLICAS`] unless set.
     pub replicas: u32,
+    /// The shim the objects are written for: Spin's for an app with state.
+    pub shim: Shim,
     /// The RuntimeClass the pods run under: the cluster's name for its Wasm runtime;
-    /// [`DEFAULT_RUNTIME_CLASS`] unless set.
+    /// unless set, [`DEFAULT_RUNTIME_CLASS`], or [`SPIN_RUNTIME_CLASS`] for Spin's shim.
     pub runtime_class: String,
     /// CPU request and limit; `None` sets none.
     pub cpu: Option<String>,
@@ -88,11 +100,14 @@ pub struct KubeSettings {
     /// The manifest's `environment` of `[deploy.kubernetes]`, then the flags' (which win).
     /// The component's own `environment` lies beneath both ([`crate::kube::KubeApp::new`]).
     pub environment: BTreeMap<String, String>,
+    /// The runtime config file whose Secret the pods mount (`--runtime-config`).
+    pub runtime_config: Option<PathBuf>,
 }
 
 impl KubeSettings {
-    /// Resolves `flags` over the manifest's `[deploy.kubernetes]` table, then the defaults.
-    pub fn resolve(flags: KubeFlags, manifest: &Kubernetes) -> KubeSettings {
+    /// Resolves `flags` over the manifest's `[deploy.kubernetes]` table, then the
+    /// defaults, for objects run by `shim`.
+    pub fn resolve(flags: KubeFlags, manifest: &Kubernetes, shim: Shim) -> KubeSettings {
         let mut environment = manifest.environment.clone();
         environment.extend(flags.environment);
         KubeSettings {
@@ -101,13 +116,15 @@ impl KubeSettings {
                 .replicas
                 .or(manifest.replicas)
                 .unwrap_or(DEFAULT_REPLICAS),
+            shim,
             runtime_class: flags
                 .runtime_class
                 .or_else(|| manifest.runtime_class.clone())
-                .unwrap_or_else(|| DEFAULT_RUNTIME_CLASS.to_string()),
+                .unwrap_or_else(|| shim.default_runtime_class().to_string()),
             cpu: flags.cpu.or_else(|| manifest.cpu.clone()),
             memory: flags.memory.or_else(|| manifest.memory.clone()),
             environment,
+            runtime_config: flags.runtime_config,
         }
     }
 }
@@ -133,9 +150,10 @@ pub struct DeploySettings {
 impl DeploySettings {
     /// Resolves every flag over `app`'s `[deploy]` table, then the defaults.
     pub fn resolve(flags: DeployFlags, app: &App) -> Result<DeploySettings, RegistryError> {
+        let shim = Shim::for_app(app, flags.kubernetes.runtime_config.is_some());
         Ok(DeploySettings {
             push: PushSettings::resolve(flags.push, app)?,
-            kubernetes: KubeSettings::resolve(flags.kubernetes, &app.deploy.kubernetes),
+            kubernetes: KubeSettings::resolve(flags.kubernetes, &app.deploy.kubernetes, shim),
         })
     }
 }
@@ -188,17 +206,20 @@ mod tests {
                 ("SHARED".into(), "flag".into()),
                 ("FLAG_ONLY".into(), "flag".into()),
             ],
+            runtime_config: None,
         }
     }
 
     #[test]
     fn kube_flags_win_over_the_manifest() {
-        let settings = KubeSettings::resolve(all_kube_flags(), &manifest_kubernetes());
+        let settings =
+            KubeSettings::resolve(all_kube_flags(), &manifest_kubernetes(), Shim::Wasmtime);
         assert_eq!(
             settings,
             KubeSettings {
                 namespace: Some("from-flag".into()),
                 replicas: 5,
+                shim: Shim::Wasmtime,
                 runtime_class: "flag-class".into(),
                 cpu: Some("250m".into()),
                 memory: Some("128Mi".into()),
@@ -207,40 +228,49 @@ mod tests {
                     ("MANIFEST_ONLY".into(), "manifest".into()),
                     ("FLAG_ONLY".into(), "flag".into()),
                 ]),
+                runtime_config: None,
             }
         );
     }
 
     #[test]
     fn the_manifest_fills_in_what_no_flag_gives() {
-        let settings = KubeSettings::resolve(KubeFlags::default(), &manifest_kubernetes());
+        let settings =
+            KubeSettings::resolve(KubeFlags::default(), &manifest_kubernetes(), Shim::Spin);
         assert_eq!(
             settings,
             KubeSettings {
                 namespace: Some("from-manifest".into()),
                 replicas: 3,
+                shim: Shim::Spin,
                 runtime_class: "manifest-class".into(),
                 cpu: Some("500m".into()),
                 memory: Some("256Mi".into()),
                 environment: manifest_kubernetes().environment,
+                runtime_config: None,
             }
         );
     }
 
     #[test]
     fn without_flags_or_manifest_keys_the_defaults_hold() {
-        let settings = KubeSettings::resolve(KubeFlags::default(), &Kubernetes::default());
+        let settings =
+            KubeSettings::resolve(KubeFlags::default(), &Kubernetes::default(), Shim::Wasmtime);
         assert_eq!(
             settings,
             KubeSettings {
                 namespace: None,
                 replicas: DEFAULT_REPLICAS,
+                shim: Shim::Wasmtime,
                 runtime_class: DEFAULT_RUNTIME_CLASS.into(),
                 cpu: None,
                 memory: None,
                 environment: BTreeMap::new(),
+                runtime_config: None,
             }
         );
+        let spin = KubeSettings::resolve(KubeFlags::default(), &Kubernetes::default(), Shim::Spin);
+        assert_eq!(spin.runtime_class, SPIN_RUNTIME_CLASS);
     }
 
     #[test]
@@ -321,5 +351,6 @@ mod tests {
             settings.kubernetes.namespace.as_deref(),
             Some("from-manifest")
         );
+        assert_eq!(settings.kubernetes.shim, Shim::Wasmtime, "no state");
     }
 }

@@ -63,8 +63,8 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "WASMCTL_VARIABLE_<NAME>",
-        effect: "The value of app variable `<name>` (`[variables]` of wasmctl.toml) for `up`, below `up --variable` and above a `.env` line of the same name and the manifest's `default`.",
-        unset: "`SPIN_VARIABLE_<NAME>`, then `.env`, then the default; a required variable without a value stops `up`.",
+        effect: "The value of app variable `<name>` (`[variables]` of wasmctl.toml) for `up`, and of a non-secret one for `deploy --kube`'s ConfigMap; below `--variable` and above a `.env` line of the same name and the manifest's `default`.",
+        unset: "`SPIN_VARIABLE_<NAME>`, then `.env`, then the default; a required variable without a value stops `up` (and `deploy --kube`, for a non-secret one).",
     },
     Variable {
         name: "SPIN_VARIABLE_<NAME>",

@@ -55,5 +55,8 @@ pub fn of(cause: &(dyn std::error::Error + 'static)) -> Option<Hint> {
     if let Some(error) = cause.downcast_ref::<crate::variables::VariableError>() {
         return error.hint();
     }
+    if let Some(error) = cause.downcast_ref::<crate::kube::RuntimeConfigError>() {
+        return error.hint();
+    }
     None
 }

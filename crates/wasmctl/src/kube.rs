@@ -1,20 +1,174 @@
 //! Kubernetes manifests that run a pushed component on a cluster with a Wasm runtime.
 //!
-//! The target is runwasi's wasmtime shim (`containerd-shim-wasmtime`), selected with a
-//! `RuntimeClass` (default name `wasmtime`): a plain `Deployment` plus a `Service`. It runs
-//! the standard Wasm OCI artifact `wasmctl deploy` pushes, needs no operator or CRDs, and
-//! serves a `wasi:http` component on port 8080 of the pod. It runs one component per pod,
-//! so apps with several components are refused (deploy them as separate apps). SpinKube's
-//! `SpinApp` was not chosen: it expects Spin's own artifact layout, which wasmctl does not
-//! push.
+//! Which runtime depends on the app ([`Shim`]):
+//!
+//! - A stateless app (no `[variables]`, no `key_value_stores`) runs on runwasi's wasmtime
+//!   shim (`containerd-shim-wasmtime`), selected with a `RuntimeClass` (default name
+//!   `wasmtime`): a plain `Deployment` plus a `Service`. It runs the standard Wasm OCI
+//!   artifact `wasmctl deploy` pushes, needs no operator or CRDs, and serves a `wasi:http`
+//!   component on port 8080 of the pod.
+//! - An app with variables or key-value stores needs wasi:config and wasi:keyvalue, which
+//!   that shim does not link; SpinKube's `containerd-shim-spin` links Spin's versions of
+//!   both (RuntimeClass `wasmtime-spin-v2`). For it the Deployment takes each variable
+//!   from the environment the shim reads (`SPIN_VARIABLE_NAME`), set from a ConfigMap
+//!   (`APP-variables`, written here) or a Secret (`APP-secrets`, never written: only the
+//!   `kubectl create secret` command is given), and mounts Spin's runtime config from the
+//!   Secret `APP-runtime-config` at `/runtime-config.toml`, where the shim reads it. Values
+//!   of secret variables and the runtime config's text never enter the YAML. That shim
+//!   runs Spin's artifact layout, which wasmctl does not push yet ([`KubeApp::warnings`]).
+//!
+//! runwasi's shim runs one component per pod, so apps with several components are
+//! refused (deploy them as separate apps); for Spin's shim too, which routes between the
+//! components of a Spin app, as long as wasmctl does not push Spin's layout.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::deploy::KubeSettings;
-use crate::manifest::Component;
+use crate::deploy::{DEFAULT_RUNTIME_CLASS, KubeSettings};
+use crate::hint::{Hint, Hinted};
+use crate::limits::{self, ReadError};
+use crate::manifest::{App, Component};
+use crate::variables::Resolved;
 
-/// The port runwasi's wasmtime shim serves `wasi:http` components on.
+/// The port the pod serves `wasi:http` on: runwasi's wasmtime shim's, and the one Spin's
+/// shim is told to listen on ([`SPIN_LISTEN_ADDRESS`]).
 pub const SHIM_HTTP_PORT: u16 = 8080;
+
+/// The environment variable Spin's shim takes its listen address from (it listens on
+/// port 80 without it), set so both shims serve on [`SHIM_HTTP_PORT`].
+pub const SPIN_LISTEN_ADDRESS: &str = "SPIN_HTTP_LISTEN_ADDR";
+
+/// What Spin's shim prefixes an app variable's upper-cased name with to read its value
+/// from the environment (Spin's environment variable provider).
+pub const SPIN_VARIABLE_PREFIX: &str = "SPIN_VARIABLE_";
+
+/// Where Spin's shim reads its runtime config file (containerd-shim-spin's
+/// `RUNTIME_CONFIG_PATH`).
+pub const RUNTIME_CONFIG_PATH: &str = "/runtime-config.toml";
+
+/// The key of the runtime config Secret that holds the file (spin-operator's name too).
+pub const RUNTIME_CONFIG_KEY: &str = "runtime-config.toml";
+
+/// The containerd shim the objects are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shim {
+    /// runwasi's `containerd-shim-wasmtime`: the plain Wasm OCI artifact, no state.
+    Wasmtime,
+    /// SpinKube's `containerd-shim-spin`: links Spin's wasi:config and wasi:keyvalue.
+    Spin,
+}
+
+impl Shim {
+    /// Spin's shim for an app with `[variables]`, a component with `key_value_stores`, or a
+    /// runtime config (Spin's file) to mount; runwasi's wasmtime shim otherwise.
+    pub fn for_app(app: &App, runtime_config: bool) -> Shim {
+        let stores = app
+            .components
+            .values()
+            .any(|component| !component.key_value_stores.is_empty());
+        if runtime_config || stores || !app.variables.is_empty() {
+            Shim::Spin
+        } else {
+            Shim::Wasmtime
+        }
+    }
+
+    /// The RuntimeClass name the shim is usually installed under.
+    pub fn default_runtime_class(self) -> &'static str {
+        match self {
+            Shim::Wasmtime => DEFAULT_RUNTIME_CLASS,
+            Shim::Spin => crate::deploy::SPIN_RUNTIME_CLASS,
+        }
+    }
+}
+
+/// Refuses objects for Spin's shim under RuntimeClass [`DEFAULT_RUNTIME_CLASS`], the name
+/// of runwasi's wasmtime shim: it links neither wasi:config nor wasi:keyvalue, so a
+/// component importing either would fail to start in every pod. Refused rather than
+/// warned about because that YAML cannot work, and the check costs nothing before the
+/// push; a cluster whose Spin shim really is called `wasmtime` is not one wasmctl's
+/// defaults describe.
+pub fn check_runtime_class(app: &App, settings: &KubeSettings) -> Result<(), Hinted> {
+    if settings.shim != Shim::Spin || settings.runtime_class != DEFAULT_RUNTIME_CLASS {
+        return Ok(());
+    }
+    let mut uses = Vec::new();
+    if !app.variables.is_empty() {
+        uses.push("variables (wasi:config)");
+    }
+    if app
+        .components
+        .values()
+        .any(|component| !component.key_value_stores.is_empty())
+    {
+        uses.push("key-value stores (wasi:keyvalue)");
+    }
+    if settings.runtime_config.is_some() {
+        uses.push("a runtime config (Spin's)");
+    }
+    Err(Hinted::new(
+        format!(
+            "--kube: RuntimeClass `{DEFAULT_RUNTIME_CLASS}` is runwasi's wasmtime shim, which links neither wasi:config nor wasi:keyvalue, and this app uses {}: its pods could not start",
+            uses.join(" and ")
+        ),
+        format!(
+            "leave out --runtime-class (and `runtime_class` of [deploy.kubernetes]) for `{}`, the usual RuntimeClass of SpinKube's containerd-shim-spin, or name your cluster's class for that shim",
+            crate::deploy::SPIN_RUNTIME_CLASS
+        ),
+    ))
+}
+
+/// Why `--runtime-config FILE` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeConfigError {
+    /// Not a readable regular text file within [`limits::TEXT_FILE`]'s limit.
+    #[error("--runtime-config: cannot read the runtime config")]
+    Read(#[source] ReadError),
+    /// Not TOML; said by line, never quoted (it may hold passwords).
+    #[error(
+        "--runtime-config `{}` is not TOML{}: {message}",
+        path.display(),
+        line.map_or(String::new(), |line| format!(" at line {line}"))
+    )]
+    NotToml {
+        /// The file.
+        path: PathBuf,
+        /// Where the parser stopped.
+        line: Option<usize>,
+        /// The parser's words, without the snippet of the file it would quote.
+        message: String,
+    },
+}
+
+impl RuntimeConfigError {
+    /// What the user can do about it (the read error's own help sits in the chain).
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            RuntimeConfigError::Read(_) => None,
+            RuntimeConfigError::NotToml { .. } => Some(Hint::new(
+                "give Spin's runtime-config.toml, e.g. a `[key_value_store.default]` table with `type = \"redis\"` and a `url`",
+            )),
+        }
+    }
+}
+
+/// Checks that `path` is a regular file of TOML within the text file limit. Its text is
+/// not kept: it goes into the cluster's Secret through kubectl, never into the YAML.
+pub fn check_runtime_config(path: &Path) -> Result<(), RuntimeConfigError> {
+    let text = limits::read_text(path, limits::TEXT_FILE).map_err(RuntimeConfigError::Read)?;
+    match toml::from_str::<toml::Table>(&text) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(RuntimeConfigError::NotToml {
+            path: path.to_path_buf(),
+            line: error
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1)),
+            message: error.message().to_string(),
+        }),
+    }
+}
 
 /// What to run, and how. Every value has passed the manifest's rules (`deploy` checks its
 /// flags with them too); the YAML serializer quotes whatever a YAML 1.1 reader such as
@@ -30,20 +184,74 @@ pub struct KubeApp {
     /// How it runs: namespace, replicas, RuntimeClass, resources, and the container's
     /// environment (the component's own under the settings', see [`KubeApp::new`]).
     pub run: KubeSettings,
+    /// What it reads from the cluster, for Spin's shim; `None` for runwasi's.
+    pub state: Option<State>,
+}
+
+/// The state of an app on Spin's shim: where its variables and stores come from.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// The non-secret app variables and their values: the ConfigMap `APP-variables`.
+    pub variables: BTreeMap<String, String>,
+    /// The secret app variables, each with whether it is required: keys of the Secret
+    /// `APP-secrets`, which wasmctl never writes.
+    pub secrets: BTreeMap<String, bool>,
+    /// Whether the component opens key-value stores.
+    pub stores: bool,
+}
+
+// Values are written into a ConfigMap, but a debug print needs none of them.
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("variables", &self.variables.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("stores", &self.stores)
+            .finish()
+    }
+}
+
+/// A Secret the pods need that wasmctl does not write, and how to create it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretToCreate {
+    /// Its name.
+    pub name: String,
+    /// The keys the pods read from it.
+    pub keys: Vec<String>,
+    /// The `kubectl create secret generic` command that creates it, with `VALUE` where a
+    /// secret value goes, or the runtime config file's path.
+    pub command: String,
 }
 
 impl KubeApp {
-    /// `component`, the app's one component (the shim runs one per pod), as `name` from
+    /// `component`, the app's one component (a shim runs one per pod), as `name` from
     /// `image`, run as `settings` say. The pod's environment is the component's
     /// `environment`, overridden by the settings' (`[deploy.kubernetes]`, then `--kube-env`).
+    /// For Spin's shim, `variables` holds the values of `app`'s non-secret variables
+    /// ([`crate::variables::resolve_public`]).
     pub fn new(
         name: String,
         image: String,
+        app: &App,
         component: &Component,
         settings: KubeSettings,
+        variables: &Resolved,
     ) -> KubeApp {
         let mut environment = component.environment.clone();
         environment.extend(settings.environment);
+        let state = (settings.shim == Shim::Spin).then(|| State {
+            variables: variables
+                .public()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+            secrets: app
+                .variables
+                .iter()
+                .filter(|(_, variable)| variable.secret)
+                .map(|(name, variable)| (name.clone(), variable.required()))
+                .collect(),
+            stores: !component.key_value_stores.is_empty(),
+        });
         KubeApp {
             name,
             image,
@@ -51,7 +259,115 @@ impl KubeApp {
                 environment,
                 ..settings
             },
+            state,
         }
+    }
+
+    /// The kinds of the objects [`to_yaml`] writes, in order.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let config_map = self
+            .state
+            .as_ref()
+            .is_some_and(|state| !state.variables.is_empty());
+        let mut kinds = if config_map {
+            vec!["ConfigMap"]
+        } else {
+            vec![]
+        };
+        kinds.extend(["Deployment", "Service"]);
+        kinds
+    }
+
+    fn variables_config_map(&self) -> String {
+        format!("{}-variables", self.name)
+    }
+
+    fn secrets_secret(&self) -> String {
+        format!("{}-secrets", self.name)
+    }
+
+    fn runtime_config_secret(&self) -> String {
+        format!("{}-runtime-config", self.name)
+    }
+
+    /// The Secrets the pods read that are not in the YAML, each with the command that
+    /// creates it: `APP-secrets` (the secret variables' values) and `APP-runtime-config`
+    /// (the `--runtime-config` file). None for a stateless app.
+    pub fn secrets_to_create(&self) -> Vec<SecretToCreate> {
+        let Some(state) = &self.state else {
+            return Vec::new();
+        };
+        let kubectl = |name: &str| {
+            let mut command = format!("kubectl create secret generic {name}");
+            if let Some(namespace) = &self.run.namespace {
+                command.push_str(&format!(" --namespace {namespace}"));
+            }
+            command
+        };
+        let mut secrets = Vec::new();
+        if !state.secrets.is_empty() {
+            let name = self.secrets_secret();
+            let mut command = kubectl(&name);
+            for key in state.secrets.keys() {
+                command.push_str(&format!(" --from-literal={key}=VALUE"));
+            }
+            secrets.push(SecretToCreate {
+                keys: state.secrets.keys().cloned().collect(),
+                name,
+                command,
+            });
+        }
+        if let Some(file) = &self.run.runtime_config {
+            let name = self.runtime_config_secret();
+            let command = format!(
+                "{} {}",
+                kubectl(&name),
+                shell_word(&format!(
+                    "--from-file={RUNTIME_CONFIG_KEY}={}",
+                    file.display()
+                ))
+            );
+            secrets.push(SecretToCreate {
+                keys: vec![RUNTIME_CONFIG_KEY.to_string()],
+                name,
+                command,
+            });
+        }
+        secrets
+    }
+
+    /// What the user should know about these objects before applying them.
+    pub fn warnings(&self) -> Vec<Hinted> {
+        let Some(state) = &self.state else {
+            return Vec::new();
+        };
+        let mut warnings = vec![Hinted::new(
+            "--kube: the Deployment is for SpinKube's containerd-shim-spin (the runtime that links wasi:config and wasi:keyvalue), which runs Spin's artifact layout, not the Wasm OCI artifact wasmctl pushes: its pods will not start until wasmctl pushes that layout",
+            "see \"Which runtime runs a stateful app\" in docs/deploy.md; a stateless app runs on runwasi's wasmtime shim today",
+        )];
+        if state.stores && self.run.runtime_config.is_none() && self.run.replicas > 1 {
+            warnings.push(Hinted::new(
+                format!(
+                    "--kube: without --runtime-config the default key-value store is a SQLite file inside each pod: the {} replicas do not share it, and a restarted pod starts empty",
+                    self.run.replicas
+                ),
+                "give a shared store with --runtime-config FILE (Spin's runtime-config.toml, e.g. `[key_value_store.default]` of type redis), or run 1 replica",
+            ));
+        }
+        warnings
+    }
+}
+
+/// `word` as one word for a POSIX shell: as it is when nothing in it is special, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -115,6 +431,36 @@ struct PodMetadata<'a> {
 struct PodSpec<'a> {
     runtime_class_name: &'a str,
     containers: [Container<'a>; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<Volume<'a>>,
+}
+
+#[derive(Serialize)]
+struct Volume<'a> {
+    name: &'static str,
+    secret: SecretVolume<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretVolume<'a> {
+    secret_name: &'a str,
+    items: [KeyToPath; 1],
+}
+
+#[derive(Serialize)]
+struct KeyToPath {
+    key: &'static str,
+    path: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VolumeMount {
+    name: &'static str,
+    mount_path: &'static str,
+    sub_path: &'static str,
+    read_only: bool,
 }
 
 #[derive(Serialize)]
@@ -127,6 +473,8 @@ struct Container<'a> {
     env: Vec<EnvVar<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resources: Option<Resources<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volume_mounts: Vec<VolumeMount>,
 }
 
 #[derive(Serialize)]
@@ -137,9 +485,39 @@ struct ContainerPort {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct EnvVar<'a> {
+    name: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_from: Option<EnvSource<'a>>,
+}
+
+/// Where an environment variable's value comes from: one key of a ConfigMap or Secret.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum EnvSource<'a> {
+    ConfigMapKeyRef(KeyRef<'a>),
+    SecretKeyRef(KeyRef<'a>),
+}
+
+#[derive(Serialize)]
+struct KeyRef<'a> {
     name: &'a str,
-    value: &'a str,
+    key: &'a str,
+    /// A variable with a default may be left out of the Secret: Spin then uses the default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    optional: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigMap<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata<'a>,
+    data: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -170,8 +548,8 @@ struct ServicePort {
     target_port: &'static str,
 }
 
-/// The Deployment and Service as one multi-document YAML file, in apply order, with a
-/// header saying what they need.
+/// The objects as one multi-document YAML file, in apply order ([`KubeApp::kinds`]), with
+/// a header saying what they need.
 pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
     let labels = Labels {
         name: &app.name,
@@ -190,6 +568,73 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
         cpu: app.run.cpu.as_deref(),
         memory: app.run.memory.as_deref(),
     };
+    let listen = format!("0.0.0.0:{SHIM_HTTP_PORT}");
+    let mut environment: BTreeMap<&str, &str> = app
+        .run
+        .environment
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    if app.state.is_some() {
+        // Given explicitly (`--kube-env`) it wins, as every environment value does.
+        environment.entry(SPIN_LISTEN_ADDRESS).or_insert(&listen);
+    }
+    let mut env: Vec<EnvVar> = environment
+        .into_iter()
+        .map(|(name, value)| EnvVar {
+            name: name.into(),
+            value: Some(value),
+            value_from: None,
+        })
+        .collect();
+    let config_map_name = app.variables_config_map();
+    let secret_name = app.secrets_secret();
+    let runtime_config_name = app.runtime_config_secret();
+    let mut volumes = Vec::new();
+    let mut volume_mounts = Vec::new();
+    if let Some(state) = &app.state {
+        let variable = |name: &str| format!("{SPIN_VARIABLE_PREFIX}{}", name.to_ascii_uppercase());
+        for name in state.variables.keys() {
+            env.push(EnvVar {
+                name: variable(name).into(),
+                value: None,
+                value_from: Some(EnvSource::ConfigMapKeyRef(KeyRef {
+                    name: &config_map_name,
+                    key: name,
+                    optional: false,
+                })),
+            });
+        }
+        for (name, required) in &state.secrets {
+            env.push(EnvVar {
+                name: variable(name).into(),
+                value: None,
+                value_from: Some(EnvSource::SecretKeyRef(KeyRef {
+                    name: &secret_name,
+                    key: name,
+                    optional: !required,
+                })),
+            });
+        }
+        if app.run.runtime_config.is_some() {
+            volumes.push(Volume {
+                name: "runtime-config",
+                secret: SecretVolume {
+                    secret_name: &runtime_config_name,
+                    items: [KeyToPath {
+                        key: RUNTIME_CONFIG_KEY,
+                        path: RUNTIME_CONFIG_KEY,
+                    }],
+                },
+            });
+            volume_mounts.push(VolumeMount {
+                name: "runtime-config",
+                mount_path: RUNTIME_CONFIG_PATH,
+                sub_path: RUNTIME_CONFIG_KEY,
+                read_only: true,
+            });
+        }
+    }
     let container = Container {
         name: &app.name,
         image: &app.image,
@@ -199,16 +644,12 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
             name: "http",
             container_port: SHIM_HTTP_PORT,
         }],
-        env: app
-            .run
-            .environment
-            .iter()
-            .map(|(name, value)| EnvVar { name, value })
-            .collect(),
+        env,
         resources: (quantities.cpu.is_some() || quantities.memory.is_some()).then_some(Resources {
             requests: quantities,
             limits: quantities,
         }),
+        volume_mounts,
     };
     let deployment = Object {
         api_version: "apps/v1",
@@ -224,6 +665,7 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
                 spec: PodSpec {
                     runtime_class_name: &app.run.runtime_class,
                     containers: [container],
+                    volumes,
                 },
             },
         },
@@ -241,15 +683,55 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
             }],
         },
     };
-    let mut out = format!(
-        "# Generated by `wasmctl deploy` for {}.\n\
-         # Needs a RuntimeClass named `{}` backed by runwasi's containerd-shim-wasmtime\n\
-         # (installed, for example, by the KWasm operator or SpinKube's runtime-class-manager).\n",
-        app.image, app.run.runtime_class
-    );
+    let mut out = format!("# Generated by `wasmctl deploy` for {}.\n", app.image);
+    match &app.state {
+        None => out.push_str(&format!(
+            "# Needs a RuntimeClass named `{}` backed by runwasi's containerd-shim-wasmtime\n\
+             # (installed, for example, by the KWasm operator or SpinKube's runtime-class-manager).\n",
+            app.run.runtime_class
+        )),
+        Some(_) => {
+            out.push_str(&format!(
+                "# Needs a RuntimeClass named `{}` backed by SpinKube's containerd-shim-spin,\n\
+                 # which links wasi:config and wasi:keyvalue (Spin's versions).\n",
+                app.run.runtime_class
+            ));
+            let secrets = app.secrets_to_create();
+            if !secrets.is_empty() {
+                out.push_str("# Create first (their values are never written here):\n");
+                for secret in secrets {
+                    // A file name may hold a line break: each line stays a comment.
+                    for line in secret.command.split(['\n', '\r']) {
+                        out.push_str(&format!("#   {line}\n"));
+                    }
+                }
+            }
+        }
+    }
     // Each value on its key's line: a long image reference folded into a `>-` block is
     // the same string, but harder to read and to grep.
     let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    if let Some(state) = app
+        .state
+        .as_ref()
+        .filter(|state| !state.variables.is_empty())
+    {
+        let config_map = ConfigMap {
+            api_version: "v1",
+            kind: "ConfigMap",
+            metadata: Metadata {
+                name: &config_map_name,
+                namespace: app.run.namespace.as_deref(),
+                labels: &labels,
+            },
+            data: &state.variables,
+        };
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string_with_options(
+            &config_map,
+            options.clone(),
+        )?);
+    }
     out.push_str("---\n");
     out.push_str(&serde_saphyr::to_string_with_options(
         &deployment,
@@ -274,11 +756,14 @@ mod tests {
             run: KubeSettings {
                 namespace: Some("apps".into()),
                 replicas: 3,
+                shim: Shim::Wasmtime,
                 runtime_class: "wasmtime".into(),
                 cpu: Some("250m".into()),
                 memory: None,
                 environment: BTreeMap::from([("GREETING".into(), "hi".into())]),
+                runtime_config: None,
             },
+            state: None,
         }
     }
 
@@ -391,9 +876,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_pod_environment_is_the_component_s_under_the_settings() {
-        let component = Component {
+    fn component(key_value_stores: &[&str]) -> Component {
+        Component {
             id: "svc".into(),
             source: "svc.wasm".into(),
             description: None,
@@ -404,23 +888,74 @@ mod tests {
             files: Vec::new(),
             allowed_outbound_hosts: Vec::new(),
             variables: BTreeMap::new(),
-            key_value_stores: Vec::new(),
+            key_value_stores: key_value_stores.iter().map(|s| s.to_string()).collect(),
             limits: Default::default(),
             build: None,
-        };
-        let settings = KubeSettings {
+        }
+    }
+
+    fn settings(shim: Shim) -> KubeSettings {
+        KubeSettings {
             namespace: Some("apps".into()),
             replicas: 2,
-            runtime_class: "wasmtime".into(),
+            shim,
+            runtime_class: shim.default_runtime_class().into(),
             cpu: None,
             memory: Some("128Mi".into()),
             environment: BTreeMap::from([("SHARED".into(), "settings".into())]),
+            runtime_config: None,
+        }
+    }
+
+    /// An app of one component, `svc`, with this manifest body after `[component.svc]`.
+    fn loaded(dir: &Path, body: &str) -> App {
+        let path = dir.join(crate::manifest::MANIFEST_FILE);
+        std::fs::write(
+            &path,
+            format!(
+                "manifest_version = 1\n[application]\nname = \"svc\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"svc\"\n[component.svc]\nsource = \"svc.wasm\"\n{body}"
+            ),
+        )
+        .unwrap();
+        crate::manifest::load(&path).unwrap()
+    }
+
+    const STATEFUL: &str = "key_value_stores = [\"default\"]\n[component.svc.variables]\ngreeting = \"{{ greeting }}\"\ntoken = \"{{ api_token }}\"\n[variables]\ngreeting = { default = \"hello\" }\nmode = { default = \"yes\" }\napi_token = { required = true, secret = true }\nsigning_key = { default = \"dev\", secret = true }\n";
+
+    /// The stateful app's YAML, its secret given in the environment `deploy` runs in.
+    fn stateful_yaml(dir: &Path, runtime_config: Option<PathBuf>) -> (KubeApp, String) {
+        let app = loaded(dir, STATEFUL);
+        let component = &app.components["svc"];
+        let shim = Shim::for_app(&app, runtime_config.is_some());
+        assert_eq!(shim, Shim::Spin);
+        let settings = KubeSettings {
+            runtime_config,
+            ..settings(shim)
         };
+        let resolved = crate::variables::resolve_public(&app, &[]).unwrap();
+        let kube_app = KubeApp::new(
+            "svc".into(),
+            "r/svc@sha256:abc".into(),
+            &app,
+            component,
+            settings,
+            &resolved,
+        );
+        let yaml = to_yaml(&kube_app).unwrap();
+        (kube_app, yaml)
+    }
+
+    #[test]
+    fn the_pod_environment_is_the_component_s_under_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = loaded(dir.path(), "");
         let app = KubeApp::new(
             "svc".into(),
             "r/svc@sha256:abc".into(),
-            &component,
-            settings,
+            &app,
+            &component(&[]),
+            settings(Shim::Wasmtime),
+            &Resolved::default(),
         );
         assert_eq!(
             app.run.environment,
@@ -437,5 +972,260 @@ mod tests {
             ),
             (2, Some("apps"), Some("128Mi"))
         );
+        assert!(app.state.is_none(), "a stateless app reads nothing");
+        assert!(app.secrets_to_create().is_empty() && app.warnings().is_empty());
+    }
+
+    #[test]
+    fn variables_and_stores_pick_spin_s_shim() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Shim::for_app(&loaded(dir.path(), ""), false),
+            Shim::Wasmtime
+        );
+        assert_eq!(Shim::for_app(&loaded(dir.path(), ""), true), Shim::Spin);
+        let stores = loaded(dir.path(), "key_value_stores = [\"default\"]\n");
+        assert_eq!(Shim::for_app(&stores, false), Shim::Spin);
+        let variables = loaded(dir.path(), "[variables]\na = { default = \"x\" }\n");
+        assert_eq!(Shim::for_app(&variables, false), Shim::Spin);
+
+        let mut settings = settings(Shim::Spin);
+        assert!(check_runtime_class(&stores, &settings).is_ok());
+        settings.runtime_class = DEFAULT_RUNTIME_CLASS.into();
+        let refused = check_runtime_class(&stores, &settings).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("links neither wasi:config nor wasi:keyvalue, and this app uses key-value stores (wasi:keyvalue)"),
+            "{refused}"
+        );
+        assert!(
+            check_runtime_class(&loaded(dir.path(), ""), &self::settings(Shim::Wasmtime)).is_ok()
+        );
+    }
+
+    #[test]
+    fn a_stateful_app_reads_a_config_map_and_secrets_it_never_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, yaml) = stateful_yaml(dir.path(), None);
+        let documents = documents(&yaml);
+        let kinds: Vec<&str> = documents
+            .iter()
+            .map(|d| d["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["ConfigMap", "Deployment", "Service"]);
+        assert_eq!(kinds, app.kinds());
+
+        let config_map = &documents[0];
+        assert_eq!(config_map["metadata"]["name"], "svc-variables");
+        assert_eq!(config_map["metadata"]["namespace"], "apps");
+        assert_eq!(
+            config_map["data"],
+            serde_json::json!({ "greeting": "hello", "mode": "yes" }),
+            "non-secret values only, `yes` still a string:\n{yaml}"
+        );
+
+        let pod = &documents[1]["spec"]["template"]["spec"];
+        assert_eq!(pod["runtimeClassName"], crate::deploy::SPIN_RUNTIME_CLASS);
+        assert!(pod.get("volumes").is_none(), "{yaml}");
+        let container = &pod["containers"][0];
+        assert!(container.get("volumeMounts").is_none(), "{yaml}");
+        assert_eq!(container["ports"][0]["containerPort"], SHIM_HTTP_PORT);
+        assert_eq!(
+            container["env"],
+            serde_json::json!([
+                { "name": "SHARED", "value": "settings" },
+                { "name": "SPIN_HTTP_LISTEN_ADDR", "value": "0.0.0.0:8080" },
+                { "name": "SPIN_VARIABLE_GREETING", "valueFrom": { "configMapKeyRef": { "name": "svc-variables", "key": "greeting" } } },
+                { "name": "SPIN_VARIABLE_MODE", "valueFrom": { "configMapKeyRef": { "name": "svc-variables", "key": "mode" } } },
+                { "name": "SPIN_VARIABLE_API_TOKEN", "valueFrom": { "secretKeyRef": { "name": "svc-secrets", "key": "api_token" } } },
+                { "name": "SPIN_VARIABLE_SIGNING_KEY", "valueFrom": { "secretKeyRef": { "name": "svc-secrets", "key": "signing_key", "optional": true } } },
+            ])
+        );
+        // The secret's default is in the manifest, never in the YAML.
+        assert!(!yaml.contains("dev"), "{yaml}");
+
+        assert_eq!(
+            app.secrets_to_create(),
+            [SecretToCreate {
+                name: "svc-secrets".into(),
+                keys: vec!["api_token".into(), "signing_key".into()],
+                command: "kubectl create secret generic svc-secrets --namespace apps --from-literal=api_token=VALUE --from-literal=signing_key=VALUE".into(),
+            }]
+        );
+        assert!(
+            yaml.contains(&format!("#   {}\n", app.secrets_to_create()[0].command)),
+            "{yaml}"
+        );
+        let warnings: Vec<String> = app.warnings().iter().map(|w| w.to_string()).collect();
+        assert!(
+            warnings[0].contains("Spin's artifact layout"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("the 2 replicas do not share it"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn the_runtime_config_secret_is_mounted_where_spin_s_shim_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("my config.toml");
+        std::fs::write(
+            &file,
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://:pw@redis:6379\"\n",
+        )
+        .unwrap();
+        check_runtime_config(&file).unwrap();
+        let (app, yaml) = stateful_yaml(dir.path(), Some(file.clone()));
+        assert!(
+            !yaml.contains("redis"),
+            "the file's text is in the YAML:\n{yaml}"
+        );
+        let deployment = &documents(&yaml)[1];
+        let pod = &deployment["spec"]["template"]["spec"];
+        assert_eq!(
+            pod["volumes"],
+            serde_json::json!([{
+                "name": "runtime-config",
+                "secret": {
+                    "secretName": "svc-runtime-config",
+                    "items": [{ "key": "runtime-config.toml", "path": "runtime-config.toml" }],
+                },
+            }])
+        );
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"],
+            serde_json::json!([{
+                "name": "runtime-config",
+                "mountPath": "/runtime-config.toml",
+                "subPath": "runtime-config.toml",
+                "readOnly": true,
+            }])
+        );
+        let secrets = app.secrets_to_create();
+        assert_eq!(secrets[1].name, "svc-runtime-config");
+        assert_eq!(
+            secrets[1].command,
+            format!(
+                "kubectl create secret generic svc-runtime-config --namespace apps '--from-file=runtime-config.toml={}'",
+                file.display()
+            )
+        );
+        // A shared store: no warning about replicas.
+        assert_eq!(app.warnings().len(), 1);
+
+        // A line break in the file's name cannot end the header's comment.
+        let odd = dir.path().join("rc\nkind: Secret\r.toml");
+        std::fs::write(&odd, "").unwrap();
+        let (_, yaml) = stateful_yaml(dir.path(), Some(odd));
+        assert!(
+            yaml.lines()
+                .filter(|line| line.contains("kind: Secret"))
+                .all(|line| line.starts_with('#')),
+            "{yaml}"
+        );
+        assert_eq!(documents(&yaml).len(), 3, "{yaml}");
+    }
+
+    #[test]
+    fn a_runtime_config_must_be_a_toml_file_and_is_never_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("runtime-config.toml");
+        std::fs::write(
+            &file,
+            "[key_value_store.default]\nurl = \"redis://:hunter2@redis\n",
+        )
+        .unwrap();
+        let error = check_runtime_config(&file).unwrap_err();
+        let shown = error.to_string();
+        assert!(shown.contains("is not TOML at line 2"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(error.hint().is_some());
+
+        let error = check_runtime_config(dir.path()).unwrap_err();
+        assert!(
+            matches!(error, RuntimeConfigError::Read(ReadError::NotAFile { .. })),
+            "{error}"
+        );
+        let error = check_runtime_config(&dir.path().join("absent")).unwrap_err();
+        assert!(
+            matches!(error, RuntimeConfigError::Read(ReadError::Io { .. })),
+            "{error}"
+        );
+    }
+
+    /// What `to_yaml` wrote for [`app`] before stateful apps existed (commit 1d7fac7):
+    /// a stateless app's objects stay exactly these bytes.
+    const STATELESS_YAML: &str = r#"# Generated by `wasmctl deploy` for 127.0.0.1:5000/demo/svc@sha256:abc.
+# Needs a RuntimeClass named `wasmtime` backed by runwasi's containerd-shim-wasmtime
+# (installed, for example, by the KWasm operator or SpinKube's runtime-class-manager).
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: svc
+  namespace: apps
+  labels:
+    app.kubernetes.io/name: svc
+    app.kubernetes.io/managed-by: wasmctl
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: svc
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: svc
+        app.kubernetes.io/managed-by: wasmctl
+    spec:
+      runtimeClassName: wasmtime
+      containers:
+      - name: svc
+        image: 127.0.0.1:5000/demo/svc@sha256:abc
+        command:
+        - /
+        ports:
+        - name: http
+          containerPort: 8080
+        env:
+        - name: GREETING
+          value: hi
+        resources:
+          requests:
+            cpu: 250m
+          limits:
+            cpu: 250m
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+  namespace: apps
+  labels:
+    app.kubernetes.io/name: svc
+    app.kubernetes.io/managed-by: wasmctl
+spec:
+  selector:
+    app.kubernetes.io/name: svc
+  ports:
+  - name: http
+    port: 80
+    targetPort: http
+"#;
+
+    #[test]
+    fn stateless_yaml_is_unchanged_byte_for_byte() {
+        assert_eq!(to_yaml(&app()).unwrap(), STATELESS_YAML);
+    }
+
+    #[test]
+    fn stateless_yaml_has_no_trace_of_spin() {
+        let yaml = to_yaml(&app()).unwrap();
+        for word in ["SPIN_", "volume", "ConfigMap", "Secret", "valueFrom"] {
+            assert!(!yaml.contains(word), "`{word}` in\n{yaml}");
+        }
     }
 }

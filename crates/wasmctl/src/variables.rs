@@ -7,6 +7,9 @@
 //! Values are data ([`Resolved`]) handed to whoever serves the app; a secret one is never
 //! put into a message, and [`Resolved`]'s `Debug` shows names only. The manifest keeps
 //! declarations only, so nothing resolved here is ever packed into an artifact.
+//!
+//! `deploy --kube` resolves the same way with [`resolve_public`], but the non-secret
+//! variables only: a secret's value is for the cluster's Secret, never for wasmctl.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -89,6 +92,14 @@ impl std::fmt::Debug for Resolved {
 }
 
 impl Resolved {
+    /// The values of the non-secret variables, by name: what may be written down.
+    pub fn public(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values
+            .iter()
+            .filter(|(_, value)| !value.secret)
+            .map(|(name, value)| (name.as_str(), value.text.as_str()))
+    }
+
     /// What `component` may read, by key: each of its `[component.ID.variables]`
     /// templates rendered with the app's values; nothing when it has no such table.
     pub fn for_component(&self, component: &Component) -> Vec<(String, String)> {
@@ -146,6 +157,15 @@ pub enum VariableError {
         #[source]
         source: DotEnvProblem,
     },
+    /// `--variable NAME=...` of `deploy` for a secret variable: its value would have to
+    /// be written where `deploy` writes nothing secret.
+    #[error(
+        "`--variable {name}=...`: `{name}` is a secret variable, and `deploy` writes no secret value anywhere"
+    )]
+    SecretGiven {
+        /// The secret variable.
+        name: String,
+    },
     /// Required variables that got no value from anywhere.
     #[error(
         "the app needs a value for {} {}",
@@ -157,6 +177,8 @@ pub enum VariableError {
         names: Vec<String>,
         /// The `.env` file that was looked in.
         dotenv: PathBuf,
+        /// The command that was resolving (`up`, `deploy`), for the hint's example.
+        command: &'static str,
     },
 }
 
@@ -195,11 +217,18 @@ impl VariableError {
                     "write each line as NAME=VALUE, e.g. {VARIABLE_PREFIX}GREETING=hello; quote a value with spaces, and start a comment with #"
                 )),
             }),
-            VariableError::Missing { names, dotenv } => {
+            VariableError::SecretGiven { .. } => Some(Hint::new(
+                "leave it out: on Kubernetes a secret comes from a Secret, which `deploy --kube` prints the `kubectl create secret` command for",
+            )),
+            VariableError::Missing {
+                names,
+                dotenv,
+                command,
+            } => {
                 let example = &names[0];
                 let [environment, spin] = environment_names(example);
                 Some(Hint::new(format!(
-                    "give each a value in one of three ways: `wasmctl up --variable {example}=VALUE` (or `{example}=@FILE`); the environment variable `{environment}` (or `{spin}`); a line `{environment}=VALUE` in `{}`",
+                    "give each a value in one of three ways: `wasmctl {command} --variable {example}=VALUE` (or `{example}=@FILE`); the environment variable `{environment}` (or `{spin}`); a line `{environment}=VALUE` in `{}`",
                     dotenv.display()
                 )))
             }
@@ -210,22 +239,43 @@ impl VariableError {
 /// Resolves `app`'s variables from `given` (the command line), the process environment,
 /// `APP_DIR/.env` and the manifest's defaults.
 pub fn resolve(app: &App, given: &[(String, Given)]) -> Result<Resolved, VariableError> {
-    resolve_with(app, given, &|name| std::env::var(name).ok())
+    resolve_with(app, given, Scope::Serve, &|name| std::env::var(name).ok())
 }
 
-/// [`resolve`] with `environment` standing in for the process environment.
+/// [`resolve`] for `deploy`: the non-secret variables only. A secret one is neither read
+/// nor required (its value goes into the cluster's Secret, not through wasmctl), and
+/// giving one on the command line is [`VariableError::SecretGiven`].
+pub fn resolve_public(app: &App, given: &[(String, Given)]) -> Result<Resolved, VariableError> {
+    resolve_with(app, given, Scope::Deploy, &|name| std::env::var(name).ok())
+}
+
+/// Which variables are resolved, and for which command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// All of them, to serve the app (`up`).
+    Serve,
+    /// The non-secret ones, to write them into Kubernetes objects (`deploy`).
+    Deploy,
+}
+
+/// [`resolve`] or [`resolve_public`] with `environment` standing in for the process
+/// environment.
 fn resolve_with(
     app: &App,
     given: &[(String, Given)],
+    scope: Scope,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Resolved, VariableError> {
     let mut flags: BTreeMap<&str, &Given> = BTreeMap::new();
     for (name, value) in given {
-        if !app.variables.contains_key(name) {
+        let Some(variable) = app.variables.get(name) else {
             return Err(VariableError::Unknown {
                 name: name.clone(),
                 declared: app.variables.keys().cloned().collect(),
             });
+        };
+        if scope == Scope::Deploy && variable.secret {
+            return Err(VariableError::SecretGiven { name: name.clone() });
         }
         // The last of repeated flags wins, as with any repeated option.
         flags.insert(name, value);
@@ -238,7 +288,11 @@ fn resolve_with(
     };
     let mut values = BTreeMap::new();
     let mut missing = Vec::new();
-    for (name, variable) in &app.variables {
+    let included = app
+        .variables
+        .iter()
+        .filter(|(_, variable)| scope == Scope::Serve || !variable.secret);
+    for (name, variable) in included {
         let text = match flags.get(name.as_str()) {
             Some(given) => Some(given_value(name, given)?),
             None => {
@@ -261,6 +315,10 @@ fn resolve_with(
         return Err(VariableError::Missing {
             names: missing,
             dotenv: dotenv_file,
+            command: match scope {
+                Scope::Serve => "up",
+                Scope::Deploy => "deploy",
+            },
         });
     }
     Ok(Resolved { values })
@@ -355,20 +413,29 @@ mod tests {
             "# comment\nWASMCTL_VARIABLE_GREETING='from dotenv'\n",
         )
         .unwrap();
-        let resolved = resolve_with(&app, &[], &lookup).unwrap();
+        let resolved = resolve_with(&app, &[], Scope::Serve, &lookup).unwrap();
         let values = read(&resolved, &app);
         assert_eq!(values["greeting"], "from dotenv, world");
         assert_eq!(values["token"], "from-env");
 
         let flag = [("greeting".to_string(), Given::Text("flag".into()))];
-        let values = read(&resolve_with(&app, &flag, &lookup).unwrap(), &app);
+        let values = read(
+            &resolve_with(&app, &flag, Scope::Serve, &lookup).unwrap(),
+            &app,
+        );
         assert_eq!(values["greeting"], "flag, world");
 
         std::fs::remove_file(dir.path().join(".env")).unwrap();
-        let values = read(&resolve_with(&app, &[], &lookup).unwrap(), &app);
+        let values = read(
+            &resolve_with(&app, &[], Scope::Serve, &lookup).unwrap(),
+            &app,
+        );
         assert_eq!(values["greeting"], "hello, world");
         // Secrets stay out of debug prints.
-        let printed = format!("{:?}", resolve_with(&app, &[], &lookup).unwrap());
+        let printed = format!(
+            "{:?}",
+            resolve_with(&app, &[], Scope::Serve, &lookup).unwrap()
+        );
         assert!(!printed.contains("from-env"), "{printed}");
     }
 
@@ -376,7 +443,7 @@ mod tests {
     fn every_missing_name_is_listed_with_the_ways_to_set_it() {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path(), DECLARED);
-        let error = resolve_with(&app, &[], &|_| None).unwrap_err();
+        let error = resolve_with(&app, &[], Scope::Serve, &|_| None).unwrap_err();
         assert_eq!(
             error.to_string(),
             "the app needs a value for required variables `api_token`, `other`"
@@ -397,7 +464,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path(), DECLARED);
         let unknown = [("greting".to_string(), Given::Text("x".into()))];
-        let error = resolve_with(&app, &unknown, &|_| None).unwrap_err();
+        let error = resolve_with(&app, &unknown, Scope::Serve, &|_| None).unwrap_err();
         assert!(
             error
                 .hint()
@@ -415,14 +482,17 @@ mod tests {
             ),
             ("other".to_string(), Given::Text("o".into())),
         ];
-        let values = read(&resolve_with(&app, &given, &|_| None).unwrap(), &app);
+        let values = read(
+            &resolve_with(&app, &given, Scope::Serve, &|_| None).unwrap(),
+            &app,
+        );
         assert_eq!(values["token"], "s3cret");
 
         let missing = [(
             "api_token".to_string(),
             Given::File(dir.path().join("absent")),
         )];
-        let error = resolve_with(&app, &missing, &|_| None).unwrap_err();
+        let error = resolve_with(&app, &missing, Scope::Serve, &|_| None).unwrap_err();
         assert!(matches!(error, VariableError::File { .. }), "{error}");
     }
 
@@ -435,13 +505,50 @@ mod tests {
             "A=1\nWASMCTL_VARIABLE_API_TOKEN 'hunter2\n",
         )
         .unwrap();
-        let error = resolve_with(&app, &[], &|_| None).unwrap_err();
+        let error = resolve_with(&app, &[], Scope::Serve, &|_| None).unwrap_err();
         let shown = format!("{error}: {}", std::error::Error::source(&error).unwrap());
         assert!(
             shown.ends_with(".env:2: this line is not `NAME=VALUE`"),
             "{shown}"
         );
         assert!(!shown.contains("hunter2"));
+    }
+
+    #[test]
+    fn deploy_resolves_the_public_variables_and_never_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), DECLARED);
+        let environment =
+            |name: &str| (name == "WASMCTL_VARIABLE_API_TOKEN").then(|| "hunter2".to_string());
+        // The secret is required, yet not missing: deploy never needs its value.
+        let error = resolve_with(&app, &[], Scope::Deploy, &environment).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the app needs a value for required variable `other`"
+        );
+        assert!(
+            error
+                .hint()
+                .unwrap()
+                .to_string()
+                .contains("`wasmctl deploy --variable other=VALUE`"),
+            "{error}"
+        );
+        let given = [("other".to_string(), Given::Text("o".into()))];
+        let resolved = resolve_with(&app, &given, Scope::Deploy, &environment).unwrap();
+        let public: Vec<_> = resolved.public().collect();
+        assert_eq!(public, [("greeting", "hello"), ("other", "o")]);
+
+        let secret = [("api_token".to_string(), Given::Text("hunter2".into()))];
+        let error = resolve_with(&app, &secret, Scope::Deploy, &environment).unwrap_err();
+        assert!(
+            matches!(error, VariableError::SecretGiven { .. }),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("hunter2"));
+        // `up` takes it, and its public values leave the secret out.
+        let served = resolve_with(&app, &secret, Scope::Serve, &|_| Some("x".into())).unwrap();
+        assert!(served.public().all(|(name, _)| name != "api_token"));
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub(crate) struct ServeArgs {
     pub env: Vec<(String, String)>,
     /// Give app variable NAME a value (repeatable); NAME=@FILE reads it from FILE. Wins
     /// over WASMCTL_VARIABLE_NAME, SPIN_VARIABLE_NAME, .env and the manifest's default
-    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = VariableParser)]
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = super::VariableParser)]
     pub variables: Vec<(String, Given)>,
     /// Time limit per request for every component, 1ms to 1day, e.g. 2s (default: the
     /// manifest's, else 30s)
@@ -155,34 +155,6 @@ pub(crate) struct ServeArgs {
     /// Set KEY to VALUE in the default key-value store before serving (repeatable)
     #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
     pub key_values: Vec<(String, String)>,
-}
-
-/// `--variable NAME=VALUE`, by the library's rule. clap's own refusal would quote the
-/// value, which may be a secret: this one names the flag and the problem only.
-#[derive(Clone)]
-struct VariableParser;
-
-impl clap::builder::TypedValueParser for VariableParser {
-    type Value = (String, Given);
-
-    fn parse_ref(
-        &self,
-        command: &clap::Command,
-        _: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Self::Value, clap::Error> {
-        let refused = |problem: String| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for '--variable <NAME=VALUE>': {problem}\n"),
-            )
-            .with_cmd(command)
-        };
-        let text = value
-            .to_str()
-            .ok_or_else(|| refused("it is not UTF-8 text".to_string()))?;
-        wasmctl::variables::parse_given(text).map_err(refused)
-    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
