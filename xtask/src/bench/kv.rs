@@ -12,6 +12,9 @@ use super::run_ok;
 use super::up::{LOAD_SECONDS, Load, ROUNDS, load, tempfile_dir, which};
 use crate::root;
 
+/// The peer's row: the yardstick of the ratios.
+const PEER: &str = "wasmtime serve -Skeyvalue, in memory";
+
 /// One server under load: how to start it on a port and the path each request takes.
 struct Contender {
     name: &'static str,
@@ -50,7 +53,7 @@ pub(super) fn run(wasmctl: &Path) -> Result<()> {
     }];
     match which("wasmtime") {
         Some(wasmtime) => contenders.push(Contender {
-            name: "wasmtime serve -Skeyvalue, in memory",
+            name: PEER,
             start: Box::new(move |port| {
                 let mut command = Command::new(&wasmtime);
                 command
@@ -87,21 +90,29 @@ pub(super) fn run(wasmctl: &Path) -> Result<()> {
     println!(
         "wrk -t1 -c16 -d{LOAD_SECONDS}s, {ROUNDS} alternating rounds, best round each; same machine, same run.\n"
     );
-    println!("| server and store | requests/s | p99 | ratio to the first row |");
-    println!("|---|---|---|---|");
-    let first = contenders[0]
+    // The peer is the yardstick when it ran; else the first row.
+    let reference = contenders
+        .iter()
+        .find(|contender| contender.name == PEER)
+        .unwrap_or(&contenders[0]);
+    let reference_rps = reference
         .best
         .as_ref()
         .map(|best| best.requests_per_second)
         .context("measured")?;
+    println!(
+        "| server and store | requests/s | p99 | ratio to {} |",
+        reference.name
+    );
+    println!("|---|---|---|---|");
     for contender in &contenders {
         let best = contender.best.as_ref().context("measured")?;
         println!(
-            "| {} | {:.0} | {} | {:.2} |",
+            "| {} | {:.0} | {} | **{:.2}** |",
             contender.name,
             best.requests_per_second,
             best.p99,
-            best.requests_per_second / first
+            best.requests_per_second / reference_rps
         );
     }
     for contender in &contenders {
