@@ -41,6 +41,14 @@ pub enum StoreError {
         /// The key incremented.
         key: String,
     },
+    /// The values a batch read asked for add up to more than one answer may carry.
+    #[error(
+        "the values asked for add up to more than the {max_bytes} bytes one `get-many` may return; ask for fewer keys at a time"
+    )]
+    BatchTooLarge {
+        /// The most one call may return, in bytes.
+        max_bytes: usize,
+    },
     /// The store's file is not a database of its kind (corrupted, or another file put
     /// in its place); it was left untouched.
     #[error("{} is not a SQLite database", path.display())]
@@ -78,7 +86,9 @@ impl StoreError {
     fn is_guests_fault(&self) -> bool {
         matches!(
             self,
-            StoreError::NotACounter { .. } | StoreError::Overflow { .. }
+            StoreError::NotACounter { .. }
+                | StoreError::Overflow { .. }
+                | StoreError::BatchTooLarge { .. }
         )
     }
 }
@@ -116,7 +126,14 @@ pub trait Store: Send + Sync + 'static {
     /// as 0) and returns the new value.
     fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
     /// The values of `keys`, in their order.
-    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+    /// Fails with [`StoreError::BatchTooLarge`] as soon as the values read add up to more
+    /// than `max_bytes`: a guest naming one large value a thousand times must not make
+    /// the host hold a thousand copies.
+    fn get_many(
+        &self,
+        keys: &[String],
+        max_bytes: usize,
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     /// Sets every key to its value, all or none.
     fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
     /// Removes every key, all or none.
@@ -144,6 +161,8 @@ pub struct KeyValueLimits {
     pub max_keys_per_call: usize,
     /// Most stores a request may have open at once.
     pub max_open_stores: usize,
+    /// Most bytes of values one `get-many` returns.
+    pub max_batch_bytes: usize,
 }
 
 impl Default for KeyValueLimits {
@@ -153,6 +172,7 @@ impl Default for KeyValueLimits {
             max_value_size: 1024 * 1024,
             max_keys_per_call: 1000,
             max_open_stores: 16,
+            max_batch_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -426,8 +446,9 @@ impl KeyValueView<'_> {
         if let Err(failure) = checked {
             return Ok(Err(failure));
         }
+        let max_bytes = self.limits().max_batch_bytes;
         Ok(run(&label, store, move |s| {
-            let values = s.get_many(&keys)?;
+            let values = s.get_many(&keys, max_bytes)?;
             Ok(keys.into_iter().zip(values).collect())
         })
         .await)
@@ -561,6 +582,7 @@ mod tests {
             max_value_size: 8,
             max_keys_per_call: 2,
             max_open_stores: 1,
+            max_batch_bytes: 12,
         };
         let (mut ctx, mut table) = view_over(store, limits);
         let mut view = KeyValueView::new(&mut ctx, &mut table);
@@ -631,6 +653,20 @@ mod tests {
             .await
             .unwrap();
         assert!(other(not_a_number.unwrap_err()).contains("not a decimal integer"));
+
+        // `k` holds 8 bytes: asked for twice, 16 bytes, more than a batch returns.
+        let twice = view
+            .get_many(handle(&bucket), vec!["k".into(), "k".into()])
+            .await
+            .unwrap();
+        assert!(other(twice.unwrap_err()).contains("more than the 12 bytes"));
+        let once = view
+            .get_many(handle(&bucket), vec!["k".into(), "b".into()])
+            .await
+            .unwrap()
+            .ok()
+            .unwrap();
+        assert_eq!(once[1], ("b".to_string(), Some(b"1".to_vec())));
 
         let cas = view
             .cas_new(handle(&bucket), "a".into())

@@ -209,15 +209,24 @@ impl Store for SqliteStore {
         Ok(new)
     }
 
-    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    fn get_many(
+        &self,
+        keys: &[String],
+        max_bytes: usize,
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let mut connection = self.connection();
         // One read transaction: every value from the same moment.
         let transaction = connection.transaction().map_err(failed("reading keys"))?;
-        let values = keys
-            .iter()
-            .map(|key| select(&transaction, key))
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(failed("reading keys"))?;
+        let mut values = Vec::with_capacity(keys.len());
+        let mut bytes = 0usize;
+        for key in keys {
+            let value = select(&transaction, key).map_err(failed("reading keys"))?;
+            bytes = bytes.saturating_add(value.as_ref().map_or(0, Vec::len));
+            if bytes > max_bytes {
+                return Err(StoreError::BatchTooLarge { max_bytes });
+            }
+            values.push(value);
+        }
         transaction.commit().map_err(failed("reading keys"))?;
         Ok(values)
     }
