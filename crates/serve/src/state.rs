@@ -87,7 +87,9 @@ impl StateDir {
 /// Why a store cannot be opened, with what to do about it.
 fn unopenable(label: &str, error: StoreError) -> anyhow::Error {
     let help = match &error {
-        StoreError::NotADatabase { path, .. } => format!(
+        StoreError::NotADatabase { path, .. }
+        | StoreError::NotARegularFile { path, .. }
+        | StoreError::Foreign { path, .. } => format!(
             "wasmctl left the file as it is; move it away (e.g. `mv {0} {0}.broken`) to start store `{label}` empty, or serve with `--state-dir DIR` elsewhere",
             path.display()
         ),

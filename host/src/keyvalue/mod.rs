@@ -59,6 +59,24 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The store's file (or its `-wal` or `-shm` beside it) is a symbolic link, a
+    /// directory or a special file: never followed or opened, left as it is.
+    #[error("{} is {kind}, not a database file", path.display())]
+    NotARegularFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What it is: "a symbolic link", "a directory", "a special file".
+        kind: &'static str,
+    },
+    /// The store's file is a SQLite database of another program (it has tables other
+    /// than the store's); it was left untouched.
+    #[error("{} is another program's SQLite database (it holds table `{table}`)", path.display())]
+    Foreign {
+        /// The file.
+        path: std::path::PathBuf,
+        /// One of its tables that is not the store's.
+        table: String,
+    },
     /// The store's file, or its directory, cannot be written.
     #[error("the key-value store {} cannot be opened for writing", path.display())]
     Unwritable {

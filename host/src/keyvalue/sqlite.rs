@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::{Cursor, Store, StoreError};
 
@@ -47,8 +47,26 @@ impl SqliteStore {
     /// mode with its table. A file that is not a SQLite database, or a directory where
     /// it cannot be written, fails here, before anything is served; the file is left as
     /// it is.
+    ///
+    /// A symbolic link, directory or special file in the place of the database or of its
+    /// `-wal` and `-shm` files is refused, as is another program's database: a link
+    /// planted there must not make wasmctl change a file elsewhere.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let connection = Connection::open(path).map_err(|e| open_failed(path, e))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            refuse_unless_regular(Path::new(&file))?;
+        }
+        // NOFOLLOW too: a link made between the check and the open is refused as well.
+        let flags = OpenFlags::default() | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let connection =
+            Connection::open_with_flags(path, flags).map_err(|e| open_failed(path, e))?;
+        if let Some(table) = foreign_table(&connection).map_err(|e| open_failed(path, e))? {
+            return Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+                table,
+            });
+        }
         Self::prepare(&connection).map_err(|e| open_failed(path, e))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
@@ -116,6 +134,34 @@ fn remove(connection: &Connection, key: &str) -> rusqlite::Result<()> {
 }
 
 /// An open failure, by what the user can do about it.
+/// Fails when `path` exists and is not a regular file (not following a link).
+fn refuse_unless_regular(path: &Path) -> Result<(), StoreError> {
+    let kind = match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_file() => return Ok(()),
+        Ok(metadata) if metadata.is_symlink() => "a symbolic link",
+        Ok(metadata) if metadata.is_dir() => "a directory",
+        Ok(_) => "a special file",
+        // Absent (created on open), or unreadable (the open says why).
+        Err(_) => return Ok(()),
+    };
+    Err(StoreError::NotARegularFile {
+        path: path.to_path_buf(),
+        kind,
+    })
+}
+
+/// A table of the database that is not the store's, if it has one. Read before
+/// anything is written, so another program's database is left exactly as it was.
+fn foreign_table(connection: &Connection) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'key_value' LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+}
+
 fn open_failed(path: &Path, error: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     let path = path.to_path_buf();
@@ -283,6 +329,67 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    /// A link in the place of the database or its `-wal` file, or another program's
+    /// database, is refused, and the file elsewhere is left exactly as it was.
+    #[test]
+    fn links_special_files_and_foreign_databases_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("their.db");
+        {
+            let theirs = Connection::open(&elsewhere).unwrap();
+            theirs
+                .execute("CREATE TABLE notes (text TEXT)", [])
+                .unwrap();
+        }
+        let before = std::fs::read(&elsewhere).unwrap();
+
+        let linked = dir.path().join("linked.db");
+        std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+        let refused = SqliteStore::open(&linked).err().unwrap();
+        assert!(
+            matches!(
+                refused,
+                StoreError::NotARegularFile {
+                    kind: "a symbolic link",
+                    ..
+                }
+            ),
+            "{refused}"
+        );
+
+        let wal_linked = dir.path().join("wal.db");
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("wal.db-wal")).unwrap();
+        let refused = SqliteStore::open(&wal_linked).err().unwrap();
+        assert!(
+            refused
+                .to_string()
+                .contains("wal.db-wal is a symbolic link"),
+            "{refused}"
+        );
+        assert!(!wal_linked.exists(), "nothing was created");
+
+        let directory = dir.path().join("dir.db");
+        std::fs::create_dir(&directory).unwrap();
+        let refused = SqliteStore::open(&directory).err().unwrap();
+        assert!(refused.to_string().contains("is a directory"), "{refused}");
+
+        let refused = SqliteStore::open(&elsewhere).err().unwrap();
+        assert!(
+            matches!(&refused, StoreError::Foreign { table, .. } if table == "notes"),
+            "{refused}"
+        );
+        assert_eq!(
+            std::fs::read(&elsewhere).unwrap(),
+            before,
+            "their file is unchanged"
+        );
+        let mode: String = Connection::open(&elsewhere)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+    }
 
     #[test]
     fn increments_from_threads_and_connections_are_exact() {
