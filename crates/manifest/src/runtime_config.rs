@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::diagnostic::{self, Diagnostic, Diagnostics, suggestion};
+use crate::diagnostic::{Diagnostic, Diagnostics, suggestion};
 
 /// The top-level tables and keys of Spin's runtime config that wasmctl does not serve,
 /// each with what it configures (for the error that refuses it).
@@ -338,7 +338,7 @@ fn check_store(
         }
     };
     let before = problems.len();
-    for (key, value) in table {
+    for key in table.keys() {
         let key_name = key.get_ref().as_ref();
         if !keys.contains(&key_name) {
             problems.push(
@@ -506,6 +506,6 @@ type = "spin"
         )
         .unwrap_err();
         let span = error.items[0].span.clone().unwrap();
-        assert_eq!(diagnostic::line_column(&error.source, span.start).0, 2);
+        assert_eq!(crate::diagnostic::line_column(&error.source, span.start).0, 2);
     }
 }
