@@ -355,7 +355,8 @@ fn redis_down_at_start_stops_up_before_it_binds() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("cannot open key-value store `default`: Redis at redis://:***@127.0.0.1:"),
+        stderr.contains("cannot open key-value store `default`\n")
+            && stderr.contains("cannot connect to Redis at redis://:***@127.0.0.1:"),
         "{stderr}"
     );
     assert!(stderr.contains("start Redis there"), "{stderr}");

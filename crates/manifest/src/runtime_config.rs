@@ -250,6 +250,8 @@ fn check(table: DeTable<'_>, dir: &Path) -> Result<BTreeMap<String, StoreBackend
     if problems.is_empty() {
         Ok(stores)
     } else {
+        // In file order (the table is read in key order).
+        problems.sort_by_key(|problem| problem.span.as_ref().map(|span| span.start));
         Err(problems)
     }
 }
@@ -348,7 +350,11 @@ fn check_store(
             );
         }
     }
-    let backend = match kind {
+    if problems.len() > before {
+        // A misspelled key is likely the missing one: say that once.
+        return None;
+    }
+    match kind {
         "redis" => {
             let Some((_, url)) = field("url") else {
                 problems.push(
@@ -388,11 +394,7 @@ fn check_store(
                 })
             }
         },
-    };
-    if problems.len() > before {
-        return None;
     }
-    backend
 }
 
 #[cfg(test)]

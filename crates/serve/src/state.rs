@@ -99,7 +99,7 @@ pub fn open_store(
                 .map(|store| Arc::new(store) as Arc<dyn Store>)
                 .map_err(|error| {
                     Hinted::new(
-                        format!("cannot open key-value store `{label}`: Redis at {shown} does not answer"),
+                        format!("cannot open key-value store `{label}`"),
                         format!(
                             "start Redis there, or fix `url` of `[key_value_store.{label}]` in {}",
                             runtime.path.display()

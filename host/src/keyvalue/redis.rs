@@ -88,20 +88,21 @@ impl RedisStore {
     /// answers; `shown` is the URL as messages may show it (its password redacted).
     /// A Redis that cannot be reached fails here, before anything is served.
     pub fn connect(url: &str, shown: &str) -> Result<RedisStore, StoreError> {
-        let unreachable = |source: BoxedError| StoreError::Unreachable {
+        // The client's message only: its error's own source repeats it.
+        let unreachable = |error: RedisError| StoreError::Unreachable {
             url: shown.to_string(),
-            source,
+            source: error.to_string().into(),
         };
         let connector = Connector {
-            client: redis::Client::open(url).map_err(|e| unreachable(Box::new(e)))?,
+            client: redis::Client::open(url).map_err(unreachable)?,
         };
         // Connect once, so an unreachable or misconfigured Redis (a wrong password, a
         // database it does not have) is found now, with the client's own error (the
         // pool's would say only that it timed out).
-        let mut connection = connector.connect().map_err(|e| unreachable(Box::new(e)))?;
+        let mut connection = connector.connect().map_err(unreachable)?;
         connector
             .is_valid(&mut connection)
-            .map_err(|e| unreachable(Box::new(e)))?;
+            .map_err(unreachable)?;
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             // Connections are made when calls need them, not ahead.
@@ -129,8 +130,6 @@ impl RedisStore {
         })
     }
 }
-
-type BoxedError = crate::BoxError;
 
 impl Store for RedisStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
