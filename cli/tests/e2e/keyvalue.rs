@@ -269,7 +269,11 @@ fn two_servers_sharing_redis_count_exactly() {
     std::thread::scope(|scope| {
         for thread in 0..THREADS {
             // Half the threads on each server, both drafts among them.
-            let path = if thread % 4 == 3 { "/draft/inc" } else { "/granted/inc" };
+            let path = if thread % 4 == 3 {
+                "/draft/inc"
+            } else {
+                "/granted/inc"
+            };
             let url = servers[thread % 2].url(path);
             scope.spawn(move || {
                 let agent = http();
@@ -293,7 +297,10 @@ fn two_servers_sharing_redis_count_exactly() {
         kv(app.path(), &["get", "count", "--runtime-config", config]),
         format!("{total}\n")
     );
-    kv(app.path(), &["set", "motd", "shared", "--runtime-config", config]);
+    kv(
+        app.path(),
+        &["set", "motd", "shared", "--runtime-config", config],
+    );
     assert_eq!(
         get(&servers[1].url("/granted/get?key=motd")),
         (200, "shared".to_string())

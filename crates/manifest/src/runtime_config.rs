@@ -30,8 +30,14 @@ use crate::diagnostic::{Diagnostic, Diagnostics, suggestion};
 const UNSERVED_SECTIONS: [(&str, &str); 8] = [
     ("sqlite_database", "SQLite databases (`spin:sqlite`)"),
     ("llm_compute", "LLM inferencing (`fermyon:spin/llm`)"),
-    ("variables_provider", "variables providers (Vault, Azure Key Vault, ...)"),
-    ("config_provider", "variables providers (Vault, Azure Key Vault, ...)"),
+    (
+        "variables_provider",
+        "variables providers (Vault, Azure Key Vault, ...)",
+    ),
+    (
+        "config_provider",
+        "variables providers (Vault, Azure Key Vault, ...)",
+    ),
     ("client_tls", "client TLS settings of outbound requests"),
     ("outbound_networking", "outbound networking settings"),
     ("state_dir", "Spin's state directory"),
@@ -87,7 +93,9 @@ impl RedisUrl {
             ));
         }
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let host = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
         if host.is_empty() || host.starts_with(':') {
             return Err(format!(
                 "the URL names no host: write `{scheme}://HOST[:PORT]`"
@@ -212,7 +220,10 @@ type Key<'i> = Spanned<toml::de::DeString<'i>>;
 type Value<'i> = Spanned<DeValue<'i>>;
 
 /// The stores of a parsed file, or every problem found in it.
-fn check(table: DeTable<'_>, dir: &Path) -> Result<BTreeMap<String, StoreBackend>, Vec<Diagnostic>> {
+fn check(
+    table: DeTable<'_>,
+    dir: &Path,
+) -> Result<BTreeMap<String, StoreBackend>, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let mut stores = BTreeMap::new();
     for (key, value) in table {
@@ -222,7 +233,7 @@ fn check(table: DeTable<'_>, dir: &Path) -> Result<BTreeMap<String, StoreBackend
                 continue;
             };
             for (label, store) in tables {
-                if let Some(backend) = check_store(&label, &store, dir, &mut problems) {
+                if let Some(backend) = check_store(label, store, dir, &mut problems) {
                     stores.insert(label.get_ref().to_string(), backend);
                 }
             }
@@ -333,9 +344,7 @@ fn check_store(
                         .to_string(),
                 )
             };
-            problems.push(
-                Diagnostic::new(message, Some(kind_value.span())).help(help),
-            );
+            problems.push(Diagnostic::new(message, Some(kind_value.span())).help(help));
             return None;
         }
     };
@@ -346,7 +355,11 @@ fn check_store(
             problems.push(
                 Diagnostic::new(format!("unknown key `{key_name}`"), Some(key.span()))
                     .label(format!("not a key of a `{kind}` store"))
-                    .help(suggestion(key_name, keys.iter().copied(), "valid keys here")),
+                    .help(suggestion(
+                        key_name,
+                        keys.iter().copied(),
+                        "valid keys here",
+                    )),
             );
         }
     }
@@ -486,9 +499,18 @@ type = "spin"
                 "[key_value_store.default]\ntype = \"redis\"",
                 "has no `url`",
             ),
-            ("[sqlite_database.default]\ntype = \"spin\"", "wasmctl does not serve `sqlite_database`"),
-            ("[[config_provider]]\ntype = \"vault\"", "wasmctl does not serve `config_provider`"),
-            ("[key_value_stores.default]\ntype = \"spin\"", "did you mean `key_value_store`?"),
+            (
+                "[sqlite_database.default]\ntype = \"spin\"",
+                "wasmctl does not serve `sqlite_database`",
+            ),
+            (
+                "[[config_provider]]\ntype = \"vault\"",
+                "wasmctl does not serve `config_provider`",
+            ),
+            (
+                "[key_value_stores.default]\ntype = \"spin\"",
+                "did you mean `key_value_store`?",
+            ),
             ("key_value_store = 1", "must be a table"),
             ("[key_value_store.default]\ntype = 1", "must be a string"),
         ];
@@ -508,6 +530,9 @@ type = "spin"
         )
         .unwrap_err();
         let span = error.items[0].span.clone().unwrap();
-        assert_eq!(crate::diagnostic::line_column(&error.source, span.start).0, 2);
+        assert_eq!(
+            crate::diagnostic::line_column(&error.source, span.start).0,
+            2
+        );
     }
 }

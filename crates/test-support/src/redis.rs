@@ -25,10 +25,7 @@ impl RedisServer {
     /// Starts a server on a free port; ready when it answers `PING`.
     pub fn start() -> Result<RedisServer> {
         let port = crate::http::free_port()?;
-        let dir = std::env::temp_dir().join(format!(
-            "wasmctl-redis-{}-{port}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("wasmctl-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let mut server = RedisServer {
             port,
@@ -78,9 +75,15 @@ impl RedisServer {
             if self.ping() {
                 return Ok(());
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
             {
-                bail!("redis-server on port {} exited at start: {status}", self.port);
+                bail!(
+                    "redis-server on port {} exited at start: {status}",
+                    self.port
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

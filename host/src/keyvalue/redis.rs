@@ -100,9 +100,7 @@ impl RedisStore {
         // database it does not have) is found now, with the client's own error (the
         // pool's would say only that it timed out).
         let mut connection = connector.connect().map_err(unreachable)?;
-        connector
-            .is_valid(&mut connection)
-            .map_err(unreachable)?;
+        connector.is_valid(&mut connection).map_err(unreachable)?;
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             // Connections are made when calls need them, not ahead.

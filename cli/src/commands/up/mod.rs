@@ -398,13 +398,8 @@ impl ServeArgs {
         let dir = &served.dir;
         let logs = wasmctl::fs_tree::create_own_dir(dir, Path::new(".wasmctl/logs"))?;
         let state = StateDir::new(dir, self.state_dir.as_deref());
-        let stores = wasmctl_serve::state::open_stores(
-            served,
-            &state,
-            runtime,
-            &self.key_values,
-            watching,
-        )?;
+        let stores =
+            wasmctl_serve::state::open_stores(served, &state, runtime, &self.key_values, watching)?;
         if let Some(runtime) = runtime {
             // A warning, not an error: one runtime config often serves several apps (and
             // SpinKube's pods), and a store another app uses does no harm here.
