@@ -225,6 +225,25 @@ mod tests {
     }
 
     #[test]
+    fn a_runtime_config_moves_a_store_and_others_stay_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = wasmctl::runtime_config::parse(
+            &dir.path().join("runtime-config.toml"),
+            "[key_value_store.default]\ntype = \"spin\"\npath = \"elsewhere.db\"\n".to_string(),
+        )
+        .unwrap();
+        let state = StateDir::new(dir.path(), None);
+        let store = open_store(DEFAULT_STORE, &state, Some(&config)).unwrap();
+        store.set("k", b"v").unwrap();
+        assert!(dir.path().join("elsewhere.db").is_file());
+        assert!(!state.store_file(DEFAULT_STORE).exists());
+        // Without the runtime config, the usual file: another store.
+        let usual = open_store(DEFAULT_STORE, &state, None).unwrap();
+        assert_eq!(usual.get("k").unwrap(), None);
+        assert!(state.store_file(DEFAULT_STORE).is_file());
+    }
+
+    #[test]
     fn a_broken_store_file_is_named_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir::new(dir.path(), None);

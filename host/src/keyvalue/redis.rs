@@ -371,6 +371,12 @@ mod tests {
         // The pool's connections to the server that went away are found dead and replaced.
         assert_eq!(store.get("k").unwrap(), None);
 
+        // TLS (`rediss://`) to a server that speaks none: an error at start, not a panic
+        // (rustls finds its one crypto provider).
+        let tls = server.url().replace("redis://", "rediss://");
+        let error = RedisStore::connect(&tls, "rediss://127.0.0.1:PORT").unwrap_err();
+        assert!(matches!(error, StoreError::Unreachable { .. }), "{error:?}");
+
         server.kill();
         let error = RedisStore::connect(&server.url(), "redis://127.0.0.1:PORT").unwrap_err();
         assert!(matches!(error, StoreError::Unreachable { .. }), "{error:?}");
