@@ -167,11 +167,13 @@ fn mask_passwords(text: &str) -> String {
 }
 
 /// Reads and checks the runtime config at `path` (at most [`crate::limits::TEXT_FILE`]).
-/// The error is a [`crate::limits::ReadError`] (missing, too large, not a file, not UTF-8)
-/// or [`Diagnostics`] locating every problem in the file.
+/// The error is [`Diagnostics`] locating every problem in the file, or says it cannot be
+/// read over a [`crate::limits::ReadError`] (missing, too large, not a file, not UTF-8).
 pub fn load(path: &Path) -> anyhow::Result<RuntimeConfig> {
+    use anyhow::Context as _;
     let path = std::path::absolute(path)?;
-    let text = crate::limits::read_text(&path, crate::limits::TEXT_FILE)?;
+    let text = crate::limits::read_text(&path, crate::limits::TEXT_FILE)
+        .context("cannot read the runtime config")?;
     Ok(parse(&path, text)?)
 }
 
