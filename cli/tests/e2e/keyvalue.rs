@@ -370,3 +370,18 @@ fn redis_down_at_start_stops_up_before_it_binds() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(!stderr.contains("Serving"), "{stderr}");
 }
+
+#[test]
+fn up_watch_serves_the_runtime_configs_store() {
+    let redis = RedisServer::start().unwrap();
+    let app = counter_app();
+    let config = redis_runtime_config(app.path(), &redis.url());
+    let config = config.to_str().unwrap();
+    let server = serve(app.path(), &["--watch", "--runtime-config", config]);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+    assert_eq!(
+        kv(app.path(), &["get", "count", "--runtime-config", config]),
+        "1\n"
+    );
+    assert!(!app.path().join(".wasmctl/state/default.db").exists());
+}
