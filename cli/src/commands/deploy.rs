@@ -103,7 +103,7 @@ impl DeployArgs {
             Some(_) => {
                 kube::check_runtime_class(&app, &settings.kubernetes)?;
                 if let Some(file) = &settings.kubernetes.runtime_config {
-                    kube::check_runtime_config(file)?;
+                    wasmctl::runtime_config::load(file)?;
                 }
                 variables::resolve_public(&app, &self.variables)?
             }

@@ -1,13 +1,14 @@
 //! `wasmctl kv get|set|list|delete`: an app's key-value stores from the command line,
-//! while it is served or not (SQLite's WAL lets both at once).
+//! while it is served or not (SQLite's WAL lets both at once; Redis serves many clients).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::DEFAULT_STORE;
-use wasmctl_host::keyvalue::{SqliteStore, Store as _};
+use wasmctl_host::keyvalue::Store;
 use wasmctl_serve::state::{self, StateDir};
 
 use super::{JsonArgs, ManifestArgs};
@@ -20,9 +21,11 @@ use crate::ui::Ui;
     wasmctl kv get count                  # one value, as stored\n  \
     wasmctl kv set greeting hello\n  \
     wasmctl kv delete greeting\n  \
-    wasmctl kv list --state-dir /srv/state\n\n\
+    wasmctl kv list --state-dir /srv/state\n  \
+    wasmctl kv get count --runtime-config runtime-config.toml   # a store on Redis\n\n\
     The stores live in .wasmctl/state/ of the app (one SQLite file per store), or in the\n\
-    directory `up --state-dir` was given; they can be read and changed while `up` serves.")]
+    directory `up --state-dir` was given, or where `up --runtime-config` puts them\n\
+    (Redis; docs/state.md); they can be read and changed while `up` serves.")]
 pub(crate) enum KvCommand {
     /// Print the value of KEY (exit 1 if it is not set)
     Get {
@@ -68,12 +71,21 @@ pub(crate) struct StoreArgs {
     /// of the app)
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// The runtime config given to `up --runtime-config` (Spin's runtime-config.toml),
+    /// for a store it puts on Redis or in another SQLite file
+    #[arg(long, value_name = "FILE")]
+    runtime_config: Option<PathBuf>,
     #[command(flatten)]
     manifest: ManifestArgs,
 }
 
 impl StoreArgs {
-    fn open(&self) -> Result<SqliteStore> {
+    fn open(&self) -> Result<Arc<dyn Store>> {
+        let runtime = self
+            .runtime_config
+            .as_deref()
+            .map(wasmctl::runtime_config::load)
+            .transpose()?;
         let state = match &self.state_dir {
             Some(dir) => StateDir::new(dir, Some(dir.as_path())),
             None => {
@@ -85,7 +97,7 @@ impl StoreArgs {
                 StateDir::new(&app_dir, None)
             }
         };
-        state.open(&self.store)
+        state::open_store(&self.store, &state, runtime.as_ref())
     }
 }
 
@@ -128,7 +140,7 @@ impl KvCommand {
                 Ok(())
             }
             KvCommand::List { store, format } => {
-                let keys = state::all_keys(&store.open()?)?;
+                let keys = state::all_keys(&*store.open()?)?;
                 if format.json {
                     return ui.json(&serde_json::json!({ "store": store.store, "keys": keys }));
                 }

@@ -1,10 +1,14 @@
 //! Key-value stores: the `counter` guest (wasi:keyvalue@0.2.0-draft2) against a real
-//! `wasmctl up`, its data in a real SQLite file, read back with `wasmctl kv`.
+//! `wasmctl up`, its data in a real SQLite file, read back with `wasmctl kv`; and on a
+//! real `redis-server` (started by each test on a free port) through a runtime config.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-use crate::support::{get, guest_target_dir, http, serve, testdata, wasmctl};
+use wasmctl_test_support::RedisServer;
+
+use crate::support::{get, guest_target_dir, http, serve, testdata, wasmctl, wasmctl_process};
 
 /// The `counter` guest (draft2) or `counter-draft` (draft), both built once per run.
 pub(crate) fn counter_component(name: &str) -> PathBuf {
@@ -273,4 +277,147 @@ fn a_fresh_http_rust_kv_app_counts_across_restarts() {
     );
     assert!(app.join(".wasmctl/state/default.db").is_file());
     assert_eq!(kv(&app, &["get", "visits"]), "3\n");
+}
+
+/// A runtime config in `dir` that puts the default store on the Redis at `url`.
+fn redis_runtime_config(dir: &Path, url: &str) -> PathBuf {
+    let path = dir.join("runtime-config.toml");
+    std::fs::write(
+        &path,
+        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+    )
+    .expect("runtime config written");
+    path
+}
+
+#[test]
+fn two_servers_sharing_redis_count_exactly() {
+    let redis = RedisServer::start().unwrap();
+    let app = counter_app();
+    let config = redis_runtime_config(app.path(), &redis.url());
+    let config = config.to_str().unwrap();
+    let servers = [
+        serve(app.path(), &["--runtime-config", config, "--workers", "2"]),
+        serve(app.path(), &["--runtime-config", config, "--workers", "2"]),
+    ];
+    const THREADS: usize = 8;
+    const EACH: usize = 25;
+    std::thread::scope(|scope| {
+        for thread in 0..THREADS {
+            // Half the threads on each server, both drafts among them.
+            let path = if thread % 4 == 3 {
+                "/draft/inc"
+            } else {
+                "/granted/inc"
+            };
+            let url = servers[thread % 2].url(path);
+            scope.spawn(move || {
+                let agent = http();
+                for _ in 0..EACH {
+                    let response = agent.get(&url).call().expect("request answered");
+                    assert_eq!(response.status().as_u16(), 200);
+                }
+            });
+        }
+    });
+    let total = THREADS * EACH;
+    for server in &servers {
+        assert_eq!(
+            get(&server.url("/granted/get?key=count")),
+            (200, total.to_string())
+        );
+    }
+    // Nothing went to SQLite; `kv` reads the same Redis through the same file.
+    assert!(!app.path().join(".wasmctl/state/default.db").exists());
+    assert_eq!(
+        kv(app.path(), &["get", "count", "--runtime-config", config]),
+        format!("{total}\n")
+    );
+    kv(
+        app.path(),
+        &["set", "motd", "shared", "--runtime-config", config],
+    );
+    assert_eq!(
+        get(&servers[1].url("/granted/get?key=motd")),
+        (200, "shared".to_string())
+    );
+}
+
+#[test]
+fn redis_going_away_is_the_guests_error_and_the_server_keeps_serving() {
+    let mut redis = RedisServer::start().unwrap();
+    let app = counter_app();
+    let config = redis_runtime_config(app.path(), &redis.url());
+    let server = serve(app.path(), &["--runtime-config", config.to_str().unwrap()]);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+
+    redis.kill();
+    let (status, body) = get(&server.url("/granted/inc"));
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.starts_with("error: other: key-value store `default`: incrementing key `count`"),
+        "{body}"
+    );
+    // The server answers what does not need the store...
+    assert_eq!(
+        get(&server.url("/denied/inc")),
+        (500, "error: access-denied\n".to_string())
+    );
+    // ...says on stderr which store failed...
+    assert!(
+        server.wait_for_stderr("key-value store `default`: incrementing key `count`"),
+        "{}",
+        server.stderr()
+    );
+    // ...and serves the store again once Redis is back (empty: it persists nothing).
+    redis.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = get(&server.url("/granted/inc"));
+        if status == 200 {
+            assert_eq!(body, "1\n");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not served again: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn redis_down_at_start_stops_up_before_it_binds() {
+    let redis = RedisServer::start().unwrap();
+    let url = format!("redis://:hunter2@127.0.0.1:{}", redis.port());
+    drop(redis);
+    let app = counter_app();
+    let config = redis_runtime_config(app.path(), &url);
+    let output = wasmctl_process(app.path())
+        .args(["up", "--listen", "127.0.0.1:0", "--runtime-config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open key-value store `default`\n")
+            && stderr.contains("cannot connect to Redis at redis://:***@127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("start Redis there"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!stderr.contains("Serving"), "{stderr}");
+}
+
+#[test]
+fn up_watch_serves_the_runtime_configs_store() {
+    let redis = RedisServer::start().unwrap();
+    let app = counter_app();
+    let config = redis_runtime_config(app.path(), &redis.url());
+    let config = config.to_str().unwrap();
+    let server = serve(app.path(), &["--watch", "--runtime-config", config]);
+    assert_eq!(get(&server.url("/granted/inc")), (200, "1\n".to_string()));
+    assert_eq!(
+        kv(app.path(), &["get", "count", "--runtime-config", config]),
+        "1\n"
+    );
+    assert!(!app.path().join(".wasmctl/state/default.db").exists());
 }

@@ -13,3 +13,4 @@ pub mod hint;
 pub mod limits;
 pub mod manifest;
 pub mod names;
+pub mod runtime_config;

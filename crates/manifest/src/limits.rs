@@ -55,7 +55,8 @@ pub const COMPONENT: Limit = Limit {
     variable: "WASMCTL_MAX_COMPONENT_SIZE",
 };
 
-/// Small text files wasmctl reads: template metadata and files, the credentials store,
+/// Small text files wasmctl reads: template metadata and files, the credentials store, a
+/// runtime config (`up --runtime-config`),
 /// an app's `.env` and `up --variable NAME=@FILE` values.
 pub const TEXT_FILE: Limit = Limit {
     what: "file",

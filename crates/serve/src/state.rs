@@ -1,6 +1,8 @@
 //! Where an app's key-value data lives, and its stores opened: for `up` (the stores its
 //! components name) and for `wasmctl kv` (one store, to read or change from the command
-//! line, while the app is served or not).
+//! line, while the app is served or not). A store is a SQLite file in the state
+//! directory unless a runtime config (`--runtime-config`, Spin's format) puts it on
+//! Redis or in another SQLite file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,7 +10,10 @@ use std::sync::Arc;
 use anyhow::Result;
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::DEFAULT_STORE;
-use wasmctl_host::keyvalue::{Cursor, KeyValueLimits, SqliteStore, Store, StoreError, Stores};
+use wasmctl::runtime_config::{RuntimeConfig, StoreBackend};
+use wasmctl_host::keyvalue::{
+    Cursor, KeyValueLimits, RedisStore, SqliteStore, Store, StoreError, Stores,
+};
 
 use crate::Served;
 
@@ -54,13 +59,7 @@ impl StateDir {
     /// A label other than the stores wasmctl serves is refused, so no file is made for a
     /// typo.
     pub fn open(&self, label: &str) -> Result<SqliteStore> {
-        if label != DEFAULT_STORE {
-            return Err(Hinted::new(
-                format!("unknown key-value store `{label}`"),
-                format!("the one store wasmctl serves is `{DEFAULT_STORE}`"),
-            )
-            .into());
-        }
+        check_label(label)?;
         let dir = wasmctl::fs_tree::create_own_dir(&self.root, &self.own).map_err(|error| {
             match error.downcast::<std::io::Error>() {
                 Ok(io) => Hinted::new(
@@ -81,6 +80,56 @@ impl StateDir {
         })?;
         let file = dir.join(format!("{label}.db"));
         SqliteStore::open(&file).map_err(|error| unopenable(label, error))
+    }
+}
+
+/// Refuses a label other than the stores wasmctl serves, so no file is made for a typo.
+fn check_label(label: &str) -> Result<()> {
+    if label != DEFAULT_STORE {
+        return Err(Hinted::new(
+            format!("unknown key-value store `{label}`"),
+            format!("the one store wasmctl serves is `{DEFAULT_STORE}`"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Opens store `label` where `runtime` puts it (Redis, or a SQLite file of its own), else
+/// in `state`. A Redis that cannot be reached fails here, with the label and the URL
+/// (its password redacted).
+pub fn open_store(
+    label: &str,
+    state: &StateDir,
+    runtime: Option<&RuntimeConfig>,
+) -> Result<Arc<dyn Store>> {
+    let Some((runtime, backend)) =
+        runtime.and_then(|config| Some((config, config.key_value_stores.get(label)?)))
+    else {
+        return Ok(Arc::new(state.open(label)?));
+    };
+    check_label(label)?;
+    match backend {
+        StoreBackend::Redis(url) => {
+            let shown = url.to_string();
+            RedisStore::connect(url.expose(), &shown)
+                .map(|store| Arc::new(store) as Arc<dyn Store>)
+                .map_err(|error| {
+                    Hinted::new(
+                        format!("cannot open key-value store `{label}`"),
+                        format!(
+                            "start Redis there, or fix `url` of `[key_value_store.{label}]` in {}",
+                            runtime.path.display()
+                        ),
+                    )
+                    .because(error)
+                    .into()
+                })
+        }
+        StoreBackend::Spin { path: Some(path) } => SqliteStore::open(path)
+            .map(|store| Arc::new(store) as Arc<dyn Store>)
+            .map_err(|error| unopenable(label, error)),
+        StoreBackend::Spin { path: None } => Ok(Arc::new(state.open(label)?)),
     }
 }
 
@@ -106,12 +155,14 @@ fn unopenable(label: &str, error: StoreError) -> anyhow::Error {
         .into()
 }
 
-/// The stores of `served` (each label a component names), opened, and `seeds` set in
-/// the default store (opened for them if no component names it). With `always_default`
-/// (the dev loop, where a save may grant it later) the default store is opened anyway.
+/// The stores of `served` (each label a component names), opened where `runtime` puts
+/// them ([`open_store`]), and `seeds` set in the default store (opened for them if no
+/// component names it). With `always_default` (the dev loop, where a save may grant it
+/// later) the default store is opened anyway.
 pub fn open_stores(
     served: &Served,
     state: &StateDir,
+    runtime: Option<&RuntimeConfig>,
     seeds: &[(String, String)],
     always_default: bool,
 ) -> Result<Stores> {
@@ -127,10 +178,7 @@ pub fn open_stores(
     labels.dedup();
     let mut stores = Stores::new();
     for label in labels {
-        stores.insert(
-            label.to_string(),
-            Arc::new(state.open(label)?) as Arc<dyn Store>,
-        );
+        stores.insert(label.to_string(), open_store(label, state, runtime)?);
     }
     if let Some(store) = stores.get(DEFAULT_STORE) {
         for (key, value) in seeds {
@@ -193,6 +241,25 @@ mod tests {
             StateDir::new(app, Some(Path::new("/data"))).store_file("default"),
             Path::new("/data/default.db")
         );
+    }
+
+    #[test]
+    fn a_runtime_config_moves_a_store_and_others_stay_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = wasmctl::runtime_config::parse(
+            &dir.path().join("runtime-config.toml"),
+            "[key_value_store.default]\ntype = \"spin\"\npath = \"elsewhere.db\"\n".to_string(),
+        )
+        .unwrap();
+        let state = StateDir::new(dir.path(), None);
+        let store = open_store(DEFAULT_STORE, &state, Some(&config)).unwrap();
+        store.set("k", b"v").unwrap();
+        assert!(dir.path().join("elsewhere.db").is_file());
+        assert!(!state.store_file(DEFAULT_STORE).exists());
+        // Without the runtime config, the usual file: another store.
+        let usual = open_store(DEFAULT_STORE, &state, None).unwrap();
+        assert_eq!(usual.get("k").unwrap(), None);
+        assert!(state.store_file(DEFAULT_STORE).is_file());
     }
 
     #[test]

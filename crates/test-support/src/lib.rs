@@ -8,6 +8,7 @@
 //!   (ready once it answers 200), with its resident memory and open files read from `/proc`.
 //! - [`http`]: what talks to it: a port that is free, a raw exchange on one connection,
 //!   polling until an answer satisfies, an HTTP client that returns every status.
+//! - [`RedisServer`]: a real `redis-server` on a free port, for the key-value tests.
 //!
 //! Errors are returned, not panicked: xtask reports them; the tests unwrap them.
 
@@ -15,6 +16,8 @@
 #![warn(missing_docs)]
 
 pub mod http;
+mod redis;
 mod server;
 
+pub use redis::RedisServer;
 pub use server::Server;

@@ -55,8 +55,5 @@ pub fn of(cause: &(dyn std::error::Error + 'static)) -> Option<Hint> {
     if let Some(error) = cause.downcast_ref::<crate::variables::VariableError>() {
         return error.hint();
     }
-    if let Some(error) = cause.downcast_ref::<crate::kube::RuntimeConfigError>() {
-        return error.hint();
-    }
     None
 }

@@ -22,13 +22,11 @@
 //! components of a Spin app, as long as wasmctl does not push Spin's layout.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::deploy::{DEFAULT_RUNTIME_CLASS, KubeSettings};
-use crate::hint::{Hint, Hinted};
-use crate::limits::{self, ReadError};
+use crate::hint::Hinted;
 use crate::manifest::{App, Component};
 use crate::variables::Resolved;
 
@@ -118,56 +116,6 @@ pub fn check_runtime_class(app: &App, settings: &KubeSettings) -> Result<(), Hin
             crate::deploy::SPIN_RUNTIME_CLASS
         ),
     ))
-}
-
-/// Why `--runtime-config FILE` cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum RuntimeConfigError {
-    /// Not a readable regular text file within [`limits::TEXT_FILE`]'s limit.
-    #[error("--runtime-config: cannot read the runtime config")]
-    Read(#[source] ReadError),
-    /// Not TOML; said by line, never quoted (it may hold passwords).
-    #[error(
-        "--runtime-config `{}` is not TOML{}: {message}",
-        path.display(),
-        line.map_or(String::new(), |line| format!(" at line {line}"))
-    )]
-    NotToml {
-        /// The file.
-        path: PathBuf,
-        /// Where the parser stopped.
-        line: Option<usize>,
-        /// The parser's words, without the snippet of the file it would quote.
-        message: String,
-    },
-}
-
-impl RuntimeConfigError {
-    /// What the user can do about it (the read error's own help sits in the chain).
-    pub fn hint(&self) -> Option<Hint> {
-        match self {
-            RuntimeConfigError::Read(_) => None,
-            RuntimeConfigError::NotToml { .. } => Some(Hint::new(
-                "give Spin's runtime-config.toml, e.g. a `[key_value_store.default]` table with `type = \"redis\"` and a `url`",
-            )),
-        }
-    }
-}
-
-/// Checks that `path` is a regular file of TOML within the text file limit. Its text is
-/// not kept: it goes into the cluster's Secret through kubectl, never into the YAML.
-pub fn check_runtime_config(path: &Path) -> Result<(), RuntimeConfigError> {
-    let text = limits::read_text(path, limits::TEXT_FILE).map_err(RuntimeConfigError::Read)?;
-    match toml::from_str::<toml::Table>(&text) {
-        Ok(_) => Ok(()),
-        Err(error) => Err(RuntimeConfigError::NotToml {
-            path: path.to_path_buf(),
-            line: error
-                .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1)),
-            message: error.message().to_string(),
-        }),
-    }
 }
 
 /// What to run, and how. Every value has passed the manifest's rules (`deploy` checks its
@@ -745,6 +693,7 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
 
     use super::*;
     use serde_json::Value;
@@ -1077,7 +1026,7 @@ mod tests {
             "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://:pw@redis:6379\"\n",
         )
         .unwrap();
-        check_runtime_config(&file).unwrap();
+        crate::runtime_config::load(&file).unwrap();
         let (app, yaml) = stateful_yaml(dir.path(), Some(file.clone()));
         assert!(
             !yaml.contains("redis"),
@@ -1127,33 +1076,6 @@ mod tests {
             "{yaml}"
         );
         assert_eq!(documents(&yaml).len(), 3, "{yaml}");
-    }
-
-    #[test]
-    fn a_runtime_config_must_be_a_toml_file_and_is_never_quoted() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("runtime-config.toml");
-        std::fs::write(
-            &file,
-            "[key_value_store.default]\nurl = \"redis://:hunter2@redis\n",
-        )
-        .unwrap();
-        let error = check_runtime_config(&file).unwrap_err();
-        let shown = error.to_string();
-        assert!(shown.contains("is not TOML at line 2"), "{shown}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(error.hint().is_some());
-
-        let error = check_runtime_config(dir.path()).unwrap_err();
-        assert!(
-            matches!(error, RuntimeConfigError::Read(ReadError::NotAFile { .. })),
-            "{error}"
-        );
-        let error = check_runtime_config(&dir.path().join("absent")).unwrap_err();
-        assert!(
-            matches!(error, RuntimeConfigError::Read(ReadError::Io { .. })),
-            "{error}"
-        );
     }
 
     /// What `to_yaml` wrote for [`app`] before stateful apps existed (commit 1d7fac7):

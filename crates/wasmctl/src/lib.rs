@@ -24,4 +24,4 @@ pub mod templates;
 pub mod variables;
 pub mod watch;
 
-pub use wasmctl_manifest::{diagnostic, limits, manifest, names};
+pub use wasmctl_manifest::{diagnostic, limits, manifest, names, runtime_config};

@@ -13,6 +13,7 @@
 mod translate;
 mod draft;
 mod draft2;
+mod redis;
 mod sqlite;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
+pub use redis::RedisStore;
 pub use sqlite::SqliteStore;
 
 use crate::BoxError;
@@ -86,7 +88,17 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
-    /// The backend failed: I/O, a database locked for longer than the busy timeout, a
+    /// The store's server could not be reached, or refused the connection (a wrong
+    /// password, a database it does not have).
+    #[error("cannot connect to Redis at {url}")]
+    Unreachable {
+        /// The server's URL, its password redacted.
+        url: String,
+        /// The client's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The backend failed: I/O, a Redis that went away, a database locked for longer than the busy timeout, a
     /// corrupted file.
     #[error("{context}")]
     Backend {
@@ -123,7 +135,7 @@ pub enum Cursor {
 }
 
 /// One key-value store: what a label in `key_value_stores` names. Implemented by the
-/// embedded [`SqliteStore`]; a networked store (Redis) implements the same calls.
+/// embedded [`SqliteStore`] and by [`RedisStore`].
 ///
 /// Calls block (the host runs them on tokio's blocking pool); each is atomic on its own,
 /// and [`Store::increment`] and [`Store::compare_and_swap`] are atomic across every

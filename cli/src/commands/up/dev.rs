@@ -16,8 +16,10 @@ use crate::ui::{BuildSpinners, Ui, format_duration};
 pub(super) fn run(serve: &ServeArgs, clear: bool, ui: &Ui) -> Result<()> {
     let started = Instant::now();
     let app = serve.manifest.load()?;
+    // Read once: the stores stay open for the loop's whole life, through every swap.
+    let runtime = serve.runtime_config()?;
     let mut dev = DevLoop::new(app, serve.settings(), ui.build_options(serve.profile()))?;
-    let host = serve.new_host(&dev.served(), true, ui)?;
+    let host = serve.new_host(&dev.served(), true, runtime.as_ref(), ui)?;
     let app_dir = dev.app().dir.clone();
     let mut report = Lines {
         ui,

@@ -15,6 +15,7 @@ use clap::Args;
 use wasmctl::build::{Profile, build_app};
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Route};
+use wasmctl::runtime_config::RuntimeConfig;
 use wasmctl::variables::Given;
 use wasmctl_host::{
     AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, ServerLimits,
@@ -43,7 +44,9 @@ use crate::ui::{Ui, relative};
     -._~ decoded (%2F stays), . and .. segments resolved; .. above / gets 400.\n\
     Guest output is shown prefixed with the component id and kept in .wasmctl/logs/.\n\
     Key-value stores a component names in `key_value_stores` live in .wasmctl/state/\n\
-    (one SQLite file per store; --state-dir moves them) and outlive restarts and swaps.\n\
+    (one SQLite file per store; --state-dir moves them) and outlive restarts and swaps;\n\
+    --runtime-config FILE (Spin's runtime-config.toml) puts a store on Redis:\n\
+    `[key_value_store.default]` `type = \"redis\"` `url = \"redis://HOST:PORT\"` (docs/state.md).\n\
     Access log: -v prints a line per request on stderr (time, method, path, status,\n\
     duration until the response head, component, route, why the host refused a\n\
     request as the client's error); --log-format json prints it\n\
@@ -155,6 +158,11 @@ pub(crate) struct ServeArgs {
     /// Set KEY to VALUE in the default key-value store before serving (repeatable)
     #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
     pub key_values: Vec<(String, String)>,
+    /// Spin's runtime-config.toml: which backend serves each key-value store, e.g.
+    /// `[key_value_store.default]` with `type = "redis"` and `url = "redis://HOST:PORT"`
+    /// (docs/state.md)
+    #[arg(long, value_name = "FILE")]
+    pub runtime_config: Option<PathBuf>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -243,6 +251,8 @@ impl UpArgs {
             return dev::run(&self.serve, self.clear, ui);
         }
         let profile = self.serve.profile();
+        // Read before building: a mistake in it is found at once, not after a long build.
+        let runtime = self.serve.runtime_config()?;
         let served = match (&self.file, &self.from) {
             (Some(_), _) if !self.serve.variables.is_empty() => {
                 return Err(Hinted::new(
@@ -268,7 +278,7 @@ impl UpArgs {
         };
 
         let started = Instant::now();
-        let host = self.serve.new_host(&served, false, ui)?;
+        let host = self.serve.new_host(&served, false, runtime.as_ref(), ui)?;
         let progress = ui.progress("up");
         progress.step("compiling components");
         let loaded = host.load(served.host_config(&self.serve.settings()));
@@ -338,14 +348,42 @@ impl ServeArgs {
         }
     }
 
+    /// `--runtime-config`, read and checked.
+    fn runtime_config(&self) -> Result<Option<RuntimeConfig>> {
+        self.runtime_config
+            .as_deref()
+            .map(wasmctl::runtime_config::load)
+            .transpose()
+    }
+
     /// The engine and server settings; guest output goes to `DIR/.wasmctl/logs/`. The
-    /// key-value stores `served` names are opened (and seeded) here, before anything is
-    /// served; `watching` opens the default store anyway, as a save may grant it.
-    fn new_host(&self, served: &Served, watching: bool, ui: &Ui) -> Result<Host> {
+    /// key-value stores `served` names are opened (and seeded) here, where `runtime`
+    /// puts them, before anything is served; `watching` opens the default store anyway,
+    /// as a save may grant it.
+    fn new_host(
+        &self,
+        served: &Served,
+        watching: bool,
+        runtime: Option<&RuntimeConfig>,
+        ui: &Ui,
+    ) -> Result<Host> {
         let dir = &served.dir;
         let logs = wasmctl::fs_tree::create_own_dir(dir, Path::new(".wasmctl/logs"))?;
         let state = StateDir::new(dir, self.state_dir.as_deref());
-        let stores = wasmctl_serve::state::open_stores(served, &state, &self.key_values, watching)?;
+        let stores =
+            wasmctl_serve::state::open_stores(served, &state, runtime, &self.key_values, watching)?;
+        if let Some(runtime) = runtime {
+            // A warning, not an error: one runtime config often serves several apps (and
+            // SpinKube's pods), and a store another app uses does no harm here.
+            for label in runtime.key_value_stores.keys() {
+                if !stores.contains_key(label) {
+                    ui.warn(format!(
+                        "{} configures key-value store `{label}`, which no component of this app names; it is not opened",
+                        relative(&runtime.path, dir)
+                    ));
+                }
+            }
+        }
         let cache_dir = if self.no_cache {
             None
         } else {

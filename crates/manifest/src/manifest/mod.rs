@@ -8,6 +8,7 @@
 //! This module knows nothing of the terminal or of how the app is built or served.
 
 mod raw;
+pub(crate) use raw::too_deep_key;
 mod recover;
 mod validate;
 mod variables;

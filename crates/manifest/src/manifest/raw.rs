@@ -197,7 +197,7 @@ pub(super) const MAX_KEY_PARTS: usize = 64;
 /// The first key of `text` (in a header or before `=`) with more than [`MAX_KEY_PARTS`]
 /// parts: how many it has and where it is. Read with toml's own event parser, which
 /// does not recurse.
-pub(super) fn too_deep_key(text: &str) -> Option<(usize, std::ops::Range<usize>)> {
+pub(crate) fn too_deep_key(text: &str) -> Option<(usize, std::ops::Range<usize>)> {
     use toml_parser::Span;
     use toml_parser::parser::EventReceiver;
 

@@ -479,7 +479,7 @@ fn validate_component(
                 .help = Some(suggestion(
                 &label,
                 [DEFAULT_STORE],
-                "the stores wasmctl serves (other labels need a runtime config, which wasmctl does not read yet)",
+                "the stores wasmctl serves (other labels are not served yet, with or without a runtime config)",
             ));
         } else if key_value_stores.contains(&label) {
             findings
