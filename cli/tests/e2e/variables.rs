@@ -273,3 +273,29 @@ fn up_watch_resolves_again_on_each_manifest_or_dotenv_save() {
     );
     assert_eq!(get(&server.url("/draft/get?key=greeting")).1, "hi, world");
 }
+
+/// An environment variable set to bytes that are not UTF-8 is an error naming it, not
+/// skipped for the next source (here the default would have been served).
+#[test]
+fn a_variable_in_the_environment_that_is_not_text_is_named() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = app(GREETING_AND_TOKEN);
+    let output = wasmctl(dir.path())
+        .args(["up", "--listen", "127.0.0.1:0", "--variable", "api_token=t"])
+        .env(
+            "WASMCTL_VARIABLE_GREETING",
+            std::ffi::OsStr::from_bytes(b"\xffhi"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`WASMCTL_VARIABLE_GREETING` is set, but its value is not UTF-8"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unset WASMCTL_VARIABLE_GREETING"),
+        "{stderr}"
+    );
+}

@@ -166,6 +166,12 @@ pub enum VariableError {
         /// The secret variable.
         name: String,
     },
+    /// An environment variable that would give a value is set, but not to UTF-8 text.
+    #[error("the environment variable `{key}` is set, but its value is not UTF-8 text")]
+    EnvironmentNotUnicode {
+        /// The environment variable.
+        key: String,
+    },
     /// Required variables that got no value from anywhere.
     #[error(
         "the app needs a value for {} {}",
@@ -217,6 +223,9 @@ impl VariableError {
                     "write each line as NAME=VALUE, e.g. {VARIABLE_PREFIX}GREETING=hello; quote a value with spaces, and start a comment with #"
                 )),
             }),
+            VariableError::EnvironmentNotUnicode { key } => Some(Hint::new(format!(
+                "set `{key}` to UTF-8 text, or unset it (`unset {key}`) to use the next source"
+            ))),
             VariableError::SecretGiven { .. } => Some(Hint::new(
                 "leave it out: on Kubernetes a secret comes from a Secret, which `deploy --kube` prints the `kubectl create secret` command for",
             )),
@@ -239,6 +248,7 @@ impl VariableError {
 /// Resolves `app`'s variables from `given` (the command line), the process environment,
 /// `APP_DIR/.env` and the manifest's defaults.
 pub fn resolve(app: &App, given: &[(String, Given)]) -> Result<Resolved, VariableError> {
+    check_environment_is_text(app)?;
     resolve_with(app, given, Scope::Serve, &|name| std::env::var(name).ok())
 }
 
@@ -246,7 +256,21 @@ pub fn resolve(app: &App, given: &[(String, Given)]) -> Result<Resolved, Variabl
 /// nor required (its value goes into the cluster's Secret, not through wasmctl), and
 /// giving one on the command line is [`VariableError::SecretGiven`].
 pub fn resolve_public(app: &App, given: &[(String, Given)]) -> Result<Resolved, VariableError> {
+    check_environment_is_text(app)?;
     resolve_with(app, given, Scope::Deploy, &|name| std::env::var(name).ok())
+}
+
+/// Refuses an environment variable of `app`'s variables that is set to bytes that are not
+/// UTF-8: skipping it would silently serve the next source's value (or the default).
+fn check_environment_is_text(app: &App) -> Result<(), VariableError> {
+    for name in app.variables.keys() {
+        for key in environment_names(name) {
+            if std::env::var_os(&key).is_some_and(|value| value.to_str().is_none()) {
+                return Err(VariableError::EnvironmentNotUnicode { key });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Which variables are resolved, and for which command.
