@@ -102,6 +102,7 @@ impl DeployArgs {
         let variables = match &self.kube {
             Some(_) => {
                 kube::check_runtime_class(&app, &settings.kubernetes)?;
+                kube::check_environment(&app, &settings.kubernetes)?;
                 if let Some(file) = &settings.kubernetes.runtime_config {
                     wasmctl::runtime_config::load(file)?;
                 }

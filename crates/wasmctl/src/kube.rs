@@ -118,6 +118,35 @@ pub fn check_runtime_class(app: &App, settings: &KubeSettings) -> Result<(), Hin
     ))
 }
 
+/// Refuses, for Spin's shim, a pod environment variable that the shim would take as the
+/// value of one of the app's variables: `SPIN_VARIABLE_NAME`, or `NAME` itself, which
+/// the shim also reads. Either would override the value `deploy` arranges (a secret's
+/// Secret among them), and a secret value would stand in plain YAML.
+pub fn check_environment(app: &App, settings: &KubeSettings) -> Result<(), Hinted> {
+    if settings.shim != Shim::Spin {
+        return Ok(());
+    }
+    let keys = app
+        .components
+        .values()
+        .flat_map(|component| component.environment.keys())
+        .chain(settings.environment.keys());
+    for key in keys {
+        for name in app.variables.keys() {
+            let upper = name.to_ascii_uppercase();
+            if *key == upper || *key == format!("{SPIN_VARIABLE_PREFIX}{upper}") {
+                return Err(Hinted::new(
+                    format!(
+                        "--kube: the pod environment variable `{key}` would set the app variable `{name}` on Spin's shim, over the value `deploy` gives it"
+                    ),
+                    "rename or drop it (in a component's `environment`, `[deploy.kubernetes]` or `--kube-env`); give the variable's value with `--variable`, or for a secret in the Secret `deploy` names",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What to run, and how. Every value has passed the manifest's rules (`deploy` checks its
 /// flags with them too); the YAML serializer quotes whatever a YAML 1.1 reader such as
 /// Kubernetes' would otherwise take for another type (`yes`, `on`, `0755`, `1:30`).
