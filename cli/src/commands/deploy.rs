@@ -61,7 +61,7 @@ pub(crate) struct DeployArgs {
     #[arg(long, value_name = "QUANTITY", value_parser = parse_memory, allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Extra environment for the pods (repeatable)
-    #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::parse_env)]
+    #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::Unquoted::new("--kube-env <KEY=VALUE>", super::parse_env))]
     pub kube_env: Vec<(String, String)>,
     /// RuntimeClass of the Wasm runtime on the cluster (default: wasmtime, or
     /// wasmtime-spin-v2 for an app with variables or key-value stores)
@@ -70,7 +70,7 @@ pub(crate) struct DeployArgs {
     /// Give non-secret app variable NAME its value in the ConfigMap (repeatable);
     /// NAME=@FILE reads it from FILE. Wins over WASMCTL_VARIABLE_NAME, SPIN_VARIABLE_NAME,
     /// .env and the manifest's default
-    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = super::VariableParser, requires = "kube")]
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = super::VARIABLE_PARSER, requires = "kube")]
     pub variables: Vec<(String, Given)>,
     /// Spin's runtime-config.toml (e.g. a shared key-value store), mounted from the Secret
     /// APP-runtime-config; its text is never written into the YAML

@@ -204,41 +204,65 @@ pub(crate) struct TransportArgs {
     pub insecure: bool,
 }
 
-/// A `KEY=VALUE` argument (`--value`; `--env` and `--kube-env` through [`parse_env`]).
+/// A `KEY=VALUE` argument (`--key-value`; `--env` and `--kube-env` through
+/// [`parse_env`]). The refusal does not quote the argument: its value may be a secret.
 pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.trim().to_string(), value.to_string()))
-        .ok_or_else(|| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
+        .ok_or_else(|| "it has no `=`; write KEY=VALUE".to_string())
 }
 
-/// `--variable NAME=VALUE` (`up`, `deploy`), by the library's rule. clap's own refusal
-/// would quote the value, which may be a secret: this one names the flag and the problem
-/// only.
-#[derive(Clone)]
-pub(crate) struct VariableParser;
+/// A template's `--value KEY=VALUE` (never a secret: the refusal shows how to write it).
+pub(crate) fn parse_template_value(text: &str) -> Result<(String, String), String> {
+    parse_key_value(text)
+        .map_err(|_| format!("`{text}` has no `=`; write KEY=VALUE, e.g. `{text}=...`"))
+}
 
-impl clap::builder::TypedValueParser for VariableParser {
-    type Value = (String, wasmctl::variables::Given);
+/// A value parser whose refusal names the flag and the problem only. clap's own quotes
+/// the whole argument, and the value of `--variable`, `--env`, `--kube-env` or
+/// `--key-value` may be a secret.
+#[derive(Clone)]
+pub(crate) struct Unquoted<T> {
+    /// The flag as clap shows it, e.g. `--env <KEY=VALUE>`.
+    flag: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<T> Unquoted<T> {
+    pub(crate) const fn new(flag: &'static str, parse: fn(&str) -> Result<T, String>) -> Self {
+        Self { flag, parse }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Unquoted<T> {
+    type Value = T;
 
     fn parse_ref(
         &self,
         command: &clap::Command,
         _: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
-    ) -> Result<Self::Value, clap::Error> {
+    ) -> Result<T, clap::Error> {
         let refused = |problem: String| {
             clap::Error::raw(
                 clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for '--variable <NAME=VALUE>': {problem}\n"),
+                format!(
+                    "invalid value for '{}': {problem}\n\nFor more information, try '--help'.\n",
+                    self.flag
+                ),
             )
             .with_cmd(command)
         };
         let text = value
             .to_str()
             .ok_or_else(|| refused("it is not UTF-8 text".to_string()))?;
-        wasmctl::variables::parse_given(text).map_err(refused)
+        (self.parse)(text).map_err(refused)
     }
 }
+
+/// `--variable NAME=VALUE` (`up`, `deploy`), by the library's rule.
+pub(crate) const VARIABLE_PARSER: Unquoted<(String, wasmctl::variables::Given)> =
+    Unquoted::new("--variable <NAME=VALUE>", wasmctl::variables::parse_given);
 
 /// A `NAME=VALUE` environment variable (`up --env`, `deploy --kube-env`), its name checked
 /// with the manifest's rule for `environment` keys.

@@ -16,7 +16,7 @@ use crate::ui::Ui;
 pub(crate) struct TemplateValues {
     /// Set a template parameter (repeatable); `-v KEY=VALUE` works too (a `-v` not
     /// followed by KEY=VALUE is --verbose)
-    #[arg(long = "value", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
+    #[arg(long = "value", value_name = "KEY=VALUE", value_parser = super::parse_template_value)]
     pub values: Vec<(String, String)>,
     /// Take the default of every parameter not set with --value, without prompting
     #[arg(short = 'y', long)]

@@ -113,11 +113,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Add an environment variable to every component (repeatable; local development)
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_env)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::Unquoted::new("--env <KEY=VALUE>", super::parse_env))]
     pub env: Vec<(String, String)>,
     /// Give app variable NAME a value (repeatable); NAME=@FILE reads it from FILE. Wins
     /// over WASMCTL_VARIABLE_NAME, SPIN_VARIABLE_NAME, .env and the manifest's default
-    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = super::VariableParser)]
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = super::VARIABLE_PARSER)]
     pub variables: Vec<(String, Given)>,
     /// Time limit per request for every component, 1ms to 1day, e.g. 2s (default: the
     /// manifest's, else 30s)
@@ -156,7 +156,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Set KEY to VALUE in the default key-value store before serving (repeatable)
-    #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
+    #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = super::Unquoted::new("--key-value <KEY=VALUE>", super::parse_key_value))]
     pub key_values: Vec<(String, String)>,
     /// Spin's runtime-config.toml: which backend serves each key-value store, e.g.
     /// `[key_value_store.default]` with `type = "redis"` and `url = "redis://HOST:PORT"`
