@@ -80,7 +80,9 @@ pub(crate) struct StoreArgs {
 }
 
 impl StoreArgs {
-    fn open(&self) -> Result<Arc<dyn Store>> {
+    /// The store, opened. Only a write (`create`) makes a SQLite store that is not there
+    /// yet: reading a mistyped `--state-dir` must say so, not show an empty store.
+    fn open(&self, create: bool) -> Result<Arc<dyn Store>> {
         let runtime = self
             .runtime_config
             .as_deref()
@@ -97,6 +99,21 @@ impl StoreArgs {
                 StateDir::new(&app_dir, None)
             }
         };
+        state::check_label(&self.store)?;
+        if !create
+            && let Some(file) = state::sqlite_file(&self.store, &state, runtime.as_ref())
+            && std::fs::symlink_metadata(&file).is_err()
+        {
+            return Err(Hinted::new(
+                format!(
+                    "store `{}` holds nothing yet: `{}` does not exist",
+                    self.store,
+                    file.display()
+                ),
+                "run this in the app's directory (or give `--state-dir` as `up` was given it); `wasmctl kv set` or a served request creates the store",
+            )
+            .into());
+        }
         state::open_store(&self.store, &state, runtime.as_ref())
     }
 }
@@ -112,7 +129,7 @@ impl KvCommand {
     pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         match self {
             KvCommand::Get { key, store, format } => {
-                let value = store.open()?.get(&key)?;
+                let value = store.open(false)?.get(&key)?;
                 let Some(value) = value else {
                     return Err(Hinted::new(
                         format!("key `{key}` is not set in store `{}`", store.store),
@@ -135,12 +152,12 @@ impl KvCommand {
             }
             KvCommand::Set { key, value, store } => {
                 state::check_key(&key)?;
-                store.open()?.set(&key, value.as_bytes())?;
+                store.open(true)?.set(&key, value.as_bytes())?;
                 ui.status("Set", format!("`{key}` in store `{}`", store.store));
                 Ok(())
             }
             KvCommand::List { store, format } => {
-                let keys = state::all_keys(&*store.open()?)?;
+                let keys = state::all_keys(&*store.open(false)?)?;
                 if format.json {
                     return ui.json(&serde_json::json!({ "store": store.store, "keys": keys }));
                 }
@@ -150,7 +167,7 @@ impl KvCommand {
                 Ok(())
             }
             KvCommand::Delete { key, store } => {
-                store.open()?.delete(&key)?;
+                store.open(false)?.delete(&key)?;
                 ui.status("Deleted", format!("`{key}` from store `{}`", store.store));
                 Ok(())
             }

@@ -277,6 +277,13 @@ fn a_fresh_http_rust_kv_app_counts_across_restarts() {
     );
     assert!(app.join(".wasmctl/state/default.db").is_file());
     assert_eq!(kv(&app, &["get", "visits"]), "3\n");
+    wasmctl(&app)
+        .args(["kv", "get", "nope"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "key `nope` is not set in store `default`",
+        ));
 }
 
 /// A runtime config in `dir` that puts the default store on the Redis at `url`.

@@ -84,7 +84,7 @@ impl StateDir {
 }
 
 /// Refuses a label other than the stores wasmctl serves, so no file is made for a typo.
-fn check_label(label: &str) -> Result<()> {
+pub fn check_label(label: &str) -> Result<()> {
     if label != DEFAULT_STORE {
         return Err(Hinted::new(
             format!("unknown key-value store `{label}`"),
@@ -130,6 +130,20 @@ pub fn open_store(
             .map(|store| Arc::new(store) as Arc<dyn Store>)
             .map_err(|error| unopenable(label, error)),
         StoreBackend::Spin { path: None } => Ok(Arc::new(state.open(label)?)),
+    }
+}
+
+/// The SQLite file store `label` lives in (in `state`, or where the runtime config puts
+/// it); `None` for a store on Redis.
+pub fn sqlite_file(
+    label: &str,
+    state: &StateDir,
+    runtime: Option<&RuntimeConfig>,
+) -> Option<PathBuf> {
+    match runtime.and_then(|config| config.key_value_stores.get(label)) {
+        Some(StoreBackend::Redis(_)) => None,
+        Some(StoreBackend::Spin { path: Some(path) }) => Some(path.clone()),
+        Some(StoreBackend::Spin { path: None }) | None => Some(state.store_file(label)),
     }
 }
 
