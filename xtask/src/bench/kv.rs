@@ -1,12 +1,15 @@
 //! Key-value requests: one `get` and one `set` per request (`counter-draft`'s `getset`),
 //! served by `wasmctl up` over its embedded SQLite store and side by side, in the same
 //! run, by `wasmtime serve -Skeyvalue` over its in-memory store: the same component, since
-//! it imports `wasi:keyvalue@0.2.0-draft`, the version wasmtime 48 links.
+//! it imports `wasi:keyvalue@0.2.0-draft`, the version wasmtime 48 links. A third row puts
+//! wasmctl's store on a real `redis-server` (started here on 127.0.0.1, persisting
+//! nothing) through a runtime config, when one is installed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
+use wasmctl_test_support::RedisServer;
 
 use super::run_ok;
 use super::up::{LOAD_SECONDS, Load, ROUNDS, load, tempfile_dir, which};
@@ -36,21 +39,55 @@ pub(super) fn run(wasmctl: &Path) -> Result<()> {
     )?;
     let cache = tempfile_dir("wasmctl-bench-kv-cache")?;
 
-    let wasmctl = wasmctl.to_path_buf();
-    let mut contenders = vec![Contender {
-        name: "wasmctl up, SQLite store",
-        start: Box::new(move |port| {
+    // The same app with its default store on Redis, when redis-server is installed.
+    let redis = match which("redis-server") {
+        Some(_) => Some(RedisServer::start()?),
+        None => {
+            println!("redis-server is not on PATH: no Redis row (`apt-get install redis-server`)");
+            None
+        }
+    };
+    let runtime_config = app.join("runtime-config.toml");
+    if let Some(redis) = &redis {
+        std::fs::write(
+            &runtime_config,
+            format!(
+                "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+                redis.url()
+            ),
+        )?;
+    }
+    let ours = |extra: Vec<String>| {
+        let (wasmctl, app, cache) = (wasmctl.to_path_buf(), app.clone(), cache.clone());
+        Box::new(move |port: u16| {
             let mut command = Command::new(&wasmctl);
             command
                 .args(["up", "-q", "--listen", &format!("127.0.0.1:{port}")])
+                .args(&extra)
                 .current_dir(&app)
                 .env("WASMCTL_CACHE_DIR", &cache);
             command
-        }),
+        }) as Box<dyn Fn(u16) -> Command>
+    };
+    let mut contenders = vec![Contender {
+        name: "wasmctl up, SQLite store",
+        start: ours(Vec::new()),
         path: "/getset",
         best: None,
         all: Vec::new(),
     }];
+    if redis.is_some() {
+        contenders.push(Contender {
+            name: "wasmctl up, Redis store",
+            start: ours(vec![
+                "--runtime-config".to_string(),
+                runtime_config.display().to_string(),
+            ]),
+            path: "/getset",
+            best: None,
+            all: Vec::new(),
+        });
+    }
     match which("wasmtime") {
         Some(wasmtime) => contenders.push(Contender {
             name: PEER,
