@@ -586,6 +586,26 @@ impl KeyValueView<'_> {
     }
 }
 
+/// Checks both backends alike: 8 threads × 50 increments over two stores of one data
+/// set (standing for two processes) must count exactly 400.
+#[cfg(test)]
+fn assert_exact_increments(stores: [Arc<dyn Store>; 2]) {
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    store.increment("n", 1).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(stores[0].get("n").unwrap(), Some(b"400".to_vec()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
