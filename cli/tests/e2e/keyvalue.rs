@@ -244,9 +244,10 @@ fn stored_data_outlives_a_hot_swap() {
 }
 
 /// The path a user takes with the stateful template: `new`, `build`, `up`, count; stop
-/// the server hard, serve again with another greeting, and the count goes on.
+/// the server hard, serve again with another greeting, and the count goes on; then the
+/// same app on two servers sharing a real Redis counts exactly.
 #[test]
-fn a_fresh_http_rust_kv_app_counts_across_restarts() {
+fn a_fresh_http_rust_kv_app_counts_across_restarts_and_across_servers_on_redis() {
     let dir = tempfile::tempdir().expect("temp dir");
     wasmctl(dir.path())
         .args(["new", "http-rust-kv", "svc", "-y"])
@@ -284,6 +285,50 @@ fn a_fresh_http_rust_kv_app_counts_across_restarts() {
         .stderr(predicates::str::contains(
             "key `nope` is not set in store `default`",
         ));
+    drop(server);
+
+    // The same app on two servers sharing a real Redis (the README's runtime config):
+    // every visitor number is handed out once, none lost, none twice.
+    let redis = RedisServer::start().unwrap();
+    let config = redis_runtime_config(&app, &redis.url());
+    let config = config.to_str().unwrap();
+    let servers = [
+        serve(&app, &["--runtime-config", config]),
+        serve(&app, &["--runtime-config", config]),
+    ];
+    const THREADS: usize = 4;
+    const EACH: usize = 10;
+    let mut seen: Vec<usize> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let url = servers[thread % 2].url("/count");
+                scope.spawn(move || {
+                    let agent = http();
+                    (0..EACH)
+                        .map(|_| {
+                            let mut response = agent.get(&url).call().expect("answered");
+                            assert_eq!(response.status().as_u16(), 200);
+                            let body = response.body_mut().read_to_string().unwrap();
+                            body.trim_start_matches("Hello, visitor ")
+                                .trim_end_matches("!\n")
+                                .parse::<usize>()
+                                .unwrap_or_else(|_| panic!("{body:?}"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .collect()
+    });
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=THREADS * EACH).collect::<Vec<_>>());
+    assert_eq!(
+        kv(&app, &["get", "visits", "--runtime-config", config]),
+        format!("{}\n", THREADS * EACH)
+    );
 }
 
 /// A runtime config in `dir` that puts the default store on the Redis at `url`.
