@@ -21,14 +21,16 @@ use crate::state::RequestState;
 use crate::{Host, LoadedApp, LoadedComponent, RequestRecord, headers};
 
 /// The imports the host provides: wasi:http/proxy, plus wasi:cli, wasi:filesystem and
-/// insecure random for Rust std, wasi:config for variables and wasi:keyvalue.
-/// Deliberately no wasi:sockets.
+/// insecure random for Rust std, wasi:config for variables, wasi:keyvalue, and
+/// wasi:sockets with every use denied (each request's `WasiCtx` allows no TCP, UDP or
+/// name lookup, which wasmtime checks before it opens any socket).
 pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     use wasmtime_wasi::WasiView as _;
     use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
     use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
-    use wasmtime_wasi::p2::bindings::{cli, filesystem, random};
+    use wasmtime_wasi::p2::bindings::{cli, filesystem, random, sockets};
     use wasmtime_wasi::random::WasiRandom;
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
 
     let mut linker = Linker::<RequestState>::new(engine);
     let l = &mut linker;
@@ -48,6 +50,17 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     cli::terminal_stdin::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
     cli::terminal_stdout::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
     cli::terminal_stderr::add_to_linker::<_, WasiCli>(l, |t| t.cli()).map_err(wrap)?;
+    // Denied by the context (see above); linked so components that merely import them run.
+    sockets::network::add_to_linker::<_, WasiSockets>(l, &Default::default(), |t| t.sockets())
+        .map_err(wrap)?;
+    sockets::instance_network::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()).map_err(wrap)?;
+    sockets::tcp::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()).map_err(wrap)?;
+    sockets::tcp_create_socket::add_to_linker::<_, WasiSockets>(l, |t| t.sockets())
+        .map_err(wrap)?;
+    sockets::udp::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()).map_err(wrap)?;
+    sockets::udp_create_socket::add_to_linker::<_, WasiSockets>(l, |t| t.sockets())
+        .map_err(wrap)?;
+    sockets::ip_name_lookup::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()).map_err(wrap)?;
 
     // Variables: wasi:config/store, both versions in use.
     crate::config::add_to_linker(l).map_err(|e| anyhow::anyhow!("linking wasi:config: {e}"))?;

@@ -125,6 +125,12 @@ impl RequestState {
         let mut wasi = WasiCtxBuilder::new();
         // Nothing from the host leaks in: no inherited env, args or stdio; only grants.
         wasi.envs(&config.environment);
+        // No network through wasi:sockets, ever (wasmtime's defaults, said aloud): every
+        // socket or name lookup is refused before anything is opened. Outbound requests
+        // go through wasi:http and the component's `allowed_outbound_hosts`.
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         for (host_dir, guest_dir) in &config.preopens {
             // The caller checked where each grant leads; a symbolic link put on its path
             // since then must not take the guest somewhere else.

@@ -75,13 +75,29 @@ fn command_component_is_another_world() {
 }
 
 #[test]
-fn socket_imports_are_refused_by_name() {
-    build_guest("uses-sockets").code(1).stderr(
-        contains("uses_sockets.wasm` cannot run under `wasmctl up`")
-            .and(contains(
-                "imports `wasi:sockets/instance-network@0.2.12`, `wasi:sockets/network@0.2.12`, which wasmctl up does not provide",
-            ))
-            .and(contains("allowed_outbound_hosts")),
+fn socket_imports_link_and_every_use_is_denied() {
+    // CPython (componentize-py) imports wasi:sockets whether or not the app uses it, so
+    // the host links the interfaces and refuses every use before any socket is opened.
+    build_guest("uses-sockets").success();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        testdata().join("guests/target/wasm32-wasip2/release/uses_sockets.wasm"),
+        dir.path().join("sockets.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("wasmctl.toml"),
+        "manifest_version = 1\n[application]\nname = \"sockets\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"sockets\"\n[component.sockets]\nsource = \"sockets.wasm\"\nallowed_outbound_hosts = [\"*://*:*\"]\n",
+    )
+    .unwrap();
+    let server = serve(dir.path(), &[]);
+    let (status, body) = get(&server.url("/"));
+    assert_eq!(status, 200, "{body}");
+    // Even with every outbound host allowed for wasi:http: sockets are another door.
+    assert_eq!(
+        body,
+        // wasmtime answers a lookup that is not allowed as a resolver failure.
+        "tcp: access-denied\nudp: access-denied\nlookup: permanent-resolver-failure\n"
     );
 }
 

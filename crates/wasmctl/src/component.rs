@@ -248,7 +248,7 @@ pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentEr
     let host = HostWorld::get();
     let mut findings = Vec::new();
     // Interfaces the host lacks, grouped by what to do about them (one line for all of
-    // wasi:sockets, say).
+    // wasi:blobstore, say).
     let mut missing: Vec<(&str, Vec<&str>)> = Vec::new();
     for (name, functions) in &imports {
         match host.provides(name, functions) {
@@ -504,9 +504,7 @@ enum Unprovided {
 
 /// What to do about an import of an interface the host world lacks.
 fn missing_interface_advice(name: &str) -> &'static str {
-    if name.starts_with("wasi:sockets/") {
-        "wasmctl up gives components no sockets; make network calls with outgoing HTTP (wasi:http/outgoing-handler) and grant the host in `allowed_outbound_hosts`"
-    } else if name.starts_with("wasi:") {
+    if name.starts_with("wasi:") {
         "it is not part of the world wasmctl serves (wasi:http/proxy plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue)"
     } else {
         "it is not a WASI interface, and wasmctl up provides WASI only"
@@ -525,15 +523,12 @@ mod tests {
             "wasi:http/outgoing-handler",
             "wasi:cli/environment",
             "wasi:filesystem/preopens",
+            // Linked with every use denied (CPython imports them).
+            "wasi:sockets/tcp-create-socket",
+            "wasi:sockets/ip-name-lookup",
         ] {
             assert!(world.interfaces.contains_key(name), "{name} missing");
         }
-        assert!(
-            !world
-                .interfaces
-                .keys()
-                .any(|name| name.starts_with("wasi:sockets"))
-        );
         // Both versions of wasi:config and both drafts of wasi:keyvalue, each linked by its
         // exact version; a pre-release the host lacks is refused.
         let functions = |name: &str| {
@@ -616,11 +611,15 @@ mod tests {
                 .unwrap_err(),
         );
         assert!(newer.contains("not compatible"), "{newer}");
+        assert!(
+            world
+                .provides("wasi:sockets/tcp@0.2.3", &BTreeSet::new())
+                .is_ok()
+        );
         assert!(matches!(
-            world.provides("wasi:sockets/tcp@0.2.3", &BTreeSet::new()),
+            world.provides("wasi:blobstore/container@0.2.0", &BTreeSet::new()),
             Err(Unprovided::Interface)
         ));
-        assert!(missing_interface_advice("wasi:sockets/tcp@0.2.3").contains("no sockets"));
         let function = said(
             world
                 .provides(
