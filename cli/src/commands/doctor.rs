@@ -6,7 +6,7 @@ use console::Style;
 use serde::Serialize;
 use wasmctl::build::{BuildError, Profile, check_source, stale_input, toolchain};
 use wasmctl::hint;
-use wasmctl::manifest::{BuildKind, DEFAULT_CARGO_TARGET, ManifestError};
+use wasmctl::manifest::{App, BuildKind, DEFAULT_CARGO_TARGET, ManifestError};
 
 use super::{JsonArgs, ManifestArgs};
 use crate::ui::Ui;
@@ -14,8 +14,10 @@ use crate::ui::Ui;
 /// `wasmctl doctor`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Checks, in order: cargo, rustup, the Rust targets the app builds for\n\
-    (wasm32-wasip2 at least), the manifest, and each component's current file\n\
+    after_help = "Checks, in order: cargo, rustup and the Rust targets the app builds for\n\
+    (wasm32-wasip2 at least; skipped when no component is built with cargo), the tools\n\
+    the builds require (`requires` and `dependencies` in a build table: node, npm,\n\
+    python3 and its venv module), the manifest, and each component's current file\n\
     and `files` directories.\n\
     Exits 1 when any check fails; each failure says how to fix it."
 )]
@@ -81,47 +83,27 @@ impl DoctorArgs {
     }
 
     fn checks(&self) -> Vec<Check> {
-        let mut checks = vec![match toolchain::cargo_version() {
-            Ok(version) => Check::pass("cargo", version),
-            Err(problem) => Check::fail("cargo", problem, "install Rust from https://rustup.rs"),
-        }];
-        checks.push(match toolchain::rustup_version() {
-            Ok(version) => Check::pass("rustup", version),
-            Err(problem) => Check::fail(
-                "rustup",
-                problem,
-                "install Rust with rustup (https://rustup.rs) so targets can be added",
-            ),
-        });
-
         let app = self
             .manifest
             .path()
             .and_then(|path| Ok(wasmctl::manifest::load(&path)?));
-        let mut targets = BTreeSet::from([DEFAULT_CARGO_TARGET.to_string()]);
-        if let Ok(app) = &app {
-            for component in app.components.values() {
-                if let Some(BuildKind::Cargo { target, .. }) =
-                    component.build.as_ref().map(|b| &b.kind)
-                {
-                    targets.insert(target.clone());
-                }
-            }
-        }
-        // Where cargo will run, so rustup picks the same toolchain.
-        let dir = match &app {
-            Ok(app) => app.dir.clone(),
-            Err(_) => std::path::PathBuf::from("."),
+        let mut checks = Vec::new();
+        // The Rust toolchain matters to apps with a cargo build, and to a directory whose
+        // app could not be read (it may well be a Rust one).
+        let cargo_builds = match &app {
+            Ok(app) => app.components.values().any(|c| {
+                matches!(
+                    c.build.as_ref().map(|b| &b.kind),
+                    Some(BuildKind::Cargo { .. })
+                )
+            }),
+            Err(_) => true,
         };
-        for target in targets {
-            let name = format!("rust target {target}");
-            checks.push(match toolchain::target_installed(&target, &dir) {
-                Ok(true) => Check::pass(name, "installed"),
-                Ok(false) => {
-                    Check::fail(name, "not installed", format!("rustup target add {target}"))
-                }
-                Err(problem) => Check::fail(name, problem, "install Rust from https://rustup.rs"),
-            });
+        if cargo_builds {
+            checks.extend(rust_checks(app.as_ref().ok()));
+        }
+        if let Ok(app) = &app {
+            checks.extend(tool_checks(app));
         }
 
         let app = match app {
@@ -209,4 +191,76 @@ impl DoctorArgs {
         }
         checks
     }
+}
+
+/// cargo, rustup, and the Rust targets the app builds for (wasm32-wasip2 at least).
+fn rust_checks(app: Option<&App>) -> Vec<Check> {
+    let mut checks = vec![match toolchain::cargo_version() {
+        Ok(version) => Check::pass("cargo", version),
+        Err(problem) => Check::fail("cargo", problem, "install Rust from https://rustup.rs"),
+    }];
+    checks.push(match toolchain::rustup_version() {
+        Ok(version) => Check::pass("rustup", version),
+        Err(problem) => Check::fail(
+            "rustup",
+            problem,
+            "install Rust with rustup (https://rustup.rs) so targets can be added",
+        ),
+    });
+    let mut targets = BTreeSet::from([DEFAULT_CARGO_TARGET.to_string()]);
+    for component in app.iter().flat_map(|app| app.components.values()) {
+        if let Some(BuildKind::Cargo { target, .. }) = component.build.as_ref().map(|b| &b.kind) {
+            targets.insert(target.clone());
+        }
+    }
+    // Where cargo will run, so rustup picks the same toolchain.
+    let dir = app.map_or_else(|| std::path::PathBuf::from("."), |app| app.dir.clone());
+    for target in targets {
+        let name = format!("rust target {target}");
+        checks.push(match toolchain::target_installed(&target, &dir) {
+            Ok(true) => Check::pass(name, "installed"),
+            Ok(false) => Check::fail(name, "not installed", format!("rustup target add {target}")),
+            Err(problem) => Check::fail(name, problem, "install Rust from https://rustup.rs"),
+        });
+    }
+    checks
+}
+
+/// The tools the app's builds require (`requires`, and what `dependencies` runs).
+fn tool_checks(app: &App) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for needed in toolchain::app_requirements(app) {
+        let name = needed.requirement.tool.to_string();
+        let wanted = format!(
+            "{} for {}",
+            needed.requirement,
+            needed
+                .components
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match toolchain::check(&needed.requirement) {
+            Ok(found) => {
+                checks.push(Check::pass(&name, format!("{} ({wanted})", found.version)));
+                if needed.needs_venv {
+                    checks.push(match toolchain::check_venv(&found) {
+                        Ok(()) => Check::pass("python3 venv", "can make a virtual environment"),
+                        Err(problem) => Check::fail(
+                            "python3 venv",
+                            problem.to_string(),
+                            problem.hint().to_string(),
+                        ),
+                    });
+                }
+            }
+            Err(problem) => checks.push(Check::fail(
+                name,
+                format!("{problem} ({wanted})"),
+                problem.hint().to_string(),
+            )),
+        }
+    }
+    checks
 }

@@ -41,13 +41,19 @@ impl Server {
     /// sockets and serves from then on. The URL is how the port is learnt, so no port is
     /// chosen here that another process could take first. The error holds what the server
     /// said on stderr.
-    pub fn start(mut up: Command) -> Result<Server> {
+    pub fn start(up: Command) -> Result<Server> {
+        Self::start_within(up, START_LIMIT)
+    }
+
+    /// [`Server::start`], waiting up to `limit` instead of two minutes: for `up --build`,
+    /// which installs packages and builds before it compiles.
+    pub fn start_within(mut up: Command, limit: Duration) -> Result<Server> {
         up.args(["--listen", "127.0.0.1:0"]);
         let started = Started::spawn(up)?;
-        match started.routes.recv_timeout(START_LIMIT) {
+        match started.routes.recv_timeout(limit) {
             Ok(authority) => Ok(started.serving(format!("http://{authority}"))),
             Err(_) => Err(started.failed(format!(
-                "wasmctl up did not start (no route printed within {START_LIMIT:?})"
+                "wasmctl up did not start (no route printed within {limit:?})"
             ))),
         }
     }

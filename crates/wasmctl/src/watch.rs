@@ -19,8 +19,17 @@ use crate::manifest::App;
 use crate::variables::DOTENV_FILE;
 
 /// Directories whose contents never count as a change: build output, wasmctl's own
-/// state, version control.
-const IGNORED_DIRS: [&str; 3] = ["target", ".wasmctl", ".git"];
+/// state, version control, and the packages a build installs (`dependencies`: npm's
+/// `node_modules/`, pip's `.venv/`, Python's byte-code caches), each thousands of files
+/// an install rewrites.
+const IGNORED_DIRS: [&str; 6] = [
+    "target",
+    ".wasmctl",
+    ".git",
+    "node_modules",
+    ".venv",
+    "__pycache__",
+];
 
 /// Why [`Watcher::next`] has no batch.
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,11 @@
 mod raw;
 pub(crate) use raw::too_deep_key;
 mod recover;
+mod toolchain;
 mod validate;
 mod variables;
 
+pub use toolchain::{Dependencies, Requirement, Tool, Version};
 pub use variables::{Template, TemplatePart, Variable, check_variable_name};
 
 use std::collections::BTreeMap;
@@ -357,6 +359,11 @@ pub struct BuildSpec {
     pub workdir: PathBuf,
     /// Globs (relative to `workdir`) whose changes make the component stale.
     pub watch: Vec<String>,
+    /// The tools the build needs (`requires`), checked before anything runs.
+    pub requires: Vec<Requirement>,
+    /// The package install that runs before the command (`dependencies`), only when the
+    /// packages are missing or stale.
+    pub dependencies: Option<Dependencies>,
 }
 
 /// The toolchain of a [`BuildSpec`]: `cargo = { ... }` or `command = "..."` in the build

@@ -157,6 +157,9 @@ pub(super) struct RawBuild {
     pub workdir: Option<S<String>>,
     /// Absent means the defaults of the build kind; `[]` watches nothing.
     pub watch: Option<Vec<S<String>>>,
+    #[serde(default)]
+    pub requires: Vec<S<String>>,
+    pub dependencies: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

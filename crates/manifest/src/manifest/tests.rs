@@ -106,6 +106,8 @@ fn good_manifest_is_fully_understood() {
             },
             workdir: "web".into(),
             watch: vec!["src/**/*.rs".into(), "Cargo.toml".into()],
+            requires: vec![],
+            dependencies: None,
         })
     );
     let api = &app.components["api"];
@@ -244,6 +246,28 @@ fn build_needs_exactly_one_way() {
 fn watch_globs_are_checked() {
     insta::assert_snapshot!(errors(&with_component_keys(
         "[component.web.build]\ncommand = \"make\"\nwatch = [\"src/[a.rs\", \"../up/*.rs\"]"
+    )));
+}
+
+#[test]
+fn build_requirements_and_dependencies_are_read() {
+    let app = parse_text(&with_component_keys(
+        "[component.web.build]\ncommand = \"npm run build\"\ndependencies = \"npm\"\nrequires = [\"node >= 20\", \"npm\"]",
+    ))
+    .unwrap();
+    let build = app.components["web"].build.as_ref().unwrap();
+    assert_eq!(build.dependencies, Some(Dependencies::Npm));
+    let requires: Vec<String> = build.requires.iter().map(ToString::to_string).collect();
+    assert_eq!(requires, ["node >= 20", "npm"]);
+}
+
+#[test]
+fn bad_build_requirements_are_located() {
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "[component.web.build]\ncargo = {}\ndependencies = \"pip\"\nrequires = [\"node >= 20\", \"nodejs\", \"node >= 18\", \"python3 >= three\"]"
+    )));
+    insta::assert_snapshot!(errors(&with_component_keys(
+        "[component.web.build]\ncommand = \"make\"\ndependencies = \"yarn\""
     )));
 }
 

@@ -5,6 +5,7 @@ use std::ops::Range;
 use std::path::{Component as PathPart, Path, PathBuf};
 
 use super::raw::{RawBuild, RawComponent, RawFile, RawManifest, RawVariable, S};
+use super::toolchain::{Requirement, parse_dependencies, parse_requirement};
 use super::variables::{Template, Variable, check_variable_name};
 use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, DEFAULT_STORE,
@@ -606,10 +607,45 @@ fn validate_build(findings: &mut Findings, id: &str, build: S<RawBuild>) -> Opti
             return None;
         }
     };
+    let mut requires: Vec<Requirement> = Vec::new();
+    for entry in &build.requires {
+        let Some(requirement) = findings.check(entry.span(), parse_requirement(entry.get_ref()))
+        else {
+            continue;
+        };
+        if requires.iter().any(|r| r.tool == requirement.tool) {
+            findings.error(
+                entry.span(),
+                format!(
+                    "`{}` is required twice; keep one entry per tool",
+                    requirement.tool
+                ),
+            );
+            continue;
+        }
+        requires.push(requirement);
+    }
+    let dependencies = match build.dependencies {
+        Some(dependencies) => {
+            let span = dependencies.span();
+            let parsed =
+                findings.check(span.clone(), parse_dependencies(dependencies.get_ref()))?;
+            if matches!(kind, BuildKind::Cargo { .. }) {
+                findings
+                    .error(span, "`dependencies` is for `command` builds; cargo fetches a crate's dependencies itself")
+                    .help = Some("remove `dependencies` from this build table".into());
+                return None;
+            }
+            Some(parsed)
+        }
+        None => None,
+    };
     Some(BuildSpec {
         kind,
         workdir,
         watch,
+        requires,
+        dependencies,
     })
 }
 

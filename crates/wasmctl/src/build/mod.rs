@@ -13,6 +13,7 @@
 //! through [`BuildEvent`]s; this module never prints.
 
 mod cargo;
+mod dependencies;
 pub mod toolchain;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::component::{self, ComponentError, ValidComponent, WasmKind};
 use crate::hint::{Hint, Hinted};
-use crate::manifest::{App, BuildKind, Component};
+use crate::manifest::{App, BuildKind, Component, Dependencies};
 use crate::process::{Line, Tail, run_lines};
 
 /// How to build.
@@ -98,6 +99,9 @@ pub enum Step<'a> {
         /// cargo runs with `--release` ([`Profile::Release`]).
         release: bool,
     },
+    /// Installing the build's packages (`dependencies`): `npm install`, or making `.venv`
+    /// and running `pip install -r requirements.txt`.
+    Installing(&'a str),
     /// Running this build command (the manifest's `command`, through `sh -c`).
     Running(&'a str),
     /// Wrapping the core module the build produced into a component with the WASI
@@ -224,6 +228,23 @@ pub enum BuildError {
     /// `.wasmctl/debug` could not be made, or a link stands in its way.
     #[error(transparent)]
     OwnDirectory(anyhow::Error),
+    /// A tool the build requires is missing, too old or broken.
+    #[error("component `{component}` cannot be built here")]
+    Toolchain {
+        /// The component's id.
+        component: String,
+        /// What is wrong with which tool; its hint says how to install it.
+        #[source]
+        problem: toolchain::ToolProblem,
+    },
+    /// `dependencies` names a package list that is not in the build's `workdir`.
+    #[error("`dependencies = \"{}\"` needs `{}`, which does not exist", dependencies.name(), path.display())]
+    NoPackageList {
+        /// The kind of install.
+        dependencies: Dependencies,
+        /// The missing file.
+        path: PathBuf,
+    },
     /// The file is not a valid component for the served world, or could not be
     /// componentized.
     #[error(transparent)]
@@ -260,6 +281,15 @@ impl BuildError {
                 .downcast_ref::<Hinted>()
                 .map(|hinted| hinted.hint().clone()),
             BuildError::Component(error) => error.hint(),
+            BuildError::Toolchain { problem, .. } => Some(problem.hint()),
+            BuildError::NoPackageList { dependencies, .. } => Some(Hint::new(match dependencies {
+                Dependencies::Npm => {
+                    "run `npm init` in the build's `workdir`, or set `workdir` to the directory holding package.json"
+                }
+                Dependencies::Pip => {
+                    "list the packages the build needs (e.g. `componentize-py==0.25.1`) in requirements.txt in the build's `workdir`"
+                }
+            })),
             BuildError::Failed { .. } | BuildError::Write { .. } | BuildError::Spawn { .. } => None,
         }
     }
@@ -296,7 +326,35 @@ pub fn build_component(
                     Produced::CargoArtifact(artifact)
                 }
                 BuildKind::Command(command) => {
-                    run_command(command, &workdir, options.output_shown, on_event)?;
+                    let mut found = Vec::new();
+                    for requirement in toolchain::requirements(build) {
+                        found.push(toolchain::check(&requirement).map_err(|problem| {
+                            BuildError::Toolchain {
+                                component: component.id.clone(),
+                                problem,
+                            }
+                        })?);
+                    }
+                    let mut shell = Command::new("sh");
+                    shell.arg("-c").arg(command);
+                    if let Some(kind) = build.dependencies {
+                        let install = dependencies::Install {
+                            kind,
+                            workdir: &workdir,
+                            component: &component.id,
+                            found: &found,
+                        };
+                        install.run_if_stale(options.output_shown, on_event)?;
+                        install.prepare(&mut shell);
+                    }
+                    on_event(BuildEvent::Step(Step::Running(command)));
+                    run_streamed(
+                        &mut shell,
+                        command,
+                        &workdir,
+                        options.output_shown,
+                        on_event,
+                    )?;
                     Produced::Source
                 }
             }
@@ -585,26 +643,21 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Runs a build command through the shell, streaming its output.
-fn run_command(
+/// Runs `program` in `workdir`, streaming its output; `command` is how a person would
+/// type it, for errors.
+fn run_streamed(
+    program: &mut Command,
     command: &str,
     workdir: &Path,
     output_shown: bool,
     on_event: &mut dyn FnMut(BuildEvent<'_>),
 ) -> Result<(), BuildError> {
-    on_event(BuildEvent::Step(Step::Running(command)));
     let mut tail = Tail::default();
-    let status = run_lines(
-        Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(workdir),
-        |line| {
-            let (Line::Stdout(text) | Line::Stderr(text)) = &line;
-            tail.push(text);
-            on_event(BuildEvent::Output(text));
-        },
-    )
+    let status = run_lines(program.current_dir(workdir), |line| {
+        let (Line::Stdout(text) | Line::Stderr(text)) = &line;
+        tail.push(text);
+        on_event(BuildEvent::Output(text));
+    })
     .map_err(|source| BuildError::Spawn {
         command: command.to_string(),
         dir: workdir.to_path_buf(),
