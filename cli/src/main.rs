@@ -29,6 +29,10 @@ fn main() -> ExitCode {
             ui.error(&anyhow::Error::new(wasmctl::interrupt::Interrupted));
             ExitCode::from(wasmctl::interrupt::EXIT_CODE)
         }
+        Err(error) if ui::UsageError::caused(&error) => {
+            ui.error(&error);
+            ExitCode::from(2)
+        }
         Err(error) => {
             // Scripts read the error from stdout; first, so a closed stderr cannot lose
             // it. If stdout fails, stderr says it all.

@@ -214,7 +214,7 @@ impl Ui {
                     Style::new().bold().apply_to("caused by:")
                 ));
             }
-            if let Some(hint) = hint::of(cause) {
+            if let Some(hint) = hint_of(cause) {
                 text.push_str(&format!("help: {hint}\n"));
             }
         }
@@ -267,7 +267,7 @@ impl Ui {
                 break;
             }
             messages.push(cause.to_string());
-            help.extend(hint::of(cause));
+            help.extend(hint_of(cause));
         }
         let (message, causes) = messages
             .split_first()
@@ -432,6 +432,7 @@ fn describe_step(step: Step<'_>) -> String {
             "cargo build ({target}, {})",
             if release { "release" } else { "debug" }
         ),
+        Step::Installing(command) => format!("installing packages: `{}`", shorten(command)),
         Step::Running(command) => format!("running `{}`", shorten(command)),
         Step::Componentizing => "componentizing".to_string(),
         Step::Validating => "validating".to_string(),
@@ -530,4 +531,36 @@ impl PushProgress for LayerProgress<'_> {
             );
         }
     }
+}
+
+/// A command used wrongly in a way clap cannot see (an argument only a terminal can
+/// stand in for): the binary exits with 2, as for clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct UsageError {
+    message: String,
+    hint: wasmctl::hint::Hint,
+}
+
+impl UsageError {
+    pub(crate) fn new(message: impl Into<String>, hint: impl Into<wasmctl::hint::Hint>) -> Self {
+        Self {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// Whether `error` is one.
+    pub(crate) fn caused(error: &anyhow::Error) -> bool {
+        error.downcast_ref::<UsageError>().is_some()
+    }
+}
+
+/// What to do about one cause of an error: the library's hint, or a usage error's.
+fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<wasmctl::hint::Hint> {
+    hint::of(cause).or_else(|| {
+        cause
+            .downcast_ref::<UsageError>()
+            .map(|usage| usage.hint.clone())
+    })
 }

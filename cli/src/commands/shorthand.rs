@@ -133,7 +133,7 @@ mod tests {
         let Command::New(new) = cli.command else {
             panic!("not `new`")
         };
-        assert_eq!(new.template, "http-rust");
+        assert_eq!(new.template.as_deref(), Some("http-rust"));
         assert_eq!(
             new.values.values,
             [("a".into(), "1".into()), ("b".into(), "c=d".into())]
