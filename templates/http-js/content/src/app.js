@@ -36,7 +36,8 @@ async function handle(request) {
     }
     return text(404, `{{project_name}} has nothing at ${path}\n`);
   } catch (error) {
-    console.error(error);
+    // The log shows where: `handle@app.js:LINE:COLUMN`.
+    console.error(error instanceof Error ? `${error}\n${error.stack?.trimEnd()}` : error);
     return text(500, `${describe(error)}\n`);
   }
 }

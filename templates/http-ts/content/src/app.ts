@@ -37,7 +37,8 @@ async function handle(request: Request): Promise<Response> {
     }
     return text(404, `{{project_name}} has nothing at ${path}\n`);
   } catch (error) {
-    console.error(error);
+    // The log shows where: `handle@app.js:LINE:COL`, a line of the compiled dist/js/app.js.
+    console.error(error instanceof Error ? `${error}\n${error.stack?.trimEnd()}` : error);
     return text(500, `${describe(error)}\n`);
   }
 }
