@@ -11,6 +11,7 @@ mod faults;
 mod hostile;
 mod install;
 mod keyvalue;
+mod languages;
 mod limits;
 mod new;
 mod readme;
