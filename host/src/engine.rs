@@ -19,6 +19,14 @@ const MAX_MEMORY: usize = 1 << 32;
 /// Linear memory slots the pool keeps per component instance (see [`new_engine`]).
 const MEMORIES_PER_INSTANCE: u32 = 4;
 
+/// Core instances the pool allows per component instance. A Rust component has 1 to 4;
+/// componentize-js's 4, componentize-py's 14 (CPython, its runtime and libc linked as
+/// separate modules). Only a counter, so headroom is free.
+const CORE_INSTANCES_PER_INSTANCE: u32 = 32;
+
+/// Table slots per component instance: Rust, JavaScript and Python components have 1 or 2.
+const TABLES_PER_INSTANCE: u32 = 8;
+
 /// The most instances a pool can hold. Each takes `MEMORIES_PER_INSTANCE` slots of
 /// address space of at least 4 GiB (plus guard pages), so 4096 instances reserve about
 /// 64 TiB: half of the 128 TiB a process has on x86-64 and aarch64 with 48-bit virtual
@@ -55,11 +63,15 @@ pub(crate) fn new_engine(instances: u32) -> Result<Engine> {
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_component_instances(instances)
-        // Rust components have a handful of core instances, memories and tables each
-        // (the adapter adds some); size the pools with headroom.
-        .total_core_instances(instances * 8)
+        // Every component instance may take its full share, so `instances` of them at
+        // once always fit; a component needing more is refused when it is loaded (its
+        // check instantiation fails), never under load.
+        .total_core_instances(instances * CORE_INSTANCES_PER_INSTANCE)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_INSTANCE)
         .total_memories(instances * MEMORIES_PER_INSTANCE)
-        .total_tables(instances * 4)
+        .max_memories_per_component(MEMORIES_PER_INSTANCE)
+        .total_tables(instances * TABLES_PER_INSTANCE)
+        .max_tables_per_component(TABLES_PER_INSTANCE)
         .total_stacks(instances)
         .max_memory_size(MAX_MEMORY)
         // Keep the first pages of each slot resident: resetting them is cheaper than

@@ -111,6 +111,21 @@ fn http_ts_serves_and_explains_type_errors() {
 #[test]
 fn http_python_serves_and_explains_syntax_errors() {
     let (_dir, app) = serves_as_documented("http-python");
+
+    // CPython's component instantiates 14 core modules per request: with every instance
+    // slot busy at once, the pool still has room for all of them (it once had room for
+    // 8 per slot, and 8 busy slots failed requests).
+    let server = up(&app, &["--max-instances", "8"]);
+    std::thread::scope(|scope| {
+        for _ in 0..16 {
+            scope.spawn(|| {
+                for _ in 0..6 {
+                    assert_eq!(get(&server.url("/hello/x")).0, 200);
+                }
+            });
+        }
+    });
+    drop(server);
     edit_file(&app.join("app.py"), |text| {
         format!("{text}\ndef broken(:\n")
     });
