@@ -40,6 +40,9 @@ pub fn of(cause: &(dyn std::error::Error + 'static)) -> Option<Hint> {
     if let Some(error) = cause.downcast_ref::<BuildError>() {
         return error.hint();
     }
+    if let Some(problem) = cause.downcast_ref::<crate::build::toolchain::ToolProblem>() {
+        return Some(problem.hint());
+    }
     if let Some(error) = cause.downcast_ref::<ComponentError>() {
         return error.hint();
     }

@@ -281,7 +281,6 @@ impl BuildError {
                 .downcast_ref::<Hinted>()
                 .map(|hinted| hinted.hint().clone()),
             BuildError::Component(error) => error.hint(),
-            BuildError::Toolchain { problem, .. } => Some(problem.hint()),
             BuildError::NoPackageList { dependencies, .. } => Some(Hint::new(match dependencies {
                 Dependencies::Npm => {
                     "run `npm init` in the build's `workdir`, or set `workdir` to the directory holding package.json"
@@ -290,6 +289,8 @@ impl BuildError {
                     "list the packages the build needs (e.g. `componentize-py==0.25.1`) in requirements.txt in the build's `workdir`"
                 }
             })),
+            // The problem, a cause of its own, carries the hint.
+            BuildError::Toolchain { .. } => None,
             BuildError::Failed { .. } | BuildError::Write { .. } | BuildError::Spawn { .. } => None,
         }
     }
