@@ -245,6 +245,21 @@ impl ComponentSlot {
             insert_like(components, id, item)?;
         }
 
+        // The app variables the template's components read, unless the app declares them
+        // already (its own declaration stands).
+        if let Some(variables) = part.doc.get("variables").and_then(Item::as_table_like) {
+            let declared = doc
+                .entry("variables")
+                .or_insert(Item::Table(Table::new()))
+                .as_table_like_mut()
+                .context("`variables` in the manifest is not a table")?;
+            for (name, declaration) in variables.iter() {
+                if !declared.contains_key(name) {
+                    declared.insert(name, declaration.clone());
+                }
+            }
+        }
+
         let triggers = part
             .doc
             .get("trigger")

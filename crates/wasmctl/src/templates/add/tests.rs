@@ -131,6 +131,54 @@ fn a_cargo_component_joins_the_root_workspace_and_the_user_text_stays() {
 }
 
 #[test]
+fn the_template_s_variables_join_the_app_s_unless_declared_there() {
+    let embedded = |name: &str| {
+        Catalog::embedded()
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == name)
+            .unwrap()
+    };
+    let js = embedded("http-js");
+    let values = |route: &str| -> BTreeMap<String, String> {
+        js.parameters
+            .iter()
+            .map(|p| {
+                let value = if p.name == "http_route" { route } else { &p.default };
+                (p.name.clone(), value.to_string())
+            })
+            .collect()
+    };
+    let dir = svc_app();
+    let app = dir.path().join("svc");
+    ComponentSlot::find(&app.join("wasmctl.toml"), "web")
+        .unwrap()
+        .add(&js, &values("/web/..."))
+        .unwrap();
+    let loaded = manifest::load(&app.join("wasmctl.toml")).unwrap();
+    assert!(loaded.variables.contains_key("greeting"));
+    assert_eq!(
+        loaded.components["web"].source,
+        Path::new("web/dist/web.wasm")
+    );
+    // A second component reading `greeting` keeps the app's declaration, as the user
+    // may have edited it.
+    edit_default(&app.join("wasmctl.toml"));
+    ComponentSlot::find(&app.join("wasmctl.toml"), "web2")
+        .unwrap()
+        .add(&js, &values("/web2/..."))
+        .unwrap();
+    let text = read(&app.join("wasmctl.toml"));
+    assert_eq!(text.matches("greeting = {").count(), 1, "{text}");
+    assert!(text.contains("\"Howdy\""), "{text}");
+}
+
+fn edit_default(manifest: &Path) {
+    let text = read(manifest).replace("default = \"Hello\"", "default = \"Howdy\"");
+    std::fs::write(manifest, text).unwrap();
+}
+
+#[test]
 fn without_a_root_cargo_toml_the_crate_stays_a_workspace_of_its_own() {
     let dir = svc_app();
     let app = dir.path().join("svc");
