@@ -139,11 +139,12 @@ fn pick_template(catalog: &Catalog, ui: &Ui) -> Result<String> {
         .into());
     }
     let chosen = dialoguer::Select::new()
-        .with_prompt("Template")
+        .with_prompt("Template (Esc or q to cancel)")
         .items(&lines)
         .default(0)
-        .interact()
-        .context("asking for the template")?;
+        .interact_opt()
+        .context("asking for the template")?
+        .context("no template chosen; nothing was created")?;
     Ok(templates[chosen].name.clone())
 }
 

@@ -92,3 +92,96 @@ impl Tail {
             .join("\n")
     }
 }
+
+/// How long a probe of a tool (`TOOL --version`) may run: a shim that prompts, or a
+/// wrapper that hangs, must not hang `build` or `doctor` with it.
+pub const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The most a probe's standard output is read: a version line is short, and a tool that
+/// prints without end must not fill the memory.
+const PROBE_OUTPUT: u64 = 4096;
+
+/// What a probe printed and how it ended.
+#[derive(Debug)]
+pub struct Probe {
+    /// How it exited.
+    pub status: ExitStatus,
+    /// Its standard output: at most 4 KiB, lossily decoded.
+    pub stdout: String,
+}
+
+/// Why a probe gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The program could not be started (`NotFound`: not on PATH).
+    #[error("could not be run: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// It ran past its time limit ([`PROBE_LIMIT`]) and was killed.
+    #[error("did not finish within {0:?}")]
+    TimedOut(std::time::Duration),
+}
+
+/// Runs a short-lived `command` (stdin closed, stderr discarded), reading at most 4 KiB of
+/// its output and killing it after [`PROBE_LIMIT`].
+pub fn probe(command: &mut Command) -> Result<Probe, ProbeError> {
+    probe_within(command, PROBE_LIMIT)
+}
+
+fn probe_within(command: &mut Command, limit: std::time::Duration) -> Result<Probe, ProbeError> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(ProbeError::Spawn)?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    // Reading stops at the bound and closes the pipe, so a child that writes on gets
+    // EPIPE and ends instead of blocking.
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.take(PROBE_OUTPUT).read_to_end(&mut bytes);
+        bytes
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < limit => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ProbeError::TimedOut(limit));
+            }
+        }
+    };
+    let bytes = reader.join().unwrap_or_default();
+    Ok(Probe {
+        status,
+        stdout: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_reads_a_bounded_answer_and_never_waits_forever() {
+        let answer = probe(Command::new("sh").args(["-c", "echo v20.1.0"])).unwrap();
+        assert!(answer.status.success());
+        assert_eq!(answer.stdout, "v20.1.0\n");
+        // Output without end: 4 KiB are kept, the pipe is closed, the writer ends.
+        let endless = probe(Command::new("yes").arg("1234567890")).unwrap();
+        assert_eq!(endless.stdout.len(), 4096);
+        // A program that never answers is killed at the limit.
+        let started = std::time::Instant::now();
+        let hung = probe_within(
+            Command::new("sleep").arg("30"),
+            std::time::Duration::from_millis(200),
+        );
+        assert!(matches!(hung, Err(ProbeError::TimedOut(_))), "{hung:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

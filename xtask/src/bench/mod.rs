@@ -13,10 +13,11 @@ use crate::{cargo, root};
 
 mod deploy;
 mod kv;
+mod languages;
 mod up;
 mod watch;
 
-const BENCHES: [&str; 7] = [
+const BENCHES: [&str; 8] = [
     "build",
     "validate",
     "instantiate",
@@ -24,6 +25,7 @@ const BENCHES: [&str; 7] = [
     "watch",
     "deploy",
     "kv",
+    "languages",
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
@@ -45,6 +47,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "watch" => watch::run(&bench.wasmctl, &bench.app)?,
             "deploy" => deploy::run(&bench.wasmctl, &bench.app)?,
             "kv" => kv::run(&bench.wasmctl)?,
+            "languages" => languages::run(&bench.wasmctl)?,
             _ => unreachable!("checked above"),
         }
     }

@@ -164,7 +164,7 @@ pub(super) fn load(start: impl Fn(u16) -> Command, path: &str) -> Result<Load> {
 }
 
 /// Time from spawning the server to its first 200.
-fn start_to_first_200(start: impl Fn(u16) -> Command) -> Result<Duration> {
+pub(super) fn start_to_first_200(start: impl Fn(u16) -> Command) -> Result<Duration> {
     let port = free_port()?;
     let started = Instant::now();
     let mut server = Server::start_on_port(start(port), port, "/")?;

@@ -17,8 +17,11 @@ const REQUIREMENTS: &str = "requirements.txt";
 /// A copy of the requirements list last installed into the environment: the
 /// environment is filled again when the list differs from it.
 const INSTALLED_REQUIREMENTS: &str = ".venv/wasmctl-installed-requirements.txt";
-/// npm rewrites this file on every install: its age is the age of `node_modules/`.
-const NPM_MARKER: &str = "node_modules/.package-lock.json";
+/// Written (through a staged rename, never through a link) after each `npm install`
+/// wasmctl ran: its age is the age of `node_modules/`. wasmctl's own, since npm leaves its
+/// `.package-lock.json` alone when nothing changed, and makes no `node_modules/` at all for
+/// a package.json without dependencies.
+const NPM_STAMP: &str = "node_modules/.wasmctl-installed";
 
 /// One build's package install.
 pub(super) struct Install<'a> {
@@ -65,8 +68,8 @@ impl Install<'_> {
         on_event: &mut dyn FnMut(BuildEvent<'_>),
     ) -> Result<(), BuildError> {
         let package_json = self.package_list("package.json")?;
-        let marker = self.workdir.join(NPM_MARKER);
-        let installed_at = modified(&marker);
+        let stamp = self.workdir.join(NPM_STAMP);
+        let installed_at = modified(&stamp);
         let lists = [package_json, self.workdir.join("package-lock.json")];
         let stale = match installed_at {
             None => true,
@@ -86,12 +89,8 @@ impl Install<'_> {
             output_shown,
             on_event,
         )?;
-        // npm leaves the marker alone when nothing changed; touching it keeps the next
-        // build from running npm again for the same lists.
-        if let Ok(file) = std::fs::File::options().write(true).open(&marker) {
-            let _ = file.set_modified(SystemTime::now());
-        }
-        Ok(())
+        // Only once npm succeeded: a failed install is tried again next build.
+        super::write(&stamp, b"")
     }
 
     fn pip(
@@ -102,7 +101,8 @@ impl Install<'_> {
         let requirements_path = self.package_list(REQUIREMENTS)?;
         let requirements = crate::limits::read_file(&requirements_path, crate::limits::TEXT_FILE)
             .map_err(BuildError::Read)?;
-        let venv_python = self.workdir.join(VENV).join("bin/python");
+        let venv = self.workdir.join(VENV);
+        let venv_python = venv.join("bin/python");
         if !venv_python.exists() {
             let python = self
                 .found
@@ -113,10 +113,20 @@ impl Install<'_> {
                 component: self.component.to_string(),
                 problem,
             })?;
-            let command = format!("python3 -m venv {VENV}");
+            // A virtual environment whose Python is gone (upgraded or uninstalled since)
+            // is made again from scratch; `--clear` only on a real directory that is a
+            // virtual environment, so a link or a stranger's directory is never emptied.
+            let broken = std::fs::symlink_metadata(&venv).is_ok_and(|m| m.is_dir())
+                && std::fs::symlink_metadata(venv.join("pyvenv.cfg")).is_ok_and(|m| m.is_file());
+            let args: &[&str] = if broken {
+                &["-m", "venv", "--clear", VENV]
+            } else {
+                &["-m", "venv", VENV]
+            };
+            let command = format!("python3 {}", args.join(" "));
             on_event(BuildEvent::Step(Step::Installing(&command)));
             run_streamed(
-                Command::new("python3").args(["-m", "venv", VENV]),
+                Command::new("python3").args(args),
                 &command,
                 self.workdir,
                 output_shown,

@@ -238,7 +238,7 @@ pub enum BuildError {
         problem: toolchain::ToolProblem,
     },
     /// `dependencies` names a package list that is not in the build's `workdir`.
-    #[error("`dependencies = \"{}\"` needs `{}`, which does not exist", dependencies.name(), path.display())]
+    #[error("`dependencies = \"{}\"` needs the file `{}`, which is missing or not a regular file", dependencies.name(), path.display())]
     NoPackageList {
         /// The kind of install.
         dependencies: Dependencies,
@@ -308,6 +308,15 @@ pub fn build_component(
     let produced = match &component.build {
         Some(build) => {
             let workdir = app.resolve(&build.workdir);
+            let mut found = Vec::new();
+            for requirement in toolchain::requirements(build) {
+                found.push(toolchain::check(&requirement).map_err(|problem| {
+                    BuildError::Toolchain {
+                        component: component.id.clone(),
+                        problem,
+                    }
+                })?);
+            }
             match &build.kind {
                 BuildKind::Cargo {
                     package,
@@ -327,15 +336,6 @@ pub fn build_component(
                     Produced::CargoArtifact(artifact)
                 }
                 BuildKind::Command(command) => {
-                    let mut found = Vec::new();
-                    for requirement in toolchain::requirements(build) {
-                        found.push(toolchain::check(&requirement).map_err(|problem| {
-                            BuildError::Toolchain {
-                                component: component.id.clone(),
-                                problem,
-                            }
-                        })?);
-                    }
                     let mut shell = Command::new("sh");
                     shell.arg("-c").arg(command);
                     if let Some(kind) = build.dependencies {

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use crate::hint::Hint;
 use crate::manifest::{BuildSpec, Dependencies, Requirement, Tool, Version};
+use crate::process::{ProbeError, probe};
 
 /// `cargo --version`, or why it could not be run.
 pub fn cargo_version() -> Result<String, String> {
@@ -19,14 +20,13 @@ pub fn rustup_version() -> Result<String, String> {
 }
 
 fn version_of(program: &str) -> Result<String, String> {
-    let output = Command::new(program)
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("`{program}` could not be run: {e}"))?;
+    let output = probe(Command::new(program).arg("--version"))
+        .map_err(|e| format!("`{program} --version` {e}"))?;
     if !output.status.success() {
         return Err(format!("`{program} --version` failed ({})", output.status));
     }
-    Ok(String::from_utf8_lossy(&output.stdout)
+    Ok(output
+        .stdout
         .lines()
         .next()
         .unwrap_or_default()
@@ -145,9 +145,9 @@ impl ToolProblem {
 /// Finds `requirement`'s tool on PATH and checks its version (one `TOOL --version` run).
 pub fn check(requirement: &Requirement) -> Result<FoundTool, ToolProblem> {
     let tool = requirement.tool;
-    let output = match Command::new(tool.name()).arg("--version").output() {
+    let output = match probe(Command::new(tool.name()).arg("--version")) {
         Ok(output) => output,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        Err(ProbeError::Spawn(error)) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(ToolProblem::Missing {
                 tool,
                 requirement: requirement.clone(),
@@ -156,7 +156,7 @@ pub fn check(requirement: &Requirement) -> Result<FoundTool, ToolProblem> {
         Err(error) => {
             return Err(ToolProblem::Broken {
                 tool,
-                problem: format!("could not be run: {error}"),
+                problem: error.to_string(),
             });
         }
     };
@@ -167,9 +167,8 @@ pub fn check(requirement: &Requirement) -> Result<FoundTool, ToolProblem> {
         });
     }
     // Python 2 printed its version on stderr; every tool here prints it on stdout.
-    let printed = String::from_utf8_lossy(&output.stdout);
     let version =
-        Version::find_in(printed.lines().next().unwrap_or_default()).ok_or_else(|| {
+        Version::find_in(output.stdout.lines().next().unwrap_or_default()).ok_or_else(|| {
             ToolProblem::Broken {
                 tool,
                 problem: "printed no version".to_string(),
@@ -210,12 +209,8 @@ pub fn requirements(build: &BuildSpec) -> Vec<Requirement> {
 /// Whether `python3` can make a virtual environment (Debian's python3 without the
 /// python3-venv package cannot).
 pub fn check_venv(python: &FoundTool) -> Result<(), ToolProblem> {
-    let usable = Command::new(python.tool.name())
-        .args(["-c", "import ensurepip, venv"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
+    let usable = probe(Command::new(python.tool.name()).args(["-c", "import ensurepip, venv"]))
+        .is_ok_and(|output| output.status.success());
     if usable {
         Ok(())
     } else {

@@ -144,7 +144,11 @@ fn the_template_s_variables_join_the_app_s_unless_declared_there() {
         js.parameters
             .iter()
             .map(|p| {
-                let value = if p.name == "http_route" { route } else { &p.default };
+                let value = if p.name == "http_route" {
+                    route
+                } else {
+                    &p.default
+                };
                 (p.name.clone(), value.to_string())
             })
             .collect()
