@@ -203,7 +203,8 @@ fn install_list_and_uninstall() {
         .expect("an unknown template")
         .hint();
     assert!(
-        hint.text().contains("available templates: http-js, http-python, http-rust,"),
+        hint.text()
+            .contains("available templates: http-js, http-python, http-rust,"),
         "{unknown}: {hint}"
     );
 }
