@@ -17,7 +17,7 @@ use crate::support::{edit_file, get, wasmctl, wasmctl_process};
 /// How long `up --build` may take before it serves: a package install, a componentize
 /// (seconds to tens of seconds), and a first compile of a 10–40 MB component, on a loaded
 /// 2-core CI machine.
-const BUILD_AND_START_LIMIT: Duration = Duration::from_secs(600);
+pub(crate) const BUILD_AND_START_LIMIT: Duration = Duration::from_secs(600);
 
 /// `wasmctl new TEMPLATE a -y` in a new directory; returns it and the app's path.
 fn new_app(template: &str) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use predicates::prelude::*;
 
 use crate::support::{
-    COMPONENT_HEADER, Terminal, get, guest_target_dir, json_stdout, serve_with, wasmctl,
+    COMPONENT_HEADER, Terminal, get, guest_target_dir, json_stdout, wasmctl, wasmctl_process,
 };
 
 #[test]
@@ -130,8 +130,9 @@ fn unknown_template_lists_the_available_ones() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("unknown template `http-go`\n")
-                .and(predicate::str::contains("available templates: http-rust")),
+            predicate::str::contains("unknown template `http-go`\n").and(predicate::str::contains(
+                "available templates: http-js, http-python, http-rust, http-rust-kv, http-ts",
+            )),
         );
 }
 
@@ -287,11 +288,14 @@ fn every_template_routes_below_a_non_default_route() {
             "{template}: {readme}"
         );
         let target_dir = guest_target_dir();
-        let server = serve_with(
-            &app,
-            &["--build"],
-            &[("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],
-        );
+        // `--build` installs packages and compiles a big component for the JavaScript,
+        // TypeScript and Python templates: the build-and-start limit of those tests.
+        let mut up = wasmctl_process(&app);
+        up.args(["up", "--build", "--workers", "2"])
+            .env("CARGO_TARGET_DIR", &target_dir);
+        let server =
+            wasmctl_test_support::Server::start_within(up, crate::languages::BUILD_AND_START_LIMIT)
+                .unwrap_or_else(|error| panic!("{template}: {error:#}"));
         assert_eq!(
             get(&server.url("/api/")),
             (200, "Hello from routed!\n".into()),
