@@ -8,7 +8,23 @@ use crate::support::{json_stdout, wasmctl};
 fn list_json_describes_embedded_templates() {
     let dir = tempfile::tempdir().unwrap();
     let list = json_stdout(wasmctl(dir.path()).args(["templates", "list", "--json"]));
-    let http_rust = &list[0];
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "http-js",
+            "http-python",
+            "http-rust",
+            "http-rust-kv",
+            "http-ts"
+        ]
+    );
+    let http_rust = &list[2];
     assert_eq!(http_rust["name"], "http-rust");
     assert_eq!(http_rust["origin"], "embedded");
     assert_eq!(http_rust["parameters"][1]["name"], "http_route");
