@@ -307,12 +307,17 @@ fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
             app.join(format!("{guest}.wasm")),
         )?;
     }
+    // Only the loop meets a deadline (the `spinner`'s 1 s). The memory bomb, recursion and
+    // panic must fail by their own fault with a 500, so their deadline is far off: on 2
+    // busy cores a 64 MiB bomb has taken over 1 s to reach its cap.
     std::fs::write(
         app.join("wasmctl.toml"),
         "manifest_version = 1\n[application]\nname = \"soak\"\n\
          [[trigger.http]]\nroute = \"/...\"\ncomponent = \"hostile\"\n\
          [[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
-         [component.hostile]\nsource = \"hostile.wasm\"\nlimits = { memory = \"64MiB\", timeout = \"1s\" }\n\
+         [component.hostile]\nsource = \"hostile.wasm\"\nlimits = { memory = \"64MiB\", timeout = \"10s\" }\n\
+         [[trigger.http]]\nroute = \"/loop\"\ncomponent = \"spinner\"\n\
+         [component.spinner]\nsource = \"hostile.wasm\"\nlimits = { timeout = \"1s\" }\n\
          [[trigger.http]]\nroute = \"/kv/...\"\ncomponent = \"counter\"\n\
          [component.probe]\nsource = \"probe.wasm\"\n\
          files = [{ source = \"assets\", destination = \"/assets\" }]\n\
