@@ -25,6 +25,7 @@ fn instantiate(c: &mut Criterion) {
         access_log: None,
         limits: ServerLimits::default(),
         stores: Default::default(),
+        engine: None,
     })
     .expect("the engine is configured");
     host.load(AppConfig {

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sha2::{Digest as _, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -34,19 +33,21 @@ const TABLES_PER_INSTANCE: u32 = 8;
 /// mapping"), so `max_instances` is refused above it before.
 pub const MAX_INSTANCES: u32 = 4096;
 
-/// The sha256 of a component file.
+/// The BLAKE3 hash of a component file: cryptographic, as the compiled code cached under
+/// it runs unchecked, and several times faster than sha256 (an 18 MiB component hashes in
+/// about 5 ms instead of 30).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Digest([u8; 32]);
+pub(crate) struct Digest(blake3::Hash);
 
 impl Digest {
     pub(crate) fn of(bytes: &[u8]) -> Digest {
-        Digest(Sha256::digest(bytes).into())
+        Digest(blake3::hash(bytes))
     }
 }
 
 impl std::fmt::Display for Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        f.write_str(&self.0.to_hex())
     }
 }
 
@@ -126,7 +127,7 @@ fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {
     Component::new(engine, bytes).map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 
-/// `<sha256 of the component>-<engine compatibility hash>.cwasm`
+/// `<BLAKE3 of the component>-<engine compatibility hash>.cwasm`
 fn cache_key(engine: &Engine, digest: Digest) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);

@@ -241,10 +241,12 @@ fn read_component_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>> {
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
     let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
         return Err(not_a_file());
     }
-    let mut bytes = Vec::new();
+    // Sized once: growing by doubling would copy a big component several times over.
+    let mut bytes = Vec::with_capacity(metadata.len().min(max) as usize);
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         anyhow::bail!("it is larger than {max} bytes, the most the server loads");
@@ -270,6 +272,48 @@ pub struct HostConfig {
     /// The key-value stores components may be granted, by label; opened by the caller,
     /// they live as long as the host, so their data outlives every [`Host::load`].
     pub stores: keyvalue::Stores,
+    /// The engine, when [`PendingEngine::start`] began setting it up early; `None` sets
+    /// it up in [`Host::new`].
+    pub engine: Option<PendingEngine>,
+}
+
+/// The engine and linker being set up on a thread of their own. Reserving the instance
+/// pool is a large part of a warm start (a guard page to protect for each of
+/// `max_instances` stacks, and the memory and table slots), and it needs nothing from
+/// the app: it can overlap reading the manifest and checking the components.
+pub struct PendingEngine {
+    max_instances: u32,
+    setup: std::thread::JoinHandle<Result<(Engine, Linker<RequestState>)>>,
+}
+
+impl PendingEngine {
+    /// Starts setting up the engine for a host whose [`ServerLimits::max_instances`] is
+    /// `max_instances`.
+    pub fn start(max_instances: u32) -> PendingEngine {
+        let setup = std::thread::spawn(move || {
+            // Start-up and reload checks instantiate too, while requests hold every slot.
+            let engine = new_engine(max_instances + CHECK_INSTANCES)?;
+            let linker = handler::linker(&engine)?;
+            Ok((engine, linker))
+        });
+        PendingEngine {
+            max_instances,
+            setup,
+        }
+    }
+
+    /// Waits for the set-up, which must have been for `max_instances`.
+    fn finish(self, max_instances: u32) -> Result<(Engine, Linker<RequestState>)> {
+        anyhow::ensure!(
+            self.max_instances == max_instances,
+            "the engine was set up for {} instances and the host needs {max_instances}",
+            self.max_instances
+        );
+        match self.setup.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
 }
 
 /// What is served: components and the routes to them. [`Host::load`] swaps a new one in
@@ -331,16 +375,19 @@ pub(crate) struct LoadedApp {
 pub(crate) struct LoadedComponent {
     pub shared: Arc<ComponentShared>,
     pub pre: ProxyPre<RequestState>,
-    /// sha256 of the component file: unchanged bytes are not compiled again on reload.
+    /// The hash of the component file: unchanged bytes are not compiled again on reload.
     pub digest: Digest,
 }
 
 impl Host {
-    /// Sets up the engine and linker; nothing is served until [`Host::load`].
+    /// Sets up the engine and linker (or waits for [`HostConfig::engine`]); nothing is
+    /// served until [`Host::load`].
     pub fn new(config: HostConfig) -> Result<Host> {
-        // Start-up and reload checks instantiate too, while requests hold every slot.
-        let engine = new_engine(config.limits.max_instances + CHECK_INSTANCES)?;
-        let linker = handler::linker(&engine)?;
+        let max_instances = config.limits.max_instances;
+        let (engine, linker) = config
+            .engine
+            .unwrap_or_else(|| PendingEngine::start(max_instances))
+            .finish(max_instances)?;
         Ok(Host {
             engine,
             linker,

@@ -34,6 +34,45 @@ fn template_app_builds_into_a_validated_component() {
 }
 
 #[test]
+fn a_component_validated_before_is_taken_from_its_record() {
+    let app = template_app();
+    let cache = tempfile::tempdir().unwrap();
+    let build = || {
+        let mut command = wasmctl(app);
+        command
+            .env("WASMCTL_CACHE_DIR", cache.path())
+            .args(["build", "--json"]);
+        json_stdout(&mut command)
+    };
+    assert_eq!(build()["components"][0]["world"], "wasmctl:host/http-app");
+    let records: Vec<_> = std::fs::read_dir(cache.path().join("validated"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    let name = record.file_name().unwrap().to_str().unwrap();
+    assert!(name.ends_with(".json"), "{name}");
+
+    // The same bytes are not validated again: the record is the answer.
+    std::fs::write(
+        record,
+        r#"{"world":"recorded:world","imports":[],"exports":[]}"#,
+    )
+    .unwrap();
+    assert_eq!(build()["components"][0]["world"], "recorded:world");
+
+    // A record that is not one is ignored, and written again.
+    std::fs::write(record, "not json").unwrap();
+    assert_eq!(build()["components"][0]["world"], "wasmctl:host/http-app");
+    assert!(
+        std::fs::read_to_string(record)
+            .unwrap()
+            .contains("wasmctl:host/http-app")
+    );
+}
+
+#[test]
 fn human_report_has_one_line_per_component() {
     let output = wasmctl(template_app())
         .arg("build")

@@ -81,7 +81,7 @@ impl Served {
                 anyhow::Error::new(error)
             }
         })?;
-        wasmctl::component::validate(file, &bytes)?;
+        wasmctl::validated::validate(file, &bytes)?;
         let id = component_id(file);
         let path = std::path::absolute(file)?;
         let component = Component {

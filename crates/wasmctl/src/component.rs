@@ -343,6 +343,23 @@ fn bare_function_imports(resolve: &Resolve, world: WorldId) -> Vec<String> {
         .collect()
 }
 
+/// Every file of the embedded `wit/` directory with its contents, in a stable order: what
+/// validation checks against, beside the code.
+pub(crate) fn world_files() -> Vec<(&'static Path, &'static [u8])> {
+    fn walk(dir: &'static Dir<'static>, files: &mut Vec<(&'static Path, &'static [u8])>) {
+        for entry in dir.entries() {
+            match entry {
+                include_dir::DirEntry::Dir(dir) => walk(dir, files),
+                include_dir::DirEntry::File(file) => files.push((file.path(), file.contents())),
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&WIT, &mut files);
+    files.sort_by_key(|(path, _)| *path);
+    files
+}
+
 /// The interfaces the host world imports, parsed once from the embedded WIT.
 struct HostWorld {
     /// `wasi:http/types` → (version, functions) of each version the host serves (both

@@ -21,6 +21,7 @@ pub mod kube;
 pub mod process;
 pub mod registry;
 pub mod templates;
+pub mod validated;
 pub mod variables;
 pub mod watch;
 

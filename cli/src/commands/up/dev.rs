@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use wasmctl::build::BuildProgress;
 use wasmctl::manifest::Route;
 use wasmctl::watch::Changes;
+use wasmctl_host::PendingEngine;
 use wasmctl_serve::dev::{DevLoop, DevReport, Kept, Timing};
 
 use super::output::shutdown_signal;
@@ -15,11 +16,13 @@ use crate::ui::{BuildSpinners, Ui, format_duration};
 
 pub(super) fn run(serve: &ServeArgs, clear: bool, ui: &Ui) -> Result<()> {
     let started = Instant::now();
+    // Set up while the app is read and built: it needs nothing from it.
+    let engine = PendingEngine::start(serve.max_instances);
     let app = serve.manifest.load()?;
     // Read once: the stores stay open for the loop's whole life, through every swap.
     let runtime = serve.runtime_config()?;
     let mut dev = DevLoop::new(app, serve.settings(), ui.build_options(serve.profile()))?;
-    let host = serve.new_host(&dev.served(), true, runtime.as_ref(), ui)?;
+    let host = serve.new_host(&dev.served(), true, runtime.as_ref(), engine, ui)?;
     let app_dir = dev.app().dir.clone();
     let mut report = Lines {
         ui,

@@ -18,7 +18,8 @@ use wasmctl::manifest::{self, App, Route};
 use wasmctl::runtime_config::RuntimeConfig;
 use wasmctl::variables::Given;
 use wasmctl_host::{
-    AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, ServerLimits,
+    AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, PendingEngine,
+    ServerLimits,
 };
 use wasmctl_serve::state::StateDir;
 use wasmctl_serve::{ServeSettings, Served};
@@ -250,6 +251,8 @@ impl UpArgs {
         if self.watch {
             return dev::run(&self.serve, self.clear, ui);
         }
+        // Set up while the app is read and checked: it needs nothing from it.
+        let engine = PendingEngine::start(self.serve.max_instances);
         let profile = self.serve.profile();
         // Read before building: a mistake in it is found at once, not after a long build.
         let runtime = self.serve.runtime_config()?;
@@ -278,7 +281,9 @@ impl UpArgs {
         };
 
         let started = Instant::now();
-        let host = self.serve.new_host(&served, false, runtime.as_ref(), ui)?;
+        let host = self
+            .serve
+            .new_host(&served, false, runtime.as_ref(), engine, ui)?;
         let progress = ui.progress("up");
         progress.step("compiling components");
         let loaded = host.load(served.host_config(&self.serve.settings()));
@@ -365,6 +370,7 @@ impl ServeArgs {
         served: &Served,
         watching: bool,
         runtime: Option<&RuntimeConfig>,
+        engine: PendingEngine,
         ui: &Ui,
     ) -> Result<Host> {
         let dir = &served.dir;
@@ -407,6 +413,7 @@ impl ServeArgs {
                 ..ServerLimits::default()
             },
             stores,
+            engine: Some(engine),
         })
     }
 

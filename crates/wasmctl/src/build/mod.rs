@@ -395,7 +395,7 @@ pub fn build_component(
         }
     };
     on_event(BuildEvent::Step(Step::Validating));
-    let valid = component::validate(&path, &bytes)?;
+    let valid = crate::validated::validate(&path, &bytes)?;
     Ok(BuiltComponent {
         id: component.id.clone(),
         size: bytes.len() as u64,
@@ -536,7 +536,7 @@ pub fn check_source(
                 other => other,
             }
         })?;
-    Ok(component::validate(&source, &bytes)?)
+    Ok(crate::validated::validate(&source, &bytes)?)
 }
 
 enum Produced {
