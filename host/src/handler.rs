@@ -313,7 +313,14 @@ async fn respond<'a>(
     });
     let request = Request::from_parts(parts, body);
 
-    let result = run_guest(component, request, &host.instance_slots, body_fault.clone()).await;
+    let result = run_guest(
+        app,
+        component,
+        request,
+        &host.instance_slots,
+        body_fault.clone(),
+    )
+    .await;
     let failed = match &result {
         Ok(response) => response.status().is_server_error(),
         Err(_) => true,
@@ -423,7 +430,8 @@ impl Failure {
     }
 }
 
-/// A fresh store for one request: the component's grants, its memory cap, and a deadline.
+/// A fresh store for one request: the component's grants, its memory cap, and a deadline
+/// (`RequestState::deadline`, which each request an instance serves sets anew).
 fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>> {
     let state = RequestState::new(&component.shared)?;
     let mut store = Store::new(component.pre.engine(), state);
@@ -434,10 +442,9 @@ fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>>
     // (A plain wake-and-return-Pending yield keeps the task always ready, and tokio then
     // polls sockets only every 61 task polls: 610 ms of a busy guest between looks at
     // new connections and requests.)
-    let deadline = Instant::now() + component.shared.config.timeout;
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
+    store.epoch_deadline_callback(|store| {
+        if Instant::now() >= store.data().deadline {
             Err(wasmtime::Error::new(TimedOut))
         } else {
             Ok(UpdateDeadline::YieldCustom(
@@ -456,9 +463,11 @@ pub(crate) async fn instantiate(component: &LoadedComponent) -> anyhow::Result<(
     Ok(())
 }
 
-/// Runs the guest on `request`; a failure after the response head was sent is logged,
-/// unless the client broke the request body (`body_fault`) and so caused it.
+/// Runs the guest on `request`, in an idle instance of the component when it reuses them
+/// and one is idle, else in a fresh one; a failure after the response head was sent is
+/// logged, unless the client broke the request body (`body_fault`) and so caused it.
 async fn run_guest<B>(
+    app: &LoadedApp,
     component: &LoadedComponent,
     request: Request<B>,
     instance_slots: &Arc<Semaphore>,
@@ -469,13 +478,16 @@ where
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
     let config = &component.shared.config;
-    // A flood of slow requests must not exhaust the instance pool and fail everyone
-    // else: wait (bounded) for a slot, held until the instance is gone.
-    let slot = tokio::time::timeout(config.timeout, instance_slots.clone().acquire_owned())
-        .await
-        .map_err(|_| Failure::Busy(config.timeout))?
-        .expect("the instance semaphore is never closed");
-    let mut store = new_store(component).map_err(|e| Failure::Host(format!("{e:#}")))?;
+    let (mut store, proxy, served, slot) = match component.idle.take() {
+        Some(idle) => (idle.store, Some(idle.proxy), idle.served, idle.slot),
+        None => {
+            let slot = instance_slot(app, instance_slots, config.timeout).await?;
+            let store = new_store(component).map_err(|e| Failure::Host(format!("{e:#}")))?;
+            (store, None, 0, slot)
+        }
+    };
+    store.data_mut().deadline = Instant::now() + config.timeout;
+    store.set_epoch_deadline(1);
 
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming = store
@@ -492,21 +504,33 @@ where
     // The guest keeps running after it sent the response head (it streams the body), so
     // it gets a task of its own; on this single-threaded runtime that is no thread hop.
     let pre = component.pre.clone();
+    let idle = component.idle.clone();
+    let reuse = config.instance_reuse;
     let timeout = config.timeout;
     let guest = tokio::spawn(async move {
-        let _slot = slot;
         let run = async {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            let proxy = match proxy {
+                Some(proxy) => proxy,
+                None => pre.instantiate_async(&mut store).await?,
+            };
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, incoming, outparam)
-                .await
+                .await?;
+            Ok::<_, wasmtime::Error>(proxy)
         };
         // The epoch callback stops busy guests; this stops guests waiting on I/O.
-        match tokio::time::timeout(timeout, run).await {
-            Ok(result) => result,
-            Err(_) => Err(wasmtime::Error::new(TimedOut)),
+        let proxy = match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result?,
+            Err(_) => return Err(wasmtime::Error::new(TimedOut)),
+        };
+        // Only an instance that finished its request cleanly serves another: one that
+        // trapped, timed out or hit its memory cap was dropped above, with its slot.
+        let served = served + 1;
+        if served < reuse {
+            idle.give_back(store, proxy, served, slot);
         }
+        Ok(())
     });
 
     match receiver.await {
@@ -535,6 +559,30 @@ where
             Err(join) => Err(Failure::Host(format!("the guest task failed: {join}"))),
         },
     }
+}
+
+/// A slot for one more instance: at once if one is free; else after dropping an idle
+/// instance of the app (which holds one); else the first to come free within `timeout`.
+async fn instance_slot(
+    app: &LoadedApp,
+    instance_slots: &Arc<Semaphore>,
+    timeout: std::time::Duration,
+) -> Result<tokio::sync::OwnedSemaphorePermit, Failure> {
+    if let Ok(slot) = instance_slots.clone().try_acquire_owned() {
+        return Ok(slot);
+    }
+    if app.components.iter().any(|other| other.idle.drop_one())
+        && let Ok(slot) = instance_slots.clone().try_acquire_owned()
+    {
+        return Ok(slot);
+    }
+    // A flood of slow requests must not exhaust the instance pool and fail everyone
+    // else: wait (bounded) for a slot, held until the instance is gone.
+    let slot = tokio::time::timeout(timeout, instance_slots.clone().acquire_owned())
+        .await
+        .map_err(|_| Failure::Busy(timeout))?
+        .expect("the instance semaphore is never closed");
+    Ok(slot)
 }
 
 /// A short plain-text response made by the host itself.

@@ -26,6 +26,7 @@ mod handler;
 pub mod keyvalue;
 mod outbound;
 mod request_path;
+mod reuse;
 mod router;
 mod server;
 mod state;
@@ -177,6 +178,9 @@ pub struct ComponentConfig {
     pub timeout: Duration,
     /// Linear memory cap per instance, in bytes.
     pub memory: u64,
+    /// Requests one instance serves, one after another (1: a fresh instance for each).
+    /// An instance that trapped, ran out of time or hit its memory cap is never reused.
+    pub instance_reuse: u32,
     /// What the guest reads through `wasi:config/store` (either version); empty denies all.
     pub config: ConfigValues,
     /// Labels of the key-value stores the guest may open, each one of
@@ -377,6 +381,9 @@ pub(crate) struct LoadedComponent {
     pub pre: ProxyPre<RequestState>,
     /// The hash of the component file: unchanged bytes are not compiled again on reload.
     pub digest: Digest,
+    /// Instances between requests (only with `instance_reuse > 1`). Not carried over to
+    /// a reloaded app: its instances were made with the old grants and limits.
+    pub idle: Arc<reuse::IdleInstances>,
 }
 
 impl Host {
@@ -401,6 +408,15 @@ impl Host {
                 config.limits.max_instances as usize,
             )),
         })
+    }
+
+    /// Drops the current app's instances idle since before `now - IDLE_TIMEOUT`.
+    fn sweep_idle_instances(&self, now: Instant) {
+        if let Some(app) = self.app.load().as_deref() {
+            for component in &app.components {
+                component.idle.sweep(now);
+            }
+        }
     }
 
     /// Compiles (or takes from the cache, or keeps when unchanged) every component in
@@ -526,6 +542,7 @@ impl Host {
                 shared,
                 pre,
                 digest,
+                idle: Default::default(),
             },
             LoadReport {
                 id: component.id.clone(),

@@ -31,6 +31,9 @@ pub struct BoundServer {
     local_addr: SocketAddr,
 }
 
+/// How often instances idle past [`crate::reuse::IDLE_TIMEOUT`] are looked for.
+const IDLE_SWEEP: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) fn bind(host: Host, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
     let workers = workers.max(1);
     raise_open_file_limit(host.limits.max_connections);
@@ -91,16 +94,22 @@ impl BoundServer {
     /// Serves until `shutdown` resolves, then drains in-flight requests (bounded by the
     /// grace period) and returns.
     pub fn serve(self, shutdown: impl Future<Output = ()>) -> Result<()> {
-        let engine = self.host.engine.clone();
+        let host = self.host.clone();
         let (stop_ticker, ticker_stopped) = std::sync::mpsc::channel::<()>();
-        // Epochs drive time limits and the yielding of busy guests.
+        // Epochs drive time limits and the yielding of busy guests; now and then the same
+        // thread drops instances idle for too long.
         let ticker = std::thread::Builder::new()
             .name("wasmctl-epoch".into())
             .spawn(move || {
+                let mut last_sweep = std::time::Instant::now();
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     ticker_stopped.recv_timeout(EPOCH_TICK)
                 {
-                    engine.increment_epoch();
+                    host.engine.increment_epoch();
+                    if last_sweep.elapsed() >= IDLE_SWEEP {
+                        last_sweep = std::time::Instant::now();
+                        host.sweep_idle_instances(last_sweep);
+                    }
                 }
             })?;
 

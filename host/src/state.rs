@@ -42,6 +42,9 @@ pub(crate) struct RequestState {
     pub limits: MemoryCap,
     /// What `wasi:config/store` answers.
     config: ConfigValues,
+    /// When the request being served must be done (the epoch callback stops it then); set
+    /// anew for each request an instance serves.
+    pub deadline: std::time::Instant,
 }
 
 /// The per-instance memory cap. A growth past it traps at once (a memory bomb does not
@@ -164,6 +167,7 @@ impl RequestState {
             key_value: KeyValueCtx::new(component.key_value.clone()),
             limits: MemoryCap::new(config.memory),
             config: config.config.clone(),
+            deadline: std::time::Instant::now() + config.timeout,
         })
     }
 

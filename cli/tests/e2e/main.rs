@@ -15,6 +15,7 @@ mod languages;
 mod limits;
 mod new;
 mod readme;
+mod reuse;
 mod support;
 mod templates;
 mod up;

@@ -29,6 +29,9 @@ pub struct ServeSettings {
     pub env: Vec<(String, String)>,
     /// `--request-timeout`: the time limit of every component, over the manifest's.
     pub request_timeout: Option<Duration>,
+    /// `--instance-reuse`: requests per instance for every component, over the
+    /// manifest's `limits.instance_reuse`.
+    pub instance_reuse: Option<u32>,
     /// `--variable`: values of app variables, over every other source
     /// ([`wasmctl::variables::resolve`]).
     pub variables: Vec<(String, Given)>,
@@ -254,6 +257,10 @@ fn component_config(
             .or(component.limits.timeout)
             .unwrap_or(manifest::DEFAULT_TIMEOUT),
         memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
+        instance_reuse: settings
+            .instance_reuse
+            .or(component.limits.instance_reuse)
+            .unwrap_or(1),
         config: variables.for_component(component).into_iter().collect(),
         key_value_stores: component.key_value_stores.clone(),
     }
@@ -350,6 +357,7 @@ mod tests {
             profile: Profile::Release,
             env: vec![("MODE".into(), "flag".into())],
             request_timeout: Some(Duration::from_secs(2)),
+            instance_reuse: None,
             variables: Vec::new(),
         };
         let config = component_config(

@@ -16,6 +16,13 @@ use wasmctl_test_support::http::free_port;
 pub(super) const LOAD_SECONDS: u32 = 10;
 pub(super) const ROUNDS: usize = 3;
 
+/// Warm starts measured per server, alternating, for a median.
+const STARTS: usize = 10;
+
+/// The peer's requests per instance in its reuse mode (`--max-instance-reuse-count`), and
+/// ours in the reuse opt-in row: the same count on both sides.
+const REUSE: &str = "128";
+
 pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     let component = app.join("target/wasm32-wasip2/release/svc.wasm");
     let wasmtime = which("wasmtime");
@@ -24,20 +31,27 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
     }
     let cache = tempfile_dir("wasmctl-bench-cache")?;
 
-    let ours = |port: u16| {
-        let mut command = Command::new(wasmctl);
-        command
-            .args(["up", "-q", "--listen", &format!("127.0.0.1:{port}")])
-            .current_dir(app)
-            .env("WASMCTL_CACHE_DIR", &cache);
-        command
+    let ours_with = |extra: &'static [&'static str]| {
+        let cache = cache.clone();
+        move |port: u16| {
+            let mut command = Command::new(wasmctl);
+            command
+                .args(["up", "-q", "--listen", &format!("127.0.0.1:{port}")])
+                .args(extra)
+                .current_dir(app)
+                .env("WASMCTL_CACHE_DIR", &cache);
+            command
+        }
     };
+    let ours = ours_with(&[]);
+    let ours_reusing = ours_with(&["--instance-reuse", REUSE]);
     // The peer with its own compilation cache on (its default) or off (a cold start).
-    let peer_with_cache = |cache: bool| {
+    let peer_with = |cache: bool, extra: &'static [&'static str]| {
         let (wasmtime, component) = (wasmtime.clone(), component.clone());
         move |port: u16| {
             let mut command = Command::new(wasmtime.as_ref().expect("checked before use"));
             command.args(["serve", "-Scli", "--addr", &format!("127.0.0.1:{port}")]);
+            command.args(extra);
             if !cache {
                 command.args(["-C", "cache=n"]);
             }
@@ -45,79 +59,130 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
             command
         }
     };
-    let peer = peer_with_cache(true);
+    let peer = peer_with(true, &[]);
+    let peer_reusing = peer_with(true, &["--max-instance-reuse-count", REUSE]);
 
     println!("\n## `wasmctl up` vs `wasmtime serve` (http-rust template, GET /)\n");
     println!(
-        "wrk -t1 -c16 -d{LOAD_SECONDS}s, {ROUNDS} alternating rounds, best round each; same machine, same run.\n"
+        "wrk -t1 -c16 -d{LOAD_SECONDS}s, {ROUNDS} alternating rounds, best round each; warm starts: median of {STARTS}, alternating; same machine, same run.\n"
     );
 
     // Cold start: empty compile cache; warm: the cache the cold start filled.
     let _ = std::fs::remove_dir_all(&cache);
-    let ours_cold = start_to_first_200(ours)?;
-    let ours_warm = start_to_first_200(ours)?;
-    let peer_start = match &wasmtime {
+    let ours_cold = start_to_first_200(&ours)?;
+    let mut ours_warm = Vec::new();
+    let mut peer_warm = Vec::new();
+    let peer_cold = match &wasmtime {
         Some(_) => {
-            let cold = start_to_first_200(peer_with_cache(false))?;
+            let cold = start_to_first_200(peer_with(false, &[]))?;
             start_to_first_200(&peer)?; // fills its cache
-            Some((cold, start_to_first_200(&peer)?))
+            Some(cold)
         }
         None => None,
     };
-
-    let mut ours_rps = Vec::new();
-    let mut peer_rps = Vec::new();
-    let mut ours_rss = 0;
-    let mut peer_rss = 0;
-    for _ in 0..ROUNDS {
-        let run = load(ours, "/")?;
-        ours_rps.push(run.requests_per_second);
-        ours_rss = run.rss_kib;
+    for _ in 0..STARTS {
+        ours_warm.push(start_to_first_200(&ours)?);
         if wasmtime.is_some() {
+            peer_warm.push(start_to_first_200(&peer)?);
+        }
+    }
+
+    // (ours, peer) per row, all rounds.
+    let mut fresh = (Vec::new(), Vec::new());
+    let mut reusing = (Vec::new(), Vec::new());
+    let mut defaults_peer = Vec::new();
+    let (mut ours_rss, mut peer_rss) = (0, 0);
+    for _ in 0..ROUNDS {
+        let run = load(&ours, "/")?;
+        fresh.0.push(run.requests_per_second);
+        ours_rss = run.rss_kib;
+        reusing
+            .0
+            .push(load(&ours_reusing, "/")?.requests_per_second);
+        if wasmtime.is_some() {
+            let run = load(&peer_reusing, "/")?;
+            fresh.1.push(run.requests_per_second);
+            reusing.1.push(run.requests_per_second);
             let run = load(&peer, "/")?;
-            peer_rps.push(run.requests_per_second);
+            defaults_peer.push(run.requests_per_second);
             peer_rss = run.rss_kib;
         }
     }
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
-    let (ours_best, peer_best) = (best(&ours_rps), best(&peer_rps));
 
-    println!("| measure | wasmctl up | wasmtime serve | ratio (wasmctl / wasmtime) |");
-    println!("|---|---|---|---|");
-    if wasmtime.is_some() {
+    println!("| measure | wasmctl up | wasmtime serve | ratio (wasmctl / wasmtime) | target |");
+    println!("|---|---|---|---|---|");
+    let Some(peer_cold) = peer_cold else {
         println!(
-            "| requests/s | {ours_best:.0} | {peer_best:.0} | **{:.2}** |",
-            ours_best / peer_best
+            "| requests/s, fresh instance / reuse {REUSE} | {:.0} / {:.0} | (wasmtime not on PATH) | | |",
+            best(&fresh.0),
+            best(&reusing.0)
         );
-        let (peer_cold, peer_warm) = peer_start.expect("measured when wasmtime exists");
         println!(
-            "| start → first 200, cold cache | {} | {} | {:.2} |",
+            "| start → first 200, cold / warm cache | {} / {} | | | |",
             super::ms(ours_cold),
-            super::ms(peer_cold),
-            ours_cold.as_secs_f64() / peer_cold.as_secs_f64()
+            super::ms(super::median(ours_warm))
         );
+        println!("| idle RSS after load | {} MiB | | | |", ours_rss / 1024);
+        return Ok(());
+    };
+    let row = |measure: &str, ours: f64, peer: f64, unit: &str, target: &str| {
         println!(
-            "| start → first 200, warm cache | {} | {} | {:.2} |",
-            super::ms(ours_warm),
-            super::ms(peer_warm),
-            ours_warm.as_secs_f64() / peer_warm.as_secs_f64()
-        );
-        println!(
-            "| idle RSS after load | {} MiB | {} MiB | {:.2} |",
-            ours_rss / 1024,
-            peer_rss / 1024,
-            ours_rss as f64 / peer_rss as f64
-        );
-    } else {
-        println!("| requests/s | {ours_best:.0} | (wasmtime not on PATH) | |");
-        println!(
-            "| start → first 200, cold / warm cache | {} / {} | | |",
-            super::ms(ours_cold),
-            super::ms(ours_warm)
-        );
-        println!("| idle RSS after load | {} MiB | | |", ours_rss / 1024);
-    }
-    println!("\nAll rounds (req/s): wasmctl {ours_rps:.0?}, wasmtime {peer_rps:.0?}");
+            "| {measure} | {ours:.0}{unit} | {peer:.0}{unit} | **{:.2}** | {target} |",
+            ours / peer
+        )
+    };
+    row(
+        &format!("req/s: fresh instance per request (default) vs peer reusing {REUSE}"),
+        best(&fresh.0),
+        best(&fresh.1),
+        "",
+        "≥ 1.2",
+    );
+    row(
+        &format!("req/s: `--instance-reuse {REUSE}` vs peer reusing {REUSE}"),
+        best(&reusing.0),
+        best(&reusing.1),
+        "",
+        "≥ 1.5",
+    );
+    row(
+        "req/s: fresh instance per request (default) vs peer defaults",
+        best(&fresh.0),
+        best(&defaults_peer),
+        "",
+        "",
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "| start → first 200, warm cache (median of {STARTS}) | {:.1} ms | {:.1} ms | **{:.2}** | ≤ 0.8 |",
+        ms(super::median(ours_warm.clone())),
+        ms(super::median(peer_warm.clone())),
+        ms(super::median(ours_warm.clone())) / ms(super::median(peer_warm.clone()))
+    );
+    row(
+        "start → first 200, cold cache",
+        ms(ours_cold),
+        ms(peer_cold),
+        " ms",
+        "",
+    );
+    row(
+        "idle RSS after load (defaults)",
+        (ours_rss / 1024) as f64,
+        (peer_rss / 1024) as f64,
+        " MiB",
+        "≤ 1.0",
+    );
+    println!(
+        "\nAll rounds (req/s): wasmctl fresh {:.0?}, wasmctl reuse {:.0?}, wasmtime reuse {:.0?}, wasmtime defaults {defaults_peer:.0?}",
+        fresh.0, reusing.0, fresh.1
+    );
+    println!(
+        "Warm starts (ms): wasmctl {:.1?}, wasmtime {:.1?}",
+        ours_warm.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+        peer_warm.iter().map(|d| ms(*d)).collect::<Vec<_>>()
+    );
     Ok(())
 }
 
@@ -163,14 +228,38 @@ pub(super) fn load(start: impl Fn(u16) -> Command, path: &str) -> Result<Load> {
     })
 }
 
-/// Time from spawning the server to its first 200.
+/// Time from spawning the server to its first 200, polled every millisecond (the test
+/// servers' 20 ms poll would blur a 20 ms start).
 pub(super) fn start_to_first_200(start: impl Fn(u16) -> Command) -> Result<Duration> {
+    use std::io::{Read, Write};
+
     let port = free_port()?;
+    let mut command = start(port);
+    command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     let started = Instant::now();
-    let mut server = Server::start_on_port(start(port), port, "/")?;
-    let elapsed = started.elapsed();
-    server.stop();
-    Ok(elapsed)
+    let mut child = command.spawn().context("starting the server")?;
+    let answered = loop {
+        if started.elapsed() > Duration::from_secs(120) {
+            break None;
+        }
+        let mut response = [0u8; 12];
+        let ok = std::net::TcpStream::connect(("127.0.0.1", port))
+            .and_then(|mut stream| {
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+                stream.read_exact(&mut response)
+            })
+            .is_ok();
+        if ok && response.starts_with(b"HTTP/1.1 200") {
+            break Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    answered.context("the server did not answer 200 within 120 s")
 }
 
 pub(super) fn which(program: &str) -> Option<std::path::PathBuf> {

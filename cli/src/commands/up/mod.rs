@@ -124,6 +124,13 @@ pub(crate) struct ServeArgs {
     /// manifest's, else 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub request_timeout: Option<Duration>,
+    /// Requests one instance serves, one after another, for every component (default: the
+    /// manifest's `limits.instance_reuse`, else 1, a fresh instance per request). Reuse
+    /// skips instantiation, but what a request leaves in the instance's memory and globals
+    /// is there for the next ones: use it only for components that keep no per-request
+    /// secrets. An instance that traps or times out is never reused
+    #[arg(long, value_name = "N", value_parser = parse_instance_reuse)]
+    pub instance_reuse: Option<u32>,
     /// Worker threads, each with its own listener (default: one per CPU)
     #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
     pub workers: Option<usize>,
@@ -171,6 +178,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `--max-instances`: each instance slot reserves address space, so the pool has a ceiling.
+fn parse_instance_reuse(text: &str) -> Result<u32, String> {
+    let count: i64 = text.parse().map_err(|_| {
+        format!("`{text}` is not a number; write how many requests one instance serves, e.g. 128")
+    })?;
+    manifest::check_instance_reuse(count)
+}
+
 fn parse_max_instances(text: &str) -> Result<u32, String> {
     let range = format!(
         "write a number from 1 to {MAX_INSTANCES}: each instance reserves 16 GiB of address space for its memories"
@@ -349,6 +363,7 @@ impl ServeArgs {
             profile: self.profile(),
             env: self.env.clone(),
             request_timeout: self.request_timeout,
+            instance_reuse: self.instance_reuse,
             variables: self.variables.clone(),
         }
     }

@@ -48,6 +48,10 @@ pub const DEFAULT_STORE: &str = "default";
 /// Default per-instance linear memory cap.
 pub const DEFAULT_MEMORY: u64 = 128 * 1024 * 1024;
 
+/// The most requests one instance may serve (`instance_reuse`): beyond a few hundred the
+/// start-up an instance saves is noise, and what it may carry over is not.
+pub const MAX_INSTANCE_REUSE: u32 = 10_000;
+
 /// The default compilation target of cargo builds.
 pub const DEFAULT_CARGO_TARGET: &str = "wasm32-wasip2";
 
@@ -348,6 +352,9 @@ pub struct Limits {
     pub timeout: Option<Duration>,
     /// Linear memory cap in bytes.
     pub memory: Option<u64>,
+    /// How many requests one instance serves, one after another, before it is dropped
+    /// (1 to [`MAX_INSTANCE_REUSE`]); `None` means 1: a fresh instance per request.
+    pub instance_reuse: Option<u32>,
 }
 
 /// How to produce a component's source file.
@@ -387,8 +394,8 @@ pub enum BuildKind {
 /// The rules the manifest applies, for the command-line flags that stand in for its keys
 /// (`deploy --cpu`, `up --env`, ...).
 pub use validate::{
-    check_env_key, check_namespace, check_quantity, check_replicas, check_runtime_class,
-    parse_replicas,
+    check_env_key, check_instance_reuse, check_namespace, check_quantity, check_replicas,
+    check_runtime_class, parse_replicas,
 };
 
 /// Parses a time limit such as `30s` or `500ms` (the manifest's `limits.timeout` syntax),

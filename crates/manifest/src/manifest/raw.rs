@@ -147,6 +147,7 @@ pub(super) struct RawFileMount {
 pub(super) struct RawLimits {
     pub timeout: Option<S<String>>,
     pub memory: Option<S<String>>,
+    pub instance_reuse: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -658,6 +658,33 @@ fn time_limits_have_a_range_and_say_it() {
 }
 
 #[test]
+fn instance_reuse_is_a_count_in_range() {
+    let app = parse_text(&with_component_keys(
+        "[component.web.limits]\ninstance_reuse = 128",
+    ))
+    .unwrap();
+    assert_eq!(app.components["web"].limits.instance_reuse, Some(128));
+    let app = parse_text(&with_component_keys("")).unwrap();
+    assert_eq!(app.components["web"].limits.instance_reuse, None);
+    for bad in ["0", "-1", "10001", "4294967297"] {
+        let text = with_component_keys(&format!("[component.web.limits]\ninstance_reuse = {bad}"));
+        assert_eq!(
+            problems(&text),
+            [(
+                10,
+                bad.to_string(),
+                format!(
+                    "instance_reuse `{bad}` is out of range; write how many requests one instance serves, 1 (a fresh instance each, the default) to 10000, e.g. `128`"
+                )
+            )],
+        );
+    }
+    // Not a number at all: the TOML type error names the key.
+    let text = with_component_keys("[component.web.limits]\ninstance_reuse = \"lots\"");
+    assert!(parse_text(&text).is_err());
+}
+
+#[test]
 fn outbound_hosts_must_be_real_hosts() {
     for good in [
         "https://api.example.com",

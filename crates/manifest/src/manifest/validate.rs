@@ -9,7 +9,8 @@ use super::toolchain::{Requirement, parse_dependencies, parse_requirement};
 use super::variables::{Template, Variable, check_variable_name};
 use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, DEFAULT_STORE,
-    FileMount, HttpRoute, Limits, MANIFEST_VERSION, MountEscape, OutboundHost, Route,
+    FileMount, HttpRoute, Limits, MANIFEST_VERSION, MAX_INSTANCE_REUSE, MountEscape, OutboundHost,
+    Route,
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column, suggestion};
 use crate::hint::Hint;
@@ -502,6 +503,10 @@ fn validate_component(
         }
         if let Some(memory) = raw_limits.memory {
             limits.memory = findings.check(memory.span(), parse_memory(memory.get_ref()));
+        }
+        if let Some(reuse) = raw_limits.instance_reuse {
+            limits.instance_reuse =
+                findings.check(reuse.span(), check_instance_reuse(*reuse.get_ref()));
         }
     }
 
@@ -1124,6 +1129,16 @@ pub(super) fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
         ));
     }
     Ok(duration)
+}
+
+/// `instance_reuse`: requests per instance, 1 (no reuse) to [`MAX_INSTANCE_REUSE`].
+pub fn check_instance_reuse(count: i64) -> Result<u32, String> {
+    match u32::try_from(count) {
+        Ok(count @ 1..=MAX_INSTANCE_REUSE) => Ok(count),
+        _ => Err(format!(
+            "instance_reuse `{count}` is out of range; write how many requests one instance serves, 1 (a fresh instance each, the default) to {MAX_INSTANCE_REUSE}, e.g. `128`"
+        )),
+    }
 }
 
 pub(super) fn parse_memory(text: &str) -> Result<u64, String> {

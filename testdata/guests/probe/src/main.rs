@@ -2,6 +2,8 @@
 //! capability rules and the request/response plumbing of `wasmctl up`. It acts on the
 //! last segment of the path (`/anything/env`), so it works under any route.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use wstd::http::{Body, Error, Request, Response, StatusCode};
 
 #[wstd::http_server]
@@ -66,6 +68,19 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
         }
         // What a health check polls.
         "healthz" => text("ok\n".to_string()),
+        // How many requests this instance has served, this one included: 1 in a fresh
+        // instance, more when the host reuses instances.
+        "served" => {
+            static SERVED: AtomicU32 = AtomicU32::new(0);
+            text(format!("{}\n", SERVED.fetch_add(1, Ordering::Relaxed) + 1))
+        }
+        "panic" => panic!("the probe panicked on purpose"),
+        // Answers after ?ms=N.
+        "sleep" => {
+            let ms: u64 = param("ms").parse().unwrap_or(1000);
+            wstd::task::sleep(wstd::time::Duration::from_millis(ms)).await;
+            text(format!("slept {ms} ms\n"))
+        }
         other => status(StatusCode::NOT_FOUND, format!("no {other}\n")),
     }
 }

@@ -1,0 +1,74 @@
+//! Instance reuse (`limits.instance_reuse`, `--instance-reuse`): off by default, bounded
+//! when on, and never for an instance that trapped, timed out or hit its memory cap.
+
+use crate::support::{get, guest_app, serve};
+
+const PROBE: &str = "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n";
+
+/// What `/served` answered to `count` requests one after another: how many requests the
+/// instance that served each had served.
+fn served(server: &crate::support::Server, count: usize) -> Vec<u32> {
+    (0..count)
+        .map(|_| {
+            let (status, body) = get(&server.url("/served"));
+            assert_eq!(status, 200, "{body}");
+            body.trim().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn every_request_gets_a_fresh_instance_by_default() {
+    let dir = guest_app(PROBE, &["probe"]);
+    let server = serve(dir.path(), &[]);
+    assert_eq!(served(&server, 6), [1; 6]);
+}
+
+#[test]
+fn reuse_from_the_manifest_is_bounded_by_its_count() {
+    let dir = guest_app(
+        &format!("{PROBE}limits = {{ instance_reuse = 3 }}\n"),
+        &["probe"],
+    );
+    let server = serve(dir.path(), &[]);
+    let counts = served(&server, 12);
+    assert!(counts.iter().all(|&n| (1..=3).contains(&n)), "{counts:?}");
+    assert!(counts.contains(&3), "instances were reused: {counts:?}");
+}
+
+#[test]
+fn the_flag_overrides_the_manifest() {
+    let dir = guest_app(
+        &format!("{PROBE}limits = {{ instance_reuse = 3 }}\n"),
+        &["probe"],
+    );
+    let server = serve(dir.path(), &["--instance-reuse", "1"]);
+    assert_eq!(served(&server, 4), [1; 4]);
+    let server = serve(dir.path(), &["--instance-reuse", "50"]);
+    let counts = served(&server, 10);
+    assert!(counts.iter().any(|&n| n > 3), "{counts:?}");
+}
+
+#[test]
+fn an_instance_that_failed_is_never_reused() {
+    let dir = guest_app(
+        &format!(
+            "{PROBE}limits = {{ instance_reuse = 1000, memory = \"16MiB\", timeout = \"1s\" }}\n"
+        ),
+        &["probe"],
+    );
+    let server = serve(dir.path(), &[]);
+    for (failing, status) in [
+        ("/panic", 500),
+        ("/alloc?mb=32", 500),
+        ("/sleep?ms=5000", 504),
+    ] {
+        let before = served(&server, 3);
+        assert!(before.contains(&3), "{before:?}");
+        assert_eq!(get(&server.url(failing)).0, status, "{failing}");
+        // The instance that failed is gone: the next request starts afresh, and works.
+        let after = served(&server, 2);
+        assert_eq!(after[0], 1, "after {failing}: {after:?}");
+    }
+    assert_eq!(get(&server.url("/alloc?mb=4")).0, 200);
+}
