@@ -525,9 +525,10 @@ where
             Err(_) => return Err(wasmtime::Error::new(TimedOut)),
         };
         // Only an instance that finished its request cleanly serves another: one that
-        // trapped, timed out or hit its memory cap was dropped above, with its slot.
+        // trapped, timed out or hit its memory cap was dropped above, with its slot, and
+        // one that left part of the exchange open is dropped here.
         let served = served + 1;
-        if served < reuse {
+        if served < reuse && !store.data_mut().holds_http_resources() {
             idle.give_back(store, proxy, served, slot);
         }
         Ok(())

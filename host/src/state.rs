@@ -171,6 +171,35 @@ impl RequestState {
         })
     }
 
+    /// Whether the guest left any part of an HTTP exchange open: a request, a body or its
+    /// stream, a response or its outparam, an outgoing request or its future (headers
+    /// alone hold nothing open).
+    /// Such an instance is not reused: an unfinished outgoing body, say, is only closed
+    /// (and its response only ends) when the store is dropped, and a guest that relies on
+    /// that (StarlingMonkey's) would leave the client waiting.
+    pub(crate) fn holds_http_resources(&mut self) -> bool {
+        use wasmtime_wasi_http::p2::body::{
+            HostFutureTrailers, HostIncomingBody, HostIncomingBodyStream, HostOutgoingBody,
+        };
+        use wasmtime_wasi_http::p2::types::{
+            HostFutureIncomingResponse, HostIncomingRequest, HostIncomingResponse,
+            HostOutgoingRequest, HostOutgoingResponse, HostResponseOutparam,
+        };
+        self.table.iter_mut().any(|entry| {
+            let entry: &dyn std::any::Any = entry;
+            entry.is::<HostIncomingRequest>()
+                || entry.is::<HostIncomingBody>()
+                || entry.is::<HostIncomingBodyStream>()
+                || entry.is::<HostFutureTrailers>()
+                || entry.is::<HostResponseOutparam>()
+                || entry.is::<HostOutgoingResponse>()
+                || entry.is::<HostOutgoingBody>()
+                || entry.is::<HostOutgoingRequest>()
+                || entry.is::<HostFutureIncomingResponse>()
+                || entry.is::<HostIncomingResponse>()
+        })
+    }
+
     /// The values `wasi:config/store` answers with.
     pub(crate) fn config(&mut self) -> &ConfigValues {
         &self.config

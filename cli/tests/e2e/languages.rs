@@ -56,7 +56,7 @@ fn assert_serves(server: &Server, greeting: &str, first_visit: u32) {
 }
 
 /// `new` → `up --build` → requests; then a warm restart with a variable, which keeps the
-/// count and serves from the compiled-code cache.
+/// count and serves from the compiled-code cache; then one reusing instances.
 fn serves_as_documented(template: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, app) = new_app(template);
     let server = up(&app, &["--build"]);
@@ -64,6 +64,11 @@ fn serves_as_documented(template: &str) -> (tempfile::TempDir, std::path::PathBu
     drop(server);
     let server = up(&app, &["--variable", "greeting=Howdy"]);
     assert_serves(&server, "Howdy", 3);
+    drop(server);
+    // Instance reuse on: every answer still ends (a guest that leaves its response body
+    // for the store's drop to close is not reused, so the client is not left waiting).
+    let server = up(&app, &["--instance-reuse", "4"]);
+    assert_serves(&server, "Hello", 5);
     (dir, app)
 }
 

@@ -74,9 +74,9 @@ pub(super) fn run(wasmctl: &Path) -> Result<()> {
          starts: median of {WARM_STARTS}; same machine, same run.\n"
     );
     println!(
-        "| template | component | first compile (wasmctl) | warm start → 200: wasmctl / wasmtime | ratio | req/s, hello: wasmctl / wasmtime | ratio | req/s, template's `/count` (wasmctl) |"
+        "| template | component | first compile (wasmctl) | warm start → 200: wasmctl / wasmtime | ratio | req/s, hello, fresh instances: wasmctl / wasmtime | ratio | req/s, hello, reuse 128: wasmctl / wasmtime | ratio | req/s, template's `/count` (wasmctl) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for language in &LANGUAGES {
         measure(wasmctl, wasmtime.as_deref(), language)?;
     }
@@ -111,24 +111,31 @@ fn measure(wasmctl: &Path, wasmtime: Option<&Path>, language: &Language) -> Resu
     let hello = hello_variant(wasmctl, &app, language)?;
     let hello_component = hello.join("dist/app.wasm");
     let cache = tempfile_dir(&format!("wasmctl-bench-{}-cache", language.template))?;
-    let ours = |dir: PathBuf| {
+    let ours_with = |dir: PathBuf, extra: &'static [&'static str]| {
         let cache = cache.clone();
         move |port: u16| {
             let mut command = Command::new(wasmctl);
             command
                 .args(["up", "-q", "--listen", &format!("127.0.0.1:{port}")])
+                .args(extra)
                 .current_dir(&dir)
                 .env("WASMCTL_CACHE_DIR", &cache);
             command
         }
     };
-    let peer = |port: u16| {
-        let mut command = Command::new(wasmtime.expect("checked before use"));
-        command
-            .args(["serve", "-Scli", "--addr", &format!("127.0.0.1:{port}")])
-            .arg(&hello_component);
-        command
+    let ours = |dir: PathBuf| ours_with(dir, &[]);
+    let peer_with = |extra: &'static [&'static str]| {
+        let hello_component = hello_component.clone();
+        move |port: u16| {
+            let mut command = Command::new(wasmtime.expect("checked before use"));
+            command
+                .args(["serve", "-Scli", "--addr", &format!("127.0.0.1:{port}")])
+                .args(extra)
+                .arg(&hello_component);
+            command
+        }
     };
+    let peer = peer_with(&[]);
 
     let _ = std::fs::remove_dir_all(&cache);
     let first_compile = start_to_first_200(ours(app.clone()))?;
@@ -139,10 +146,10 @@ fn measure(wasmctl: &Path, wasmtime: Option<&Path>, language: &Language) -> Resu
     );
     let peer_warm = match wasmtime {
         Some(_) => {
-            start_to_first_200(peer)?; // fills its cache
+            start_to_first_200(&peer)?; // fills its cache
             Some(median(
                 (0..WARM_STARTS)
-                    .map(|_| start_to_first_200(peer))
+                    .map(|_| start_to_first_200(&peer))
                     .collect::<Result<_>>()?,
             ))
         }
@@ -150,32 +157,42 @@ fn measure(wasmctl: &Path, wasmtime: Option<&Path>, language: &Language) -> Resu
     };
 
     let (mut ours_rps, mut peer_rps, mut count_rps) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_reusing, mut peer_reusing) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         ours_rps.push(load(ours(hello.clone()), "/")?.requests_per_second);
+        ours_reusing.push(
+            load(ours_with(hello.clone(), &["--instance-reuse", "128"]), "/")?.requests_per_second,
+        );
         if wasmtime.is_some() {
-            peer_rps.push(load(peer, "/")?.requests_per_second);
+            peer_rps.push(load(&peer, "/")?.requests_per_second);
+            peer_reusing.push(
+                load(peer_with(&["--max-instance-reuse-count", "128"]), "/")?.requests_per_second,
+            );
         }
         count_rps.push(load(ours(app.clone()), "/count")?.requests_per_second);
     }
     let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     let (ours_best, peer_best) = (best(&ours_rps), best(&peer_rps));
-    let (start_ratio, rps_ratio) = match peer_warm {
-        Some(peer_warm) => (
-            format!(
-                "**{:.2}**",
-                ours_warm.as_secs_f64() / peer_warm.as_secs_f64()
-            ),
-            format!("**{:.2}**", ours_best / peer_best),
-        ),
-        None => (String::new(), String::new()),
+    let (ours_reusing, peer_reusing) = (best(&ours_reusing), best(&peer_reusing));
+    let ratio = |ours: f64, peer: f64| {
+        if wasmtime.is_some() {
+            format!("**{:.2}**", ours / peer)
+        } else {
+            String::new()
+        }
     };
+    let start_ratio = peer_warm.map_or_else(String::new, |peer_warm| {
+        ratio(ours_warm.as_secs_f64(), peer_warm.as_secs_f64())
+    });
     println!(
-        "| {} | {:.1} MiB | {} | {} / {} | {start_ratio} | {ours_best:.0} / {peer_best:.0} | {rps_ratio} | {:.0} |",
+        "| {} | {:.1} MiB | {} | {} / {} | {start_ratio} | {ours_best:.0} / {peer_best:.0} | {} | {ours_reusing:.0} / {peer_reusing:.0} | {} | {:.0} |",
         language.template,
         size as f64 / (1024.0 * 1024.0),
         seconds(first_compile),
         ms(ours_warm),
         peer_warm.map_or_else(|| "-".to_string(), ms),
+        ratio(ours_best, peer_best),
+        ratio(ours_reusing, peer_reusing),
         best(&count_rps),
     );
     Ok(())
