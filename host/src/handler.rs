@@ -505,6 +505,7 @@ where
     // it gets a task of its own; on this single-threaded runtime that is no thread hop.
     let pre = component.pre.clone();
     let idle = component.idle.clone();
+    let slots = instance_slots.clone();
     let reuse = config.instance_reuse;
     let timeout = config.timeout;
     let guest = tokio::spawn(async move {
@@ -527,8 +528,12 @@ where
         // Only an instance that finished its request cleanly serves another: one that
         // trapped, timed out or hit its memory cap was dropped above, with its slot, and
         // one that left part of the exchange open is dropped here.
+        // Nor is one kept idle while every slot is taken: requests may be waiting for its.
         let served = served + 1;
-        if served < reuse && !store.data_mut().holds_http_resources() {
+        if served < reuse
+            && slots.available_permits() > 0
+            && !store.data_mut().holds_http_resources()
+        {
             idle.give_back(store, proxy, served, slot);
         }
         Ok(())

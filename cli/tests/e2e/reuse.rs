@@ -72,3 +72,28 @@ fn an_instance_that_failed_is_never_reused() {
     }
     assert_eq!(get(&server.url("/alloc?mb=4")).0, 200);
 }
+
+#[test]
+fn idle_instances_never_keep_a_slot_from_a_request() {
+    let dir = guest_app(
+        "[[trigger.http]]\nroute = \"/a/...\"\ncomponent = \"a\"\n\
+         [[trigger.http]]\nroute = \"/b/...\"\ncomponent = \"b\"\n\
+         [component.a]\nsource = \"probe.wasm\"\nlimits = { instance_reuse = 100, timeout = \"2s\" }\n\
+         [component.b]\nsource = \"probe.wasm\"\nlimits = { instance_reuse = 100, timeout = \"2s\" }\n",
+        &["probe"],
+    );
+    // Two slots: `a`'s idle instance keeps one, so `b` gets the other, and `b`'s instance
+    // is not kept idle (that would take the last slot).
+    let server = serve(dir.path(), &["--max-instances", "2"]);
+    let count = |path: &str| {
+        let (status, body) = get(&server.url(path));
+        assert_eq!(status, 200, "{path}: {body}");
+        body.trim().parse::<u32>().unwrap()
+    };
+    assert_eq!(count("/a/served"), 1);
+    assert_eq!(count("/a/served"), 2);
+    for _ in 0..3 {
+        assert_eq!(count("/b/served"), 1);
+    }
+    assert_eq!(count("/a/served"), 3);
+}

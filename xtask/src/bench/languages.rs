@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::up::{LOAD_SECONDS, ROUNDS, load, start_to_first_200, tempfile_dir, which};
+use super::up::{
+    LOAD_SECONDS, ROUNDS, load, load_counting_errors, start_to_first_200, tempfile_dir, which,
+};
 use super::{median, ms, run_ok};
 use crate::root;
 
@@ -165,15 +167,19 @@ fn measure(wasmctl: &Path, wasmtime: Option<&Path>, language: &Language) -> Resu
         );
         if wasmtime.is_some() {
             peer_rps.push(load(&peer, "/")?.requests_per_second);
-            peer_reusing.push(
-                load(peer_with(&["--max-instance-reuse-count", "128"]), "/")?.requests_per_second,
-            );
+            // The peer's reuse mode may not serve a component at all (it answers 500 to
+            // every request after the first of componentize-js's): said, not averaged.
+            let run = load_counting_errors(peer_with(&["--max-instance-reuse-count", "128"]), "/")?;
+            peer_reusing.push(run.errors.is_none().then_some(run.requests_per_second));
         }
         count_rps.push(load(ours(app.clone()), "/count")?.requests_per_second);
     }
     let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     let (ours_best, peer_best) = (best(&ours_rps), best(&peer_rps));
-    let (ours_reusing, peer_reusing) = (best(&ours_reusing), best(&peer_reusing));
+    let ours_reusing = best(&ours_reusing);
+    // `None` when the peer answered errors in any round.
+    let peer_reusing: Option<Vec<f64>> = peer_reusing.into_iter().collect();
+    let peer_reusing = peer_reusing.map(|rounds| best(&rounds));
     let ratio = |ours: f64, peer: f64| {
         if wasmtime.is_some() {
             format!("**{:.2}**", ours / peer)
@@ -185,14 +191,15 @@ fn measure(wasmctl: &Path, wasmtime: Option<&Path>, language: &Language) -> Resu
         ratio(ours_warm.as_secs_f64(), peer_warm.as_secs_f64())
     });
     println!(
-        "| {} | {:.1} MiB | {} | {} / {} | {start_ratio} | {ours_best:.0} / {peer_best:.0} | {} | {ours_reusing:.0} / {peer_reusing:.0} | {} | {:.0} |",
+        "| {} | {:.1} MiB | {} | {} / {} | {start_ratio} | {ours_best:.0} / {peer_best:.0} | {} | {ours_reusing:.0} / {} | {} | {:.0} |",
         language.template,
         size as f64 / (1024.0 * 1024.0),
         seconds(first_compile),
         ms(ours_warm),
         peer_warm.map_or_else(|| "-".to_string(), ms),
         ratio(ours_best, peer_best),
-        ratio(ours_reusing, peer_reusing),
+        peer_reusing.map_or_else(|| "errors (500)".to_string(), |peer| format!("{peer:.0}")),
+        peer_reusing.map_or_else(String::new, |peer| ratio(ours_reusing, peer)),
         best(&count_rps),
     );
     Ok(())
