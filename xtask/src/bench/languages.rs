@@ -15,7 +15,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::up::{
-    LOAD_SECONDS, ROUNDS, load, load_counting_errors, start_to_first_200, tempfile_dir, which,
+    LOAD_SECONDS, ROUNDS, load, load_counting_errors, start_to_first_200, tempfile_dir, wasmctl_up,
+    which,
 };
 use super::{median, ms, run_ok};
 use crate::root;
@@ -115,15 +116,7 @@ fn measure(wasmctl: &Path, wasmtime: Option<&Path>, language: &Language) -> Resu
     let cache = tempfile_dir(&format!("wasmctl-bench-{}-cache", language.template))?;
     let ours_with = |dir: PathBuf, extra: &'static [&'static str]| {
         let cache = cache.clone();
-        move |port: u16| {
-            let mut command = Command::new(wasmctl);
-            command
-                .args(["up", "-q", "--listen", &format!("127.0.0.1:{port}")])
-                .args(extra)
-                .current_dir(&dir)
-                .env("WASMCTL_CACHE_DIR", &cache);
-            command
-        }
+        move |port: u16| wasmctl_up(wasmctl, &dir, &cache, extra, port)
     };
     let ours = |dir: PathBuf| ours_with(dir, &[]);
     let peer_with = |extra: &'static [&'static str]| {
