@@ -5,8 +5,9 @@
 //! start).
 //!
 //! A record is a small JSON file in `$WASMCTL_CACHE_DIR/validated/`, named by the BLAKE3
-//! hash of the component and a fingerprint of the rules it passed (wasmctl's version and the
-//! WIT of the world it serves), so a new wasmctl or a changed world validates afresh.
+//! hash of the component and a fingerprint of the rules it passed (wasmctl's version, the
+//! validating code and the WIT of the world it serves), so a new wasmctl or a changed world
+//! validates afresh.
 //! The cache only saves time: a record that cannot be read or parsed is ignored, and one
 //! that cannot be written is not an error. It is no trust boundary either, as the host
 //! still links every import when it loads the component; whoever can write the cache can
@@ -70,12 +71,15 @@ fn record_name(bytes: &[u8]) -> String {
     )
 }
 
-/// What validation checks against: this wasmctl and the WIT of the world it serves.
+/// What validation checks against: this wasmctl, the code that validates (so a build
+/// that changes the rules without a new version does not trust old records) and the WIT
+/// of the world it serves.
 fn rules_fingerprint() -> &'static str {
     static FINGERPRINT: OnceLock<String> = OnceLock::new();
     FINGERPRINT.get_or_init(|| {
         let mut hasher = blake3::Hasher::new();
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.update(include_str!("component.rs").as_bytes());
         for (name, text) in component::world_files() {
             hasher.update(name.to_string_lossy().as_bytes());
             hasher.update(&[0]);

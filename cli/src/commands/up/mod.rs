@@ -177,7 +177,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     manifest::parse_timeout(text)
 }
 
-/// `--max-instances`: each instance slot reserves address space, so the pool has a ceiling.
+/// `--instance-reuse`: the manifest's `limits.instance_reuse` rule.
 fn parse_instance_reuse(text: &str) -> Result<u32, String> {
     let count: i64 = text.parse().map_err(|_| {
         format!("`{text}` is not a number; write how many requests one instance serves, e.g. 128")
@@ -185,6 +185,7 @@ fn parse_instance_reuse(text: &str) -> Result<u32, String> {
     manifest::check_instance_reuse(count)
 }
 
+/// `--max-instances`: each instance slot reserves address space, so the pool has a ceiling.
 fn parse_max_instances(text: &str) -> Result<u32, String> {
     let range = format!(
         "write a number from 1 to {MAX_INSTANCES}: each instance reserves 16 GiB of address space for its memories"
