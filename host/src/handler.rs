@@ -583,13 +583,33 @@ async fn instance_slot(
         return Ok(slot);
     }
     // A flood of slow requests must not exhaust the instance pool and fail everyone
-    // else: wait (bounded) for a slot, held until the instance is gone.
-    let slot = tokio::time::timeout(timeout, instance_slots.clone().acquire_owned())
-        .await
-        .map_err(|_| Failure::Busy(timeout))?
-        .expect("the instance semaphore is never closed");
-    Ok(slot)
+    // else: wait (bounded) for a slot, held until the instance is gone. An app that
+    // reuses instances is looked at again now and then while waiting: another worker may
+    // have kept an instance idle (with its slot) between the look above and the wait.
+    let deadline = Instant::now() + timeout;
+    let reuses = app
+        .components
+        .iter()
+        .any(|component| component.shared.config.instance_reuse > 1);
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let wait = if reuses {
+            remaining.min(IDLE_RECHECK)
+        } else {
+            remaining
+        };
+        match tokio::time::timeout(wait, instance_slots.clone().acquire_owned()).await {
+            Ok(slot) => return Ok(slot.expect("the instance semaphore is never closed")),
+            Err(_) if Instant::now() >= deadline => return Err(Failure::Busy(timeout)),
+            Err(_) => {
+                app.components.iter().any(|other| other.idle.drop_one());
+            }
+        }
+    }
 }
+
+/// How often a request waiting for a slot looks for an idle instance to drop.
+const IDLE_RECHECK: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A short plain-text response made by the host itself.
 pub(crate) fn plain(status: StatusCode, text: String) -> Response<HyperOutgoingBody> {

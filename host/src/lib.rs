@@ -470,7 +470,12 @@ impl Host {
             routes: RouteTable::new(routes),
         };
         check_instances(&app)?;
-        self.app.store(Some(Arc::new(app)));
+        let previous = self.app.swap(Some(Arc::new(app)));
+        // The old app's idle instances would keep their slots for as long as its last
+        // request runs (up to its time limit): they go now, and none is kept after.
+        for component in previous.iter().flat_map(|app| &app.components) {
+            component.idle.retire();
+        }
         Ok(reports)
     }
 

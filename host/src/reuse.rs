@@ -9,9 +9,10 @@
 //! interpreter state).
 //!
 //! An idle instance keeps its instance slot (its permit of `max_instances`), as it keeps
-//! its memory in the pool. So that idle instances never make a request wait, a request
-//! that finds every slot taken first drops idle instances to free one, and instances idle
-//! for [`IDLE_TIMEOUT`] are dropped by the epoch thread's sweep.
+//! its memory in the pool. So that idle instances never make a request wait: an instance
+//! is kept only while a slot is free; a request that finds every slot taken drops idle
+//! instances to free one (and looks again while it waits); instances idle for
+//! [`IDLE_TIMEOUT`] are dropped by a sweep; and a replaced app's are dropped at once.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -43,13 +44,20 @@ pub(crate) struct IdleInstance {
 /// One component's idle instances, most recently used last.
 #[derive(Default)]
 pub(crate) struct IdleInstances {
-    instances: Mutex<Vec<IdleInstance>>,
+    instances: Mutex<Idle>,
+}
+
+#[derive(Default)]
+struct Idle {
+    instances: Vec<IdleInstance>,
+    /// The app was replaced: nothing is kept any more.
+    retired: bool,
 }
 
 impl IdleInstances {
     /// The most recently used idle instance (its memory is likeliest to be warm).
     pub(crate) fn take(&self) -> Option<IdleInstance> {
-        self.lock().pop()
+        self.lock().instances.pop()
     }
 
     /// Keeps an instance that has served `served` requests, unless enough are idle.
@@ -60,9 +68,9 @@ impl IdleInstances {
         served: u32,
         slot: OwnedSemaphorePermit,
     ) {
-        let mut instances = self.lock();
-        if instances.len() < MAX_IDLE {
-            instances.push(IdleInstance {
+        let mut idle = self.lock();
+        if !idle.retired && idle.instances.len() < MAX_IDLE {
+            idle.instances.push(IdleInstance {
                 store,
                 proxy,
                 served,
@@ -75,31 +83,43 @@ impl IdleInstances {
     /// Drops one idle instance (the least recently used), freeing its slot; whether there
     /// was one.
     pub(crate) fn drop_one(&self) -> bool {
-        let mut instances = self.lock();
-        if instances.is_empty() {
+        let mut idle = self.lock();
+        if idle.instances.is_empty() {
             return false;
         }
         // Dropped outside the lock: returning a store's memory to the pool is not free.
-        let oldest = instances.remove(0);
-        drop(instances);
+        let oldest = idle.instances.remove(0);
+        drop(idle);
         drop(oldest);
         true
+    }
+
+    /// Drops every idle instance and keeps none from now on: the app they belong to was
+    /// replaced.
+    pub(crate) fn retire(&self) {
+        let instances = {
+            let mut idle = self.lock();
+            idle.retired = true;
+            std::mem::take(&mut idle.instances)
+        };
+        drop(instances);
     }
 
     /// Drops the instances idle since before `now - IDLE_TIMEOUT`.
     pub(crate) fn sweep(&self, now: Instant) {
         let expired: Vec<IdleInstance> = {
-            let mut instances = self.lock();
-            let keep_from = instances
+            let mut idle = self.lock();
+            let keep_from = idle
+                .instances
                 .iter()
-                .position(|idle| now.duration_since(idle.since) < IDLE_TIMEOUT)
-                .unwrap_or(instances.len());
-            instances.drain(..keep_from).collect()
+                .position(|instance| now.duration_since(instance.since) < IDLE_TIMEOUT)
+                .unwrap_or(idle.instances.len());
+            idle.instances.drain(..keep_from).collect()
         };
         drop(expired);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<IdleInstance>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
         // The list stays consistent even if a holder panicked: every change is one call.
         self.instances
             .lock()

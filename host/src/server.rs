@@ -94,22 +94,29 @@ impl BoundServer {
     /// Serves until `shutdown` resolves, then drains in-flight requests (bounded by the
     /// grace period) and returns.
     pub fn serve(self, shutdown: impl Future<Output = ()>) -> Result<()> {
-        let host = self.host.clone();
+        let engine = self.host.engine.clone();
         let (stop_ticker, ticker_stopped) = std::sync::mpsc::channel::<()>();
-        // Epochs drive time limits and the yielding of busy guests; now and then the same
-        // thread drops instances idle for too long.
+        // Epochs drive time limits and the yielding of busy guests.
         let ticker = std::thread::Builder::new()
             .name("wasmctl-epoch".into())
             .spawn(move || {
-                let mut last_sweep = std::time::Instant::now();
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     ticker_stopped.recv_timeout(EPOCH_TICK)
                 {
-                    host.engine.increment_epoch();
-                    if last_sweep.elapsed() >= IDLE_SWEEP {
-                        last_sweep = std::time::Instant::now();
-                        host.sweep_idle_instances(last_sweep);
-                    }
+                    engine.increment_epoch();
+                }
+            })?;
+        // Instances idle for too long are dropped on a thread of their own: returning a
+        // big memory to the pool must not hold up the epoch, and so the time limits.
+        let host = self.host.clone();
+        let (stop_sweeper, sweeper_stopped) = std::sync::mpsc::channel::<()>();
+        let sweeper = std::thread::Builder::new()
+            .name("wasmctl-idle".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    sweeper_stopped.recv_timeout(IDLE_SWEEP)
+                {
+                    host.sweep_idle_instances(std::time::Instant::now());
                 }
             })?;
 
@@ -143,6 +150,8 @@ impl BoundServer {
         }
         drop(stop_ticker);
         let _ = ticker.join();
+        drop(stop_sweeper);
+        let _ = sweeper.join();
         result
     }
 }

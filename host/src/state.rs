@@ -179,7 +179,7 @@ impl RequestState {
     /// that (StarlingMonkey's) would leave the client waiting.
     pub(crate) fn holds_http_resources(&mut self) -> bool {
         use wasmtime_wasi_http::p2::body::{
-            HostFutureTrailers, HostIncomingBody, HostIncomingBodyStream, HostOutgoingBody,
+            HostFutureTrailers, HostIncomingBody, HostOutgoingBody,
         };
         use wasmtime_wasi_http::p2::types::{
             HostFutureIncomingResponse, HostIncomingRequest, HostIncomingResponse,
@@ -189,7 +189,6 @@ impl RequestState {
             let entry: &dyn std::any::Any = entry;
             entry.is::<HostIncomingRequest>()
                 || entry.is::<HostIncomingBody>()
-                || entry.is::<HostIncomingBodyStream>()
                 || entry.is::<HostFutureTrailers>()
                 || entry.is::<HostResponseOutparam>()
                 || entry.is::<HostOutgoingResponse>()

@@ -97,3 +97,37 @@ fn idle_instances_never_keep_a_slot_from_a_request() {
     }
     assert_eq!(count("/a/served"), 3);
 }
+
+#[test]
+fn a_replaced_app_keeps_no_idle_instance() {
+    let manifest = |timeout: &str| {
+        format!(
+            "[[trigger.http]]\nroute = \"/a/...\"\ncomponent = \"a\"\n\
+             [[trigger.http]]\nroute = \"/b/...\"\ncomponent = \"b\"\n\
+             [component.a]\nsource = \"probe.wasm\"\nlimits = {{ instance_reuse = 100, timeout = \"{timeout}\" }}\n\
+             [component.b]\nsource = \"probe.wasm\"\nlimits = {{ timeout = \"30s\" }}\n"
+        )
+    };
+    let dir = guest_app(&manifest("30s"), &["probe"]);
+    let server = serve(dir.path(), &["--watch", "--max-instances", "2"]);
+    assert_eq!(get(&server.url("/a/served")), (200, "1\n".to_string()));
+    assert_eq!(get(&server.url("/a/served")), (200, "2\n".to_string()));
+    // `a`'s idle instance keeps one slot; a slow request on the old app takes the other,
+    // and keeps the old app alive through the reload.
+    let slow = server.url("/b/sleep?ms=4000");
+    let slow = std::thread::spawn(move || get(&slow));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let written = std::fs::read_to_string(dir.path().join("wasmctl.toml"))
+        .unwrap()
+        .replace(
+            "timeout = \"30s\" }\n[component.b]",
+            "timeout = \"1s\" }\n[component.b]",
+        );
+    assert!(written.contains("timeout = \"1s\""), "{written}");
+    std::fs::write(dir.path().join("wasmctl.toml"), written).unwrap();
+    assert!(server.wait_for_stderr("Reloaded"), "{}", server.stderr());
+    // The old app's idle instance gave its slot up at the swap: the new app's `a` gets it
+    // at once instead of waiting out its 1 s for the slow request and answering 503.
+    assert_eq!(get(&server.url("/a/served")), (200, "1\n".to_string()));
+    assert_eq!(slow.join().unwrap(), (200, "slept 4000 ms\n".to_string()));
+}
