@@ -225,9 +225,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("the stalled readers panicked"))?;
     // Idle again: every connection closed (the stalled readers' once the write timeout
-    // ran out), every instance gone.
+    // ran out), every instance gone. On a slow machine the last of them can take longer
+    // than that: what is left is looked at again for a few seconds (a leak stays).
     std::thread::sleep(WRITE_TIMEOUT + Duration::from_secs(1));
-    let idle = Sample::of(&server)?;
+    let settle = Instant::now() + Duration::from_secs(10);
+    let mut idle = Sample::of(&server)?;
+    while idle.open_files > before.open_files + LAZY_FILES && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(250));
+        idle = Sample::of(&server)?;
+    }
     let alive = server.is_running();
     server.stop();
 
@@ -325,6 +331,13 @@ fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
     )?;
     Ok(app)
 }
+
+/// Files the server opens during the run and rightly keeps: the log of each component
+/// that printed, at most one for each of the app's four. Which print depends on timing:
+/// the hostile guest's panics always, and any guest whose client hung up mid-request
+/// (wstd panics on the reset connection) — the stalled readers', or a client cut off
+/// when the run stops. A leak per request or connection is far more than this.
+const LAZY_FILES: usize = 4;
 
 #[derive(Default)]
 struct Results {
@@ -515,7 +528,7 @@ fn report(
         problems.push(format!("{failed} requests were not answered as expected"));
     }
     // Idle before and idle after: every connection and instance of the run is gone.
-    if idle.open_files > before.open_files + 2 {
+    if idle.open_files > before.open_files + LAZY_FILES {
         problems.push(format!(
             "open files grew from {} to {} idle (a descriptor leak)",
             before.open_files, idle.open_files
