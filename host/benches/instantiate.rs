@@ -37,7 +37,7 @@ fn instantiate(c: &mut Criterion) {
             outbound: Vec::new(),
             timeout: Duration::from_secs(30),
             memory: 128 << 20,
-            instance_reuse: 1,
+            instance_reuse: None,
             config: Default::default(),
             key_value_stores: Vec::new(),
         }],

@@ -86,6 +86,8 @@ pub(crate) fn new_engine(instances: u32) -> Result<Engine> {
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling))
         .memory_init_cow(true)
         .epoch_interruption(true)
+        // WASI 0.3 components: the async ABI, streams and futures.
+        .wasm_component_model_async(true)
         .wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable)
         .parallel_compilation(true);
     Engine::new(&config)

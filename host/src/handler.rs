@@ -9,16 +9,18 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
-use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::request_path::{NormalPath, PathError};
-use crate::state::RequestState;
-use crate::{Host, LoadedApp, LoadedComponent, RequestRecord, headers};
+use crate::reuse::IdleInstances;
+use crate::slots::InstanceSlots;
+use crate::state::{ComponentShared, RequestState};
+use crate::{Guest, Host, LoadedApp, LoadedComponent, RequestRecord, headers};
 
 /// The imports the host provides: wasi:http/proxy, plus wasi:cli, wasi:filesystem and
 /// insecure random for Rust std, wasi:config for variables, wasi:keyvalue, and
@@ -37,6 +39,10 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     let wrap = |e: wasmtime::Error| anyhow::anyhow!("linking WASI: {e}");
     // io, clocks, random, stdin/stdout/stderr and wasi:http.
     wasmtime_wasi_http::p2::add_to_linker_async(l).map_err(wrap)?;
+    // WASI 0.3: wasi:http@0.3.0 and what its `service` world imports (wasi:cli, clocks,
+    // filesystem, random, sockets at 0.3.0; sockets denied by the same context).
+    wasmtime_wasi_http::p3::add_to_linker(l).map_err(wrap)?;
+    wasmtime_wasi::p3::add_to_linker(l).map_err(wrap)?;
     filesystem::types::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem()).map_err(wrap)?;
     filesystem::preopens::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem())
         .map_err(wrap)?;
@@ -313,14 +319,13 @@ async fn respond<'a>(
     });
     let request = Request::from_parts(parts, body);
 
-    let result = run_guest(
-        app,
-        component,
-        request,
-        &host.instance_slots,
-        body_fault.clone(),
-    )
-    .await;
+    let result = match &component.guest {
+        Guest::Proxy { pre, idle } => {
+            let fault = body_fault.clone();
+            run_proxy(app, component, (pre, idle), request, &host.slots, fault).await
+        }
+        Guest::Service(service) => service.handle(request).await,
+    };
     let failed = match &result {
         Ok(response) => response.status().is_server_error(),
         Err(_) => true,
@@ -370,21 +375,21 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Why a request got no response from its guest.
-enum Failure {
+pub(crate) enum Failure {
     /// Every instance slot stayed taken for as long as the request may take.
     Busy(std::time::Duration),
     /// Over the time limit before the response started.
     Timeout,
     /// The guest trapped (panic, stack overflow, memory cap, ...).
     Trap(String),
-    /// The guest returned an error code instead of a response.
-    Error(ErrorCode),
+    /// The guest returned an error code instead of a response (its debug form).
+    Error(String),
     /// The host could not set the request up.
     Host(String),
 }
 
 impl Failure {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Failure::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Failure::Timeout => StatusCode::GATEWAY_TIMEOUT,
@@ -392,7 +397,7 @@ impl Failure {
         }
     }
 
-    fn log(&self, id: &str) {
+    pub(crate) fn log(&self, id: &str) {
         match self {
             Failure::Busy(waited) => tracing::warn!(
                 "component `{id}`: every instance slot stayed busy for {waited:?}; the request got 503"
@@ -404,7 +409,6 @@ impl Failure {
             Failure::Error(code) => {
                 // Internal errors carry the host's Rust backtrace when RUST_BACKTRACE is
                 // set: the guest's author needs the message, not wasmtime's frames.
-                let code = format!("{code:?}");
                 let code = code
                     .split("\n    Stack backtrace:")
                     .next()
@@ -415,7 +419,7 @@ impl Failure {
         }
     }
 
-    fn from_wasmtime(error: wasmtime::Error) -> Failure {
+    pub(crate) fn from_wasmtime(error: wasmtime::Error) -> Failure {
         if error.downcast_ref::<TimedOut>().is_some()
             || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt))
         {
@@ -430,11 +434,14 @@ impl Failure {
     }
 }
 
-/// A fresh store for one request: the component's grants, its memory cap, and a deadline
-/// (`RequestState::deadline`, which each request an instance serves sets anew).
-fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>> {
-    let state = RequestState::new(&component.shared)?;
-    let mut store = Store::new(component.pre.engine(), state);
+/// A fresh store for a component: its grants, its memory cap, and a deadline
+/// (`RequestState::deadline`, which each request a 0.2 instance serves sets anew).
+pub(crate) fn new_store(
+    engine: &Engine,
+    component: &ComponentShared,
+) -> anyhow::Result<Store<RequestState>> {
+    let state = RequestState::new(component)?;
+    let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
     // Every epoch tick the guest yields its thread to other requests, and past the
     // deadline it is stopped: a busy loop can neither starve the worker nor run forever.
@@ -444,7 +451,11 @@ fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>>
     // new connections and requests.)
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|store| {
-        if Instant::now() >= store.data().deadline {
+        if store
+            .data()
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
             Err(wasmtime::Error::new(TimedOut))
         } else {
             Ok(UpdateDeadline::YieldCustom(
@@ -458,19 +469,28 @@ fn new_store(component: &LoadedComponent) -> anyhow::Result<Store<RequestState>>
 
 /// Instantiates a component in a fresh store, as a request would, without calling it.
 pub(crate) async fn instantiate(component: &LoadedComponent) -> anyhow::Result<()> {
-    let mut store = new_store(component)?;
-    component.pre.instantiate_async(&mut store).await?;
+    match &component.guest {
+        Guest::Proxy { pre, .. } => {
+            let mut store = new_store(pre.engine(), &component.shared)?;
+            pre.instantiate_async(&mut store).await?;
+        }
+        Guest::Service(service) => {
+            let mut store = new_store(service.pre().engine(), &component.shared)?;
+            service.pre().instantiate_async(&mut store).await?;
+        }
+    }
     Ok(())
 }
 
-/// Runs the guest on `request`, in an idle instance of the component when it reuses them
-/// and one is idle, else in a fresh one; a failure after the response head was sent is
-/// logged, unless the client broke the request body (`body_fault`) and so caused it.
-async fn run_guest<B>(
+/// Runs a 0.2 guest on `request`, in an idle instance of the component when it reuses
+/// them and one is idle, else in a fresh one; a failure after the response head was sent
+/// is logged, unless the client broke the request body (`body_fault`) and so caused it.
+async fn run_proxy<B>(
     app: &LoadedApp,
     component: &LoadedComponent,
+    (pre, idle): (&ProxyPre<RequestState>, &Arc<IdleInstances>),
     request: Request<B>,
-    instance_slots: &Arc<Semaphore>,
+    slots: &Arc<InstanceSlots>,
     body_fault: Option<Arc<OnceLock<BodyFault>>>,
 ) -> Result<Response<HyperOutgoingBody>, Failure>
 where
@@ -478,15 +498,19 @@ where
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
     let config = &component.shared.config;
-    let (mut store, proxy, served, slot) = match component.idle.take() {
+    let (mut store, proxy, served, slot) = match idle.take() {
         Some(idle) => (idle.store, Some(idle.proxy), idle.served, idle.slot),
         None => {
-            let slot = instance_slot(app, instance_slots, config.timeout).await?;
-            let store = new_store(component).map_err(|e| Failure::Host(format!("{e:#}")))?;
+            let slot = slots
+                .acquire(config.timeout, || app.drop_one_idle())
+                .await
+                .map_err(|busy| Failure::Busy(busy.0))?;
+            let store = new_store(pre.engine(), &component.shared)
+                .map_err(|e| Failure::Host(format!("{e:#}")))?;
             (store, None, 0, slot)
         }
     };
-    store.data_mut().deadline = Instant::now() + config.timeout;
+    store.data_mut().deadline = Some(Instant::now() + config.timeout);
     store.set_epoch_deadline(1);
 
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -503,10 +527,10 @@ where
 
     // The guest keeps running after it sent the response head (it streams the body), so
     // it gets a task of its own; on this single-threaded runtime that is no thread hop.
-    let pre = component.pre.clone();
-    let idle = component.idle.clone();
-    let slots = instance_slots.clone();
-    let reuse = config.instance_reuse;
+    let pre = pre.clone();
+    let idle = idle.clone();
+    let slots = slots.clone();
+    let reuse = config.instance_reuse.unwrap_or(1);
     let timeout = config.timeout;
     let guest = tokio::spawn(async move {
         let run = async {
@@ -530,10 +554,7 @@ where
         // one that left part of the exchange open is dropped here.
         // Nor is one kept idle while every slot is taken: requests may be waiting for its.
         let served = served + 1;
-        if served < reuse
-            && slots.available_permits() > 0
-            && !store.data_mut().holds_http_resources()
-        {
+        if served < reuse && slots.any_free() && !store.data_mut().holds_http_resources() {
             idle.give_back(store, proxy, served, slot);
         }
         Ok(())
@@ -555,7 +576,7 @@ where
             });
             Ok(response)
         }
-        Ok(Err(code)) => Err(Failure::Error(code)),
+        Ok(Err(code)) => Err(Failure::Error(format!("{code:?}"))),
         // The outparam was dropped unset: the guest finished, trapped or timed out.
         Err(_) => match guest.await {
             Ok(Ok(())) => Err(Failure::Host(
@@ -566,50 +587,6 @@ where
         },
     }
 }
-
-/// A slot for one more instance: at once if one is free; else after dropping an idle
-/// instance of the app (which holds one); else the first to come free within `timeout`.
-async fn instance_slot(
-    app: &LoadedApp,
-    instance_slots: &Arc<Semaphore>,
-    timeout: std::time::Duration,
-) -> Result<tokio::sync::OwnedSemaphorePermit, Failure> {
-    if let Ok(slot) = instance_slots.clone().try_acquire_owned() {
-        return Ok(slot);
-    }
-    if app.components.iter().any(|other| other.idle.drop_one())
-        && let Ok(slot) = instance_slots.clone().try_acquire_owned()
-    {
-        return Ok(slot);
-    }
-    // A flood of slow requests must not exhaust the instance pool and fail everyone
-    // else: wait (bounded) for a slot, held until the instance is gone. An app that
-    // reuses instances is looked at again now and then while waiting: another worker may
-    // have kept an instance idle (with its slot) between the look above and the wait.
-    let deadline = Instant::now() + timeout;
-    let reuses = app
-        .components
-        .iter()
-        .any(|component| component.shared.config.instance_reuse > 1);
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let wait = if reuses {
-            remaining.min(IDLE_RECHECK)
-        } else {
-            remaining
-        };
-        match tokio::time::timeout(wait, instance_slots.clone().acquire_owned()).await {
-            Ok(slot) => return Ok(slot.expect("the instance semaphore is never closed")),
-            Err(_) if Instant::now() >= deadline => return Err(Failure::Busy(timeout)),
-            Err(_) => {
-                app.components.iter().any(|other| other.idle.drop_one());
-            }
-        }
-    }
-}
-
-/// How often a request waiting for a slot looks for an idle instance to drop.
-const IDLE_RECHECK: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A short plain-text response made by the host itself.
 pub(crate) fn plain(status: StatusCode, text: String) -> Response<HyperOutgoingBody> {

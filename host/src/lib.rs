@@ -29,6 +29,8 @@ mod request_path;
 mod reuse;
 mod router;
 mod server;
+mod service;
+mod slots;
 mod state;
 
 use std::net::SocketAddr;
@@ -41,6 +43,7 @@ use arc_swap::ArcSwapOption;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 pub use access::{AccessLog, RequestRecord};
 pub use config::ConfigValues;
@@ -49,9 +52,12 @@ pub use outbound::{OutboundPolicy, OutboundRule};
 pub use request_path::{NormalPath, PathError};
 pub use router::{Route, RouteTable};
 pub use server::BoundServer;
+pub use service::DEFAULT_SERVICE_REUSE;
 pub use state::{GuestOutput, Stream};
 
 use crate::engine::{Digest, load_component, new_engine};
+use crate::service::Service;
+use crate::slots::InstanceSlots;
 use crate::state::{ComponentShared, MemoryLimitHit, RequestState};
 
 /// Request headers the host sets for the guest (client-sent copies are removed).
@@ -99,13 +105,18 @@ pub enum LoadError {
         /// Wasmtime's account of the missing import, as the message shows it.
         reason: String,
     },
-    /// The component links but is not a `wasi:http/proxy`: it has no handler to call.
-    #[error("component `{id}` does not export wasi:http/incoming-handler: {reason}")]
+    /// The component links but has no HTTP handler to call: it exports neither
+    /// `wasi:http/incoming-handler@0.2` nor `wasi:http/handler@0.3.0`.
+    #[error(
+        "component `{id}` exports no HTTP handler: neither wasi:http/incoming-handler (WASI 0.2: {proxy}) nor wasi:http/handler@0.3.0 (WASI 0.3: {service})"
+    )]
     NotAProxy {
         /// The component's id.
         id: String,
-        /// Wasmtime's account of what is missing, as the message shows it.
-        reason: String,
+        /// Why it is not a 0.2 proxy, as Wasmtime says.
+        proxy: String,
+        /// Why it is not a 0.3 service, as Wasmtime says.
+        service: String,
     },
     /// Instantiating needs more memory than the component may have: its initial memory
     /// (or what its start-up code grows to) is above `limit`.
@@ -178,9 +189,12 @@ pub struct ComponentConfig {
     pub timeout: Duration,
     /// Linear memory cap per instance, in bytes.
     pub memory: u64,
-    /// Requests one instance serves, one after another (1: a fresh instance for each).
-    /// An instance that trapped, ran out of time or hit its memory cap is never reused.
-    pub instance_reuse: u32,
+    /// Requests one instance serves in all (1: a fresh instance for each); `None` takes
+    /// the world's default: 1 for a 0.2 component, [`DEFAULT_SERVICE_REUSE`] for a 0.3
+    /// one. A 0.2 instance serves them one after another, a 0.3 instance up to 16 at
+    /// once. An instance that trapped, ran out of time or hit its memory cap is never
+    /// reused.
+    pub instance_reuse: Option<u32>,
     /// What the guest reads through `wasi:config/store` (either version); empty denies all.
     pub config: ConfigValues,
     /// Labels of the key-value stores the guest may open, each one of
@@ -341,11 +355,31 @@ pub enum Compilation {
     Unchanged,
 }
 
+/// Which `wasi:http` a component speaks, found when it is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpWorld {
+    /// WASI 0.2: world `proxy`, export `wasi:http/incoming-handler`.
+    Proxy,
+    /// WASI 0.3: world `service`, export `wasi:http/handler@0.3.0`.
+    Service,
+}
+
+impl std::fmt::Display for HttpWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HttpWorld::Proxy => "wasi:http/proxy (WASI 0.2)",
+            HttpWorld::Service => "wasi:http/service@0.3.0 (WASI 0.3)",
+        })
+    }
+}
+
 /// How loading one component went.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
     /// The component's id ([`ComponentConfig::id`]).
     pub id: String,
+    /// The `wasi:http` it exports.
+    pub world: HttpWorld,
     /// Whether its code was compiled, read from the cache or kept.
     pub compilation: Compilation,
     /// Wall time to read it and to compile, fetch or reuse its code.
@@ -366,8 +400,8 @@ pub struct Host {
     limits: ServerLimits,
     stores: keyvalue::Stores,
     app: ArcSwapOption<LoadedApp>,
-    /// One permit per instance a request may have alive (`max_instances`).
-    instance_slots: Arc<tokio::sync::Semaphore>,
+    /// One permit per instance alive (`max_instances`).
+    slots: Arc<InstanceSlots>,
 }
 
 /// Components compiled and pre-instantiated, routes resolved.
@@ -378,12 +412,34 @@ pub(crate) struct LoadedApp {
 
 pub(crate) struct LoadedComponent {
     pub shared: Arc<ComponentShared>,
-    pub pre: ProxyPre<RequestState>,
     /// The hash of the component file: unchanged bytes are not compiled again on reload.
     pub digest: Digest,
-    /// Instances between requests (only with `instance_reuse > 1`). Not carried over to
-    /// a reloaded app: its instances were made with the old grants and limits.
-    pub idle: Arc<reuse::IdleInstances>,
+    pub guest: Guest,
+}
+
+/// A component's code, linked, and what serves it. Instances are not carried over to a
+/// reloaded app: they were made with the old grants and limits.
+pub(crate) enum Guest {
+    /// WASI 0.2: an instance per request, or reused one request after another.
+    Proxy {
+        pre: ProxyPre<RequestState>,
+        /// Instances between requests (only with `instance_reuse > 1`).
+        idle: Arc<reuse::IdleInstances>,
+    },
+    /// WASI 0.3: instances taking several requests at once.
+    Service(Service),
+}
+
+impl LoadedApp {
+    /// Drops one idle 0.2 instance of the app, freeing its slot; whether there was one.
+    pub(crate) fn drop_one_idle(&self) -> bool {
+        self.components
+            .iter()
+            .any(|component| match &component.guest {
+                Guest::Proxy { idle, .. } => idle.drop_one(),
+                Guest::Service(_) => false,
+            })
+    }
 }
 
 impl Host {
@@ -404,9 +460,7 @@ impl Host {
             limits: config.limits,
             stores: config.stores,
             app: ArcSwapOption::empty(),
-            instance_slots: Arc::new(tokio::sync::Semaphore::new(
-                config.limits.max_instances as usize,
-            )),
+            slots: Arc::new(InstanceSlots::new(config.limits.max_instances)),
         })
     }
 
@@ -414,7 +468,9 @@ impl Host {
     fn sweep_idle_instances(&self, now: Instant) {
         if let Some(app) = self.app.load().as_deref() {
             for component in &app.components {
-                component.idle.sweep(now);
+                if let Guest::Proxy { idle, .. } = &component.guest {
+                    idle.sweep(now);
+                }
             }
         }
     }
@@ -474,7 +530,10 @@ impl Host {
         // The old app's idle instances would keep their slots for as long as its last
         // request runs (up to its time limit): they go now, and none is kept after.
         for component in previous.iter().flat_map(|app| &app.components) {
-            component.idle.retire();
+            match &component.guest {
+                Guest::Proxy { idle, .. } => idle.retire(),
+                Guest::Service(service) => service.retire(),
+            }
         }
         Ok(reports)
     }
@@ -502,12 +561,26 @@ impl Host {
             },
         )?;
         let digest = Digest::of(&bytes);
+        let shared = Arc::new(ComponentShared {
+            config: component.clone(),
+            outbound: Arc::new(OutboundPolicy {
+                rules: component.outbound.clone(),
+            }),
+            output: self.output.clone(),
+            key_value: Arc::new(key_value),
+        });
         let unchanged = current
             .into_iter()
             .flat_map(|app| &app.components)
             .find(|loaded| loaded.digest == digest);
-        let (pre, compilation) = match unchanged {
-            Some(loaded) => (loaded.pre.clone(), Compilation::Unchanged),
+        let (code, compilation) = match unchanged {
+            Some(loaded) => {
+                let code = match &loaded.guest {
+                    Guest::Proxy { pre, .. } => Code::Proxy(pre.clone()),
+                    Guest::Service(service) => Code::Service(service.pre().clone()),
+                };
+                (code, Compilation::Unchanged)
+            }
             None => {
                 let (compiled, cached) =
                     load_component(&self.engine, &bytes, digest, self.cache_dir.as_deref())
@@ -522,35 +595,47 @@ impl Host {
                             id: component.id.clone(),
                             reason: e.to_string(),
                         })?;
-                let pre = ProxyPre::new(instance_pre).map_err(|e| LoadError::NotAProxy {
-                    id: component.id.clone(),
-                    reason: e.to_string(),
-                })?;
+                // Which world it is, by what it exports.
+                let code = match ProxyPre::new(instance_pre.clone()) {
+                    Ok(pre) => Code::Proxy(pre),
+                    Err(proxy) => match ServicePre::new(instance_pre) {
+                        Ok(pre) => Code::Service(pre),
+                        Err(service) => {
+                            return Err(LoadError::NotAProxy {
+                                id: component.id.clone(),
+                                proxy: proxy.to_string(),
+                                service: service.to_string(),
+                            });
+                        }
+                    },
+                };
                 let compilation = if cached {
                     Compilation::Cached
                 } else {
                     Compilation::Compiled
                 };
-                (pre, compilation)
+                (code, compilation)
             }
         };
-        let shared = Arc::new(ComponentShared {
-            config: component.clone(),
-            outbound: Arc::new(OutboundPolicy {
-                rules: component.outbound.clone(),
-            }),
-            output: self.output.clone(),
-            key_value: Arc::new(key_value),
-        });
+        let (guest, world) = match code {
+            Code::Proxy(pre) => {
+                let idle = Default::default();
+                (Guest::Proxy { pre, idle }, HttpWorld::Proxy)
+            }
+            Code::Service(pre) => {
+                let service = Service::new(pre, shared.clone(), self.slots.clone());
+                (Guest::Service(service), HttpWorld::Service)
+            }
+        };
         Ok((
             LoadedComponent {
                 shared,
-                pre,
                 digest,
-                idle: Default::default(),
+                guest,
             },
             LoadReport {
                 id: component.id.clone(),
+                world,
                 compilation,
                 elapsed: started.elapsed(),
             },
@@ -573,6 +658,12 @@ impl Host {
     pub fn bind(self, addr: SocketAddr, workers: usize) -> Result<BoundServer> {
         server::bind(self, addr, workers)
     }
+}
+
+/// A component's linked code, for either world.
+enum Code {
+    Proxy(ProxyPre<RequestState>),
+    Service(ServicePre<RequestState>),
 }
 
 /// Instantiates every component once, as a request would.

@@ -43,8 +43,9 @@ pub(crate) struct RequestState {
     /// What `wasi:config/store` answers.
     config: ConfigValues,
     /// When the request being served must be done (the epoch callback stops it then); set
-    /// anew for each request an instance serves.
-    pub deadline: std::time::Instant,
+    /// anew for each request a 0.2 instance serves. `None` for a 0.3 instance, which
+    /// serves several requests at once and is stopped from outside (`service::Expiry`).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The per-instance memory cap. A growth past it traps at once (a memory bomb does not
@@ -167,7 +168,7 @@ impl RequestState {
             key_value: KeyValueCtx::new(component.key_value.clone()),
             limits: MemoryCap::new(config.memory),
             config: config.config.clone(),
-            deadline: std::time::Instant::now() + config.timeout,
+            deadline: None,
         })
     }
 

@@ -17,9 +17,10 @@ use crate::ui::{Ui, format_duration};
     --debug builds cargo components without --release into .wasmctl/debug/ID.wasm, which\n\
     `wasmctl up --debug` serves; `source` keeps the release build.\n\
     Core modules (wasm32-wasip1) are turned into components with the WASI proxy adapter.\n\
-    Every component is then validated against the world `wasmctl up` serves:\n\
-    wasi:http/proxy@0.2.x plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue,\n\
-    no sockets."
+    Every component is then validated against a world `wasmctl up` serves, and the one it\n\
+    found is printed: WASI 0.2 wasi:http/proxy (export wasi:http/incoming-handler) or\n\
+    WASI 0.3 wasi:http/service (export wasi:http/handler@0.3.x), each plus wasi:cli,\n\
+    wasi:filesystem, wasi:config and wasi:keyvalue, no sockets."
 )]
 pub(crate) struct BuildArgs {
     #[command(flatten)]
@@ -40,6 +41,8 @@ struct ComponentReport<'a> {
     path: String,
     size: u64,
     world: &'a str,
+    /// `0.2` or `0.3`.
+    wasi: &'a str,
     componentized: bool,
     build_ms: u128,
     check_ms: u128,
@@ -64,6 +67,7 @@ impl BuildArgs {
                     path: c.path.display().to_string(),
                     size: c.size,
                     world: &c.valid.world,
+                    wasi: c.valid.wasi(),
                     componentized: c.componentized,
                     build_ms: c.build_time.as_millis(),
                     check_ms: c.check_time.as_millis(),
@@ -76,13 +80,14 @@ impl BuildArgs {
         let width = built.iter().map(|c| c.id.len()).max().unwrap_or(0);
         for component in &built {
             ui.result(format!(
-                "{:<width$}  {:>10}  {}  {}",
+                "{:<width$}  {:>10}  {} (WASI {})  {}",
                 component.id,
                 bytesize::ByteSize::b(component.size)
                     .display()
                     .iec()
                     .to_string(),
                 component.valid.world,
+                component.valid.wasi(),
                 format_duration(component.build_time + component.check_time),
             ))?;
         }

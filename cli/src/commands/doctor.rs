@@ -167,7 +167,12 @@ impl DoctorArgs {
                     ),
                     (Ok(valid), None) => Check::pass(
                         name,
-                        format!("{} ({})", component.source.display(), valid.world),
+                        format!(
+                            "{} ({}, WASI {})",
+                            component.source.display(),
+                            valid.world,
+                            valid.wasi()
+                        ),
                     ),
                 },
             );

@@ -107,7 +107,7 @@ fn wasip1_core_module_is_componentized_into_the_proxy_world() {
 #[test]
 fn command_component_is_another_world() {
     build_guest("cli-command").code(1).stderr(
-        contains("does not export `wasi:http/incoming-handler@0.2.x`")
+        contains("exports neither `wasi:http/incoming-handler@0.2.x` (WASI 0.2) nor `wasi:http/handler@0.3.x` (WASI 0.3)")
             .and(contains("it exports: wasi:cli/run@0.2.0"))
             .and(contains("this is a wasi:cli command")),
     );

@@ -20,4 +20,5 @@ mod support;
 mod templates;
 mod up;
 mod variables;
+mod wasi03;
 mod watch;

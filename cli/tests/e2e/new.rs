@@ -131,7 +131,7 @@ fn unknown_template_lists_the_available_ones() {
         .code(1)
         .stderr(
             predicate::str::contains("unknown template `http-go`\n").and(predicate::str::contains(
-                "available templates: http-js, http-python, http-rust, http-rust-kv, http-ts",
+                "available templates: http-js, http-python, http-rust, http-rust-kv, http-rust-wasip3, http-ts",
             )),
         );
 }

@@ -107,12 +107,14 @@ pub(crate) fn build_guest(id: &str) -> assert_cmd::assert::Assert {
         .assert()
 }
 
-/// The `hostile` and `probe` guests of `testdata/guests`, built once per run.
+/// The `hostile`, `probe` and `service` guests of `testdata/guests`, built once per run.
 pub(crate) fn guest_component(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         wasmctl(&testdata().join("guests"))
-            .args(["build", "-q", "-c", "hostile", "-c", "probe"])
+            .args([
+                "build", "-q", "-c", "hostile", "-c", "probe", "-c", "service",
+            ])
             .assert()
             .success();
     });

@@ -21,6 +21,7 @@ fn list_json_describes_embedded_templates() {
             "http-python",
             "http-rust",
             "http-rust-kv",
+            "http-rust-wasip3",
             "http-ts"
         ]
     );

@@ -221,7 +221,7 @@ fn guest_reads_only_granted_files() {
 }
 
 /// A one-shot HTTP server on 127.0.0.1 answering "pong" to up to `count` requests.
-fn pong_server(count: usize) -> u16 {
+pub(crate) fn pong_server(count: usize) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {

@@ -257,10 +257,8 @@ fn component_config(
             .or(component.limits.timeout)
             .unwrap_or(manifest::DEFAULT_TIMEOUT),
         memory: component.limits.memory.unwrap_or(manifest::DEFAULT_MEMORY),
-        instance_reuse: settings
-            .instance_reuse
-            .or(component.limits.instance_reuse)
-            .unwrap_or(1),
+        // Unset, the world's default (fresh instances for 0.2, shared ones for 0.3).
+        instance_reuse: settings.instance_reuse.or(component.limits.instance_reuse),
         config: variables.for_component(component).into_iter().collect(),
         key_value_stores: component.key_value_stores.clone(),
     }

@@ -20,11 +20,17 @@ use crate::hint::Hint;
 /// The repository's `wit/` directory.
 static WIT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../wit");
 
-/// The interface every HTTP component must export (without version).
+/// The interface a WASI 0.2 HTTP component exports (without version).
 pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
 
-/// The world `wasmctl up` serves.
+/// The interface a WASI 0.3 HTTP component exports (without version).
+pub const HANDLER: &str = "wasi:http/handler";
+
+/// The world `wasmctl up` serves to WASI 0.2 components.
 pub const HOST_WORLD: &str = "wasmctl:host/http-app";
+
+/// The world `wasmctl up` serves to WASI 0.3 components.
+pub const HOST_SERVICE_WORLD: &str = "wasmctl:host/http-service";
 
 /// What a wasm file holds, judged from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +95,10 @@ pub enum ComponentError {
         /// wit-component's error, with its causes.
         message: String,
     },
-    /// A valid component that does not export `wasi:http/incoming-handler@0.2.x`.
+    /// A valid component that exports neither `wasi:http/incoming-handler@0.2.x` nor
+    /// `wasi:http/handler@0.3.x`.
     #[error(
-        "`{}` does not export `{INCOMING_HANDLER}@0.2.x`, so it cannot handle HTTP requests; it exports: {}",
+        "`{}` exports neither `{INCOMING_HANDLER}@0.2.x` (WASI 0.2) nor `{HANDLER}@0.3.x` (WASI 0.3), so it cannot handle HTTP requests; it exports: {}",
         path.display(),
         if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
     )]
@@ -145,13 +152,25 @@ impl ComponentError {
 /// A component that passed validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidComponent {
-    /// `wasi:http/proxy@0.2.x` when it imports nothing beyond that world, otherwise
-    /// [`HOST_WORLD`] (it also needs wasi:cli or wasi:filesystem).
+    /// For a WASI 0.2 component, `wasi:http/proxy@0.2.x` when it imports nothing beyond
+    /// that world, otherwise [`HOST_WORLD`] (it also needs wasi:cli or wasi:filesystem);
+    /// for a WASI 0.3 one, `wasi:http/service@0.3.x` or [`HOST_SERVICE_WORLD`].
     pub world: String,
     /// Imported interfaces, e.g. `wasi:http/types@0.2.12`.
     pub imports: Vec<String>,
     /// Exported interfaces.
     pub exports: Vec<String>,
+}
+
+impl ValidComponent {
+    /// The WASI release of the wasi:http it speaks: `"0.3"` when it exports
+    /// `wasi:http/handler@0.3.x`, else `"0.2"`.
+    pub fn wasi(&self) -> &'static str {
+        let service = self.exports.iter().any(|name| {
+            HostWorld::track_of(name).is_some_and(|track| track == (HANDLER.to_string(), 0, 3))
+        });
+        if service { "0.3" } else { "0.2" }
+    }
 }
 
 /// Judges a file from its first bytes.
@@ -235,15 +254,24 @@ pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentEr
     let exports = interfaces(&resolve, world, Direction::Exports);
 
     let exported_names: Vec<String> = exports.keys().cloned().collect();
-    let handler_exported = exports
+    // Which wasi:http it speaks, by the handler it exports.
+    let handler = exports
         .keys()
-        .any(|name| HostWorld::track_of(name) == Some((INCOMING_HANDLER.to_string(), 0, 2)));
-    if !handler_exported {
+        .find_map(|name| match HostWorld::track_of(name)? {
+            (interface, 0, 2) if interface == INCOMING_HANDLER => Some((Http::Proxy, name)),
+            (interface, 0, 3) if interface == HANDLER => Some((Http::Service, name)),
+            _ => None,
+        });
+    let Some((http, handler)) = handler else {
         return Err(ComponentError::NotHttpHandler {
             path: path.to_path_buf(),
             exports: exported_names,
         });
-    }
+    };
+    let handler_version = handler
+        .rsplit_once('@')
+        .map(|(_, version)| version.to_string())
+        .unwrap_or_default();
 
     let host = HostWorld::get();
     let mut findings = Vec::new();
@@ -277,22 +305,31 @@ pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentEr
             findings,
         });
     }
-    let only_proxy = imports.keys().all(|name| host.in_proxy_world(name));
-    let handler_version = exports
+    let (http_world, http_imports, host_world) = match http {
+        Http::Proxy => ("proxy", &host.proxy, HOST_WORLD),
+        Http::Service => ("service", &host.service, HOST_SERVICE_WORLD),
+    };
+    let only_http = imports
         .keys()
-        .find(|name| name.starts_with(INCOMING_HANDLER))
-        .and_then(|name| name.rsplit_once('@'))
-        .map(|(_, version)| version.to_string())
-        .unwrap_or_default();
+        .all(|name| HostWorld::track_of(name).is_some_and(|track| http_imports.contains(&track)));
     Ok(ValidComponent {
-        world: if only_proxy {
-            format!("wasi:http/proxy@{handler_version}")
+        world: if only_http {
+            format!("wasi:http/{http_world}@{handler_version}")
         } else {
-            HOST_WORLD.to_string()
+            host_world.to_string()
         },
         imports: imports.into_keys().collect(),
         exports: exported_names,
     })
+}
+
+/// The two wasi:http worlds `wasmctl up` serves.
+#[derive(Clone, Copy)]
+enum Http {
+    /// WASI 0.2: world `proxy`, export `incoming-handler`.
+    Proxy,
+    /// WASI 0.3: world `service`, export `handler`.
+    Service,
 }
 
 #[derive(Clone, Copy)]
@@ -366,9 +403,14 @@ struct HostWorld {
     /// versions of wasi:config and both drafts of wasi:keyvalue, one version of everything
     /// else).
     interfaces: BTreeMap<String, Vec<(semver::Version, BTreeSet<String>)>>,
-    /// Unversioned names of the interfaces in `wasi:http/proxy`.
-    proxy: BTreeSet<String>,
+    /// The interfaces `wasi:http/proxy@0.2` imports, as semver tracks.
+    proxy: BTreeSet<Track>,
+    /// The interfaces `wasi:http/service@0.3` imports, as semver tracks.
+    service: BTreeSet<Track>,
 }
+
+/// An interface name and its semver track: (`wasi:http/types`, 0, 2).
+type Track = (String, u64, u64);
 
 impl HostWorld {
     fn get() -> &'static HostWorld {
@@ -415,38 +457,51 @@ impl HostWorld {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut resolve = Resolve::default();
         let package = resolve.push_groups(parse(main)?, deps)?;
-        let world = resolve.select_world(&[package], Some("http-app"))?;
+        // Every interface either world imports (the host links them all for both).
         let mut versions: BTreeMap<String, Vec<(semver::Version, BTreeSet<String>)>> =
             BTreeMap::new();
-        for (name, functions) in interfaces(&resolve, world, Direction::Imports) {
-            let Some((unversioned, version)) = name.split_once('@') else {
-                continue;
-            };
-            let Ok(version) = semver::Version::parse(version) else {
-                continue;
-            };
-            versions
-                .entry(unversioned.to_string())
-                .or_default()
-                .push((version, functions));
+        for world in ["http-app", "http-service"] {
+            let world = resolve.select_world(&[package], Some(world))?;
+            for (name, functions) in interfaces(&resolve, world, Direction::Imports) {
+                let Some((unversioned, version)) = name.split_once('@') else {
+                    continue;
+                };
+                let Ok(version) = semver::Version::parse(version) else {
+                    continue;
+                };
+                let known = versions.entry(unversioned.to_string()).or_default();
+                if !known.iter().any(|(v, _)| *v == version) {
+                    known.push((version, functions));
+                }
+            }
         }
-        let http = resolve
-            .packages
-            .iter()
-            .find(|(_, p)| p.name.namespace == "wasi" && p.name.name == "http")
-            .map(|(id, _)| id)
-            .ok_or_else(|| anyhow::anyhow!("wasi:http is missing from wit/deps"))?;
-        let proxy_world = resolve.select_world(&[http], Some("proxy"))?;
-        let proxy = interfaces_unversioned(&resolve, proxy_world);
+        let http_world = |major_minor: (u64, u64), world: &str| {
+            let http = resolve
+                .packages
+                .iter()
+                .find(|(_, p)| {
+                    p.name.namespace == "wasi"
+                        && p.name.name == "http"
+                        && p.name
+                            .version
+                            .as_ref()
+                            .is_some_and(|v| (v.major, v.minor) == major_minor)
+                })
+                .map(|(id, _)| id)
+                .ok_or_else(|| anyhow::anyhow!("wasi:http {major_minor:?} is missing"))?;
+            let world = resolve.select_world(&[http], Some(world))?;
+            anyhow::Ok(import_tracks(&resolve, world))
+        };
         Ok(HostWorld {
             interfaces: versions,
-            proxy,
+            proxy: http_world((0, 2), "proxy")?,
+            service: http_world((0, 3), "service")?,
         })
     }
 
     /// `wasi:http/types@0.2.12` → (`wasi:http/types`, 0, 2): the name and semver track
     /// (major, and minor while major is 0) that decide compatibility.
-    fn track_of(name: &str) -> Option<(String, u64, u64)> {
+    fn track_of(name: &str) -> Option<Track> {
         let (unversioned, version) = name.split_once('@')?;
         let version = semver::Version::parse(version).ok()?;
         let minor = if version.major == 0 { version.minor } else { 0 };
@@ -459,14 +514,24 @@ impl HostWorld {
         let Some(versions) = self.interfaces.get(unversioned) else {
             return Err(Unprovided::Interface);
         };
-        // The version asked for if the host has it, else the newest: pre-release versions
-        // (wasi:config's draft and rc, the wasi:keyvalue drafts) link by exact version only,
-        // as Wasmtime's linker matches them.
+        // The version asked for if the host has it, else the newest of its track (0.2.x
+        // for 0.2.3), else the newest: pre-release versions (wasi:config's draft and rc,
+        // the wasi:keyvalue drafts) link by exact version only, as Wasmtime's linker
+        // matches them.
         let wanted = semver::Version::parse(version).ok();
+        let track = |v: &semver::Version| (v.major, if v.major == 0 { v.minor } else { 0 });
+        let newest = |a: &&(semver::Version, _), b: &&(semver::Version, _)| a.0.cmp(&b.0);
         let (host_version, host_functions) = versions
             .iter()
             .find(|(host_version, _)| Some(host_version) == wanted.as_ref())
-            .or_else(|| versions.iter().max_by(|a, b| a.0.cmp(&b.0)))
+            .or_else(|| {
+                let wanted = wanted.as_ref()?;
+                versions
+                    .iter()
+                    .filter(|(host_version, _)| track(host_version) == track(wanted))
+                    .max_by(newest)
+            })
+            .or_else(|| versions.iter().max_by(newest))
             .ok_or(Unprovided::Interface)?;
         let host_name = format!("{unversioned}@{host_version}");
         let pre_release =
@@ -478,7 +543,7 @@ impl HostWorld {
         }
         if Self::track_of(name) != Self::track_of(&host_name) {
             return Err(Unprovided::Other(format!(
-                "imports `{name}`, but wasmctl up provides `{host_name}`, which is not compatible; build against WASI 0.2 (wasm32-wasip2)"
+                "imports `{name}`, but wasmctl up provides `{host_name}`, which is not compatible; build against WASI 0.2 or 0.3 (the wasi crates `wasip2` or `wasip3`, target wasm32-wasip2)"
             )));
         }
         let missing: Vec<&str> = functions
@@ -494,20 +559,13 @@ impl HostWorld {
         }
         Ok(())
     }
-
-    fn in_proxy_world(&self, name: &str) -> bool {
-        let unversioned = name.split_once('@').map_or(name, |(n, _)| n);
-        self.proxy.contains(unversioned)
-    }
 }
 
-fn interfaces_unversioned(resolve: &Resolve, world: WorldId) -> BTreeSet<String> {
+/// The semver tracks of the interfaces a world imports.
+fn import_tracks(resolve: &Resolve, world: WorldId) -> BTreeSet<Track> {
     interfaces(resolve, world, Direction::Imports)
-        .into_keys()
-        .map(|name| {
-            name.split_once('@')
-                .map_or(name.clone(), |(n, _)| n.to_string())
-        })
+        .keys()
+        .filter_map(|name| HostWorld::track_of(name))
         .collect()
 }
 
@@ -522,7 +580,7 @@ enum Unprovided {
 /// What to do about an import of an interface the host world lacks.
 fn missing_interface_advice(name: &str) -> &'static str {
     if name.starts_with("wasi:") {
-        "it is not part of the world wasmctl serves (wasi:http/proxy plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue)"
+        "it is not part of the worlds wasmctl serves (wasi:http/proxy or wasi:http/service, plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue)"
     } else {
         "it is not a WASI interface, and wasmctl up provides WASI only"
     }
@@ -572,8 +630,28 @@ mod tests {
         ] {
             assert!(world.provides(name, &BTreeSet::new()).is_err(), "{name}");
         }
-        assert!(world.proxy.contains("wasi:http/types"));
-        assert!(!world.proxy.contains("wasi:cli/environment"));
+        let track = |name: &str| HostWorld::track_of(name).unwrap();
+        assert!(world.proxy.contains(&track("wasi:http/types@0.2.1")));
+        assert!(!world.proxy.contains(&track("wasi:cli/environment@0.2.1")));
+        assert!(!world.proxy.contains(&track("wasi:http/types@0.3.0")));
+        assert!(world.service.contains(&track("wasi:http/types@0.3.0")));
+        assert!(world.service.contains(&track("wasi:cli/stdout@0.3.0")));
+        assert!(!world.service.contains(&track("wasi:cli/stdout@0.2.12")));
+        // Both WASI versions, each by its own track.
+        for name in [
+            "wasi:http/types@0.2.3",
+            "wasi:http/types@0.3.0",
+            "wasi:cli/stdout@0.2.0",
+            "wasi:cli/stdout@0.3.0",
+            "wasi:sockets/types@0.3.0",
+        ] {
+            assert!(world.provides(name, &BTreeSet::new()).is_ok(), "{name}");
+        }
+        assert!(
+            world
+                .provides("wasi:http/types@0.4.0", &BTreeSet::new())
+                .is_err()
+        );
     }
 
     #[test]
@@ -624,7 +702,7 @@ mod tests {
         };
         let newer = said(
             world
-                .provides("wasi:http/types@0.3.0", &BTreeSet::new())
+                .provides("wasi:http/types@0.4.0", &BTreeSet::new())
                 .unwrap_err(),
         );
         assert!(newer.contains("not compatible"), "{newer}");

@@ -18,7 +18,7 @@ use wasmctl::manifest::{self, App, Route};
 use wasmctl::runtime_config::RuntimeConfig;
 use wasmctl::variables::Given;
 use wasmctl_host::{
-    AccessLog, BoundServer, Compilation, Host, HostConfig, MAX_INSTANCES, PendingEngine,
+    AccessLog, BoundServer, Compilation, Host, HostConfig, HttpWorld, MAX_INSTANCES, PendingEngine,
     ServerLimits,
 };
 use wasmctl_serve::state::StateDir;
@@ -124,11 +124,13 @@ pub(crate) struct ServeArgs {
     /// manifest's, else 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub request_timeout: Option<Duration>,
-    /// Requests one instance serves, one after another, for every component (default: the
-    /// manifest's `limits.instance_reuse`, else 1, a fresh instance per request). Reuse
-    /// skips instantiation, but what a request leaves in the instance's memory and globals
-    /// is there for the next ones: use it only for components that keep no per-request
-    /// secrets. An instance that traps or times out is never reused
+    /// Requests one instance serves in all, for every component (default: the manifest's
+    /// `limits.instance_reuse`, else 1 for WASI 0.2 components, a fresh instance per
+    /// request, and 128 for WASI 0.3 ones, up to 16 at once). A 0.2 instance serves them
+    /// one after another. Reuse skips instantiation, but what a request leaves in the
+    /// instance's memory and globals is there for the next ones: use it only for
+    /// components that keep no per-request secrets (1 gives 0.3 components a fresh
+    /// instance per request too). An instance that traps or times out is never reused
     #[arg(long, value_name = "N", value_parser = parse_instance_reuse)]
     pub instance_reuse: Option<u32>,
     /// Worker threads, each with its own listener (default: one per CPU)
@@ -304,13 +306,21 @@ impl UpArgs {
         let loaded = host.load(served.host_config(&self.serve.settings()));
         progress.finish();
         for report in loaded.map_err(wasmctl_serve::explain_load_error)? {
-            let (verb, note) = match report.compilation {
-                Compilation::Compiled => ("Compiled", ""),
-                Compilation::Cached | Compilation::Unchanged => ("Loaded", " (cached)"),
+            let (verb, cached) = match report.compilation {
+                Compilation::Compiled => ("Compiled", None),
+                Compilation::Cached | Compilation::Unchanged => ("Loaded", Some("cached")),
+            };
+            // 0.2 is the default and goes unsaid; a 0.3 component is named as one.
+            let world = (report.world == HttpWorld::Service).then_some("WASI 0.3");
+            let notes: Vec<&str> = cached.into_iter().chain(world).collect();
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
             };
             ui.status(
                 verb,
-                format!("{} in {:.0?}{note}", report.id, report.elapsed),
+                format!("{} in {:.0?}{notes}", report.id, report.elapsed),
             );
         }
         let server = self.serve.bind(host, started, ui)?;

@@ -674,7 +674,7 @@ fn instance_reuse_is_a_count_in_range() {
                 10,
                 bad.to_string(),
                 format!(
-                    "instance_reuse `{bad}` is out of range; write how many requests one instance serves, 1 (a fresh instance each, the default) to 10000, e.g. `128`"
+                    "instance_reuse `{bad}` is out of range; write how many requests one instance serves, 1 (a fresh instance for each request) to 10000, e.g. `128`"
                 )
             )],
         );

@@ -1136,7 +1136,7 @@ pub fn check_instance_reuse(count: i64) -> Result<u32, String> {
     match u32::try_from(count) {
         Ok(count @ 1..=MAX_INSTANCE_REUSE) => Ok(count),
         _ => Err(format!(
-            "instance_reuse `{count}` is out of range; write how many requests one instance serves, 1 (a fresh instance each, the default) to {MAX_INSTANCE_REUSE}, e.g. `128`"
+            "instance_reuse `{count}` is out of range; write how many requests one instance serves, 1 (a fresh instance for each request) to {MAX_INSTANCE_REUSE}, e.g. `128`"
         )),
     }
 }
