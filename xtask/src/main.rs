@@ -27,6 +27,16 @@ fn main() -> Result<()> {
         Some("boundaries") => boundaries::run(),
         Some("fuzz") => fuzz::run(&rest),
         Some("soak") => soak::run(&rest),
+        // Not for people: the server `bench up` measures as its ceiling.
+        Some("native-hello") => {
+            let number = |i: usize| -> Result<usize> {
+                rest.get(i)
+                    .context("usage: xtask native-hello PORT WORKERS")?
+                    .parse()
+                    .context("PORT and WORKERS are numbers")
+            };
+            bench::native_hello(u16::try_from(number(0)?)?, number(1)?)
+        }
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             Ok(())

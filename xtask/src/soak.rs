@@ -54,9 +54,11 @@ struct Kind {
 /// The kind whose answers the stored counter must equal at the end.
 const KV_INCREMENT: &str = "kv: increment";
 
-/// Twenty-four slots: 12 hellos, 2 echoes, 2 allocations, 4 key-value requests, 4 hostile
-/// requests.
-const MIX: [Kind; 24] = {
+/// Twenty-eight slots: 12 hellos, 2 echoes, 2 allocations, 4 key-value requests, 4 hostile
+/// requests, and a WASI 0.3 component's share: 2 hellos, a panic and a memory bomb (each
+/// hostile one in a component of its own: a 0.3 instance is shared, and a trap fails every
+/// request it is running).
+const MIX: [Kind; 28] = {
     const HELLO: Kind = Kind {
         name: "hello",
         method: "GET",
@@ -137,9 +139,34 @@ const MIX: [Kind; 24] = {
         status: 200,
         answer: None,
     };
+    const P3_HELLO: Kind = Kind {
+        name: "0.3 hello",
+        method: "GET",
+        path: "/p3/ok",
+        body: 0,
+        status: 200,
+        answer: Some("hello from a wasi:http@0.3.0 service\n"),
+    };
+    const P3_BOMB: Kind = Kind {
+        name: "0.3 hostile: memory bomb",
+        method: "GET",
+        path: "/p3-bomb/bomb",
+        body: 0,
+        status: 500,
+        answer: None,
+    };
+    const P3_PANIC: Kind = Kind {
+        name: "0.3 hostile: panic",
+        method: "GET",
+        path: "/p3-panic/panic",
+        body: 0,
+        status: 500,
+        answer: None,
+    };
     [
-        HELLO, HELLO, ECHO, KV_INC, HELLO, LOOP, HELLO, ALLOC, KV_SET, HELLO, BOMB, HELLO, KV_INC,
-        HELLO, ECHO, HELLO, RECURSE, KV_LIST, HELLO, ALLOC, HELLO, PANIC, HELLO, HELLO,
+        HELLO, HELLO, ECHO, KV_INC, HELLO, LOOP, P3_HELLO, HELLO, ALLOC, KV_SET, HELLO, BOMB,
+        HELLO, KV_INC, P3_BOMB, HELLO, ECHO, HELLO, RECURSE, P3_HELLO, KV_LIST, HELLO, ALLOC,
+        HELLO, PANIC, HELLO, P3_PANIC, HELLO,
     ]
 };
 
@@ -286,12 +313,13 @@ fn stall_readers(address: &str, stop: &AtomicBool) -> usize {
     stalled.len()
 }
 
-/// The hostile and probe guests, built by wasmctl, in an app under target/soak/.
+/// The hostile, probe, counter and (WASI 0.3) service guests, built by wasmctl, in an app
+/// under target/soak/.
 fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
     let guests = root().join("testdata/guests");
     let status = Command::new(wasmctl)
         .args([
-            "build", "-q", "-c", "hostile", "-c", "probe", "-c", "counter",
+            "build", "-q", "-c", "hostile", "-c", "probe", "-c", "counter", "-c", "service",
         ])
         .current_dir(&guests)
         .status()?;
@@ -307,7 +335,7 @@ fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
     // What the stalled readers ask for and never read.
     std::fs::create_dir_all(app.join("assets"))?;
     std::fs::write(app.join("assets/big"), vec![b'x'; 16 << 20])?;
-    for guest in ["hostile", "probe", "counter"] {
+    for guest in ["hostile", "probe", "counter", "service"] {
         std::fs::copy(
             guests.join(format!("target/wasm32-wasip2/release/{guest}.wasm")),
             app.join(format!("{guest}.wasm")),
@@ -327,17 +355,23 @@ fn prepare_app(wasmctl: &Path) -> Result<PathBuf> {
          [[trigger.http]]\nroute = \"/kv/...\"\ncomponent = \"counter\"\n\
          [component.probe]\nsource = \"probe.wasm\"\n\
          files = [{ source = \"assets\", destination = \"/assets\" }]\n\
-         [component.counter]\nsource = \"counter.wasm\"\nkey_value_stores = [\"default\"]\n",
+         [component.counter]\nsource = \"counter.wasm\"\nkey_value_stores = [\"default\"]\n\
+         [[trigger.http]]\nroute = \"/p3/...\"\ncomponent = \"service\"\n\
+         [component.service]\nsource = \"service.wasm\"\n\
+         [[trigger.http]]\nroute = \"/p3-bomb/...\"\ncomponent = \"p3-bomb\"\n\
+         [component.p3-bomb]\nsource = \"service.wasm\"\nlimits = { memory = \"64MiB\", timeout = \"10s\" }\n\
+         [[trigger.http]]\nroute = \"/p3-panic/...\"\ncomponent = \"p3-panic\"\n\
+         [component.p3-panic]\nsource = \"service.wasm\"\nlimits = { timeout = \"10s\" }\n",
     )?;
     Ok(app)
 }
 
 /// Files the server opens during the run and rightly keeps: the log of each component
-/// that printed, at most one for each of the app's four. Which print depends on timing:
+/// that printed, at most one for each of the app's seven. Which print depends on timing:
 /// the hostile guest's panics always, and any guest whose client hung up mid-request
 /// (wstd panics on the reset connection) — the stalled readers', or a client cut off
 /// when the run stops. A leak per request or connection is far more than this.
-const LAZY_FILES: usize = 4;
+const LAZY_FILES: usize = 7;
 
 #[derive(Default)]
 struct Results {

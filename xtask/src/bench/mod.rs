@@ -14,6 +14,7 @@ use crate::{cargo, root};
 mod deploy;
 mod kv;
 mod languages;
+mod native;
 mod up;
 mod watch;
 
@@ -27,6 +28,8 @@ const BENCHES: [&str; 8] = [
     "kv",
     "languages",
 ];
+
+pub(crate) use native::serve as native_hello;
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let selected: Vec<&str> = match args.first().map(String::as_str) {

@@ -101,6 +101,8 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
         }
     }
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
+    // The ceiling: the same hello from native code, shaped like our server.
+    let native = load(native_hello, "/")?.requests_per_second;
 
     println!("| measure | wasmctl up | wasmtime serve | ratio (wasmctl / wasmtime) | target |");
     println!("|---|---|---|---|---|");
@@ -116,7 +118,8 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
             super::ms(super::median(ours_warm))
         );
         println!("| idle RSS after load | {} MiB | | | |", ours_rss / 1024);
-        return Ok(());
+        println!("\nCeiling: a native hyper hello answers {native:.0} req/s.");
+        return wasi03(wasmctl, None, &cache);
     };
     let row = |measure: &str, ours: f64, peer: f64, unit: &str, target: &str| {
         println!(
@@ -169,6 +172,12 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
         "≤ 1.0",
     );
     println!(
+        "\nCeiling: a native hyper hello (`xtask native-hello`, 2 workers) answers {native:.0} req/s; wasmctl's fresh instances reach {:.2} of it, its reuse {:.2}, wasmtime's reuse {:.2}.",
+        best(&fresh.0) / native,
+        best(&reusing.0) / native,
+        best(&fresh.1) / native
+    );
+    println!(
         "\nAll rounds (req/s): wasmctl fresh {:.0?}, wasmctl reuse {:.0?}, wasmtime reuse {:.0?}, wasmtime defaults {defaults_peer:.0?}",
         fresh.0, reusing.0, fresh.1
     );
@@ -176,6 +185,78 @@ pub(super) fn run(wasmctl: &Path, app: &Path) -> Result<()> {
         "Warm starts (ms): wasmctl {:.1?}, wasmtime {:.1?}",
         ours_warm.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
         peer_warm.iter().map(|d| ms(*d)).collect::<Vec<_>>()
+    );
+    wasi03(wasmctl, wasmtime.as_deref(), &cache)
+}
+
+/// `xtask native-hello` on `port`, with as many workers as `wasmctl up` on CI's machine.
+fn native_hello(port: u16) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("xtask knows its path"));
+    command.args(["native-hello", &port.to_string(), "2"]);
+    command
+}
+
+/// The WASI 0.3 template's component, each server at its defaults: `wasmctl up` (shared
+/// instances, 16 requests at once, 128 each) against `wasmtime serve -Scli`.
+fn wasi03(wasmctl: &Path, wasmtime: Option<&Path>, cache: &Path) -> Result<()> {
+    let app = crate::root().join("target/bench/svc3");
+    if !app.join("wasmctl.toml").exists() {
+        std::fs::create_dir_all(app.parent().expect("has a parent"))?;
+        super::run_ok(
+            Command::new(wasmctl)
+                .args(["new", "http-rust-wasip3", "svc", "-y", "-q", "-o"])
+                .arg(&app),
+        )?;
+    }
+    super::run_ok(
+        Command::new(wasmctl)
+            .args(["build", "-q"])
+            .current_dir(&app),
+    )?;
+    let component = app.join("target/wasm32-wasip2/release/svc.wasm");
+    let ours = |port: u16| wasmctl_up(wasmctl, &app, cache, &[], port);
+    let ours_fresh = |port: u16| wasmctl_up(wasmctl, &app, cache, &["--instance-reuse", "1"], port);
+    let peer = |port: u16| {
+        let mut command = Command::new(wasmtime.expect("checked before use"));
+        command
+            .args(["serve", "-Scli", "--addr", &format!("127.0.0.1:{port}")])
+            .arg(&component);
+        command
+    };
+    let (mut ours_runs, mut fresh_runs, mut peer_runs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        ours_runs.push(load(ours, "/")?.requests_per_second);
+        fresh_runs.push(load(ours_fresh, "/")?.requests_per_second);
+        if wasmtime.is_some() {
+            peer_runs.push(load(peer, "/")?.requests_per_second);
+        }
+    }
+    let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
+    println!("\n## WASI 0.3 (http-rust-wasip3 template, GET /), each at its defaults\n");
+    println!("| measure | wasmctl up | wasmtime serve | ratio | target |");
+    println!("|---|---|---|---|---|");
+    if wasmtime.is_none() {
+        println!(
+            "| req/s, defaults / fresh instance per request | {:.0} / {:.0} | (wasmtime not on PATH) | | |",
+            best(&ours_runs),
+            best(&fresh_runs)
+        );
+        return Ok(());
+    }
+    println!(
+        "| req/s, defaults (shared instances) | {:.0} | {:.0} | **{:.2}** | ≥ 1.3 |",
+        best(&ours_runs),
+        best(&peer_runs),
+        best(&ours_runs) / best(&peer_runs)
+    );
+    println!(
+        "| req/s, `--instance-reuse 1` (a fresh instance each) vs peer defaults | {:.0} | {:.0} | {:.2} | |",
+        best(&fresh_runs),
+        best(&peer_runs),
+        best(&fresh_runs) / best(&peer_runs)
+    );
+    println!(
+        "\nAll rounds (req/s): wasmctl {ours_runs:.0?}, wasmctl fresh {fresh_runs:.0?}, wasmtime {peer_runs:.0?}"
     );
     Ok(())
 }
