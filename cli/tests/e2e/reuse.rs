@@ -8,9 +8,14 @@ const PROBE: &str = "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n
 /// What `/served` answered to `count` requests one after another: how many requests the
 /// instance that served each had served.
 fn served(server: &crate::support::Server, count: usize) -> Vec<u32> {
+    served_at(server, "/served", count)
+}
+
+/// What `path` (a guest's `served` route) answered to `count` requests one after another.
+pub(crate) fn served_at(server: &crate::support::Server, path: &str, count: usize) -> Vec<u32> {
     (0..count)
         .map(|_| {
-            let (status, body) = get(&server.url("/served"));
+            let (status, body) = get(&server.url(path));
             assert_eq!(status, 200, "{body}");
             body.trim().parse().unwrap()
         })

@@ -28,13 +28,7 @@ fn side_by_side(service_limits: &str) -> tempfile::TempDir {
 /// How many requests the instance that answered `/p3/served` had served, for each of
 /// `count` requests one after another.
 fn served(server: &crate::support::Server, count: usize) -> Vec<u32> {
-    (0..count)
-        .map(|_| {
-            let (status, body) = get(&server.url("/p3/served"));
-            assert_eq!(status, 200, "{body}");
-            body.trim().parse().unwrap()
-        })
-        .collect()
+    crate::reuse::served_at(server, "/p3/served", count)
 }
 
 #[test]
