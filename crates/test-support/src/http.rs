@@ -88,13 +88,19 @@ mod tests {
 
     #[test]
     fn polling_waits_for_a_server_that_comes_up_later() {
-        let port = free_port().unwrap();
-        let address = format!("127.0.0.1:{port}");
-        // Nothing listens yet: the exchange says how far it got.
-        assert!(
-            exchange(&address, b"GET / HTTP/1.1\r\n\r\n", Duration::from_secs(1))
-                .starts_with("<connect: ")
-        );
+        // A port nothing listens on: the exchange says how far it got. A free port can be
+        // taken by another process between the look and the use (CI runs many servers),
+        // so a few are tried.
+        let (port, address) = (0..10)
+            .map(|_| {
+                let port = free_port().unwrap();
+                (port, format!("127.0.0.1:{port}"))
+            })
+            .find(|(_, address)| {
+                exchange(address, b"GET / HTTP/1.1\r\n\r\n", Duration::from_secs(1))
+                    .starts_with("<connect: ")
+            })
+            .expect("one of ten free ports has nothing listening");
         let server = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(200));
             let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
