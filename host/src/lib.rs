@@ -364,15 +364,6 @@ pub enum HttpWorld {
     Service,
 }
 
-impl std::fmt::Display for HttpWorld {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            HttpWorld::Proxy => "wasi:http/proxy (WASI 0.2)",
-            HttpWorld::Service => "wasi:http/service@0.3.0 (WASI 0.3)",
-        })
-    }
-}
-
 /// How loading one component went.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
