@@ -40,6 +40,7 @@ fn instantiate(c: &mut Criterion) {
             instance_reuse: None,
             config: Default::default(),
             key_value_stores: Vec::new(),
+            spin_headers: false,
         }],
         routes: vec![(Route::Prefix(String::new()), "svc".into())],
     })

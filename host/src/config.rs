@@ -1,6 +1,7 @@
 //! `wasi:config/store`: what a component reads of its configuration, in the two versions
 //! in use (`0.2.0-draft-2024-09-27`, linked by Spin and SpinKube; `0.2.0-rc.1`, linked by
-//! wasmtime's `wasmtime-wasi-config`), both answered from one [`ConfigValues`].
+//! wasmtime's `wasmtime-wasi-config`), and Spin's own `fermyon:spin/variables@2.0.0`
+//! (spin-sdk 5.x), all answered from one [`ConfigValues`].
 //! The bindings are generated from the WIT vendored in the repository's `wit/deps/`.
 
 use std::collections::BTreeMap;
@@ -56,6 +57,14 @@ mod rc1 {
     });
 }
 
+mod spin {
+    wasmtime::component::bindgen!({
+        path: "../wit/deps/spin-2.0.0",
+        inline: "package wasmctl:spin-variables;
+                 world imports { import fermyon:spin/variables@2.0.0; }",
+    });
+}
+
 /// What both versions' functions are given: the values of the component being served.
 struct Config;
 
@@ -87,9 +96,18 @@ macro_rules! store_host {
 store_host!(draft);
 store_host!(rc1);
 
-/// Adds both versions of `wasi:config/store` to `linker`.
+/// Spin's `variables.get`: a name the component's `variables` table lacks is `undefined`,
+/// as Spin answers it.
+impl spin::fermyon::spin::variables::Host for &ConfigValues {
+    fn get(&mut self, name: String) -> Result<String, spin::fermyon::spin::variables::Error> {
+        ConfigValues::get(self, &name).ok_or(spin::fermyon::spin::variables::Error::Undefined(name))
+    }
+}
+
+/// Adds both versions of `wasi:config/store`, and Spin's `variables`, to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     draft::wasi::config::store::add_to_linker::<_, Config>(linker, |state| state.config())?;
     rc1::wasi::config::store::add_to_linker::<_, Config>(linker, |state| state.config())?;
+    spin::fermyon::spin::variables::add_to_linker::<_, Config>(linker, |state| state.config())?;
     Ok(())
 }

@@ -88,24 +88,33 @@ impl std::fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
-/// Serves one request that came in on `local` (the server's address of the connection);
-/// never fails: every problem becomes a status code. With an access log, reports the
-/// request once its response head is ready.
+/// The two ends of a client's connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Connection {
+    /// The server's address the client reached.
+    pub local: SocketAddr,
+    /// The client's.
+    pub peer: SocketAddr,
+}
+
+/// Serves one request that came in on `connection`; never fails: every problem becomes
+/// a status code. With an access log, reports the request once its response head is
+/// ready.
 pub(crate) async fn handle(
     host: Arc<Host>,
-    local: SocketAddr,
+    connection: Connection,
     request: Request<Incoming>,
 ) -> Result<Response<HyperOutgoingBody>, std::convert::Infallible> {
     // This request keeps the app it started on, even if a new one is swapped in.
     let app = host.app.load_full();
     let Some(log) = &host.access_log else {
-        return Ok(respond(&host, app.as_deref(), local, request).await.0);
+        return Ok(respond(&host, app.as_deref(), connection, request).await.0);
     };
     let started = Instant::now();
     // The request goes to the guest; the record needs its own copy of the path as sent.
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let (response, outcome) = respond(&host, app.as_deref(), local, request).await;
+    let (response, outcome) = respond(&host, app.as_deref(), connection, request).await;
     let served_by = outcome.served_by;
     log.request(&RequestRecord {
         method: &method,
@@ -200,6 +209,50 @@ fn check_authority(parts: &mut http::request::Parts, local: SocketAddr) -> Resul
     }
 }
 
+/// The headers Spin's HTTP trigger sets ([`headers::spin`]), computed as Spin computes
+/// them from the routed request (`route` and `path_info` as wasmctl's own headers carry
+/// them). A value that cannot be a header (none can fail here: each comes from a valid
+/// URI, route or address) is left out.
+fn insert_spin_headers(
+    parts: &mut http::request::Parts,
+    route: &HeaderValue,
+    path_info: &HeaderValue,
+    peer: SocketAddr,
+) {
+    let route_text = route.to_str().unwrap_or_default();
+    let component_route = route_text.strip_suffix("/...").unwrap_or(route_text);
+    let component_route = HeaderValue::from_str(component_route);
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| parts.uri.authority().map(http::uri::Authority::as_str))
+        .unwrap_or("localhost");
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    let scheme = parts.uri.scheme_str().unwrap_or("http");
+    let full_url = HeaderValue::from_str(&format!("{scheme}://{host}{path_and_query}"));
+    let values = [
+        (headers::spin::FULL_URL, full_url),
+        (headers::spin::PATH_INFO, Ok(path_info.clone())),
+        (headers::spin::MATCHED_ROUTE, Ok(route.clone())),
+        (headers::spin::RAW_COMPONENT_ROUTE, Ok(route.clone())),
+        (headers::spin::COMPONENT_ROUTE, component_route),
+        (headers::spin::BASE_PATH, Ok(HeaderValue::from_static("/"))),
+        (
+            headers::spin::CLIENT_ADDR,
+            HeaderValue::from_str(&peer.to_string()),
+        ),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = value {
+            parts.headers.insert(name, value);
+        }
+    }
+}
+
 /// `uri-host [ ":" port ]`: an authority without user information.
 fn is_valid_host(host: &HeaderValue) -> bool {
     host.to_str()
@@ -223,11 +276,11 @@ fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
 async fn respond<'a>(
     host: &Host,
     app: Option<&'a LoadedApp>,
-    local: SocketAddr,
+    connection: Connection,
     request: Request<Incoming>,
 ) -> (Response<HyperOutgoingBody>, Outcome<'a>) {
     let (mut parts, body) = request.into_parts();
-    if let Err(bad) = check_authority(&mut parts, local) {
+    if let Err(bad) = check_authority(&mut parts, connection.local) {
         return refuse(StatusCode::BAD_REQUEST, bad.to_string(), None);
     }
     let Some(app) = app else {
@@ -283,6 +336,9 @@ async fn respond<'a>(
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, reason, served_by);
     }
 
+    if component.shared.config.spin_headers {
+        insert_spin_headers(&mut parts, &route, &path_info, connection.peer);
+    }
     for (name, value) in [
         (headers::MATCHED_ROUTE, route),
         (headers::PATH_INFO, path_info),

@@ -70,6 +70,25 @@ pub mod headers {
     pub const PATH_INFO: &str = "wasmctl-path-info";
     /// The id of the component serving the request.
     pub const COMPONENT: &str = "wasmctl-component";
+
+    /// The headers Spin's HTTP trigger sets, for the components of a Spin app
+    /// ([`crate::ComponentConfig::spin_headers`]); client-sent copies are replaced.
+    pub mod spin {
+        /// `http://HOST/PATH?QUERY`, as the client asked for it.
+        pub const FULL_URL: &str = "spin-full-url";
+        /// As [`super::PATH_INFO`].
+        pub const PATH_INFO: &str = "spin-path-info";
+        /// As [`super::MATCHED_ROUTE`].
+        pub const MATCHED_ROUTE: &str = "spin-matched-route";
+        /// The route as written, e.g. `/api/...`.
+        pub const RAW_COMPONENT_ROUTE: &str = "spin-raw-component-route";
+        /// The route without its wildcard, e.g. `/api`.
+        pub const COMPONENT_ROUTE: &str = "spin-component-route";
+        /// Always `/` (Spin 3 and later serve no other base).
+        pub const BASE_PATH: &str = "spin-base-path";
+        /// The client's address and port.
+        pub const CLIENT_ADDR: &str = "spin-client-addr";
+    }
 }
 
 /// Why [`Host::load`] refused an app; the app served before stays.
@@ -200,6 +219,9 @@ pub struct ComponentConfig {
     /// Labels of the key-value stores the guest may open, each one of
     /// [`HostConfig::stores`]; empty denies all.
     pub key_value_stores: Vec<String>,
+    /// Whether the guest also gets the request headers Spin sets ([`headers::spin`]):
+    /// for components of a Spin app, which may read them.
+    pub spin_headers: bool,
 }
 
 /// Limits of the server itself.

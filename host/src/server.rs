@@ -22,7 +22,7 @@ use tokio_io_timeout::TimeoutWriter;
 
 use crate::Host;
 use crate::engine::EPOCH_TICK;
-use crate::handler::handle;
+use crate::handler::{Connection, handle};
 
 /// Listening sockets bound and ready: the address is known before serving starts.
 pub struct BoundServer {
@@ -183,7 +183,7 @@ fn worker(
             // Accept first, then wait for a connection slot: a worker must not sit on a
             // slot while connections queue on its siblings' sockets (SO_REUSEPORT spreads
             // them over all workers). Each worker holds at most one waiting connection.
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
@@ -217,7 +217,8 @@ fn worker(
                 // response keeps its connection (and its slot) for as long as it likes.
                 let mut stream = TimeoutWriter::new(stream);
                 stream.set_timeout(Some(write_timeout));
-                let service = hyper::service::service_fn(move |request| handle(host.clone(), local, request));
+                let ends = Connection { local, peer };
+                let service = hyper::service::service_fn(move |request| handle(host.clone(), ends, request));
                 let io = TokioIo::new(Box::pin(stream));
                 let connection = watcher.watch(builder.serve_connection(io, service).into_owned());
                 if let Err(error) = connection.await {

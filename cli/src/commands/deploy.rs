@@ -83,6 +83,7 @@ pub(crate) struct DeployArgs {
 impl DeployArgs {
     pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
+        wasmctl::registry::check_packable(&app)?;
         let settings = DeploySettings::resolve(self.flags(), &app)?;
         if self.kube.is_some() && app.components.len() > 1 {
             bail!(Hinted::new(

@@ -122,7 +122,7 @@ impl DoctorArgs {
                 checks.push(if not_found {
                     Check::fail(
                         "manifest",
-                        "no wasmctl.toml here or in any parent directory",
+                        "no wasmctl.toml (or Spin's spin.toml) here or in any parent directory",
                         "cd into an app, pass --manifest PATH, or run `wasmctl new http-rust NAME`",
                     )
                 } else {

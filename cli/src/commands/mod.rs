@@ -127,7 +127,8 @@ impl Command {
 /// `--manifest PATH`, shared by the commands that work on an app.
 #[derive(Debug, Args)]
 pub(crate) struct ManifestArgs {
-    /// The app manifest (default: wasmctl.toml in this directory or the nearest parent)
+    /// The app manifest, wasmctl.toml or Spin's spin.toml, or the directory holding it
+    /// (default: the one in this directory or the nearest parent; wasmctl.toml first)
     #[arg(long, value_name = "PATH", global = true)]
     pub manifest: Option<PathBuf>,
 }
@@ -136,7 +137,9 @@ impl ManifestArgs {
     /// The manifest's path, found as cargo finds Cargo.toml when not given.
     pub(crate) fn path(&self) -> anyhow::Result<PathBuf> {
         match &self.manifest {
-            Some(path) if path.is_dir() => Ok(path.join(manifest::MANIFEST_FILE)),
+            Some(path) if path.is_dir() => {
+                Ok(manifest::in_dir(path).unwrap_or_else(|| path.join(manifest::MANIFEST_FILE)))
+            }
             Some(path) if !path.exists() => anyhow::bail!(Hinted::new(
                 format!(
                     "`{}` (given with --manifest) does not exist",

@@ -482,7 +482,10 @@ fn doctor_fails_with_fixes() {
         .arg("doctor")
         .assert()
         .code(1)
-        .stdout(contains("✗ manifest: no wasmctl.toml here").and(contains("fix: cd into an app")))
+        .stdout(
+            contains("✗ manifest: no wasmctl.toml (or Spin's spin.toml) here")
+                .and(contains("fix: cd into an app")),
+        )
         .stderr(contains("1 of 4 checks failed"));
     wasmctl(&testdata().join("bad/not-wasm"))
         .arg("doctor")

@@ -665,10 +665,12 @@ fn stalled_readers_are_cut_off_at_the_write_timeout_and_lock_no_one_out() {
     );
     std::fs::create_dir(dir.path().join("assets")).unwrap();
     std::fs::write(dir.path().join("assets/big"), vec![b'x'; 16 << 20]).unwrap();
-    const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+    // Long enough that the checks of the held slots below (about 2.5 s of sleeps, the
+    // canary and seven connects) end before it even on a loaded CI machine (5 s did not).
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(8);
     let server = serve(
         dir.path(),
-        &["--max-connections", "8", "--write-timeout", "5s"],
+        &["--max-connections", "8", "--write-timeout", "8s"],
     );
     let address = server.address();
     // A write that fails makes the probe print, which opens its log file: open it first.

@@ -69,7 +69,7 @@ key_value_stores = ["default"]
     dir
 }
 
-fn kv(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn kv(dir: &Path, args: &[&str]) -> String {
     let output = wasmctl(dir).arg("kv").args(args).assert().success();
     String::from_utf8(output.get_output().stdout.clone()).expect("UTF-8")
 }

@@ -16,6 +16,7 @@ mod limits;
 mod new;
 mod readme;
 mod reuse;
+mod spin;
 mod support;
 mod templates;
 mod up;

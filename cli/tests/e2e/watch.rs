@@ -162,7 +162,7 @@ fn a_broken_save_keeps_the_last_good_version_and_a_fix_recovers() {
         text.replace("[application]", "[application")
     });
     let deadline = Instant::now() + REBUILD;
-    while !server.stderr().contains("wasmctl.toml is invalid") {
+    while !server.stderr().contains("the manifest is invalid") {
         assert!(Instant::now() < deadline, "{}", server.stderr());
         std::thread::sleep(Duration::from_millis(100));
     }

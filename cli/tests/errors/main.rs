@@ -38,7 +38,10 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The groups of `docs/errors.md`, in order: (key in case.toml, heading).
 const GROUPS: [(&str, &str); 6] = [
-    ("manifest", "The manifest (`wasmctl.toml`)"),
+    (
+        "manifest",
+        "The manifest (`wasmctl.toml`, or Spin's `spin.toml`)",
+    ),
     ("templates", "Templates, `wasmctl new` and `wasmctl add`"),
     ("cli", "Command-line arguments"),
     ("wasm", "WebAssembly files and builds"),

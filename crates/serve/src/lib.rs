@@ -48,6 +48,9 @@ pub struct Served {
     pub routes: Vec<(Route, String)>,
     /// The values of the app's variables; each component reads its own templates of them.
     pub variables: Resolved,
+    /// Whether the app is a Spin app (`spin.toml`): its components also get the request
+    /// headers Spin sets, which they may read.
+    pub spin: bool,
 }
 
 impl Served {
@@ -56,6 +59,7 @@ impl Served {
     pub fn app(app: &App, profile: Profile, variables: Resolved) -> Served {
         Served {
             variables,
+            spin: app.format == manifest::ManifestFormat::Spin,
             dir: app.dir.clone(),
             components: app
                 .components
@@ -107,6 +111,7 @@ impl Served {
             components: vec![(component, path)],
             routes: vec![(Route::Prefix(String::new()), id)],
             variables: Resolved::default(),
+            spin: false,
         })
     }
 
@@ -117,8 +122,9 @@ impl Served {
             components: self
                 .components
                 .iter()
-                .map(|(component, path)| {
-                    component_config(component, path, &self.dir, settings, &self.variables)
+                .map(|(component, path)| ComponentConfig {
+                    spin_headers: self.spin,
+                    ..component_config(component, path, &self.dir, settings, &self.variables)
                 })
                 .collect(),
             routes: self
@@ -261,6 +267,8 @@ fn component_config(
         instance_reuse: settings.instance_reuse.or(component.limits.instance_reuse),
         config: variables.for_component(component).into_iter().collect(),
         key_value_stores: component.key_value_stores.clone(),
+        // The app's, not the component's: `Served::host_config` sets it.
+        spin_headers: false,
     }
 }
 

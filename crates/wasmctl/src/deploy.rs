@@ -168,6 +168,7 @@ mod tests {
     fn app(deploy: Deploy) -> App {
         App {
             manifest_path: PathBuf::from("/app/wasmctl.toml"),
+            format: crate::manifest::ManifestFormat::Wasmctl,
             dir: PathBuf::from("/app"),
             name: "svc".into(),
             version: None,

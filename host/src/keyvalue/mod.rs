@@ -1,6 +1,7 @@
 //! Key-value stores for guests: `wasi:keyvalue` (store, atomics, batch) in the two drafts
 //! in use, `0.2.0-draft2` (Spin, SpinKube; [`draft2`]) and `0.2.0-draft` (wasmtime 48's
-//! `wasmtime-wasi-keyvalue`; [`draft`]), both over one backend, the [`Store`] trait.
+//! `wasmtime-wasi-keyvalue`; [`draft`]), and Spin's own `fermyon:spin/key-value@2.0.0`
+//! (spin-sdk 5.x; [`spin`]), all over one backend, the [`Store`] trait.
 //!
 //! What both drafts share lives here: which stores a component may open (its grants, by
 //! label), the limits every call is held to (checked here, before any backend sees the
@@ -14,6 +15,7 @@ mod translate;
 mod draft;
 mod draft2;
 mod redis;
+mod spin;
 mod sqlite;
 
 use std::collections::BTreeMap;
@@ -293,10 +295,11 @@ impl HasData for HasKeyValue {
     type Data<'a> = KeyValueView<'a>;
 }
 
-/// Links both drafts of wasi:keyvalue.
+/// Links both drafts of wasi:keyvalue, and Spin's `fermyon:spin/key-value`.
 pub(crate) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     draft2::add_to_linker(linker)?;
-    draft::add_to_linker(linker)
+    draft::add_to_linker(linker)?;
+    spin::add_to_linker(linker)
 }
 
 /// Runs `call` on `store` on the blocking pool; a backend failure is logged with the

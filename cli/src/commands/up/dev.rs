@@ -99,7 +99,7 @@ impl DevReport for Lines<'_> {
     fn kept(&mut self, why: Kept) {
         self.ui.warn(match why {
             Kept::BuildFailed => "the last good version keeps serving; save a fix to retry",
-            Kept::ManifestInvalid => "wasmctl.toml is invalid: the last good version keeps serving",
+            Kept::ManifestInvalid => "the manifest is invalid: the last good version keeps serving",
             Kept::VariablesUnresolved => {
                 "the app's variables lack values: the last good version keeps serving"
             }

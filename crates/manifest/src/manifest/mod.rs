@@ -1,4 +1,5 @@
-//! The app manifest, `wasmctl.toml`: finding it, parsing it, validating it.
+//! The app manifest, `wasmctl.toml` or Spin's `spin.toml`: finding it, parsing it,
+//! validating it.
 //!
 //! [`load`] turns a file into an [`App`] whose every value has been checked: routes are
 //! well-formed and unique, components referenced by routes exist, paths are relative and
@@ -10,10 +11,12 @@
 mod raw;
 pub(crate) use raw::too_deep_key;
 mod recover;
+mod spin;
 mod toolchain;
 mod validate;
 mod variables;
 
+pub use spin::SPIN_MANIFEST_FILE;
 pub use toolchain::{Dependencies, Requirement, Tool, Version};
 pub use variables::{Template, TemplatePart, Variable, check_variable_name};
 
@@ -58,11 +61,22 @@ pub const DEFAULT_CARGO_TARGET: &str = "wasm32-wasip2";
 /// What a cargo build watches when its build table has no `watch` key.
 pub const DEFAULT_CARGO_WATCH: [&str; 2] = ["src/**/*.rs", "Cargo.toml"];
 
+/// Which tool's manifest format an app is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestFormat {
+    /// `wasmctl.toml` (`manifest_version = 1`).
+    Wasmctl,
+    /// Spin's `spin.toml` (`spin_manifest_version = 2`), read as it is.
+    Spin,
+}
+
 /// A validated application.
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
     /// Absolute path of the manifest file.
     pub manifest_path: PathBuf,
+    /// The format the manifest is written in: what may edit or pack it as text.
+    pub format: ManifestFormat,
     /// The directory holding the manifest; every relative path is resolved against it.
     pub dir: PathBuf,
     /// `[application] name`: an ASCII letter, then letters, digits, `-` or `_`
@@ -413,9 +427,9 @@ pub fn registry_reference_problem(text: &str) -> Result<(), String> {
 /// Why a manifest could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    /// No `wasmctl.toml` in the start directory or any of its parents.
+    /// No `wasmctl.toml` (or `spin.toml`) in the start directory or any of its parents.
     #[error(
-        "could not find `{MANIFEST_FILE}` in `{}` or any parent directory",
+        "could not find `{MANIFEST_FILE}` (or Spin's `{SPIN_MANIFEST_FILE}`) in `{}` or any parent directory",
         start.display()
     )]
     NotFound {
@@ -467,12 +481,20 @@ impl ManifestError {
     }
 }
 
-/// Finds `wasmctl.toml` in `start` or the nearest parent that has one.
+/// The manifest of the app in `dir`: its `wasmctl.toml`, else its `spin.toml`; `None`
+/// when it has neither.
+pub fn in_dir(dir: &Path) -> Option<PathBuf> {
+    [MANIFEST_FILE, SPIN_MANIFEST_FILE]
+        .into_iter()
+        .map(|name| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Finds the manifest ([`in_dir`]) of `start` or of the nearest parent that has one.
 pub fn locate(start: &Path) -> Result<PathBuf, ManifestError> {
     start
         .ancestors()
-        .map(|dir| dir.join(MANIFEST_FILE))
-        .find(|candidate| candidate.is_file())
+        .find_map(in_dir)
         .ok_or_else(|| ManifestError::NotFound {
             start: start.to_path_buf(),
         })
@@ -529,19 +551,31 @@ pub fn parse(path: &Path, text: String) -> Result<App, ManifestError> {
             items: vec![diagnostic],
         }));
     }
-    let recovered = recover::deserialize::<raw::RawManifest>(&text);
-    let mut items: Vec<Diagnostic> = recovered
-        .errors
-        .iter()
-        .map(|error| validate::from_toml_error(error, &text))
-        .collect();
-    if let Some(raw) = recovered.value {
+    let (format, raw, mut items) = if spin::is_spin(&text) {
+        let mut items = Vec::new();
+        let raw = spin::read(&text, &mut items);
+        (ManifestFormat::Spin, raw, items)
+    } else {
+        let recovered = recover::deserialize::<raw::RawManifest>(&text);
+        let items: Vec<Diagnostic> = recovered
+            .errors
+            .iter()
+            .map(|error| validate::from_toml_error(error, &text, MANIFEST_FILE))
+            .collect();
+        (ManifestFormat::Wasmctl, recovered.value, items)
+    };
+    if let Some(raw) = raw {
         let dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let declared = validate::Declared::read(&text);
-        match validate::validate(raw, &text, path.to_path_buf(), dir, &declared) {
+        let place = validate::Place {
+            manifest_path: path.to_path_buf(),
+            format,
+            dir,
+        };
+        match validate::validate(raw, &text, place, &declared) {
             Ok(app) if items.is_empty() => return Ok(app),
             Ok(_) => {}
             Err(found) => items.extend(found),

@@ -51,14 +51,16 @@ pub(super) struct RawTriggers {
     pub http: Vec<S<RawHttpTrigger>>,
 }
 
-/// `[[trigger.http]]` entries. A single `[trigger.http]` table is the likely slip of one
-/// bracket pair, and says so instead of "expected a sequence, found a map".
-fn http_routes<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<S<RawHttpTrigger>>, D::Error> {
-    struct Routes;
-    impl<'de> serde::de::Visitor<'de> for Routes {
-        type Value = Vec<S<RawHttpTrigger>>;
+/// `[[trigger.http]]` entries (wasmctl's or Spin's). A single `[trigger.http]` table is the
+/// likely slip of one bracket pair, and says so instead of "expected a sequence, found a map".
+pub(super) fn http_routes<'de, D, T>(deserializer: D) -> Result<Vec<S<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Routes<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Routes<T> {
+        type Value = Vec<S<T>>;
 
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an array of `[[trigger.http]]` tables")
@@ -74,7 +76,7 @@ fn http_routes<'de, D: serde::Deserializer<'de>>(
             ))
         }
     }
-    deserializer.deserialize_any(Routes)
+    deserializer.deserialize_any(Routes(std::marker::PhantomData))
 }
 
 #[derive(Debug, Deserialize)]

@@ -811,3 +811,221 @@ fn a_broken_variable_is_one_error_not_also_an_unknown_one() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].1, "1");
 }
+
+/// Spin's http-rust template as `spin new` renders it (Spin 3).
+const SPIN_HTTP_RUST: &str = r#"spin_manifest_version = 2
+
+[application]
+name = "hello"
+version = "0.1.0"
+authors = ["Ada <ada@example.com>"]
+description = ""
+
+[[trigger.http]]
+route = "/..."
+component = "hello"
+
+[component.hello]
+source = "target/wasm32-wasip1/release/hello.wasm"
+allowed_outbound_hosts = []
+[component.hello.build]
+command = "cargo build --target wasm32-wasip1 --release"
+watch = ["src/**/*.rs", "Cargo.toml"]
+"#;
+
+#[test]
+fn a_spin_manifest_is_read_as_it_is() {
+    let app = parse(Path::new("spin.toml"), SPIN_HTTP_RUST.to_string()).expect("valid");
+    assert_eq!(app.format, ManifestFormat::Spin);
+    assert_eq!(app.name, "hello");
+    assert_eq!(app.authors, ["Ada <ada@example.com>"]);
+    assert_eq!(
+        app.routes,
+        [HttpRoute {
+            route: Route::Prefix(String::new()),
+            component: "hello".into()
+        }]
+    );
+    let hello = &app.components["hello"];
+    assert_eq!(
+        hello.source,
+        Path::new("target/wasm32-wasip1/release/hello.wasm")
+    );
+    let build = hello.build.as_ref().expect("a build");
+    assert_eq!(
+        build.kind,
+        BuildKind::Command("cargo build --target wasm32-wasip1 --release".into())
+    );
+    assert_eq!(build.watch, ["src/**/*.rs", "Cargo.toml"]);
+    assert_eq!(build.workdir, Path::new("."));
+    // The same text is a Spin manifest whatever the file is called.
+    let named = parse(Path::new("wasmctl.toml"), SPIN_HTTP_RUST.to_string()).unwrap();
+    assert_eq!(named.format, ManifestFormat::Spin);
+    assert_eq!(parse_text(GOOD).unwrap().format, ManifestFormat::Wasmctl);
+}
+
+#[test]
+fn spin_routes_files_variables_and_stores_map_onto_wasmctls() {
+    let text = r#"spin_manifest_version = 2
+[application]
+name = "shop"
+[application.trigger.http]
+base = "/"
+[application.tool.other]
+anything = 1
+
+[variables]
+greeting = { default = "Hello" }
+api_token = { required = true, secret = true }
+
+[[trigger.http]]
+id = "web-trigger"
+route = "shop/*"
+component = "web"
+executor = { type = "spin" }
+
+[[trigger.http]]
+route = "/health/"
+component = "web"
+executor = { type = "http" }
+
+[[trigger.http]]
+route = { private = true }
+component = "worker"
+
+[component.web]
+source = "web.wasm"
+files = ["static/**/*", { source = "assets", destination = "/data" }, "./img/**"]
+environment = { MODE = "prod" }
+allowed_outbound_hosts = ["https://api.example.com"]
+key_value_stores = ["default"]
+variables = { message = "{{ greeting }}!", token = "{{ api_token }}" }
+[component.web.build]
+command = ["npm install", "npm run build"]
+workdir = "web"
+[component.web.tool.other]
+x = 1
+
+[component.worker]
+source = "worker.wasm"
+dependencies_inherit_configuration = false
+dependencies = {}
+"#;
+    let app = parse(Path::new("spin.toml"), text.to_string()).expect("valid");
+    assert_eq!(
+        app.routes,
+        [
+            HttpRoute {
+                route: Route::Prefix("/shop".into()),
+                component: "web".into()
+            },
+            HttpRoute {
+                route: Route::Exact("/health".into()),
+                component: "web".into()
+            }
+        ],
+        "the private route is reachable by no request"
+    );
+    assert!(app.components.contains_key("worker"));
+    let web = &app.components["web"];
+    assert_eq!(
+        web.files,
+        [
+            FileMount {
+                source: "static".into(),
+                destination: "/static".into()
+            },
+            FileMount {
+                source: "assets".into(),
+                destination: "/data".into()
+            },
+            FileMount {
+                source: "img".into(),
+                destination: "/img".into()
+            },
+        ]
+    );
+    assert_eq!(web.environment["MODE"], "prod");
+    assert_eq!(web.key_value_stores, ["default"]);
+    assert_eq!(web.variables.len(), 2);
+    assert!(app.variables["api_token"].secret);
+    let build = web.build.as_ref().unwrap();
+    assert_eq!(
+        build.kind,
+        BuildKind::Command("npm install && npm run build".into())
+    );
+    assert_eq!(build.workdir, Path::new("web"));
+    assert!(build.watch.is_empty());
+}
+
+/// The plain rendering of the errors `text` produces as a `spin.toml`.
+fn spin_errors(text: &str) -> String {
+    match parse(Path::new(SPIN_MANIFEST_FILE), text.to_string()) {
+        Err(ManifestError::Invalid(diagnostics)) => diagnostics.to_string(),
+        other => panic!("expected diagnostics, got {other:?}"),
+    }
+}
+
+#[test]
+fn what_wasmctl_does_not_run_of_spin_is_an_error_at_its_key() {
+    let text = r#"spin_manifest_version = 2
+[application]
+name = "app"
+[application.trigger.http]
+base = "/api"
+
+[[trigger.http]]
+route = "/..."
+component = "web"
+
+[[trigger.http]]
+route = "/users/:id"
+component = "web"
+
+[[trigger.http]]
+route = "/wagi"
+component = "web"
+executor = { type = "wagi" }
+
+[[trigger.http]]
+route = "/inline"
+component = { source = "inline.wasm" }
+
+[[trigger.redis]]
+channel = "messages"
+component = "web"
+
+[component.web]
+source = { url = "https://example.com/web.wasm", digest = "sha256:00" }
+files = ["*.html"]
+exclude_files = ["secret/**"]
+allowed_http_hosts = ["example.com"]
+sqlite_databases = ["default"]
+ai_models = ["llama2-chat"]
+dependencies = { "example:dep" = "1.0.0" }
+"#;
+    insta::assert_snapshot!(spin_errors(text));
+}
+
+#[test]
+fn a_spin_manifest_of_another_version_says_which_it_is() {
+    let one = "spin_manifest_version = \"1\"\nname = \"app\"\ntrigger = { type = \"http\" }\n";
+    insta::assert_snapshot!(spin_errors(one));
+    let three = "spin_manifest_version = 3\n[application]\nname = \"app\"\n";
+    assert!(spin_errors(three).contains("unsupported `spin_manifest_version`"));
+}
+
+#[test]
+fn locate_finds_a_spin_manifest_where_there_is_no_wasmctl_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(SPIN_MANIFEST_FILE), SPIN_HTTP_RUST).unwrap();
+    let nested = dir.path().join("src");
+    std::fs::create_dir_all(&nested).unwrap();
+    assert_eq!(
+        locate(&nested).unwrap(),
+        dir.path().join(SPIN_MANIFEST_FILE)
+    );
+    // Both in one directory: wasmctl's own wins.
+    std::fs::write(dir.path().join(MANIFEST_FILE), GOOD).unwrap();
+    assert_eq!(locate(&nested).unwrap(), dir.path().join(MANIFEST_FILE));
+}

@@ -9,8 +9,8 @@ use super::toolchain::{Requirement, parse_dependencies, parse_requirement};
 use super::variables::{Template, Variable, check_variable_name};
 use super::{
     App, BuildKind, BuildSpec, Component, DEFAULT_CARGO_TARGET, DEFAULT_CARGO_WATCH, DEFAULT_STORE,
-    FileMount, HttpRoute, Limits, MANIFEST_VERSION, MAX_INSTANCE_REUSE, MountEscape, OutboundHost,
-    Route,
+    FileMount, HttpRoute, Limits, MANIFEST_VERSION, MAX_INSTANCE_REUSE, ManifestFormat,
+    MountEscape, OutboundHost, Route,
 };
 use crate::diagnostic::{self, Diagnostic, did_you_mean, line_column, suggestion};
 use crate::hint::Hint;
@@ -25,9 +25,10 @@ pub(super) const CARGO_TARGETS: [&str; 3] =
 const MIN_MEMORY: u64 = 1024 * 1024;
 const MAX_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
 
-/// Turns a TOML or serde error into a diagnostic; a missing key gets an example of it.
-pub(super) fn from_toml_error(error: &toml::de::Error, source: &str) -> Diagnostic {
-    let mut diagnostic = diagnostic::from_toml_error(error, source, super::MANIFEST_FILE);
+/// Turns a TOML or serde error in `file` (the manifest's kind: `wasmctl.toml` or Spin's
+/// `spin.toml`) into a diagnostic; a missing key gets an example of it.
+pub(super) fn from_toml_error(error: &toml::de::Error, source: &str, file: &str) -> Diagnostic {
+    let mut diagnostic = diagnostic::from_toml_error(error, source, file);
     if let Some(key) = diagnostic
         .message
         .strip_prefix("missing key `")
@@ -37,9 +38,9 @@ pub(super) fn from_toml_error(error: &toml::de::Error, source: &str) -> Diagnost
             "manifest_version" => "add `manifest_version = 1` at the top of the file",
             "application" => "add the table:\n[application]\nname = \"my-app\"",
             "name" => "add `name = \"my-app\"`: a letter, then letters, digits, `-` or `_`",
-            "source" => {
-                "add `source = \"...\"`: a path relative to the directory of wasmctl.toml, e.g. `target/wasm32-wasip2/release/my_app.wasm`"
-            }
+            "source" => &format!(
+                "add `source = \"...\"`: a path relative to the directory of {file}, e.g. `target/wasm32-wasip2/release/my_app.wasm`"
+            ),
             "route" => "add `route = \"/...\"` (every path) or `route = \"/exact/path\"`",
             "component" => "add `component = \"<component id>\"`, naming a `[component.ID]` table",
             "destination" => "add `destination = \"/guest/path\"`: where the guest sees the files",
@@ -141,13 +142,24 @@ impl Declared {
     }
 }
 
+/// Where a manifest was read from, and in which format.
+pub(super) struct Place {
+    pub manifest_path: PathBuf,
+    pub format: ManifestFormat,
+    pub dir: PathBuf,
+}
+
 pub(super) fn validate(
     raw: RawManifest,
     source: &str,
-    manifest_path: PathBuf,
-    dir: PathBuf,
+    place: Place,
     declared: &Declared,
 ) -> Result<App, Vec<Diagnostic>> {
+    let Place {
+        manifest_path,
+        format,
+        dir,
+    } = place;
     let mut findings = Findings {
         items: Vec::new(),
         source,
@@ -209,6 +221,7 @@ pub(super) fn validate(
     if findings.items.is_empty() {
         Ok(App {
             manifest_path,
+            format,
             dir,
             name: application.name.into_inner(),
             version: application.version.map(S::into_inner),

@@ -150,6 +150,26 @@ pub enum RegistryError {
         /// As the manifest writes it (relative to the app).
         source_path: PathBuf,
     },
+    /// The app is described by Spin's `spin.toml`, which wasmctl's artifact cannot carry.
+    #[error(
+        "`{}` is Spin's manifest; wasmctl pushes apps described by a wasmctl.toml only, for now",
+        manifest.display()
+    )]
+    SpinManifest {
+        /// The app's manifest.
+        manifest: PathBuf,
+    },
+}
+
+/// Refuses an app whose artifact could not be packed, before anything is built: one
+/// described by Spin's manifest (wasmctl's artifact carries a `wasmctl.toml`).
+pub fn check_packable(app: &crate::manifest::App) -> Result<(), RegistryError> {
+    match app.format {
+        crate::manifest::ManifestFormat::Wasmctl => Ok(()),
+        crate::manifest::ManifestFormat::Spin => Err(RegistryError::SpinManifest {
+            manifest: app.manifest_path.clone(),
+        }),
+    }
 }
 
 impl RegistryError {
@@ -164,6 +184,7 @@ impl RegistryError {
             RegistryError::ConnectionLost { .. } => "check that the registry still runs, then run the command again (a push tags only after every blob is uploaded, and never sends a blob the registry already holds)".to_string(),
             RegistryError::NoTarget => "name one (`wasmctl registry push HOST[:PORT]/REPO:TAG`, `wasmctl deploy --registry HOST[:PORT]/REPO:TAG`), or set `registry` in a [deploy] table of wasmctl.toml".to_string(),
             RegistryError::NotBuilt { .. } => "run `wasmctl build` first (`wasmctl deploy` builds what is missing before it pushes)".to_string(),
+            RegistryError::SpinManifest { .. } => "push it with `spin registry push`; `wasmctl up`, `build`, `watch` and `doctor` run it as it is".to_string(),
             // Transparent: the wrapped error is not a cause of its own in the chain.
             RegistryError::TooLarge(error) => return Some(error.hint()),
             RegistryError::BadSetting(error) => return Some(error.hint()),

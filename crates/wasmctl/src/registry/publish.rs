@@ -23,6 +23,7 @@ pub async fn push_app(
     credentials: &Credentials,
     progress: &dyn PushProgress,
 ) -> Result<PushReport> {
+    super::check_packable(app)?;
     let mut valid = BTreeMap::new();
     for component in app.components.values() {
         if component.build.is_some() && !app.resolve(&component.source).exists() {

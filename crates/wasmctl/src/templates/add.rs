@@ -64,6 +64,15 @@ impl ComponentSlot {
         check_name("component id", name).map_err(anyhow::Error::msg)?;
         let (manifest_path, text) = manifest::read(manifest_path)?;
         let app = manifest::parse(&manifest_path, text.clone())?;
+        if app.format == manifest::ManifestFormat::Spin {
+            bail!(Hinted::new(
+                format!(
+                    "`{}` is Spin's manifest; `wasmctl add` edits a wasmctl.toml only",
+                    manifest_path.display()
+                ),
+                "add the component with `spin add`, or write its `[component.ID]` table and `[[trigger.http]]` route yourself",
+            ));
+        }
         if app.components.contains_key(name) {
             return Err(already_a_component(name, None, &manifest_path));
         }

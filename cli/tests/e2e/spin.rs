@@ -1,0 +1,194 @@
+//! Spin apps as they are: a directory whose manifest is Spin's `spin.toml` builds,
+//! checks and serves with no `wasmctl.toml`; what wasmctl does not run of Spin is an error
+//! at its line; what would rewrite or pack the manifest says it cannot.
+
+use crate::support::{get, guest_component, serve, wasmctl};
+
+/// A Spin app with two components: the probe under every path, with files granted by a
+/// glob, an environment and a build of two commands; the hostile guest on a private route.
+const SPIN_TOML: &str = r#"spin_manifest_version = 2
+
+[application]
+name = "spin-app"
+version = "0.1.0"
+authors = ["Ada <ada@example.com>"]
+description = "a Spin app, served by wasmctl unchanged"
+
+[[trigger.http]]
+route = "/..."
+component = "probe"
+
+[[trigger.http]]
+route = { private = true }
+component = "internal"
+
+[component.probe]
+source = "probe.wasm"
+files = ["static/**/*"]
+environment = { MODE = "spin" }
+allowed_outbound_hosts = []
+[component.probe.build]
+command = ["cp prebuilt/probe.wasm probe.wasm", "touch built.txt"]
+watch = ["prebuilt/*.wasm"]
+
+[component.internal]
+source = "hostile.wasm"
+"#;
+
+fn spin_app() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("prebuilt")).unwrap();
+    std::fs::create_dir_all(dir.path().join("static/css")).unwrap();
+    std::fs::copy(
+        guest_component("probe"),
+        dir.path().join("prebuilt/probe.wasm"),
+    )
+    .unwrap();
+    std::fs::copy(guest_component("hostile"), dir.path().join("hostile.wasm")).unwrap();
+    std::fs::write(dir.path().join("static/css/site.css"), "body {}\n").unwrap();
+    std::fs::write(dir.path().join("spin.toml"), SPIN_TOML).unwrap();
+    dir
+}
+
+#[test]
+fn a_spin_app_builds_and_serves_unchanged() {
+    let dir = spin_app();
+    let build = wasmctl(dir.path()).arg("build").assert().success();
+    let output = String::from_utf8_lossy(&build.get_output().stderr).to_string();
+    assert!(
+        dir.path().join("built.txt").exists() && dir.path().join("probe.wasm").exists(),
+        "both build commands ran, one after the other: {output}"
+    );
+    wasmctl(dir.path())
+        .arg("doctor")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("spin.toml is valid"));
+
+    let server = serve(dir.path(), &[]);
+    // The glob's files are where Spin puts them: at their path in the app.
+    assert_eq!(
+        get(&server.url("/read?path=/static/css/site.css")),
+        (200, "body {}\n".into())
+    );
+    let (status, env) = get(&server.url("/env"));
+    assert_eq!(status, 200);
+    assert!(env.contains("MODE=spin\n"), "{env}");
+    // Spin's request headers, as Spin's HTTP trigger sets them (a client's copy replaced).
+    let response = crate::support::http()
+        .get(&server.url("/docs/headers?x=1"))
+        .header("spin-path-info", "/forged")
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    let address = server.address();
+    for line in [
+        format!("spin-full-url: http://{address}/docs/headers?x=1\n"),
+        "spin-path-info: /docs/headers\n".to_string(),
+        "spin-matched-route: /...\n".to_string(),
+        "spin-raw-component-route: /...\n".to_string(),
+        "spin-component-route: \n".to_string(),
+        "spin-base-path: /\n".to_string(),
+        "spin-client-addr: 127.0.0.1:".to_string(),
+        "wasmctl-path-info: /docs/headers\n".to_string(),
+    ] {
+        assert!(response.contains(&line), "no `{line}` in:\n{response}");
+    }
+    assert!(!response.contains("/forged"), "{response}");
+    // Nothing routes to the private component: the probe answers every path.
+    assert_eq!(get(&server.url("/ok")), (404, "no ok\n".into()));
+    assert!(
+        server.stderr().contains("Compiled internal"),
+        "the privately routed component is loaded all the same: {}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn what_wasmctl_does_not_run_of_a_spin_app_is_named_at_its_line() {
+    let dir = spin_app();
+    let manifest = SPIN_TOML.replace(
+        "[component.internal]",
+        "[[trigger.redis]]\nchannel = \"jobs\"\ncomponent = \"internal\"\n\n[component.internal]",
+    );
+    std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
+    wasmctl(dir.path())
+        .arg("up")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "wasmctl serves HTTP triggers only; `trigger.redis` is not served",
+        ))
+        .stderr(predicates::str::contains("spin.toml:26:11"));
+}
+
+#[test]
+fn deploy_and_add_leave_a_spin_app_alone() {
+    let dir = spin_app();
+    wasmctl(dir.path())
+        .args(["deploy", "--registry", "127.0.0.1:9/spin-app:v1"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("is Spin's manifest"))
+        .stderr(predicates::str::contains("spin registry push"));
+    assert!(
+        !dir.path().join("built.txt").exists(),
+        "deploy refused before building anything"
+    );
+    wasmctl(dir.path())
+        .args(["add", "http-rust", "extra", "-y"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "`wasmctl add` edits a wasmctl.toml only",
+        ));
+    assert!(!dir.path().join("extra").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("spin.toml")).unwrap(),
+        SPIN_TOML
+    );
+}
+
+/// Acceptance app 2 (`testdata/spin-apps/counter`): a spin-sdk 5.2 component that imports
+/// Spin's own `fermyon:spin/variables` and `fermyon:spin/key-value`, built by its
+/// `spin.toml`'s command (plain cargo, for wasm32-wasip1, as Spin's template does).
+#[test]
+fn a_spin_sdk_app_reads_its_variable_and_counts_across_restarts() {
+    let app = crate::support::testdata().join("spin-apps/counter");
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap();
+    // Its `source` is in the app's own target directory, as Spin's template has it.
+    wasmctl(&app)
+        .arg("build")
+        .env_remove("CARGO_TARGET_DIR")
+        .assert()
+        .success();
+    let mut server = serve(&app, &["--state-dir", state_dir]);
+    for visitor in 1..=2 {
+        assert_eq!(
+            get(&server.url("/count")),
+            (200, format!("Hello, visitor {visitor}!\n"))
+        );
+    }
+    // spin-sdk reads the header Spin sets.
+    assert_eq!(
+        get(&server.url("/some/where")),
+        (200, "Hello from spin-sdk at /some/where\n".into())
+    );
+    server.stop();
+
+    let server = serve(
+        &app,
+        &["--state-dir", state_dir, "--variable", "greeting=Howdy"],
+    );
+    assert_eq!(
+        get(&server.url("/count")),
+        (200, "Howdy, visitor 3!\n".into())
+    );
+    assert_eq!(
+        crate::keyvalue::kv(&app, &["get", "visits", "--state-dir", state_dir]),
+        "3\n"
+    );
+}

@@ -1,0 +1,95 @@
+//! `fermyon:spin/key-value@2.0.0`, the interface a component built with the Rust spin-sdk
+//! (5.x) imports for its stores: the same stores, grants and limits as wasi:keyvalue,
+//! with Spin's names (`store`, `get-keys`).
+
+use wasmtime::component::{Linker, Resource};
+
+use super::{Bucket, Cursor, Failure, HasKeyValue, KeyValueView};
+use crate::state::RequestState;
+
+// Generated items are used within this crate only.
+#[allow(unreachable_pub, missing_docs)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/deps/spin-2.0.0",
+        inline: "package wasmctl:spin-key-value;
+                 world imports { import fermyon:spin/key-value@2.0.0; }",
+        imports: { default: async | trappable },
+        with: {
+            "fermyon:spin/key-value.store": crate::keyvalue::Bucket,
+        },
+    });
+}
+
+use bindings::fermyon::spin::key_value;
+
+/// The most keys one `get-keys` returns: it has no cursor, so it answers with every key
+/// of the store or, past this, an error (rather than a reply of unbounded size).
+const MAX_LISTED_KEYS: usize = 100_000;
+
+pub(super) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+    key_value::add_to_linker::<_, HasKeyValue>(linker, RequestState::key_value)
+}
+
+fn error(failure: Failure) -> key_value::Error {
+    match failure {
+        Failure::AccessDenied => key_value::Error::AccessDenied,
+        Failure::Other(message) => key_value::Error::Other(message),
+    }
+}
+
+type Answer<T> = wasmtime::Result<Result<T, key_value::Error>>;
+
+impl key_value::Host for KeyValueView<'_> {}
+
+impl key_value::HostStore for KeyValueView<'_> {
+    async fn open(&mut self, label: String) -> Answer<Resource<Bucket>> {
+        Ok(KeyValueView::open(self, label)?.map_err(error))
+    }
+
+    async fn get(&mut self, store: Resource<Bucket>, key: String) -> Answer<Option<Vec<u8>>> {
+        Ok(KeyValueView::get(self, store, key).await?.map_err(error))
+    }
+
+    async fn set(&mut self, store: Resource<Bucket>, key: String, value: Vec<u8>) -> Answer<()> {
+        Ok(KeyValueView::set(self, store, key, value)
+            .await?
+            .map_err(error))
+    }
+
+    async fn delete(&mut self, store: Resource<Bucket>, key: String) -> Answer<()> {
+        Ok(KeyValueView::delete(self, store, key).await?.map_err(error))
+    }
+
+    async fn exists(&mut self, store: Resource<Bucket>, key: String) -> Answer<bool> {
+        Ok(KeyValueView::exists(self, store, key).await?.map_err(error))
+    }
+
+    async fn get_keys(&mut self, store: Resource<Bucket>) -> Answer<Vec<String>> {
+        let mut all = Vec::new();
+        let mut cursor = Cursor::Start;
+        loop {
+            let (keys, more) =
+                match KeyValueView::list_keys(self, Resource::new_borrow(store.rep()), cursor)
+                    .await?
+                {
+                    Ok(page) => page,
+                    Err(failure) => return Ok(Err(error(failure))),
+                };
+            all.extend(keys);
+            if all.len() > MAX_LISTED_KEYS {
+                return Ok(Err(key_value::Error::Other(format!(
+                    "the store holds more than the {MAX_LISTED_KEYS} keys one `get-keys` may return"
+                ))));
+            }
+            match (more, all.last()) {
+                (true, Some(last)) => cursor = Cursor::After(last.clone()),
+                _ => return Ok(Ok(all)),
+            }
+        }
+    }
+
+    async fn drop(&mut self, store: Resource<Bucket>) -> wasmtime::Result<()> {
+        self.close(store)
+    }
+}
