@@ -16,7 +16,8 @@ use crate::ui::{Ui, format_duration};
     command = \"\"   runs through `sh -c` in `workdir`, and must produce `source`\n\
     --debug builds cargo components without --release into .wasmctl/debug/ID.wasm, which\n\
     `wasmctl up --debug` serves; `source` keeps the release build.\n\
-    Core modules (wasm32-wasip1) are turned into components with the WASI proxy adapter.\n\
+    Core modules (wasm32-wasip1) are turned into components with the WASI preview1 reactor\n\
+    adapter, so their environment and granted files work.\n\
     Every component is then validated against a world `wasmctl up` serves, and the one it\n\
     found is printed: WASI 0.2 wasi:http/proxy (export wasi:http/incoming-handler) or\n\
     WASI 0.3 wasi:http/service (export wasi:http/handler@0.3.x), each plus wasi:cli,\n\

@@ -100,7 +100,7 @@ fn a_spin_app_builds_and_serves_unchanged() {
     // Nothing routes to the private component: the probe answers every path.
     assert_eq!(get(&server.url("/ok")), (404, "no ok\n".into()));
     assert!(
-        server.stderr().contains("Compiled internal"),
+        server.stderr().contains(" internal in "),
         "the privately routed component is loaded all the same: {}",
         server.stderr()
     );
@@ -156,15 +156,9 @@ fn deploy_and_add_leave_a_spin_app_alone() {
 /// `spin.toml`'s command (plain cargo, for wasm32-wasip1, as Spin's template does).
 #[test]
 fn a_spin_sdk_app_reads_its_variable_and_counts_across_restarts() {
-    let app = crate::support::testdata().join("spin-apps/counter");
+    let app = built_spin_app("counter");
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
-    // Its `source` is in the app's own target directory, as Spin's template has it.
-    wasmctl(&app)
-        .arg("build")
-        .env_remove("CARGO_TARGET_DIR")
-        .assert()
-        .success();
     let mut server = serve(&app, &["--state-dir", state_dir]);
     for visitor in 1..=2 {
         assert_eq!(
@@ -191,4 +185,76 @@ fn a_spin_sdk_app_reads_its_variable_and_counts_across_restarts() {
         crate::keyvalue::kv(&app, &["get", "visits", "--state-dir", state_dir]),
         "3\n"
     );
+}
+
+/// `testdata/spin-apps/NAME`, built by `wasmctl build` as it is: its `source` is in the
+/// app's own target directory, as Spin's template has it, whatever the tests' cargo uses.
+fn built_spin_app(name: &str) -> std::path::PathBuf {
+    let app = crate::support::testdata().join("spin-apps").join(name);
+    wasmctl(&app)
+        .arg("build")
+        .env_remove("CARGO_TARGET_DIR")
+        .assert()
+        .success();
+    app
+}
+
+/// Acceptance app 1 (`testdata/spin-apps/hello`): Spin's http-rust template as `spin new`
+/// renders it (spin-sdk 5.2, built with plain cargo by its own build command).
+#[test]
+fn spins_http_rust_template_app_serves_unchanged() {
+    let app = built_spin_app("hello");
+    wasmctl(&app)
+        .arg("doctor")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("WASI 0.2"));
+    let server = serve(&app, &[]);
+    assert_eq!(get(&server.url("/")), (200, "Hello World!".into()));
+    assert_eq!(get(&server.url("/any/path")), (200, "Hello World!".into()));
+    // The guest prints the `spin-full-url` header the host set (into its log, a moment
+    // after it answered).
+    let printed = format!(
+        "Handling request to Some(HeaderValue {{ inner: String(\"http://{}/any/path\") }})",
+        server.address()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(app.join(".wasmctl/logs/hello.log")).unwrap_or_default();
+        if log.contains(&printed) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `{printed}` in:\n{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Acceptance app 3 (`testdata/spin-apps/shop`): two components from one cargo workspace,
+/// a third on a private route (the same file with other settings), and static files
+/// granted by a glob.
+#[test]
+fn a_spin_app_with_two_components_a_private_route_and_static_files_serves() {
+    let app = built_spin_app("shop");
+    let server = serve(&app, &[]);
+    assert_eq!(
+        get(&server.url("/static/css/site.css")),
+        (200, "body { color: teal; }\n".into())
+    );
+    assert_eq!(
+        get(&server.url("/static/index.html")),
+        (200, "<h1>shop</h1>\n".into())
+    );
+    assert_eq!(
+        get(&server.url("/api/items/7")),
+        (200, "api at /items/7 (role public)\n".into())
+    );
+    // Only what the glob selects is granted: not the manifest beside it.
+    assert_eq!(get(&server.url("/spin.toml")).0, 404);
+    // The private component is reachable by no request: the catch-all answers.
+    let (status, body) = get(&server.url("/admin"));
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.contains("role admin"), "{body}");
 }

@@ -196,7 +196,10 @@ pub fn kind(path: &Path, bytes: &[u8]) -> Result<WasmKind, ComponentError> {
 }
 
 /// Turns a core module (wasm32-wasip1, or any module with wit-bindgen's component type
-/// information) into a `wasi:http/proxy` component with the WASI preview1 proxy adapter.
+/// information) into a component with the WASI preview1 reactor adapter. (The proxy
+/// adapter would keep it in the `wasi:http/proxy` world, but it answers the module's
+/// environment and file calls with nothing: a Spin app's `environment` and `files` would
+/// silently vanish for its wasip1 components.)
 pub fn componentize(path: &Path, core: &[u8]) -> Result<Vec<u8>, ComponentError> {
     if !has_component_type(core) {
         return Err(ComponentError::NoComponentType {
@@ -213,7 +216,7 @@ pub fn componentize(path: &Path, core: &[u8]) -> Result<Vec<u8>, ComponentError>
         .map_err(failed)?
         .adapter(
             wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
         )
         .map_err(failed)?
         .encode()

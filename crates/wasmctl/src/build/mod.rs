@@ -8,7 +8,7 @@
 //! - no build table: `source` must already exist.
 //!
 //! A core module (wasm32-wasip1, wasm32-unknown-unknown) is wrapped into a component with
-//! the WASI preview1 proxy adapter. Every result is validated against the world
+//! the WASI preview1 reactor adapter (its environment and files work, as on Spin). Every result is validated against the world
 //! `wasmctl up` serves ([`crate::component::validate`]). Progress and child output go
 //! through [`BuildEvent`]s; this module never prints.
 
@@ -479,12 +479,16 @@ pub fn build_app(
             known: app.components.keys().cloned().collect(),
         });
     }
-    let mut built = Vec::new();
-    for component in app
+    let mut selected: Vec<&Component> = app
         .components
         .values()
         .filter(|c| only.is_empty() || only.contains(&c.id))
-    {
+        .collect();
+    // Components with a build first: one without may use the file another's build makes
+    // (a Spin app may serve one file as two components with other settings).
+    selected.sort_by_key(|c| c.build.is_none());
+    let mut built = Vec::new();
+    for component in selected {
         progress.started(component);
         let result = build_component(app, component, options, &mut |event| progress.event(event));
         progress.finished(result.as_ref().ok());
@@ -493,6 +497,7 @@ pub fn build_app(
             source,
         })?);
     }
+    built.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(built)
 }
 

@@ -1,5 +1,5 @@
 //! Good fixture: built for wasm32-wasip1 this is a core module carrying wit-bindgen's
-//! component type information; wasmctl wraps it with the preview1 proxy adapter.
+//! component type information; wasmctl wraps it with the preview1 reactor adapter.
 
 use wasip2::http::types::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
