@@ -604,7 +604,11 @@ impl Mapper<'_> {
                 "**/*" | "**" => Some(""),
                 _ => None,
             })
-            .map(|directory| directory.trim_start_matches("./"))
+            .map(|directory| match directory.trim_start_matches("./") {
+                // `./**/*`: the whole app, as `**/*`.
+                "." => "",
+                inside => inside.trim_end_matches('/'),
+            })
             .filter(|directory| !directory.contains(['*', '?', '[', '{']));
         let Some(directory) = directory else {
             self.refuse(

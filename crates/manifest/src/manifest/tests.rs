@@ -895,7 +895,7 @@ component = "worker"
 
 [component.web]
 source = "web.wasm"
-files = ["static/**/*", { source = "assets", destination = "/data" }, "./img/**"]
+files = ["static/**/*", { source = "assets", destination = "/data" }, "./img/**", "./**/*", "docs//**"]
 environment = { MODE = "prod" }
 allowed_outbound_hosts = ["https://api.example.com"]
 key_value_stores = ["default"]
@@ -942,6 +942,14 @@ dependencies = {}
             FileMount {
                 source: "img".into(),
                 destination: "/img".into()
+            },
+            FileMount {
+                source: ".".into(),
+                destination: "/".into()
+            },
+            FileMount {
+                source: "docs".into(),
+                destination: "/docs".into()
             },
         ]
     );
