@@ -211,8 +211,9 @@ fn check_authority(parts: &mut http::request::Parts, local: SocketAddr) -> Resul
 
 /// The headers Spin's HTTP trigger sets ([`headers::spin`]), computed as Spin computes
 /// them from the routed request (`route` and `path_info` as wasmctl's own headers carry
-/// them). A value that cannot be a header (none can fail here: each comes from a valid
-/// URI, route or address) is left out.
+/// them; the host from the `Host` header, as Spin takes it). A value that cannot be a
+/// header (none can fail here: each comes from a valid URI, route or address) is left
+/// out; the client's copy was removed before.
 fn insert_spin_headers(
     parts: &mut http::request::Parts,
     route: &HeaderValue,
@@ -232,8 +233,8 @@ fn insert_spin_headers(
         .uri
         .path_and_query()
         .map_or("/", http::uri::PathAndQuery::as_str);
-    let scheme = parts.uri.scheme_str().unwrap_or("http");
-    let full_url = HeaderValue::from_str(&format!("{scheme}://{host}{path_and_query}"));
+    // The listener speaks plain HTTP, whatever scheme an absolute-form target names.
+    let full_url = HeaderValue::from_str(&format!("http://{host}{path_and_query}"));
     let values = [
         (headers::spin::FULL_URL, full_url),
         (headers::spin::PATH_INFO, Ok(path_info.clone())),
@@ -336,6 +337,9 @@ async fn respond<'a>(
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, reason, served_by);
     }
 
+    for name in headers::spin::ALL {
+        parts.headers.remove(name);
+    }
     if component.shared.config.spin_headers {
         insert_spin_headers(&mut parts, &route, &path_info, connection.peer);
     }

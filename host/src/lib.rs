@@ -72,7 +72,8 @@ pub mod headers {
     pub const COMPONENT: &str = "wasmctl-component";
 
     /// The headers Spin's HTTP trigger sets, for the components of a Spin app
-    /// ([`crate::ComponentConfig::spin_headers`]); client-sent copies are replaced.
+    /// ([`crate::ComponentConfig::spin_headers`]); client-sent copies are removed for every
+    /// component.
     pub mod spin {
         /// `http://HOST/PATH?QUERY`, as the client asked for it.
         pub const FULL_URL: &str = "spin-full-url";
@@ -88,6 +89,18 @@ pub mod headers {
         pub const BASE_PATH: &str = "spin-base-path";
         /// The client's address and port.
         pub const CLIENT_ADDR: &str = "spin-client-addr";
+
+        /// Every one of them: a client's copies are removed for every component, so a
+        /// Spin component served from a `wasmctl.toml` cannot be handed forged ones.
+        pub const ALL: [&str; 7] = [
+            FULL_URL,
+            PATH_INFO,
+            MATCHED_ROUTE,
+            RAW_COMPONENT_ROUTE,
+            COMPONENT_ROUTE,
+            BASE_PATH,
+            CLIENT_ADDR,
+        ];
     }
 }
 

@@ -97,10 +97,23 @@ fn a_spin_app_builds_and_serves_unchanged() {
         assert!(response.contains(&line), "no `{line}` in:\n{response}");
     }
     assert!(!response.contains("/forged"), "{response}");
+    // The listener speaks plain HTTP, whatever scheme an absolute-form target names.
+    let absolute = wasmctl_test_support::http::exchange(
+        &address,
+        format!(
+            "GET https://{address}/docs/headers HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+        std::time::Duration::from_secs(30),
+    );
+    assert!(
+        absolute.contains(&format!("spin-full-url: http://{address}/docs/headers\n")),
+        "{absolute}"
+    );
     // Nothing routes to the private component: the probe answers every path.
     assert_eq!(get(&server.url("/ok")), (404, "no ok\n".into()));
     assert!(
-        server.stderr().contains(" internal in "),
+        server.wait_for_stderr(" internal in "),
         "the privately routed component is loaded all the same: {}",
         server.stderr()
     );
@@ -257,4 +270,28 @@ fn a_spin_app_with_two_components_a_private_route_and_static_files_serves() {
     let (status, body) = get(&server.url("/admin"));
     assert_eq!(status, 404, "{body}");
     assert!(!body.contains("role admin"), "{body}");
+}
+
+/// A component served from a `wasmctl.toml` gets no Spin headers, and none a client forged.
+#[test]
+fn forged_spin_headers_never_reach_a_wasmctl_apps_component() {
+    let dir = crate::support::guest_app(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
+        &["probe"],
+    );
+    let server = serve(dir.path(), &[]);
+    let response = crate::support::http()
+        .get(&server.url("/headers"))
+        .header("spin-path-info", "/admin")
+        .header("spin-client-addr", "10.0.0.1:1")
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        response.contains("wasmctl-path-info: /headers\n"),
+        "{response}"
+    );
+    assert!(!response.contains("spin-"), "{response}");
 }

@@ -35,8 +35,10 @@ fn served(server: &crate::support::Server, count: usize) -> Vec<u32> {
 fn a_wasi03_service_and_a_wasi02_proxy_serve_side_by_side() {
     let dir = side_by_side("timeout = \"30s\"");
     let server = serve(dir.path(), &[]);
+    // Status lines go to stderr, read on a thread of their own: the route line on stdout
+    // that made the server ready can arrive first.
     assert!(
-        server.stderr().contains("service in") && server.stderr().contains("WASI 0.3"),
+        server.wait_for_stderr("WASI 0.3") && server.stderr().contains("service in"),
         "up names the 0.3 component's world: {}",
         server.stderr()
     );
@@ -107,6 +109,14 @@ fn a_wasi03_instance_serves_many_requests_at_once_and_a_bounded_number_in_all() 
     // within their 5 s limit if one instance serves them at the same time.
     let dir = side_by_side("timeout = \"5s\"");
     let server = serve(dir.path(), &["--max-instances", "1"]);
+    // The instance is up before the burst. (A burst at a cold start can be served one
+    // request after another on a loaded machine: a second worker waiting for the one slot
+    // makes the first give it up whenever it is idle for a moment. Seen once under test
+    // load; left for the instance-reuse work of issue 15.)
+    assert_eq!(
+        get(&server.url("/p3/sleep?ms=1")),
+        (200, "slept 1\n".into())
+    );
     let waits: Vec<_> = (0..8)
         .map(|_| {
             let url = server.url("/p3/sleep?ms=1000");
@@ -204,7 +214,7 @@ fn the_wasi03_template_builds_serves_and_streams() {
     let server =
         wasmctl_test_support::Server::start_within(up, crate::languages::BUILD_AND_START_LIMIT)
             .unwrap_or_else(|error| panic!("{error:#}"));
-    assert!(server.stderr().contains("WASI 0.3"), "{}", server.stderr());
+    assert!(server.wait_for_stderr("WASI 0.3"), "{}", server.stderr());
     assert_eq!(get(&server.url("/")), (200, "Hello from svc!\n".into()));
     assert_eq!(
         get(&server.url("/hello/world")),

@@ -482,12 +482,14 @@ impl ManifestError {
 }
 
 /// The manifest of the app in `dir`: its `wasmctl.toml`, else its `spin.toml`; `None`
-/// when it has neither.
+/// when it has neither. A name that is there but not a regular file (a directory, a
+/// FIFO, a dangling link) is the manifest all the same, so that reading it says what is
+/// wrong, rather than a parent's manifest being taken in its place.
 pub fn in_dir(dir: &Path) -> Option<PathBuf> {
     [MANIFEST_FILE, SPIN_MANIFEST_FILE]
         .into_iter()
         .map(|name| dir.join(name))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| candidate.symlink_metadata().is_ok())
 }
 
 /// Finds the manifest ([`in_dir`]) of `start` or of the nearest parent that has one.

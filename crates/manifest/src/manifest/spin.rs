@@ -365,13 +365,18 @@ impl Mapper<'_> {
         let application_span = spin.application.span();
         let application = spin.application.into_inner();
         self.base(application.trigger);
+        let ids: Vec<String> = spin
+            .component
+            .keys()
+            .map(|id| id.get_ref().clone())
+            .collect();
         let trigger = spin.trigger.map(|trigger| {
             let span = trigger.span();
             let http = trigger
                 .into_inner()
                 .http
                 .into_iter()
-                .filter_map(|route| self.route(route))
+                .filter_map(|route| self.route(route, &ids))
                 .collect();
             S::new(span, RawTriggers { http })
         });
@@ -423,7 +428,12 @@ impl Mapper<'_> {
         }
     }
 
-    fn route(&mut self, trigger: S<RawSpinHttpTrigger>) -> Option<S<RawHttpTrigger>> {
+    /// One `[[trigger.http]]`; `ids` are the app's components.
+    fn route(
+        &mut self,
+        trigger: S<RawSpinHttpTrigger>,
+        ids: &[String],
+    ) -> Option<S<RawHttpTrigger>> {
         let span = trigger.span();
         let trigger = trigger.into_inner();
         let mut refused = false;
@@ -479,8 +489,18 @@ impl Mapper<'_> {
                     return None;
                 }
             },
-            // Reachable by no request from outside; Spin's self-requests to it are not served.
-            RawSpinRoute::Private => return None,
+            // Reachable by no request from outside; Spin's self-requests to it are not
+            // served. (A public route's component is checked with the rest of the app.)
+            RawSpinRoute::Private => {
+                if !ids.contains(&component) {
+                    self.refuse(
+                        component_span,
+                        format!("route refers to component `{component}`, which is not defined"),
+                        "define it in a `[component.ID]` table, or fix the id",
+                    );
+                }
+                return None;
+            }
         };
         if refused {
             return None;
@@ -557,7 +577,13 @@ impl Mapper<'_> {
             let command_span = build.command.span();
             let command = match build.command.into_inner() {
                 RawSpinCommand::One(command) => command,
-                RawSpinCommand::Many(commands) => commands.join(" && "),
+                // One per line, under `set -e`: each stops the build if it fails, and a
+                // comment at the end of one cannot swallow the next. An empty entry is
+                // refused by the check of an empty command.
+                RawSpinCommand::Many(commands) if commands.iter().any(|c| c.trim().is_empty()) => {
+                    String::new()
+                }
+                RawSpinCommand::Many(commands) => format!("set -e\n{}", commands.join("\n")),
             };
             S::new(
                 span,
@@ -604,10 +630,13 @@ impl Mapper<'_> {
                 "**/*" | "**" => Some(""),
                 _ => None,
             })
-            .map(|directory| match directory.trim_start_matches("./") {
-                // `./**/*`: the whole app, as `**/*`.
-                "." => "",
-                inside => inside.trim_end_matches('/'),
+            // `./static/`, `static/./`: `static`, as Spin's glob reads them.
+            .map(|directory| {
+                directory
+                    .split('/')
+                    .filter(|part| !part.is_empty() && *part != ".")
+                    .collect::<Vec<_>>()
+                    .join("/")
             })
             .filter(|directory| !directory.contains(['*', '?', '[', '{']));
         let Some(directory) = directory else {
@@ -618,9 +647,16 @@ impl Mapper<'_> {
             );
             return None;
         };
-        let source = if directory.is_empty() { "." } else { directory };
+        if directory.is_empty() {
+            self.refuse(
+                span,
+                format!("`files` entry `{pattern}` grants the whole app: its `.env`, and wasmctl's own `.wasmctl/` (every component's key-value data and logs), as they change"),
+                "grant the directory the component reads, e.g. `\"static/**/*\"`",
+            );
+            return None;
+        }
         let mount = RawFileMount {
-            source: S::new(span.clone(), source.to_string()),
+            source: S::new(span.clone(), directory.clone()),
             destination: S::new(span.clone(), format!("/{directory}")),
         };
         Some(S::new(span, RawFile::Mount(mount)))

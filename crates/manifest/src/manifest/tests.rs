@@ -895,13 +895,13 @@ component = "worker"
 
 [component.web]
 source = "web.wasm"
-files = ["static/**/*", { source = "assets", destination = "/data" }, "./img/**", "./**/*", "docs//**"]
+files = ["static/**/*", { source = "assets", destination = "/data" }, "./img/**", "./docs/.//**"]
 environment = { MODE = "prod" }
 allowed_outbound_hosts = ["https://api.example.com"]
 key_value_stores = ["default"]
 variables = { message = "{{ greeting }}!", token = "{{ api_token }}" }
 [component.web.build]
-command = ["npm install", "npm run build"]
+command = ["npm install # with a comment", "npm run build"]
 workdir = "web"
 [component.web.tool.other]
 x = 1
@@ -944,10 +944,6 @@ dependencies = {}
                 destination: "/img".into()
             },
             FileMount {
-                source: ".".into(),
-                destination: "/".into()
-            },
-            FileMount {
                 source: "docs".into(),
                 destination: "/docs".into()
             },
@@ -960,7 +956,7 @@ dependencies = {}
     let build = web.build.as_ref().unwrap();
     assert_eq!(
         build.kind,
-        BuildKind::Command("npm install && npm run build".into())
+        BuildKind::Command("set -e\nnpm install # with a comment\nnpm run build".into())
     );
     assert_eq!(build.workdir, Path::new("web"));
     assert!(build.watch.is_empty());
@@ -1003,9 +999,13 @@ component = { source = "inline.wasm" }
 channel = "messages"
 component = "web"
 
+[[trigger.http]]
+route = { private = true }
+component = "nowhere"
+
 [component.web]
 source = { url = "https://example.com/web.wasm", digest = "sha256:00" }
-files = ["*.html"]
+files = ["*.html", "./**/*"]
 exclude_files = ["secret/**"]
 allowed_http_hosts = ["example.com"]
 sqlite_databases = ["default"]
@@ -1036,4 +1036,10 @@ fn locate_finds_a_spin_manifest_where_there_is_no_wasmctl_toml() {
     // Both in one directory: wasmctl's own wins.
     std::fs::write(dir.path().join(MANIFEST_FILE), GOOD).unwrap();
     assert_eq!(locate(&nested).unwrap(), dir.path().join(MANIFEST_FILE));
+    // A manifest name that is not a regular file is the manifest all the same: loading it
+    // says what is wrong, instead of the parent's being served in its place.
+    std::fs::create_dir(nested.join(SPIN_MANIFEST_FILE)).unwrap();
+    let found = locate(&nested).unwrap();
+    assert_eq!(found, nested.join(SPIN_MANIFEST_FILE));
+    assert!(matches!(load(&found), Err(ManifestError::Refused(_))));
 }
