@@ -243,11 +243,15 @@ enum RawSpinCommand {
 /// Reads Spin manifest text into the raw shape of `wasmctl.toml`, adding a diagnostic
 /// for each problem to `items`; `None` when the text could not be read that far.
 pub(super) fn read(text: &str, items: &mut Vec<Diagnostic>) -> Option<RawManifest> {
-    if let Some(diagnostic) = version_problem(text) {
-        items.push(diagnostic);
-        return None;
+    // The version and the trigger types are read from the document itself (one parse for
+    // both); a syntax error is for deserializing to report.
+    if let Ok(document) = DeTable::parse(text) {
+        if let Some(diagnostic) = version_problem(document.get_ref()) {
+            items.push(diagnostic);
+            return None;
+        }
+        items.extend(other_triggers(document.get_ref()));
     }
-    items.extend(other_triggers(text));
     let recovered = super::recover::deserialize::<RawSpinManifest>(text);
     items.extend(
         recovered
@@ -261,9 +265,8 @@ pub(super) fn read(text: &str, items: &mut Vec<Diagnostic>) -> Option<RawManifes
 
 /// A version other than 2, where it is written; `None` for version 2 (or when the key is
 /// missing, which deserializing reports).
-fn version_problem(text: &str) -> Option<Diagnostic> {
-    let document = DeTable::parse(text).ok()?;
-    let (key, value) = document.get_ref().iter().find(|(key, _)| {
+fn version_problem(document: &DeTable<'_>) -> Option<Diagnostic> {
+    let (key, value) = document.iter().find(|(key, _)| {
         matches!(
             key.get_ref().as_ref(),
             "spin_manifest_version" | "spin_version"
@@ -297,12 +300,8 @@ fn version_problem(text: &str) -> Option<Diagnostic> {
 }
 
 /// Each `[[trigger.TYPE]]` other than HTTP, at its name: wasmctl serves HTTP only.
-fn other_triggers(text: &str) -> Vec<Diagnostic> {
-    let Ok(document) = DeTable::parse(text) else {
-        return Vec::new();
-    };
+fn other_triggers(document: &DeTable<'_>) -> Vec<Diagnostic> {
     let Some(DeValue::Table(triggers)) = document
-        .get_ref()
         .iter()
         .find(|(key, _)| key.get_ref() == "trigger")
         .map(|(_, value)| value.get_ref())
