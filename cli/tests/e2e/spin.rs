@@ -202,8 +202,21 @@ fn a_spin_sdk_app_reads_its_variable_and_counts_across_restarts() {
 
 /// `testdata/spin-apps/NAME`, built by `wasmctl build` as it is: its `source` is in the
 /// app's own target directory, as Spin's template has it, whatever the tests' cargo uses.
+///
+/// The apps lock the same spin-sdk: on a fresh checkout each app's `target` is made a link
+/// to one shared directory, so spin-sdk compiles once per run rather than once per app.
+/// An app that already has a `target` (a developer's own build) keeps it.
 fn built_spin_app(name: &str) -> std::path::PathBuf {
     let app = crate::support::testdata().join("spin-apps").join(name);
+    let target = app.join("target");
+    if std::fs::symlink_metadata(&target).is_err() {
+        let shared = crate::support::workspace_root().join("target/spin-apps");
+        std::fs::create_dir_all(&shared).unwrap();
+        // Two tests may race to make it: either link is the same.
+        if let Err(error) = std::os::unix::fs::symlink(&shared, &target) {
+            assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists, "{error}");
+        }
+    }
     wasmctl(&app)
         .arg("build")
         .env_remove("CARGO_TARGET_DIR")
