@@ -18,7 +18,8 @@ use crate::ui::Ui;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     wasmctl deploy --registry 127.0.0.1:5000/demo/svc:v1\n  \
-    wasmctl deploy --registry ghcr.io/me/svc:1.0 --kube k8s/ --replicas 2 --apply\n\n\
+    wasmctl deploy --registry ghcr.io/me/svc:1.0 --kube k8s/ --replicas 2 --apply\n  \
+    wasmctl deploy --registry ghcr.io/me/shop:1.0 --kube k8s/ --runtime spinkube\n\n\
     The app is pushed as a Wasm OCI artifact: one application/wasm layer per component\n\
     (config application/vnd.wasm.config.v0+json), plus wasmctl.toml with sources rewritten\n\
     to layer digests. Blobs the registry has are not uploaded again. Credentials come from\n\
@@ -31,6 +32,11 @@ use crate::ui::Ui;
     and, for secret variables, from a Secret APP-secrets; --runtime-config mounts a Secret\n\
     APP-runtime-config. No secret value is written: deploy prints the `kubectl create\n\
     secret` commands to run.\n\n\
+    --runtime spinkube writes a SpinApp (core.spinkube.dev/v1alpha1) for spin-operator\n\
+    instead, with the same ConfigMap and Secrets. With `spin` or `spinkube` the app is\n\
+    pushed in Spin's OCI layout (a locked app, a layer per component and per file), the\n\
+    one containerd-shim-spin runs; a Spin app (spin.toml) is deployed this way only.\n\
+    `wasmctl up --from` serves either layout.\n\n\
     `wasmctl registry push` pushes the same artifact, but builds nothing (it pushes what\n\
     `wasmctl build` made) and has no Kubernetes options; deploy first builds the\n\
     components that are missing or older than their sources.")]
@@ -63,6 +69,13 @@ pub(crate) struct DeployArgs {
     /// Extra environment for the pods (repeatable)
     #[arg(long = "kube-env", value_name = "KEY=VALUE", value_parser = super::Unquoted::new("--kube-env <KEY=VALUE>", super::parse_env))]
     pub kube_env: Vec<(String, String)>,
+    /// The runtime to write objects for: `wasmtime` (runwasi's shim: a Deployment and a
+    /// Service), `spin` (SpinKube's containerd-shim-spin under a Deployment and a Service)
+    /// or `spinkube` (a SpinApp that spin-operator runs). `spin` and `spinkube` push the
+    /// app in Spin's OCI layout. Default: `wasmtime`, or `spin` for an app with variables
+    /// or key-value stores
+    #[arg(long, value_name = "RUNTIME", value_parser = parse_runtime, requires = "kube")]
+    pub runtime: Option<kube::Shim>,
     /// RuntimeClass of the Wasm runtime on the cluster (default: wasmtime, or
     /// wasmtime-spin-v2 for an app with variables or key-value stores)
     #[arg(long, value_name = "NAME", value_parser = parse_runtime_class)]
@@ -83,9 +96,13 @@ pub(crate) struct DeployArgs {
 impl DeployArgs {
     pub(crate) fn run(self, ui: &Ui) -> Result<()> {
         let app = self.manifest.load()?;
-        wasmctl::registry::check_packable(&app)?;
         let settings = DeploySettings::resolve(self.flags(), &app)?;
-        if self.kube.is_some() && app.components.len() > 1 {
+        wasmctl::registry::check_packable(&app, settings.push.layout)?;
+        // A SpinApp routes between the components of its app.
+        if self.kube.is_some()
+            && settings.kubernetes.shim != kube::Shim::SpinKube
+            && app.components.len() > 1
+        {
             bail!(Hinted::new(
                 format!(
                     "--kube: runwasi's wasmtime shim serves one component per pod, and this app has {} ({})",
@@ -96,7 +113,7 @@ impl DeployArgs {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                "deploy each component as an app of its own, or leave out --kube",
+                "deploy it with `--runtime spinkube` (a SpinApp serves every component), deploy each component as an app of its own, or leave out --kube",
             ));
         }
         // Everything --kube needs is checked before anything is built or pushed.
@@ -183,7 +200,9 @@ impl DeployArgs {
                 runtime_class: self.runtime_class.clone(),
                 environment: self.kube_env.clone(),
                 runtime_config: self.runtime_config.clone(),
+                runtime: self.runtime,
             },
+            writes_kube: self.kube.is_some(),
         }
     }
 }
@@ -259,6 +278,10 @@ fn parse_cpu(text: &str) -> Result<String, String> {
 
 fn parse_memory(text: &str) -> Result<String, String> {
     manifest::check_quantity("memory", text).map(|()| text.to_string())
+}
+
+fn parse_runtime(text: &str) -> Result<kube::Shim, String> {
+    kube::Shim::parse(text)
 }
 
 fn parse_runtime_class(text: &str) -> Result<String, String> {

@@ -920,10 +920,6 @@ fn deploy_kube_of_a_stateful_app_writes_spin_objects_and_never_a_secret() {
     let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&json.stderr);
     assert!(
-        stderr.contains("warning: --kube: the Deployment is for SpinKube's containerd-shim-spin"),
-        "{stderr}"
-    );
-    assert!(
         !stderr.contains("do not share it") && !stderr.contains("kubectl create secret"),
         "a runtime config gives a shared store, and --json holds the commands: {stderr}"
     );
@@ -1002,6 +998,110 @@ fn deploy_kube_of_a_stateful_app_writes_spin_objects_and_never_a_secret() {
         assert_no_secret("stdout", &output.stdout);
         assert_no_secret("stderr", &output.stderr);
     }
+    for (path, bytes) in every_file(out.path())
+        .into_iter()
+        .chain(every_file(registry.storage.path()))
+    {
+        assert_no_secret(&path.display().to_string(), &bytes);
+    }
+}
+
+/// `--runtime spinkube`: a SpinApp whose variables come from the ConfigMap and the
+/// Secret, whose runtime config is a Secret spin-operator mounts; the locked app carries
+/// the declarations, templates and stores, never a value of a secret.
+#[test]
+fn deploy_runtime_spinkube_writes_a_spin_app_and_spins_layout_without_a_secret() {
+    let registry = TestRegistry::start();
+    let app = stateful_app();
+    let out = tempfile::tempdir().unwrap();
+    let kube_dir = out.path().join("k8s");
+    let reference = format!("{}/demo/stateful:v1", registry.host);
+    let runtime_config = app.path().join("runtime-config.toml");
+    let deploy = |extra: &[&str]| {
+        wasmctl(app.path())
+            .env("WASMCTL_VARIABLE_API_TOKEN", SECRET_FROM_ENV)
+            .args(["deploy", "--registry", &reference, "--kube"])
+            .arg(&kube_dir)
+            .args(["--runtime", "spinkube", "--variable", "region=eu-west"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    // What a SpinApp has no field for is refused before anything is pushed.
+    for (flag, value, says) in [
+        ("--kube-env", "MODE=x", "a SpinApp has no pod environment"),
+        ("--runtime-class", "other", "its SpinAppExecutor"),
+    ] {
+        let refused = deploy(&[flag, value]);
+        assert_eq!(refused.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    assert!(!kube_dir.exists(), "YAML written after a refusal");
+
+    let output = deploy(&[
+        "--json",
+        "--runtime-config",
+        runtime_config.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let yaml = std::fs::read_to_string(kube_dir.join("stateful.yaml")).unwrap();
+    let objects: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ConfigMap", "SpinApp"], "{yaml}");
+    let spec = &objects[1]["spec"];
+    assert_eq!(
+        spec["variables"],
+        serde_json::json!([
+            { "name": "greeting", "valueFrom": { "configMapKeyRef": { "name": "stateful-variables", "key": "greeting" } } },
+            { "name": "region", "valueFrom": { "configMapKeyRef": { "name": "stateful-variables", "key": "region" } } },
+            { "name": "api_token", "valueFrom": { "secretKeyRef": { "name": "stateful-secrets", "key": "api_token" } } },
+        ]),
+        "{yaml}"
+    );
+    assert_eq!(
+        spec["runtimeConfig"],
+        serde_json::json!({ "loadFromSecret": "stateful-runtime-config" })
+    );
+
+    let manifest = registry.artifact("demo/stateful", "v1");
+    let layers = manifest["layers"].as_array().unwrap();
+    let locked: serde_json::Value = serde_json::from_slice(&registry.blob(
+        "demo/stateful",
+        layers.last().unwrap()["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(
+        locked["variables"],
+        serde_json::json!({
+            "api_token": { "secret": true },
+            "greeting": { "default": "hello" },
+            "region": {},
+        })
+    );
+    let component = &locked["components"][0];
+    assert_eq!(
+        component["config"],
+        serde_json::json!({
+            "greeting": "{{ greeting }}",
+            "region": "{{ region }}",
+            "token": "{{ api_token }}",
+        })
+    );
+    assert_eq!(
+        component["metadata"]["key_value_stores"],
+        serde_json::json!(["default"])
+    );
+    assert_no_secret("stdout", &output.stdout);
+    assert_no_secret("stderr", &output.stderr);
     for (path, bytes) in every_file(out.path())
         .into_iter()
         .chain(every_file(registry.storage.path()))

@@ -138,14 +138,14 @@ fn what_wasmctl_does_not_run_of_a_spin_app_is_named_at_its_line() {
 }
 
 #[test]
-fn deploy_and_add_leave_a_spin_app_alone() {
+fn deploy_without_spins_layout_and_add_leave_a_spin_app_alone() {
     let dir = spin_app();
     wasmctl(dir.path())
         .args(["deploy", "--registry", "127.0.0.1:9/spin-app:v1"])
         .assert()
         .failure()
         .stderr(predicates::str::contains("is Spin's manifest"))
-        .stderr(predicates::str::contains("spin registry push"));
+        .stderr(predicates::str::contains("--runtime spinkube"));
     assert!(
         !dir.path().join("built.txt").exists(),
         "deploy refused before building anything"
@@ -307,4 +307,175 @@ fn forged_spin_headers_never_reach_a_wasmctl_apps_component() {
         "{response}"
     );
     assert!(!response.contains("spin-"), "{response}");
+}
+
+/// The media types containerd-shim-spin (0.24, Spin 3.6.3) passes to Spin: a layer of any
+/// other type never reaches the app.
+const SHIM_LAYER_TYPES: [&str; 5] = [
+    "application/vnd.wasm.content.layer.v1+wasm",
+    "application/wasm",
+    "application/vnd.wasm.content.bundle.v1.tar+gzip",
+    "application/vnd.wasm.content.layer.v1+data",
+    "application/vnd.fermyon.spin.application.v1+config",
+];
+
+/// Acceptance app 3 shipped to SpinKube: `deploy --runtime spinkube` pushes Spin's OCI
+/// layout (read back here as the shim reads it) and writes a SpinApp; `up --from` pulls
+/// that artifact and serves it as the Spin app it is.
+#[test]
+fn a_spin_app_ships_to_spinkube_in_spins_layout_and_serves_back_from_the_registry() {
+    let app = built_spin_app("shop");
+    let registry = crate::support::TestRegistry::start();
+    let out = tempfile::tempdir().unwrap();
+    let kube_dir = out.path().join("k8s");
+    let reference = format!("{}/demo/shop:v1", registry.host);
+    let output = wasmctl(&app)
+        .args(["deploy", "--json", "--registry", &reference, "--kube"])
+        .arg(&kube_dir)
+        .args([
+            "--runtime",
+            "spinkube",
+            "--replicas",
+            "2",
+            "--memory",
+            "64Mi",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let pinned = document["reference"].as_str().unwrap();
+
+    let yaml = std::fs::read_to_string(kube_dir.join("shop.yaml")).unwrap();
+    let objects: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    assert_eq!(objects.len(), 1, "{yaml}");
+    let spin_app = &objects[0];
+    assert_eq!(spin_app["apiVersion"], "core.spinkube.dev/v1alpha1");
+    assert_eq!(spin_app["kind"], "SpinApp");
+    assert_eq!(spin_app["metadata"]["name"], "shop");
+    let spec = &spin_app["spec"];
+    assert_eq!(spec["image"], pinned);
+    assert_eq!(spec["executor"], "containerd-shim-spin");
+    assert_eq!(spec["replicas"], 2);
+    assert_eq!(spec["resources"]["limits"]["memory"], "64Mi");
+    assert_eq!(spec["resources"]["requests"]["memory"], "64Mi");
+
+    // The artifact, as the shim reads it.
+    let manifest = registry.artifact("demo/shop", "v1");
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.oci.image.config.v1+json"
+    );
+    let layers = manifest["layers"].as_array().unwrap();
+    let config: serde_json::Value = serde_json::from_slice(
+        &registry.blob("demo/shop", manifest["config"]["digest"].as_str().unwrap()),
+    )
+    .unwrap();
+    // runwasi refuses an image whose config is not for the `wasm` architecture.
+    assert_eq!(config["architecture"], "wasm");
+    let locked_layer = layers.last().unwrap();
+    assert_eq!(
+        locked_layer["mediaType"],
+        "application/vnd.fermyon.spin.application.v1+config"
+    );
+    assert_eq!(
+        config["config"]["Labels"]["com.fermyon.spin.lockedAppDigest"],
+        locked_layer["digest"]
+    );
+    let layer_of = |digest: &serde_json::Value| {
+        layers
+            .iter()
+            .find(|layer| layer["digest"] == *digest)
+            .unwrap_or_else(|| panic!("{digest} is not a layer"))["mediaType"]
+            .as_str()
+            .unwrap()
+    };
+    for layer in layers {
+        assert!(
+            SHIM_LAYER_TYPES.contains(&layer["mediaType"].as_str().unwrap()),
+            "{layer}"
+        );
+    }
+    let locked: serde_json::Value = serde_json::from_slice(
+        &registry.blob("demo/shop", locked_layer["digest"].as_str().unwrap()),
+    )
+    .unwrap();
+    // The keys Spin's locked app requires, and the trigger metadata its HTTP trigger reads.
+    assert!(
+        locked["spin_lock_version"].as_u64().unwrap() <= 1,
+        "{locked}"
+    );
+    assert_eq!(locked["metadata"]["name"], "shop");
+    assert_eq!(locked["metadata"]["trigger"]["type"], "http");
+    let routes: Vec<(String, String)> = locked["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|trigger| {
+            assert_eq!(trigger["trigger_type"], "http");
+            (
+                trigger["trigger_config"]["component"]
+                    .as_str()
+                    .unwrap()
+                    .into(),
+                trigger["trigger_config"]["route"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("files".into(), "\"/...\"".into()),
+            ("api".into(), "\"/api/...\"".into()),
+            ("admin".into(), "{\"private\":true}".into()),
+        ]
+    );
+    let components = locked["components"].as_array().unwrap();
+    let component = |id: &str| {
+        components
+            .iter()
+            .find(|component| component["id"] == id)
+            .unwrap_or_else(|| panic!("no component {id} in {locked}"))
+    };
+    for component in components {
+        assert_eq!(component["source"]["content_type"], "application/wasm");
+        assert_eq!(
+            layer_of(&component["source"]["digest"]),
+            "application/vnd.wasm.content.layer.v1+wasm"
+        );
+    }
+    assert_eq!(component("api")["env"]["ROLE"], "public");
+    assert_eq!(component("admin")["env"]["ROLE"], "admin");
+    let files: Vec<&str> = component("files")["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| {
+            assert_eq!(
+                layer_of(&file["digest"]),
+                "application/vnd.wasm.content.layer.v1+data"
+            );
+            file["path"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(files, ["static/css/site.css", "static/index.html"]);
+
+    // Pulled back elsewhere: the same answers as the app served from its directory,
+    // Spin's headers among them (the api component prints `spin-path-info`).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let server = serve(elsewhere.path(), &["--from", &reference]);
+    assert_eq!(
+        get(&server.url("/static/index.html")),
+        (200, "<h1>shop</h1>\n".into())
+    );
+    assert_eq!(
+        get(&server.url("/api/items/7")),
+        (200, "api at /items/7 (role public)\n".into())
+    );
+    let (status, body) = get(&server.url("/admin"));
+    assert_eq!(status, 404, "{body}");
 }

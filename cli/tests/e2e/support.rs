@@ -195,6 +195,33 @@ pub(crate) struct TestRegistry {
 }
 
 impl TestRegistry {
+    /// The manifest of `repository:tag` as pushed, and a reader of its blobs (as JSON or
+    /// bytes): what a runtime pulling the artifact reads.
+    pub(crate) fn artifact(&self, repository: &str, tag: &str) -> serde_json::Value {
+        let url = format!("http://{}/v2/{repository}/manifests/{tag}", self.host);
+        let body = http()
+            .get(&url)
+            .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_vec()
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// The blob `digest` of `repository`.
+    pub(crate) fn blob(&self, repository: &str, digest: &str) -> Vec<u8> {
+        let url = format!("http://{}/v2/{repository}/blobs/{digest}", self.host);
+        http()
+            .get(&url)
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_vec()
+            .unwrap()
+    }
+
     /// Anonymous read/write.
     pub(crate) fn start() -> TestRegistry {
         Self::start_with_auth(None)

@@ -43,6 +43,9 @@ pub struct PushSettings {
     pub reference: Reference,
     /// Plain HTTP to a registry that is not on loopback: the flag or `[deploy] insecure`.
     pub insecure: bool,
+    /// The artifact's layout: wasmctl's, unless `deploy --kube` writes objects for a Spin
+    /// runtime ([`Shim::layout`]).
+    pub layout: registry::Layout,
 }
 
 impl PushSettings {
@@ -57,6 +60,7 @@ impl PushSettings {
         Ok(PushSettings {
             reference: registry::parse_reference(text)?,
             insecure: flags.insecure || app.deploy.insecure,
+            layout: registry::Layout::Wasmctl,
         })
     }
 }
@@ -79,6 +83,9 @@ pub struct KubeFlags {
     pub environment: Vec<(String, String)>,
     /// `--runtime-config`: Spin's `runtime-config.toml`, for a Secret the pods mount.
     pub runtime_config: Option<PathBuf>,
+    /// `--runtime`: the runtime to write objects for; `None` picks by the app
+    /// ([`Shim::for_app`]).
+    pub runtime: Option<Shim>,
 }
 
 /// How the app runs on Kubernetes.
@@ -136,6 +143,8 @@ pub struct DeployFlags {
     pub push: PushFlags,
     /// How the app runs on Kubernetes (used when `deploy --kube` writes manifests).
     pub kubernetes: KubeFlags,
+    /// `--kube` was given: the artifact is pushed in the layout its runtime runs.
+    pub writes_kube: bool,
 }
 
 /// Everything `wasmctl deploy` needs to know, resolved once.
@@ -150,9 +159,16 @@ pub struct DeploySettings {
 impl DeploySettings {
     /// Resolves every flag over `app`'s `[deploy]` table, then the defaults.
     pub fn resolve(flags: DeployFlags, app: &App) -> Result<DeploySettings, RegistryError> {
-        let shim = Shim::for_app(app, flags.kubernetes.runtime_config.is_some());
+        let shim = flags
+            .kubernetes
+            .runtime
+            .unwrap_or_else(|| Shim::for_app(app, flags.kubernetes.runtime_config.is_some()));
+        let mut push = PushSettings::resolve(flags.push, app)?;
+        if flags.writes_kube {
+            push.layout = shim.layout();
+        }
         Ok(DeploySettings {
-            push: PushSettings::resolve(flags.push, app)?,
+            push,
             kubernetes: KubeSettings::resolve(flags.kubernetes, &app.deploy.kubernetes, shim),
         })
     }
@@ -208,6 +224,7 @@ mod tests {
                 ("FLAG_ONLY".into(), "flag".into()),
             ],
             runtime_config: None,
+            runtime: None,
         }
     }
 
@@ -344,8 +361,9 @@ mod tests {
                 replicas: Some(2),
                 ..KubeFlags::default()
             },
+            writes_kube: false,
         };
-        let settings = DeploySettings::resolve(flags, &app(deploy)).unwrap();
+        let settings = DeploySettings::resolve(flags.clone(), &app(deploy.clone())).unwrap();
         assert_eq!(settings.push.reference.repository(), "demo/svc");
         assert_eq!(settings.kubernetes.replicas, 2);
         assert_eq!(
@@ -353,5 +371,22 @@ mod tests {
             Some("from-manifest")
         );
         assert_eq!(settings.kubernetes.shim, Shim::Wasmtime, "no state");
+        assert_eq!(settings.push.layout, registry::Layout::Wasmctl);
+
+        // `--runtime spinkube` with `--kube`: Spin's layout; without `--kube` the artifact
+        // stays wasmctl's, whatever the runtime.
+        let spinkube = |writes_kube| DeployFlags {
+            kubernetes: KubeFlags {
+                runtime: Some(Shim::SpinKube),
+                ..flags.kubernetes.clone()
+            },
+            writes_kube,
+            ..flags.clone()
+        };
+        let settings = DeploySettings::resolve(spinkube(true), &app(deploy.clone())).unwrap();
+        assert_eq!(settings.kubernetes.shim, Shim::SpinKube);
+        assert_eq!(settings.push.layout, registry::Layout::Spin);
+        let settings = DeploySettings::resolve(spinkube(false), &app(deploy)).unwrap();
+        assert_eq!(settings.push.layout, registry::Layout::Wasmctl);
     }
 }

@@ -49,13 +49,17 @@ pub const RUNTIME_CONFIG_PATH: &str = "/runtime-config.toml";
 /// The key of the runtime config Secret that holds the file (spin-operator's name too).
 pub const RUNTIME_CONFIG_KEY: &str = "runtime-config.toml";
 
-/// The containerd shim the objects are written for.
+/// The runtime the objects are written for (`deploy --runtime`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shim {
     /// runwasi's `containerd-shim-wasmtime`: the plain Wasm OCI artifact, no state.
     Wasmtime,
-    /// SpinKube's `containerd-shim-spin`: links Spin's wasi:config and wasi:keyvalue.
+    /// SpinKube's `containerd-shim-spin` under a plain Deployment: links Spin's
+    /// wasi:config and wasi:keyvalue, runs Spin's layout.
     Spin,
+    /// The same shim, run by spin-operator from a `SpinApp` resource
+    /// (`core.spinkube.dev/v1alpha1`), which makes the Deployment and Service.
+    SpinKube,
 }
 
 impl Shim {
@@ -73,14 +77,44 @@ impl Shim {
         }
     }
 
-    /// The RuntimeClass name the shim is usually installed under.
+    /// The RuntimeClass name the shim is usually installed under (for SpinKube, the
+    /// SpinAppExecutor names it).
     pub fn default_runtime_class(self) -> &'static str {
         match self {
             Shim::Wasmtime => DEFAULT_RUNTIME_CLASS,
-            Shim::Spin => crate::deploy::SPIN_RUNTIME_CLASS,
+            Shim::Spin | Shim::SpinKube => crate::deploy::SPIN_RUNTIME_CLASS,
+        }
+    }
+
+    /// The artifact layout the shim runs.
+    pub fn layout(self) -> crate::registry::Layout {
+        match self {
+            Shim::Wasmtime => crate::registry::Layout::Wasmctl,
+            Shim::Spin | Shim::SpinKube => crate::registry::Layout::Spin,
+        }
+    }
+
+    /// Whether it is Spin's shim, under either kind of object.
+    pub fn is_spin(self) -> bool {
+        self != Shim::Wasmtime
+    }
+
+    /// Parses a `--runtime` value: `wasmtime`, `spin` or `spinkube`.
+    pub fn parse(text: &str) -> Result<Shim, String> {
+        match text {
+            "wasmtime" => Ok(Shim::Wasmtime),
+            "spin" => Ok(Shim::Spin),
+            "spinkube" => Ok(Shim::SpinKube),
+            other => Err(format!(
+                "`{other}` is not a runtime; use `wasmtime` (runwasi), `spin` (containerd-shim-spin under a Deployment) or `spinkube` (a SpinApp for spin-operator)"
+            )),
         }
     }
 }
+
+/// The SpinAppExecutor a SpinApp runs under: the one spin-operator's install creates for
+/// containerd-shim-spin.
+pub const SPIN_APP_EXECUTOR: &str = "containerd-shim-spin";
 
 /// Refuses objects for Spin's shim under RuntimeClass [`DEFAULT_RUNTIME_CLASS`], the name
 /// of runwasi's wasmtime shim: it links neither wasi:config nor wasi:keyvalue, so a
@@ -89,6 +123,9 @@ impl Shim {
 /// push; a cluster whose Spin shim really is called `wasmtime` is not one wasmctl's
 /// defaults describe.
 pub fn check_runtime_class(app: &App, settings: &KubeSettings) -> Result<(), Hinted> {
+    if settings.shim == Shim::SpinKube {
+        return check_spin_app_settings(settings);
+    }
     if settings.shim != Shim::Spin || settings.runtime_class != DEFAULT_RUNTIME_CLASS {
         return Ok(());
     }
@@ -118,12 +155,35 @@ pub fn check_runtime_class(app: &App, settings: &KubeSettings) -> Result<(), Hin
     ))
 }
 
+/// Refuses for a SpinApp what it has no field for: a RuntimeClass (its SpinAppExecutor
+/// names one) and pod environment (the component's `environment` is in the artifact).
+fn check_spin_app_settings(settings: &KubeSettings) -> Result<(), Hinted> {
+    if settings.runtime_class != crate::deploy::SPIN_RUNTIME_CLASS {
+        return Err(Hinted::new(
+            format!(
+                "--kube --runtime spinkube: a SpinApp runs under the RuntimeClass its SpinAppExecutor `{SPIN_APP_EXECUTOR}` names, so RuntimeClass `{}` cannot be set here",
+                settings.runtime_class
+            ),
+            "leave out --runtime-class (and `runtime_class` of [deploy.kubernetes]), or set `deploymentConfig.runtimeClassName` of the executor on the cluster",
+        ));
+    }
+    if let Some(key) = settings.environment.keys().next() {
+        return Err(Hinted::new(
+            format!(
+                "--kube --runtime spinkube: a SpinApp has no pod environment, so `{key}` (from --kube-env or `environment` of [deploy.kubernetes]) cannot be set"
+            ),
+            "set it in the component's `environment` (it travels in the artifact), or give the value as an app variable",
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses, for Spin's shim, a pod environment variable that the shim would take as the
 /// value of one of the app's variables: `SPIN_VARIABLE_NAME`, or `NAME` itself, which
 /// the shim also reads. Either would override the value `deploy` arranges (a secret's
 /// Secret among them), and a secret value would stand in plain YAML.
 pub fn check_environment(app: &App, settings: &KubeSettings) -> Result<(), Hinted> {
-    if settings.shim != Shim::Spin {
+    if !settings.shim.is_spin() {
         return Ok(());
     }
     let keys = app
@@ -216,7 +276,7 @@ impl KubeApp {
     ) -> KubeApp {
         let mut environment = component.environment.clone();
         environment.extend(settings.environment);
-        let state = (settings.shim == Shim::Spin).then(|| State {
+        let state = settings.shim.is_spin().then(|| State {
             variables: variables
                 .public()
                 .map(|(name, value)| (name.to_string(), value.to_string()))
@@ -251,7 +311,10 @@ impl KubeApp {
         } else {
             vec![]
         };
-        kinds.extend(["Deployment", "Service"]);
+        match self.run.shim {
+            Shim::SpinKube => kinds.push("SpinApp"),
+            Shim::Wasmtime | Shim::Spin => kinds.extend(["Deployment", "Service"]),
+        }
         kinds
     }
 
@@ -318,10 +381,7 @@ impl KubeApp {
         let Some(state) = &self.state else {
             return Vec::new();
         };
-        let mut warnings = vec![Hinted::new(
-            "--kube: the Deployment is for SpinKube's containerd-shim-spin (the runtime that links wasi:config and wasi:keyvalue), which runs Spin's artifact layout, not the Wasm OCI artifact wasmctl pushes: its pods will not start until wasmctl pushes that layout",
-            "see \"Which runtime runs a stateful app\" in docs/deploy.md; a stateless app runs on runwasi's wasmtime shim today",
-        )];
+        let mut warnings = Vec::new();
         if state.stores && self.run.runtime_config.is_none() && self.run.replicas > 1 {
             warnings.push(Hinted::new(
                 format!(
@@ -472,14 +532,14 @@ struct EnvVar<'a> {
 }
 
 /// Where an environment variable's value comes from: one key of a ConfigMap or Secret.
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
 enum EnvSource<'a> {
     ConfigMapKeyRef(KeyRef<'a>),
     SecretKeyRef(KeyRef<'a>),
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct KeyRef<'a> {
     name: &'a str,
     key: &'a str,
@@ -668,11 +728,18 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
             app.run.runtime_class
         )),
         Some(_) => {
-            out.push_str(&format!(
-                "# Needs a RuntimeClass named `{}` backed by SpinKube's containerd-shim-spin,\n\
-                 # which links wasi:config and wasi:keyvalue (Spin's versions).\n",
-                app.run.runtime_class
-            ));
+            if app.run.shim == Shim::SpinKube {
+                out.push_str(&format!(
+                    "# Needs spin-operator (the SpinApp CRD, core.spinkube.dev/v1alpha1) and its\n\
+                     # SpinAppExecutor `{SPIN_APP_EXECUTOR}` (SpinKube's containerd-shim-spin).\n"
+                ));
+            } else {
+                out.push_str(&format!(
+                    "# Needs a RuntimeClass named `{}` backed by SpinKube's containerd-shim-spin,\n\
+                     # which links wasi:config and wasi:keyvalue (Spin's versions).\n",
+                    app.run.runtime_class
+                ));
+            }
             let secrets = app.secrets_to_create();
             if !secrets.is_empty() {
                 out.push_str("# Create first (their values are never written here):\n");
@@ -710,6 +777,30 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
         )?);
     }
     out.push_str("---\n");
+    if app.run.shim == Shim::SpinKube {
+        let spin_app =
+            Object {
+                api_version: "core.spinkube.dev/v1alpha1",
+                kind: "SpinApp",
+                metadata: &metadata,
+                spec: SpinAppSpec {
+                    image: &app.image,
+                    executor: SPIN_APP_EXECUTOR,
+                    replicas: app.run.replicas,
+                    resources: deployment.spec.template.spec.containers[0]
+                        .resources
+                        .as_ref(),
+                    variables: spin_app_variables(&deployment.spec.template.spec.containers[0].env),
+                    runtime_config: app.run.runtime_config.is_some().then_some(
+                        SpinAppRuntimeConfig {
+                            load_from_secret: &runtime_config_name,
+                        },
+                    ),
+                },
+            };
+        out.push_str(&serde_saphyr::to_string_with_options(&spin_app, options)?);
+        return Ok(out);
+    }
     out.push_str(&serde_saphyr::to_string_with_options(
         &deployment,
         options.clone(),
@@ -717,6 +808,43 @@ pub fn to_yaml(app: &KubeApp) -> Result<String, serde_saphyr::ser::Error> {
     out.push_str("---\n");
     out.push_str(&serde_saphyr::to_string_with_options(&service, options)?);
     Ok(out)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpinAppSpec<'a> {
+    image: &'a str,
+    executor: &'static str,
+    replicas: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<&'a Resources<'a>>,
+    /// spin-operator sets each as `SPIN_VARIABLE_<NAME>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    variables: Vec<EnvVar<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_config: Option<SpinAppRuntimeConfig<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpinAppRuntimeConfig<'a> {
+    /// A Secret whose key `runtime-config.toml` holds Spin's runtime config.
+    load_from_secret: &'a str,
+}
+
+/// A SpinApp's `variables`: the pod's `SPIN_VARIABLE_*` sources under the app variable's
+/// own name, which spin-operator turns back into that environment variable.
+fn spin_app_variables<'a>(env: &[EnvVar<'a>]) -> Vec<EnvVar<'a>> {
+    env.iter()
+        .filter_map(|variable| {
+            let name = variable.name.strip_prefix(SPIN_VARIABLE_PREFIX)?;
+            Some(EnvVar {
+                name: name.to_ascii_lowercase().into(),
+                value: variable.value,
+                value_from: variable.value_from.clone(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1037,11 +1165,7 @@ mod tests {
         );
         let warnings: Vec<String> = app.warnings().iter().map(|w| w.to_string()).collect();
         assert!(
-            warnings[0].contains("Spin's artifact layout"),
-            "{warnings:?}"
-        );
-        assert!(
-            warnings[1].contains("the 2 replicas do not share it"),
+            warnings[0].contains("the 2 replicas do not share it"),
             "{warnings:?}"
         );
     }
@@ -1092,7 +1216,7 @@ mod tests {
             )
         );
         // A shared store: no warning about replicas.
-        assert_eq!(app.warnings().len(), 1);
+        assert_eq!(app.warnings().len(), 0);
 
         // A line break in the file's name cannot end the header's comment.
         let odd = dir.path().join("rc\nkind: Secret\r.toml");

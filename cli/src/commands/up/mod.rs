@@ -291,7 +291,10 @@ impl UpArgs {
                         pulled.digest, pulled.downloaded, pulled.layers
                     ),
                 );
-                let app = manifest::load(&pulled.dir.join(manifest::MANIFEST_FILE))?;
+                // wasmctl's layout brings a wasmctl.toml, Spin's a spin.toml.
+                let manifest_path = manifest::in_dir(&pulled.dir)
+                    .unwrap_or_else(|| pulled.dir.join(manifest::MANIFEST_FILE));
+                let app = manifest::load(&manifest_path)?;
                 self.app(&app, profile, ui)?
             }
             (None, None) => self.app(&self.serve.manifest.load()?, profile, ui)?,

@@ -110,6 +110,17 @@ impl Template {
             .collect()
     }
 
+    /// The template as Spin writes it: its text, each variable as `{{ name }}`.
+    pub fn text(&self) -> String {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                TemplatePart::Text(text) => text.clone(),
+                TemplatePart::Variable(name) => format!("{{{{ {name} }}}}"),
+            })
+            .collect()
+    }
+
     /// The app variables it reads.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|part| match part {
@@ -173,6 +184,13 @@ mod tests {
                 .unwrap_err()
                 .ends_with("e.g. `api_token`")
         );
+    }
+
+    #[test]
+    fn a_template_reads_back_as_text_that_parses_to_it() {
+        let (template, _) = Template::parse("Bearer {{api_token}} for {{ region }}").unwrap();
+        assert_eq!(template.text(), "Bearer {{ api_token }} for {{ region }}");
+        assert_eq!(Template::parse(&template.text()).unwrap().0, template);
     }
 
     #[test]

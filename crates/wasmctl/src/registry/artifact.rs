@@ -36,7 +36,10 @@ pub const FILES_MEDIA_TYPE: &str = "application/vnd.wasmctl.files.v1.tar+gzip";
 pub const APP_MEDIA_TYPE: &str = "application/vnd.wasmctl.app.v1+toml";
 /// The media type of the manifest wasmctl pushes and asks for.
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-const TITLE: &str = "org.opencontainers.image.title";
+pub(super) const TITLE: &str = "org.opencontainers.image.title";
+
+/// The title of a config blob, which carries no title annotation.
+pub(super) const CONFIG_TITLE: &str = "config";
 
 /// A blob to push: its bytes, digest and what it is.
 #[derive(Debug, Clone)]
@@ -52,7 +55,7 @@ pub struct Blob {
 }
 
 impl Blob {
-    fn new(media_type: &str, title: String, data: Vec<u8>) -> Blob {
+    pub(super) fn new(media_type: &str, title: String, data: Vec<u8>) -> Blob {
         Blob {
             media_type: media_type.to_string(),
             digest: sha256_digest(&data),
@@ -61,8 +64,8 @@ impl Blob {
         }
     }
 
-    fn descriptor(&self) -> OciDescriptor {
-        let annotations = (self.media_type != WASM_CONFIG_MEDIA_TYPE)
+    pub(super) fn descriptor(&self) -> OciDescriptor {
+        let annotations = (self.title != CONFIG_TITLE)
             .then(|| BTreeMap::from([(TITLE.to_string(), self.title.clone())]));
         OciDescriptor {
             media_type: self.media_type.clone(),
@@ -158,7 +161,7 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
     }
     let config = Blob::new(
         WASM_CONFIG_MEDIA_TYPE,
-        "config".to_string(),
+        CONFIG_TITLE.to_string(),
         serde_json::to_vec(&config)?,
     );
 
@@ -207,7 +210,7 @@ fn component_table<'a>(document: &'a mut toml::Table, id: &str) -> Result<&'a mu
 
 /// A reproducible tar.gz of a directory: sorted entries, zero timestamps and owners.
 /// `left_out`, an absolute path, is not packed if the directory holds it.
-fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
+pub(super) fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
     let mut files = Vec::new();
     collect_files(dir, Path::new(""), &mut files)?;
     files.retain(|relative| dir.join(relative) != left_out);
@@ -251,7 +254,7 @@ fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
     Ok(tar.into_inner()?.finish()?)
 }
 
-fn collect_files(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+pub(super) fn collect_files(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     let dir = root.join(relative);
     for entry in std::fs::read_dir(&dir)
         .with_context(|| format!("reading the granted directory {}", dir.display()))?
@@ -275,6 +278,9 @@ pub fn materialize(
     blob: &dyn Fn(&str) -> PathBuf,
     target: &Path,
 ) -> Result<()> {
+    if super::spin_layout::is_spin_layout(manifest) {
+        return super::spin_layout::materialize(manifest, blob, target);
+    }
     std::fs::create_dir_all(target.join("components"))?;
     let app_layer = manifest
         .layers
@@ -357,7 +363,10 @@ pub enum ManifestProblem {
 pub fn parse_manifest(bytes: &[u8]) -> Result<OciImageManifest, ManifestProblem> {
     let manifest: OciImageManifest =
         serde_json::from_slice(bytes).map_err(ManifestProblem::NotJson)?;
-    if manifest.config.media_type != WASM_CONFIG_MEDIA_TYPE {
+    // Spin's layout has a plain image config; its locked app layer says what it is.
+    let spin = manifest.config.media_type == super::spin_layout::IMAGE_CONFIG_MEDIA_TYPE
+        && super::spin_layout::is_spin_layout(&manifest);
+    if manifest.config.media_type != WASM_CONFIG_MEDIA_TYPE && !spin {
         return Err(ManifestProblem::NotWasm(manifest.config.media_type));
     }
     // Digests become file names in the cache: hold them to their one form first.
@@ -373,8 +382,10 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<OciImageManifest, ManifestProblem>
 /// is downloaded. A layer wasmctl does not know is held to the component limit.
 pub fn layer_limit(media_type: &str) -> crate::limits::Limit {
     match media_type {
-        FILES_MEDIA_TYPE => crate::limits::FILES_SIZE,
-        APP_MEDIA_TYPE => crate::limits::MANIFEST,
+        FILES_MEDIA_TYPE
+        | super::spin_layout::DATA_MEDIA_TYPE
+        | super::spin_layout::ARCHIVE_MEDIA_TYPE => crate::limits::FILES_SIZE,
+        APP_MEDIA_TYPE | super::spin_layout::LOCKED_APP_MEDIA_TYPE => crate::limits::MANIFEST,
         _ => crate::limits::COMPONENT,
     }
 }

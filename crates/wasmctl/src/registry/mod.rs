@@ -8,6 +8,7 @@
 pub mod artifact;
 pub mod credentials;
 mod publish;
+pub mod spin_layout;
 
 pub use publish::{pull_app, push_app};
 
@@ -150,9 +151,10 @@ pub enum RegistryError {
         /// As the manifest writes it (relative to the app).
         source_path: PathBuf,
     },
-    /// The app is described by Spin's `spin.toml`, which wasmctl's artifact cannot carry.
+    /// The app is described by Spin's `spin.toml`, which wasmctl's own layout cannot carry
+    /// (it ships a `wasmctl.toml`); Spin's layout can.
     #[error(
-        "`{}` is Spin's manifest; wasmctl pushes apps described by a wasmctl.toml only, for now",
+        "`{}` is Spin's manifest, and wasmctl's own artifact layout carries a wasmctl.toml",
         manifest.display()
     )]
     SpinManifest {
@@ -161,14 +163,27 @@ pub enum RegistryError {
     },
 }
 
-/// Refuses an app whose artifact could not be packed, before anything is built: one
-/// described by Spin's manifest (wasmctl's artifact carries a `wasmctl.toml`).
-pub fn check_packable(app: &crate::manifest::App) -> Result<(), RegistryError> {
-    match app.format {
-        crate::manifest::ManifestFormat::Wasmctl => Ok(()),
-        crate::manifest::ManifestFormat::Spin => Err(RegistryError::SpinManifest {
-            manifest: app.manifest_path.clone(),
-        }),
+/// The layout an app is pushed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// The CNCF Wasm OCI layout plus wasmctl's layers ([`artifact`]): what runwasi's
+    /// wasmtime shim runs, and what `up --from` restores exactly.
+    Wasmctl,
+    /// Spin's layout ([`spin_layout`]): what SpinKube's containerd-shim-spin runs.
+    Spin,
+}
+
+/// Refuses an app whose artifact could not be packed in `layout`, before anything is
+/// built: one described by Spin's manifest, in wasmctl's layout (which carries a
+/// `wasmctl.toml`).
+pub fn check_packable(app: &crate::manifest::App, layout: Layout) -> Result<(), RegistryError> {
+    match (app.format, layout) {
+        (crate::manifest::ManifestFormat::Spin, Layout::Wasmctl) => {
+            Err(RegistryError::SpinManifest {
+                manifest: app.manifest_path.clone(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -184,7 +199,7 @@ impl RegistryError {
             RegistryError::ConnectionLost { .. } => "check that the registry still runs, then run the command again (a push tags only after every blob is uploaded, and never sends a blob the registry already holds)".to_string(),
             RegistryError::NoTarget => "name one (`wasmctl registry push HOST[:PORT]/REPO:TAG`, `wasmctl deploy --registry HOST[:PORT]/REPO:TAG`), or set `registry` in a [deploy] table of wasmctl.toml".to_string(),
             RegistryError::NotBuilt { .. } => "run `wasmctl build` first (`wasmctl deploy` builds what is missing before it pushes)".to_string(),
-            RegistryError::SpinManifest { .. } => "push it with `spin registry push`; `wasmctl up`, `build`, `watch` and `doctor` run it as it is".to_string(),
+            RegistryError::SpinManifest { .. } => "deploy it in Spin's layout, for SpinKube: `wasmctl deploy --kube DIR --runtime spinkube`".to_string(),
             // Transparent: the wrapped error is not a cause of its own in the chain.
             RegistryError::TooLarge(error) => return Some(error.hint()),
             RegistryError::BadSetting(error) => return Some(error.hint()),
@@ -875,7 +890,7 @@ impl Cache {
         // Materialized by this cache: a real directory (not a link put there) with a manifest.
         let materialized = || {
             std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir())
-                && dir.join(crate::manifest::MANIFEST_FILE).is_file()
+                && crate::manifest::in_dir(&dir).is_some_and(|manifest| manifest.is_file())
         };
         if materialized() {
             return Ok(dir);

@@ -23,7 +23,7 @@ pub async fn push_app(
     credentials: &Credentials,
     progress: &dyn PushProgress,
 ) -> Result<PushReport> {
-    super::check_packable(app)?;
+    super::check_packable(app, settings.layout)?;
     let mut valid = BTreeMap::new();
     for component in app.components.values() {
         if component.build.is_some() && !app.resolve(&component.source).exists() {
@@ -38,7 +38,10 @@ pub async fn push_app(
             crate::build::check_source(app, component, crate::build::Profile::Release)?,
         );
     }
-    let packed = artifact::pack(app, &valid)?;
+    let packed = match settings.layout {
+        super::Layout::Wasmctl => artifact::pack(app, &valid)?,
+        super::Layout::Spin => super::spin_layout::pack(app, &valid)?,
+    };
     let reference = &settings.reference;
     tracing::info!(
         "credentials for {}: {:?}",
