@@ -7,7 +7,8 @@
 //! `artifact::unpack_files`, unpacked into a fresh directory.
 //!
 //! Properties: nothing panics; a parsed manifest lists only `sha256:` digests of 64
-//! lowercase hex digits (they become file names) and a Wasm config; after a successful
+//! lowercase hex digits (they become file names) and a Wasm config (or, with a locked app
+//! layer, Spin's image config); after a successful
 //! unpack the directory holds regular files and directories only (no link, no special
 //! file), at most the limits' worth, and nothing was created beside it.
 
@@ -17,6 +18,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use wasmctl::registry::artifact::{self, WASM_CONFIG_MEDIA_TYPE};
+use wasmctl::registry::spin_layout;
 
 fuzz_target!(|data: &[u8]| {
     let (manifest, layer) = match data.iter().position(|byte| *byte == 0) {
@@ -24,7 +26,14 @@ fuzz_target!(|data: &[u8]| {
         None => (data, &[][..]),
     };
     if let Ok(manifest) = artifact::parse_manifest(manifest) {
-        assert_eq!(manifest.config.media_type, WASM_CONFIG_MEDIA_TYPE);
+        // A Wasm config, or Spin's image config beside a locked app layer.
+        assert!(
+            manifest.config.media_type == WASM_CONFIG_MEDIA_TYPE
+                || (manifest.config.media_type == spin_layout::IMAGE_CONFIG_MEDIA_TYPE
+                    && spin_layout::is_spin_layout(&manifest)),
+            "{}",
+            manifest.config.media_type
+        );
         for descriptor in manifest.layers.iter().chain([&manifest.config]) {
             let hex = descriptor.digest.strip_prefix("sha256:").expect("a sha256 digest");
             assert_eq!(hex.len(), 64);

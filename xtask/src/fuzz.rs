@@ -21,7 +21,14 @@ use anyhow::{Context, Result, bail};
 use crate::root;
 
 /// Every target in `fuzz/fuzz_targets/`.
-const TARGETS: [&str; 5] = ["manifest", "template", "wasm", "router", "artifact"];
+const TARGETS: [&str; 6] = [
+    "manifest",
+    "template",
+    "wasm",
+    "router",
+    "artifact",
+    "spin-lock",
+];
 
 /// The cargo-fuzz version this was written and measured with.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";

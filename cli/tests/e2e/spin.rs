@@ -478,4 +478,17 @@ fn a_spin_app_ships_to_spinkube_in_spins_layout_and_serves_back_from_the_registr
     );
     let (status, body) = get(&server.url("/admin"));
     assert_eq!(status, 404, "{body}");
+
+    // `registry pull -o` writes the same app: a spin.toml that `wasmctl doctor` accepts.
+    let pulled = elsewhere.path().join("pulled");
+    wasmctl(elsewhere.path())
+        .args(["registry", "pull", &reference, "-o"])
+        .arg(&pulled)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(pulled.join("files/files/static/index.html")).unwrap(),
+        "<h1>shop</h1>\n"
+    );
+    wasmctl(&pulled).arg("doctor").assert().success();
 }
