@@ -492,3 +492,35 @@ fn a_spin_app_ships_to_spinkube_in_spins_layout_and_serves_back_from_the_registr
     );
     wasmctl(&pulled).arg("doctor").assert().success();
 }
+
+/// `up --watch` on a Spin app: a changed input of a component's `watch` globs runs its
+/// build (both commands of the list), and an edit of `spin.toml` is applied, each
+/// swapped in under the running server.
+#[test]
+fn up_watch_rebuilds_a_spin_app_and_applies_an_edited_spin_toml() {
+    let dir = spin_app();
+    wasmctl(dir.path()).arg("build").assert().success();
+    let server = serve(dir.path(), &["--watch"]);
+    assert!(get(&server.url("/env")).1.contains("MODE=spin\n"));
+
+    // An input the build watches: the build runs again (its second command leaves a mark).
+    std::fs::remove_file(dir.path().join("built.txt")).unwrap();
+    let prebuilt = dir.path().join("prebuilt/probe.wasm");
+    std::fs::copy(&prebuilt, dir.path().join("prebuilt/probe.swp")).unwrap();
+    std::fs::rename(dir.path().join("prebuilt/probe.swp"), &prebuilt).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.path().join("built.txt").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rebuild; server said:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // The manifest itself: its new environment is served.
+    crate::watch::save(&dir.path().join("spin.toml"), |text| {
+        text.replace("MODE = \"spin\"", "MODE = \"watched\"")
+    });
+    crate::watch::wait_for(&server, "/env", 200, "MODE=watched\n");
+}

@@ -25,7 +25,7 @@ fn built_app_copy() -> tempfile::TempDir {
 }
 
 /// Rewrites a file the way an editor saves it: a new file renamed over the old one.
-fn save(path: &Path, edit: impl Fn(String) -> String) {
+pub(crate) fn save(path: &Path, edit: impl Fn(String) -> String) {
     let text = std::fs::read_to_string(path).unwrap();
     let edited = edit(text);
     let temporary = path.with_extension("swp");
@@ -34,7 +34,7 @@ fn save(path: &Path, edit: impl Fn(String) -> String) {
 }
 
 /// Waits (bounded) until `url` answers `status` with a body containing `text`.
-fn wait_for(server: &Server, path: &str, status: u16, text: &str) {
+pub(crate) fn wait_for(server: &Server, path: &str, status: u16, text: &str) {
     let deadline = Instant::now() + REBUILD;
     loop {
         let (got, body) = get(&server.url(path));
