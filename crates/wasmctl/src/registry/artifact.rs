@@ -94,7 +94,11 @@ pub struct Artifact {
 
 /// `sha256:<hex>` of some bytes.
 pub fn sha256_digest(data: &[u8]) -> String {
-    let hash = Sha256::digest(data);
+    hex_digest(&Sha256::digest(data))
+}
+
+/// `sha256:<hex>` of a SHA-256 hash.
+pub(super) fn hex_digest(hash: &[u8]) -> String {
     format!(
         "sha256:{}",
         hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -121,10 +125,8 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
         push_unique(&mut layers, blob);
 
         for (index, mount) in component.files.iter().enumerate() {
-            // The app's `.env` holds variable values, secrets among them: it is local,
-            // never packed, even when a mount grants the directory that holds it.
-            let dotenv = app.dir.join(crate::variables::DOTENV_FILE);
-            let data = pack_directory(&app.resolve(&mount.source), &dotenv)?;
+            let dir = app.resolve(&mount.source);
+            let data = pack_directory(&dir, &shippable_files(app, &dir)?)?;
             let blob = Blob::new(
                 FILES_MEDIA_TYPE,
                 format!("files:{}", mount.source.display()),
@@ -208,12 +210,33 @@ fn component_table<'a>(document: &'a mut toml::Table, id: &str) -> Result<&'a mu
         .with_context(|| format!("component `{id}` is missing from the manifest text"))
 }
 
-/// A reproducible tar.gz of a directory: sorted entries, zero timestamps and owners.
-/// `left_out`, an absolute path, is not packed if the directory holds it.
-pub(super) fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
+/// The files of `dir`, a directory `app` grants, that may leave the machine: relative
+/// paths, sorted. The app's `.env` (variable values, secrets among them) and wasmctl's own
+/// `.wasmctl/` (key-value data, logs) stay local even when a mount grants the directory
+/// that holds them, through a link or not: paths are compared once resolved.
+pub(super) fn shippable_files(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
+    let resolve = |path: &Path| {
+        std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))
+    };
+    let app_dir = resolve(&app.dir)?;
+    let (dotenv, state) = (
+        app_dir.join(crate::variables::DOTENV_FILE),
+        app_dir.join(".wasmctl"),
+    );
+    let dir = resolve(dir)?;
     let mut files = Vec::new();
-    collect_files(dir, Path::new(""), &mut files)?;
-    files.retain(|relative| dir.join(relative) != left_out);
+    collect_files(&dir, Path::new(""), &mut files)?;
+    files.retain(|relative| {
+        let path = dir.join(relative);
+        path != dotenv && !path.starts_with(&state)
+    });
+    files.sort();
+    Ok(files)
+}
+
+/// A reproducible tar.gz of `files` (relative paths, from [`shippable_files`]) of a
+/// directory: sorted entries, zero timestamps and owners.
+pub(super) fn pack_directory(dir: &Path, files: &[PathBuf]) -> Result<Vec<u8>> {
     let entries = crate::limits::FILES_ENTRIES;
     let max_entries = entries.value()?;
     if files.len() as u64 > max_entries {
@@ -224,7 +247,6 @@ pub(super) fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
             )
             .into());
     }
-    files.sort();
     let encoder = flate2::GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), flate2::Compression::default());
@@ -234,7 +256,7 @@ pub(super) fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
     let max = limit.value()?;
     let mut total: u64 = 0;
     for relative in files {
-        let path = dir.join(&relative);
+        let path = dir.join(relative);
         let data = crate::limits::read_file(&path, limit)?;
         total += data.len() as u64;
         if total > max {
@@ -249,7 +271,7 @@ pub(super) fn pack_directory(dir: &Path, left_out: &Path) -> Result<Vec<u8>> {
         header.set_uid(0);
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut header, &relative, data.as_slice())?;
+        tar.append_data(&mut header, relative, data.as_slice())?;
     }
     Ok(tar.into_inner()?.finish()?)
 }

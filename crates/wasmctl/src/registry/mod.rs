@@ -898,6 +898,13 @@ impl Cache {
         let apps = crate::fs_tree::create_own_dir(&self.root, Path::new("apps"))?;
         let staging = tempfile::Builder::new().prefix(".app-").tempdir_in(apps)?;
         artifact::materialize(manifest, &|digest| self.blob_path(digest), staging.path())?;
+        // An app wasmctl would refuse to serve is not kept: the manifest the artifact
+        // brought (or that was written from it) must pass the manifest's rules first.
+        let written = crate::manifest::in_dir(staging.path())
+            .context("the pulled artifact materialized without a manifest")?;
+        crate::manifest::load(&written).context(
+            "the pulled app's manifest does not pass wasmctl's rules, so it was not kept",
+        )?;
         match std::fs::rename(staging.path(), &dir) {
             Ok(()) => {
                 let _ = staging.keep();

@@ -24,6 +24,7 @@ use anyhow::{Context, Result, bail};
 use base64::Engine;
 use oci_client::manifest::OciImageManifest;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::artifact::{Artifact, Blob, OCI_MANIFEST_MEDIA_TYPE, TITLE, sha256_digest};
 use crate::component::ValidComponent;
@@ -183,37 +184,34 @@ pub fn check_runs_on_spin(valid: &BTreeMap<String, ValidComponent>) -> Result<()
     Ok(())
 }
 
-/// A file of the app as the guest reads it: where, from which host file.
-struct Granted {
-    guest: String,
-    host: PathBuf,
+/// A granted directory's files that may be shipped, as the guest reads them.
+struct GrantedDir {
+    dir: PathBuf,
+    /// Relative to `dir` ([`super::artifact::shippable_files`]).
+    relative: Vec<PathBuf>,
+    /// Where the guest reads each, below its `/`.
+    guest: Vec<String>,
 }
 
 /// Packs a built app in Spin's layout. `valid` holds each component's validation result,
 /// by id ([`check_runs_on_spin`] has passed them).
 pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artifact> {
     check_runs_on_spin(valid)?;
-    let dotenv = app.dir.join(crate::variables::DOTENV_FILE);
-    let mut granted: BTreeMap<&str, Vec<(PathBuf, Vec<Granted>)>> = BTreeMap::new();
+    let mut granted: BTreeMap<&str, Vec<GrantedDir>> = BTreeMap::new();
     let mut file_count = 0;
     for (id, component) in &app.components {
         let mut mounts = Vec::new();
         for mount in &component.files {
             let dir = app.resolve(&mount.source);
-            let mut relative = Vec::new();
-            super::artifact::collect_files(&dir, Path::new(""), &mut relative)?;
-            relative.retain(|path| dir.join(path) != dotenv);
-            relative.sort();
+            let relative = super::artifact::shippable_files(app, &dir)?;
             let base = mount.destination.trim_matches('/');
-            let files: Vec<Granted> = relative
-                .into_iter()
-                .map(|path| Granted {
-                    guest: guest_path(base, &path),
-                    host: dir.join(path),
-                })
-                .collect();
-            file_count += files.len();
-            mounts.push((dir, files));
+            let guest = relative.iter().map(|path| guest_path(base, path)).collect();
+            file_count += relative.len();
+            mounts.push(GrantedDir {
+                dir,
+                relative,
+                guest,
+            });
         }
         granted.insert(id, mounts);
     }
@@ -236,30 +234,31 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
         push_unique(&mut layers, wasm);
 
         let mut files = Vec::new();
-        for (dir, mount) in &granted[id.as_str()] {
+        for mount in &granted[id.as_str()] {
             if archive {
-                let data = super::artifact::pack_directory(dir, &dotenv)?;
+                let data = super::artifact::pack_directory(&mount.dir, &mount.relative)?;
                 push_unique(
                     &mut layers,
-                    Blob::new(ARCHIVE_MEDIA_TYPE, format!("files:{}", dir.display()), data),
+                    Blob::new(
+                        ARCHIVE_MEDIA_TYPE,
+                        format!("files:{}", mount.dir.display()),
+                        data,
+                    ),
                 );
             }
             let limit = crate::limits::FILES_SIZE;
-            for file in mount {
-                let data = crate::limits::read_file(&file.host, limit)?;
+            for (relative, guest) in mount.relative.iter().zip(&mount.guest) {
+                let data = crate::limits::read_file(&mount.dir.join(relative), limit)?;
                 let digest = sha256_digest(&data);
                 if !archive {
-                    push_unique(
-                        &mut layers,
-                        Blob::new(DATA_MEDIA_TYPE, file.guest.clone(), data),
-                    );
+                    push_unique(&mut layers, Blob::new(DATA_MEDIA_TYPE, guest.clone(), data));
                 }
                 files.push(ContentPath {
                     content: ContentRef {
                         digest: Some(digest),
                         ..ContentRef::default()
                     },
-                    path: file.guest.clone(),
+                    path: guest.clone(),
                 });
             }
         }
@@ -479,7 +478,7 @@ pub fn materialize(
         .first()
         .or(locked.host_requirements.keys().next())
     {
-        return Err(unsupported(format!("requires the host feature `{what}`")));
+        return Err(unsupported(format!("requires the host feature {what:?}")));
     }
 
     let mut document = toml::Table::new();
@@ -531,18 +530,23 @@ pub fn materialize(
         toml::Table::from_iter([("http".to_string(), toml::Value::Array(triggers))]).into(),
     );
 
-    let mut archives = ArchiveIndex::default();
+    let mut unpacking = Unpacking::new(manifest, blob, target)?;
     let mut components = toml::Table::new();
+    let mut ids = std::collections::BTreeSet::new();
     for component in &locked.components {
         let id = &component.id;
-        // The id becomes a file name: hold it to the naming rule before touching the disk.
+        // The id becomes a file name: hold it to the naming rule before touching the disk,
+        // and to one component per name, as a case-insensitive disk sees names.
         crate::names::check_name("component id", id).map_err(anyhow::Error::msg)?;
+        if !ids.insert(id.to_ascii_lowercase()) {
+            bail!("the artifact's Spin locked app lists component `{id}` twice");
+        }
         components.insert(
             id.clone(),
-            materialize_component(manifest, blob, target, component, &mut archives)?.into(),
+            materialize_component(&mut unpacking, component)?.into(),
         );
     }
-    archives.remove(target)?;
+    unpacking.archives.remove(target)?;
     document.insert("component".into(), components.into());
     std::fs::write(
         target.join(crate::manifest::SPIN_MANIFEST_FILE),
@@ -556,37 +560,35 @@ pub fn materialize(
 fn http_trigger(trigger: &LockedTrigger) -> Result<toml::Table> {
     if trigger.trigger_type != "http" {
         return Err(unsupported(format!(
-            "has a `{}` trigger (`{}`)",
+            "has a {:?} trigger ({:?})",
             trigger.trigger_type, trigger.id
         )));
     }
     let config: HttpTriggerConfig = serde_json::from_value(trigger.trigger_config.clone())
         .with_context(|| {
             format!(
-                "the artifact's Spin trigger `{}` has a config of another shape",
+                "the artifact's Spin trigger {:?} has a config of another shape",
                 trigger.id
             )
         })?;
     if config.static_response.is_some() {
         return Err(unsupported(format!(
-            "answers trigger `{}` with a static_response",
+            "answers trigger {:?} with a static_response",
             trigger.id
         )));
     }
-    let executor = config
-        .executor
-        .as_ref()
-        .and_then(|executor| executor.get("type"))
-        .and_then(serde_json::Value::as_str);
-    if let Some(executor) = executor.filter(|executor| !matches!(*executor, "http" | "spin")) {
-        return Err(unsupported(format!(
-            "runs trigger `{}` with the `{executor}` executor",
-            trigger.id
-        )));
+    if let Some(executor) = &config.executor {
+        let kind = executor.get("type").and_then(serde_json::Value::as_str);
+        if !matches!(kind, Some("http" | "spin")) {
+            return Err(unsupported(format!(
+                "runs trigger {:?} with the executor {executor}",
+                trigger.id
+            )));
+        }
     }
     let component = config.component.with_context(|| {
         format!(
-            "the artifact's Spin trigger `{}` names no component",
+            "the artifact's Spin trigger {:?} names no component",
             trigger.id
         )
     })?;
@@ -597,7 +599,7 @@ fn http_trigger(trigger: &LockedTrigger) -> Result<toml::Table> {
             toml::Table::from_iter([("private".to_string(), true.into())]).into()
         }
         other => bail!(
-            "the artifact's Spin trigger `{}` has route {other}; Spin writes a path or {{\"private\": true}}",
+            "the artifact's Spin trigger {:?} has route {other}; Spin writes a path or {{\"private\": true}}",
             trigger.id
         ),
     };
@@ -609,11 +611,8 @@ fn http_trigger(trigger: &LockedTrigger) -> Result<toml::Table> {
 
 /// Writes one component's wasm and files; returns its `[component.ID]` table.
 fn materialize_component(
-    manifest: &OciImageManifest,
-    blob: &dyn Fn(&str) -> PathBuf,
-    target: &Path,
+    unpacking: &mut Unpacking,
     component: &LockedComponent,
-    archives: &mut ArchiveIndex,
 ) -> Result<toml::Table> {
     let id = &component.id;
     if let Some(dependency) = component.dependencies.keys().next() {
@@ -639,10 +638,13 @@ fn materialize_component(
         .with_context(|| {
             format!("the artifact's Spin component `{id}` names no digest for its source")
         })?;
-    find_layer(manifest, digest, &[WASM_MEDIA_TYPE, "application/wasm"])?;
-    std::fs::create_dir_all(target.join("components"))?;
+    find_layer(
+        unpacking.manifest,
+        digest,
+        &[WASM_MEDIA_TYPE, "application/wasm"],
+    )?;
     let relative = format!("components/{id}.wasm");
-    std::fs::copy(blob(digest), target.join(&relative))?;
+    unpacking.write_component(digest, &relative)?;
 
     let mut table = toml::Table::new();
     table.insert("source".into(), relative.into());
@@ -675,7 +677,7 @@ fn materialize_component(
     }
     if !component.files.is_empty() {
         let dir = Path::new("files").join(id);
-        write_files(manifest, blob, &target.join(&dir), component, archives)?;
+        write_files(unpacking, &dir, component)?;
         let mount = toml::Table::from_iter([
             ("source".to_string(), dir.display().to_string().into()),
             ("destination".to_string(), "/".into()),
@@ -697,27 +699,9 @@ fn materialize_component(
     Ok(table)
 }
 
-/// Writes a component's files below `dir`, each from its inline bytes, its data layer,
-/// or the archive layer holding a file of its digest; held to the limits a files layer is.
-fn write_files(
-    manifest: &OciImageManifest,
-    blob: &dyn Fn(&str) -> PathBuf,
-    dir: &Path,
-    component: &LockedComponent,
-    archives: &mut ArchiveIndex,
-) -> Result<()> {
-    let entries = crate::limits::FILES_ENTRIES;
-    if component.files.len() as u64 > entries.value()? {
-        return Err(entries
-            .exceeded(
-                format!("the files of Spin component `{}`", component.id),
-                entries.value()?,
-            )
-            .into());
-    }
-    let size = crate::limits::FILES_SIZE;
-    let max = size.value()?;
-    let mut total: u64 = 0;
+/// Writes a component's files below `dir` (relative to the app), each from its inline
+/// bytes, its data layer, or the archive layer holding a file of its digest.
+fn write_files(unpacking: &mut Unpacking, dir: &Path, component: &LockedComponent) -> Result<()> {
     for file in &component.files {
         crate::interrupt::check()?;
         let relative = Path::new(&file.path);
@@ -728,43 +712,13 @@ fn write_files(
         if !plain {
             bail!(Hinted::new(
                 format!(
-                    "the artifact's Spin component `{}` lists the file `{}`, a path that does not stay below its directory; nothing was written",
+                    "the artifact's Spin component `{}` lists the file {:?}, a path that does not stay below its directory; nothing was written",
                     component.id, file.path
                 ),
                 "the artifact was altered or not made by Spin or wasmctl; push it again from the app's directory",
             ));
         }
-        let data = match (&file.content.inline, &file.content.digest) {
-            (Some(inline), _) => base64::engine::GeneralPurpose::new(
-                &base64::alphabet::STANDARD,
-                base64::engine::GeneralPurposeConfig::new()
-                    .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-            )
-            .decode(inline)
-            .with_context(|| format!("the inline bytes of `{}` are not base64", file.path))?,
-            (None, Some(digest)) => {
-                let path = match find_layer(manifest, digest, &[DATA_MEDIA_TYPE]) {
-                    Ok(()) => blob(digest),
-                    Err(error) => archives.find(manifest, blob, dir, digest)?.ok_or(error)?,
-                };
-                crate::limits::read_file(&path, size)?
-            }
-            (None, None) => bail!(
-                "the artifact's Spin component `{}` lists `{}` with neither bytes nor a digest",
-                component.id,
-                file.path
-            ),
-        };
-        total += data.len() as u64;
-        if total > max {
-            return Err(size
-                .exceeded(
-                    format!("the files of Spin component `{}`", component.id),
-                    max,
-                )
-                .into());
-        }
-        let path = dir.join(relative);
+        let path = unpacking.target.join(dir).join(relative);
         // Only directories this loop made are on the way, so nothing leads out of `dir`.
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -775,9 +729,132 @@ fn write_files(
             .create_new(true)
             .open(&path)
             .with_context(|| format!("writing {} (is it listed twice?)", path.display()))?;
-        std::io::Write::write_all(&mut out, &data)?;
+        match (&file.content.inline, &file.content.digest) {
+            (Some(inline), _) => {
+                let data = base64::engine::GeneralPurpose::new(
+                    &base64::alphabet::STANDARD,
+                    base64::engine::GeneralPurposeConfig::new()
+                        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+                )
+                .decode(inline)
+                .with_context(|| format!("the inline bytes of {:?} are not base64", file.path))?;
+                unpacking.budget.add(data.len() as u64)?;
+                std::io::Write::write_all(&mut out, &data)?;
+            }
+            (None, Some(digest)) => {
+                let source = match find_layer(unpacking.manifest, digest, &[DATA_MEDIA_TYPE]) {
+                    Ok(()) => (unpacking.blob)(digest),
+                    Err(error) => unpacking.archived(digest)?.ok_or(error)?,
+                };
+                let mut source = std::fs::File::open(&source)
+                    .with_context(|| format!("opening {}", source.display()))?;
+                unpacking.budget.add(source.metadata()?.len())?;
+                std::io::copy(&mut source, &mut out)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            (None, None) => bail!(
+                "the artifact's Spin component `{}` lists {:?} with neither bytes nor a digest",
+                component.id,
+                file.path
+            ),
+        }
     }
     Ok(())
+}
+
+/// What one materialize writes, held as a whole to the files limits: a locked app of a
+/// few hundred kilobytes may list the same large layer under thousands of names.
+struct Budget {
+    bytes: u64,
+    entries: u64,
+    max_bytes: u64,
+    max_entries: u64,
+}
+
+impl Budget {
+    fn new() -> Result<Budget> {
+        Ok(Budget {
+            bytes: 0,
+            entries: 0,
+            max_bytes: crate::limits::FILES_SIZE.value()?,
+            max_entries: crate::limits::FILES_ENTRIES.value()?,
+        })
+    }
+
+    /// Counts one more file of `bytes`, before it is written.
+    fn add(&mut self, bytes: u64) -> Result<()> {
+        self.bytes += bytes;
+        self.entries += 1;
+        if self.bytes > self.max_bytes {
+            let limit = crate::limits::FILES_SIZE;
+            return Err(limit
+                .exceeded("the files of the artifact's Spin app", self.max_bytes)
+                .into());
+        }
+        if self.entries > self.max_entries {
+            let limit = crate::limits::FILES_ENTRIES;
+            return Err(limit
+                .exceeded("the files of the artifact's Spin app", self.max_entries)
+                .into());
+        }
+        Ok(())
+    }
+}
+
+/// The state of one materialize: where it writes, what it has written, what is left.
+struct Unpacking<'a> {
+    manifest: &'a OciImageManifest,
+    blob: &'a dyn Fn(&str) -> PathBuf,
+    target: &'a Path,
+    budget: Budget,
+    archives: ArchiveIndex,
+    /// Component layers written so far, by digest: another component of the same layer
+    /// is a hard link to the first, not another copy.
+    components: BTreeMap<String, PathBuf>,
+}
+
+impl<'a> Unpacking<'a> {
+    fn new(
+        manifest: &'a OciImageManifest,
+        blob: &'a dyn Fn(&str) -> PathBuf,
+        target: &'a Path,
+    ) -> Result<Unpacking<'a>> {
+        std::fs::create_dir_all(target.join("components"))?;
+        Ok(Unpacking {
+            manifest,
+            blob,
+            target,
+            budget: Budget::new()?,
+            archives: ArchiveIndex::default(),
+            components: BTreeMap::new(),
+        })
+    }
+
+    /// Writes the component layer `digest` at `relative`.
+    fn write_component(&mut self, digest: &str, relative: &str) -> Result<()> {
+        let path = self.target.join(relative);
+        match self.components.get(digest) {
+            Some(first) => std::fs::hard_link(first, &path)
+                .with_context(|| format!("linking {}", path.display()))?,
+            None => {
+                std::fs::copy((self.blob)(digest), &path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                self.components.insert(digest.to_string(), path);
+            }
+        }
+        Ok(())
+    }
+
+    /// The unpacked archive file of `digest`, if an archive layer holds one.
+    fn archived(&mut self, digest: &str) -> Result<Option<PathBuf>> {
+        self.archives.find(
+            self.manifest,
+            self.blob,
+            self.target,
+            &mut self.budget,
+            digest,
+        )
+    }
 }
 
 /// Checks that `digest` is one of the manifest's layers of one of `media_types`.
@@ -797,7 +874,8 @@ fn find_layer(manifest: &OciImageManifest, digest: &str, media_types: &[&str]) -
 }
 
 /// The files of the archive layers, by their own digest: unpacked (with the checks of
-/// [`super::artifact::unpack_files`]) the first time a file is not a layer of its own.
+/// [`super::artifact::unpack_files`], and counted in the app's budget) the first time a
+/// file is not a layer of its own.
 #[derive(Default)]
 struct ArchiveIndex {
     files: Option<BTreeMap<String, PathBuf>>,
@@ -811,16 +889,12 @@ impl ArchiveIndex {
         &mut self,
         manifest: &OciImageManifest,
         blob: &dyn Fn(&str) -> PathBuf,
-        app_files: &Path,
+        target: &Path,
+        budget: &mut Budget,
         digest: &str,
     ) -> Result<Option<PathBuf>> {
         if self.files.is_none() {
             let mut files = BTreeMap::new();
-            // `app_files` is `TARGET/files/ID`.
-            let target = app_files
-                .parent()
-                .and_then(Path::parent)
-                .context("the files directory has a parent")?;
             for layer in manifest
                 .layers
                 .iter()
@@ -833,9 +907,13 @@ impl ArchiveIndex {
                 let mut relative = Vec::new();
                 super::artifact::collect_files(&dir, Path::new(""), &mut relative)?;
                 for path in relative {
+                    crate::interrupt::check()?;
                     let path = dir.join(path);
-                    let data = crate::limits::read_file(&path, crate::limits::FILES_SIZE)?;
-                    files.insert(sha256_digest(&data), path);
+                    let mut file = std::fs::File::open(&path)?;
+                    budget.add(file.metadata()?.len())?;
+                    let mut hash = Sha256::new();
+                    std::io::copy(&mut file, &mut hash)?;
+                    files.insert(super::artifact::hex_digest(&hash.finalize()), path);
                 }
             }
             self.files = Some(files);
@@ -969,6 +1047,76 @@ mod tests {
     }
 
     #[test]
+    fn neither_dotenv_nor_wasmctls_state_is_shipped_even_through_a_link() {
+        let dir = app_dir();
+        std::fs::create_dir_all(dir.path().join(".wasmctl/state")).unwrap();
+        std::fs::write(dir.path().join(".wasmctl/state/default.db"), "s3cret state").unwrap();
+        std::os::unix::fs::symlink(".", dir.path().join("public")).unwrap();
+        let manifest = std::fs::read_to_string(dir.path().join("wasmctl.toml")).unwrap();
+        std::fs::write(
+            dir.path().join("wasmctl.toml"),
+            manifest.replace(
+                "{ source = \".\", destination = \"/all\" }",
+                "{ source = \"public\", destination = \"/all\" }",
+            ),
+        )
+        .unwrap();
+        let app = crate::manifest::load(&dir.path().join("wasmctl.toml")).unwrap();
+        let valid = BTreeMap::from([("svc".to_string(), component(&[]))]);
+        let spin = pack(&app, &valid).unwrap();
+        let wasmctl = super::super::artifact::pack(&app, &valid).unwrap();
+        let mut shipped = Vec::new();
+        for layer in spin.layers.iter().chain(&wasmctl.layers) {
+            let mut text = String::from_utf8_lossy(&layer.data).into_owned();
+            if layer.media_type == super::super::artifact::FILES_MEDIA_TYPE {
+                let mut unpacked = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&layer.data[..]),
+                    &mut unpacked,
+                )
+                .unwrap();
+                text.push_str(&unpacked);
+            }
+            shipped.push(text);
+        }
+        assert!(
+            shipped.iter().all(|text| !text.contains("s3cret")),
+            "a secret was shipped"
+        );
+        let paths = locked(&spin)["components"][0]["files"].to_string();
+        assert!(
+            paths.contains("all/svc.wasm") && !paths.contains(".wasmctl"),
+            "{paths}"
+        );
+    }
+
+    #[test]
+    fn what_one_pull_writes_is_held_to_one_budget() {
+        let mut budget = Budget {
+            bytes: 0,
+            entries: 0,
+            max_bytes: 10,
+            max_entries: 3,
+        };
+        budget.add(4).unwrap();
+        budget.add(6).unwrap();
+        assert!(
+            budget
+                .add(1)
+                .unwrap_err()
+                .to_string()
+                .contains("files of the artifact")
+        );
+        let mut budget = Budget {
+            max_bytes: 1000,
+            ..budget
+        };
+        budget.bytes = 0;
+        budget.entries = 3;
+        assert!(budget.add(0).is_err(), "a fourth entry");
+    }
+
+    #[test]
     fn components_the_shim_cannot_run_are_refused_by_name() {
         let refused = check_runs_on_spin(&BTreeMap::from([(
             "svc".to_string(),
@@ -1085,18 +1233,32 @@ mod tests {
     #[test]
     fn what_wasmctl_does_not_run_or_a_path_out_of_the_app_is_refused() {
         type Edit = fn(&mut serde_json::Value);
-        let cases: [(Edit, &str); 4] = [
+        let cases: [(Edit, &str); 6] = [
+            (
+                |locked| {
+                    let mut twin = locked["components"][0].clone();
+                    twin["id"] = "HELLO".into();
+                    locked["components"].as_array_mut().unwrap().push(twin);
+                },
+                "lists component `HELLO` twice",
+            ),
+            (
+                |locked| {
+                    locked["triggers"][0]["trigger_config"]["executor"] = serde_json::json!({})
+                },
+                "with the executor {}",
+            ),
             (
                 |locked| locked["components"][0]["files"][0]["path"] = "../../etc/passwd".into(),
                 "does not stay below its directory",
             ),
             (
                 |locked| locked["triggers"][0]["trigger_type"] = "redis".into(),
-                "has a `redis` trigger",
+                "has a \"redis\" trigger",
             ),
             (
                 |locked| locked["must_understand"] = serde_json::json!(["host_requirements"]),
-                "requires the host feature `host_requirements`",
+                "requires the host feature \"host_requirements\"",
             ),
             (
                 |locked| locked["components"][0]["id"] = "../evil".into(),
