@@ -319,6 +319,7 @@ pub fn materialize(
         .get_mut("component")
         .and_then(toml::Value::as_table_mut)
         .context("the artifact's wasmctl.toml has no components")?;
+    let mut written: BTreeMap<String, PathBuf> = BTreeMap::new();
     for (id, component) in components.iter_mut() {
         // The id becomes a file name: hold it to the naming rule before touching the disk.
         crate::names::check_name("component id", id).map_err(anyhow::Error::msg)?;
@@ -332,7 +333,14 @@ pub fn materialize(
             .to_string();
         check_layer(manifest, &digest, WASM_LAYER_MEDIA_TYPE)?;
         let relative = format!("components/{id}.wasm");
-        std::fs::copy(blob(&digest), target.join(&relative))?;
+        // Thousands of ids may name one large layer: one copy, then links to it.
+        match written.get(&digest) {
+            Some(first) => std::fs::hard_link(first, target.join(&relative))?,
+            None => {
+                std::fs::copy(blob(&digest), target.join(&relative))?;
+                written.insert(digest.clone(), target.join(&relative));
+            }
+        }
         component.insert("source".into(), relative.into());
         if let Some(files) = component
             .get_mut("files")
