@@ -54,7 +54,9 @@ use crate::ui::{Ui, relative};
     always, one JSON object per line. Health checks (2xx answers on /health, /healthz,\n\
     /ready, /readyz, /livez) are left out unless -vv or --log-health-checks.\n\
     Ctrl-C or SIGTERM stops accepting and lets in-flight requests finish.\n\
-    --from REF pulls the app (verifying every digest; cached by digest) and serves it.\n\
+    --from REF pulls the app (verifying every digest; cached by digest) and serves it:\n\
+    one pushed by `wasmctl deploy`, or in Spin's layout (`spin registry push`, `wasmctl\n\
+    deploy --runtime spinkube`), served as the Spin app it is.\n\
     --watch (or `wasmctl watch`) builds, serves, and on every save of a component's\n\
     `watch` inputs or of wasmctl.toml rebuilds what changed and swaps it in; a failed\n\
     build keeps the last good version serving.")]
