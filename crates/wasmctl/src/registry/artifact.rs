@@ -36,7 +36,7 @@ pub const FILES_MEDIA_TYPE: &str = "application/vnd.wasmctl.files.v1.tar+gzip";
 pub const APP_MEDIA_TYPE: &str = "application/vnd.wasmctl.app.v1+toml";
 /// The media type of the manifest wasmctl pushes and asks for.
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-pub(super) const TITLE: &str = "org.opencontainers.image.title";
+const TITLE: &str = "org.opencontainers.image.title";
 
 /// The title of a config blob, which carries no title annotation.
 pub(super) const CONFIG_TITLE: &str = "config";
@@ -90,6 +90,43 @@ pub struct Artifact {
     pub manifest: Bytes,
     /// `sha256:<hex>` of [`manifest`](Self::manifest): what a pinned reference names.
     pub manifest_digest: String,
+}
+
+impl Artifact {
+    /// The artifact of `config` and `layers` (in manifest order), its OCI image manifest
+    /// annotated with the app's name, version, description and authors.
+    pub(super) fn assemble(app: &App, config: Blob, layers: Vec<Blob>) -> Result<Artifact> {
+        let mut annotations = BTreeMap::from([(TITLE.to_string(), app.name.clone())]);
+        let optional = [
+            ("version", app.version.clone()),
+            ("description", app.description.clone()),
+            (
+                "authors",
+                (!app.authors.is_empty()).then(|| app.authors.join(", ")),
+            ),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                annotations.insert(format!("org.opencontainers.image.{key}"), value);
+            }
+        }
+        let manifest = OciImageManifest {
+            schema_version: 2,
+            media_type: Some(OCI_MANIFEST_MEDIA_TYPE.to_string()),
+            config: config.descriptor(),
+            layers: layers.iter().map(Blob::descriptor).collect(),
+            subject: None,
+            artifact_type: None,
+            annotations: Some(annotations),
+        };
+        let manifest = serde_json::to_vec(&manifest)?;
+        Ok(Artifact {
+            manifest_digest: sha256_digest(&manifest),
+            manifest: Bytes::from(manifest),
+            config,
+            layers,
+        })
+    }
 }
 
 /// `sha256:<hex>` of some bytes.
@@ -167,36 +204,14 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
         serde_json::to_vec(&config)?,
     );
 
-    let mut annotations = BTreeMap::from([(TITLE.to_string(), app.name.clone())]);
-    if let Some(version) = &app.version {
-        annotations.insert("org.opencontainers.image.version".into(), version.clone());
-    }
-    if let Some(description) = &app.description {
-        annotations.insert(
-            "org.opencontainers.image.description".into(),
-            description.clone(),
-        );
-    }
-    let manifest = OciImageManifest {
-        schema_version: 2,
-        media_type: Some(OCI_MANIFEST_MEDIA_TYPE.to_string()),
-        config: config.descriptor(),
-        layers: layers.iter().map(Blob::descriptor).collect(),
-        subject: None,
-        artifact_type: None,
-        annotations: Some(annotations),
-    };
-    let manifest = serde_json::to_vec(&manifest)?;
-    Ok(Artifact {
-        manifest_digest: sha256_digest(&manifest),
-        manifest: Bytes::from(manifest),
-        config,
-        layers,
-    })
+    Artifact::assemble(app, config, layers)
 }
 
-fn push_unique(layers: &mut Vec<Blob>, blob: Blob) {
-    if !layers.iter().any(|l| l.digest == blob.digest) {
+/// Adds `blob` unless a layer of the same digest and media type is there (a runtime may
+/// file a layer by its media type, so equal bytes of two kinds are two layers).
+pub(super) fn push_unique(layers: &mut Vec<Blob>, blob: Blob) {
+    let listed = |layer: &Blob| layer.digest == blob.digest && layer.media_type == blob.media_type;
+    if !layers.iter().any(listed) {
         layers.push(blob);
     }
 }

@@ -26,7 +26,7 @@ use oci_client::manifest::OciImageManifest;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::artifact::{Artifact, Blob, OCI_MANIFEST_MEDIA_TYPE, TITLE, sha256_digest};
+use super::artifact::{Artifact, Blob, push_unique, sha256_digest};
 use crate::component::ValidComponent;
 use crate::hint::Hinted;
 use crate::manifest::App;
@@ -334,32 +334,7 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
         "config".to_string(),
         serde_json::to_vec(&config)?,
     );
-    let mut annotations = BTreeMap::from([(TITLE.to_string(), app.name.clone())]);
-    if let Some(version) = &app.version {
-        annotations.insert("org.opencontainers.image.version".into(), version.clone());
-    }
-    if !app.authors.is_empty() {
-        annotations.insert(
-            "org.opencontainers.image.authors".into(),
-            app.authors.join(", "),
-        );
-    }
-    let manifest = OciImageManifest {
-        schema_version: 2,
-        media_type: Some(OCI_MANIFEST_MEDIA_TYPE.to_string()),
-        config: config.descriptor(),
-        layers: layers.iter().map(Blob::descriptor).collect(),
-        subject: None,
-        artifact_type: None,
-        annotations: Some(annotations),
-    };
-    let manifest = serde_json::to_vec(&manifest)?;
-    Ok(Artifact {
-        manifest_digest: sha256_digest(&manifest),
-        manifest: bytes::Bytes::from(manifest),
-        config,
-        layers,
-    })
+    Artifact::assemble(app, config, layers)
 }
 
 /// `base/relative` with `/` separators: a path below the guest's `/`, as Spin lists files.
@@ -372,16 +347,6 @@ fn guest_path(base: &str, relative: &Path) -> String {
         .chain(parts)
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// Adds `blob` unless a layer of the same digest and media type is there: the shim files a
-/// layer by its media type, so a granted file that happens to equal a component needs a
-/// data layer of its own.
-fn push_unique(layers: &mut Vec<Blob>, blob: Blob) {
-    let listed = |layer: &Blob| layer.digest == blob.digest && layer.media_type == blob.media_type;
-    if !layers.iter().any(listed) {
-        layers.push(blob);
-    }
 }
 
 /// The app's metadata as Spin's loader writes it. `trigger` and `triggers` both: the
