@@ -496,16 +496,9 @@ pub fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
         let path = dir.join(&name);
         // Only directories this loop made are on the way (it never makes a link), so
         // creating the parents cannot be led out of `dir`.
-        let parent = path.parent().unwrap_or(dir);
         match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-                let mut out = std::fs::File::options()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                let mut out = create_new_file(&path)?;
                 std::io::copy(&mut entry, &mut out).map_err(|error| {
                     match crate::limits::find_too_large(&error) {
                         Some(too_large) => anyhow::Error::new(too_large.clone()),
@@ -529,6 +522,19 @@ pub fn unpack_files(archive: &Path, digest: &str, dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Creates the file `path` anew (never through an existing path), and its parents.
+pub(super) fn create_new_file(path: &Path) -> Result<std::fs::File> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("writing {} (is it listed twice?)", path.display()))
 }
 
 /// Other Wasm tooling pushes one `application/wasm` layer and nothing else: serve it on `/...`.

@@ -685,15 +685,7 @@ fn write_files(unpacking: &mut Unpacking, dir: &Path, component: &LockedComponen
         }
         let path = unpacking.target.join(dir).join(relative);
         // Only directories this loop made are on the way, so nothing leads out of `dir`.
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        let mut out = std::fs::File::options()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .with_context(|| format!("writing {} (is it listed twice?)", path.display()))?;
+        let mut out = super::artifact::create_new_file(&path)?;
         match (&file.content.inline, &file.content.digest) {
             (Some(inline), _) => {
                 let data = base64::engine::GeneralPurpose::new(
