@@ -15,11 +15,14 @@
 //!   `kubectl create secret` command is given), and mounts Spin's runtime config from the
 //!   Secret `APP-runtime-config` at `/runtime-config.toml`, where the shim reads it. Values
 //!   of secret variables and the runtime config's text never enter the YAML. That shim
-//!   runs Spin's artifact layout, which wasmctl does not push yet ([`KubeApp::warnings`]).
+//!   runs Spin's artifact layout, which `deploy` pushes for it
+//!   ([`crate::registry::spin_layout`]).
+//! - `deploy --runtime spinkube` writes a `SpinApp` for spin-operator instead, which makes
+//!   the Deployment and Service itself and runs every component of the app; its variables
+//!   and runtime config come from the same ConfigMap and Secrets.
 //!
 //! runwasi's shim runs one component per pod, so apps with several components are
-//! refused (deploy them as separate apps); for Spin's shim too, which routes between the
-//! components of a Spin app, as long as wasmctl does not push Spin's layout.
+//! refused under a Deployment (deploy them as separate apps, or as a SpinApp).
 
 use std::collections::BTreeMap;
 
