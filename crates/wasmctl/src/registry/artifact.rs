@@ -346,7 +346,7 @@ pub fn materialize(
             .and_then(toml::Value::as_str)
             .with_context(|| format!("component `{id}` has no source digest"))?
             .to_string();
-        check_layer(manifest, &digest, WASM_LAYER_MEDIA_TYPE)?;
+        check_layer(manifest, &digest, &[WASM_LAYER_MEDIA_TYPE])?;
         let relative = format!("components/{id}.wasm");
         // Thousands of ids may name one large layer: one copy, then links to it.
         match written.get(&digest) {
@@ -367,7 +367,7 @@ pub fn materialize(
                     .and_then(toml::Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                check_layer(manifest, &digest, FILES_MEDIA_TYPE)?;
+                check_layer(manifest, &digest, &[FILES_MEDIA_TYPE])?;
                 // A checked layer digest is `sha256:` and 64 hex digits: a safe directory name.
                 let relative = format!("files/{}", digest.trim_start_matches("sha256:"));
                 // Two mounts may share a layer (same contents): unpacked once.
@@ -573,16 +573,23 @@ pub fn is_sha256_digest(digest: &str) -> bool {
     })
 }
 
-fn check_layer(manifest: &OciImageManifest, digest: &str, media_type: &str) -> Result<()> {
+/// Checks that `digest`, named by the artifact's own manifest file (wasmctl.toml or Spin's
+/// locked app), is one of its layers of one of `media_types`.
+pub(super) fn check_layer(
+    manifest: &OciImageManifest,
+    digest: &str,
+    media_types: &[&str],
+) -> Result<()> {
     if manifest
         .layers
         .iter()
-        .any(|l| l.digest == digest && l.media_type == media_type)
+        .any(|layer| layer.digest == digest && media_types.contains(&layer.media_type.as_str()))
     {
         Ok(())
     } else {
         bail!(
-            "the artifact's wasmctl.toml refers to `{digest}`, which is not one of its {media_type} layers"
+            "the artifact refers to `{digest}`, which is not one of its {} layers",
+            media_types.join(" or ")
         )
     }
 }

@@ -603,7 +603,7 @@ fn materialize_component(
         .with_context(|| {
             format!("the artifact's Spin component `{id}` names no digest for its source")
         })?;
-    find_layer(
+    super::artifact::check_layer(
         unpacking.manifest,
         digest,
         &[WASM_MEDIA_TYPE, "application/wasm"],
@@ -699,7 +699,11 @@ fn write_files(unpacking: &mut Unpacking, dir: &Path, component: &LockedComponen
                 std::io::Write::write_all(&mut out, &data)?;
             }
             (None, Some(digest)) => {
-                let source = match find_layer(unpacking.manifest, digest, &[DATA_MEDIA_TYPE]) {
+                let source = match super::artifact::check_layer(
+                    unpacking.manifest,
+                    digest,
+                    &[DATA_MEDIA_TYPE],
+                ) {
                     Ok(()) => (unpacking.blob)(digest),
                     Err(error) => unpacking.archived(digest)?.ok_or(error)?,
                 };
@@ -810,22 +814,6 @@ impl<'a> Unpacking<'a> {
             self.target,
             &mut self.budget,
             digest,
-        )
-    }
-}
-
-/// Checks that `digest` is one of the manifest's layers of one of `media_types`.
-fn find_layer(manifest: &OciImageManifest, digest: &str, media_types: &[&str]) -> Result<()> {
-    if manifest
-        .layers
-        .iter()
-        .any(|layer| layer.digest == digest && media_types.contains(&layer.media_type.as_str()))
-    {
-        Ok(())
-    } else {
-        bail!(
-            "the artifact's Spin locked app refers to `{digest}`, which is not one of its {} layers",
-            media_types.join(" or ")
         )
     }
 }
