@@ -1,4 +1,5 @@
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use anyhow::Result;
 use clap::Args;
@@ -6,7 +7,7 @@ use console::Style;
 use serde::Serialize;
 use wasmctl::build::{BuildError, Profile, check_source, stale_input, toolchain};
 use wasmctl::hint;
-use wasmctl::manifest::{App, BuildKind, DEFAULT_CARGO_TARGET, ManifestError};
+use wasmctl::manifest::{App, BuildKind, DEFAULT_CARGO_TARGET, FileMount, ManifestError};
 
 use super::{JsonArgs, ManifestArgs};
 use crate::ui::Ui;
@@ -179,23 +180,44 @@ impl DoctorArgs {
             if !component.files.is_empty() {
                 let name = format!("component {} files", component.id);
                 checks.push(match app.check_mounts(component) {
-                    Ok(()) => Check::pass(
-                        name,
-                        component
-                            .files
-                            .iter()
-                            .map(|mount| {
-                                format!("{} at {}", mount.source.display(), mount.destination)
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ),
+                    Ok(()) => mounts_check(name, &app.dir, &component.files),
                     Err(error) => Check::fail(name, error.problem, error.hint.text()),
                 });
             }
         }
         checks
     }
+}
+
+/// A component's mounts, each where the guest sees it; a selection of Spin's globs with
+/// how many files it selects now (one that names a missing file fails).
+fn mounts_check(name: String, app_dir: &Path, mounts: &[FileMount]) -> Check {
+    let mut shown = Vec::new();
+    for mount in mounts {
+        let at = format!("{} at {}", mount.source.display(), mount.destination);
+        if mount.selection.is_none() {
+            shown.push(at);
+            continue;
+        }
+        match wasmctl::files::selected_files(app_dir, mount) {
+            Ok(files) => {
+                let count = files.len();
+                let files = if count == 1 { "file" } else { "files" };
+                shown.push(format!("{at} ({count} {files} selected)"));
+            }
+            Err(error) => {
+                return Check::fail(
+                    name,
+                    format!("{error:#}"),
+                    error.chain().find_map(hint::of).map_or_else(
+                        || "fix the component's `files`".to_string(),
+                        |hint| hint.to_string(),
+                    ),
+                );
+            }
+        }
+    }
+    Check::pass(name, shown.join(", "))
 }
 
 /// cargo, rustup, and the Rust targets the app builds for (wasm32-wasip2 at least).

@@ -4,8 +4,9 @@
 
 use crate::support::{get, guest_component, serve, wasmctl};
 
-/// A Spin app with two components: the probe under every path, with files granted by a
-/// glob, an environment and a build of two commands; the hostile guest on a private route.
+/// A Spin app with two components: the probe under every path, with files granted by
+/// globs (a whole directory, and the `.txt` files of another), an environment and a build
+/// of two commands; the hostile guest on a private route.
 const SPIN_TOML: &str = r#"spin_manifest_version = 2
 
 [application]
@@ -24,7 +25,7 @@ component = "internal"
 
 [component.probe]
 source = "probe.wasm"
-files = ["static/**/*"]
+files = ["static/**/*", "notes/*.txt"]
 environment = { MODE = "spin" }
 allowed_outbound_hosts = []
 [component.probe.build]
@@ -46,6 +47,8 @@ fn spin_app() -> tempfile::TempDir {
     .unwrap();
     std::fs::copy(guest_component("hostile"), dir.path().join("hostile.wasm")).unwrap();
     std::fs::write(dir.path().join("static/css/site.css"), "body {}\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("notes")).unwrap();
+    std::fs::write(dir.path().join("notes/draft.md"), "not selected\n").unwrap();
     std::fs::write(dir.path().join("spin.toml"), SPIN_TOML).unwrap();
     dir
 }
@@ -71,6 +74,9 @@ fn a_spin_app_builds_and_serves_unchanged() {
         get(&server.url("/read?path=/static/css/site.css")),
         (200, "body {}\n".into())
     );
+    // `notes/*.txt` selects none of `notes/`: the guest sees the directory, empty.
+    let (status, body) = get(&server.url("/read?path=/notes/draft.md"));
+    assert_eq!(status, 403, "{body}");
     let (status, env) = get(&server.url("/env"));
     assert_eq!(status, 200);
     assert!(env.contains("MODE=spin\n"), "{env}");
@@ -260,7 +266,7 @@ fn spins_http_rust_template_app_serves_unchanged() {
 
 /// Acceptance app 3 (`testdata/spin-apps/shop`): two components from one cargo workspace,
 /// a third on a private route (the same file with other settings), and static files
-/// granted by a glob.
+/// selected by globs, less what `exclude_files` takes out.
 #[test]
 fn a_spin_app_with_two_components_a_private_route_and_static_files_serves() {
     let app = built_spin_app("shop");
@@ -277,8 +283,15 @@ fn a_spin_app_with_two_components_a_private_route_and_static_files_serves() {
         get(&server.url("/api/items/7")),
         (200, "api at /items/7 (role public)\n".into())
     );
-    // Only what the glob selects is granted: not the manifest beside it.
+    // Only what the globs select is granted: not the manifest beside it, nor what
+    // `exclude_files` takes out, nor a file `docs/*.txt` does not match.
     assert_eq!(get(&server.url("/spin.toml")).0, 404);
+    assert_eq!(
+        get(&server.url("/docs/guide.txt")),
+        (200, "How to shop: pick, pay, wait.\n".into())
+    );
+    assert_eq!(get(&server.url("/docs/notes.md")).0, 404);
+    assert_eq!(get(&server.url("/static/drafts/plan.html")).0, 404);
     // The private component is reachable by no request: the catch-all answers.
     let (status, body) = get(&server.url("/admin"));
     assert_eq!(status, 404, "{body}");
@@ -462,7 +475,11 @@ fn a_spin_app_ships_to_spinkube_in_spins_layout_and_serves_back_from_the_registr
             file["path"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(files, ["static/css/site.css", "static/index.html"]);
+    assert_eq!(
+        files,
+        ["static/css/site.css", "static/index.html", "docs/guide.txt"],
+        "each mount's files, in the manifest's order, less `static/drafts/`"
+    );
 
     // Pulled back elsewhere: the same answers as the app served from its directory,
     // Spin's headers among them (the api component prints `spin-path-info`).
@@ -476,6 +493,11 @@ fn a_spin_app_ships_to_spinkube_in_spins_layout_and_serves_back_from_the_registr
         get(&server.url("/api/items/7")),
         (200, "api at /items/7 (role public)\n".into())
     );
+    assert_eq!(
+        get(&server.url("/docs/guide.txt")),
+        (200, "How to shop: pick, pay, wait.\n".into())
+    );
+    assert_eq!(get(&server.url("/static/drafts/plan.html")).0, 404);
     let (status, body) = get(&server.url("/admin"));
     assert_eq!(status, 404, "{body}");
 
@@ -523,4 +545,11 @@ fn up_watch_rebuilds_a_spin_app_and_applies_an_edited_spin_toml() {
         text.replace("MODE = \"spin\"", "MODE = \"watched\"")
     });
     crate::watch::wait_for(&server, "/env", 200, "MODE=watched\n");
+
+    // A file a `files` glob selects: served as a fresh copy, with no build.
+    std::fs::remove_file(dir.path().join("built.txt")).unwrap();
+    assert_eq!(get(&server.url("/read?path=/notes/today.txt")).0, 403);
+    std::fs::write(dir.path().join("notes/today.txt"), "fresh\n").unwrap();
+    crate::watch::wait_for(&server, "/read?path=/notes/today.txt", 200, "fresh\n");
+    assert!(!dir.path().join("built.txt").exists(), "no build ran");
 }

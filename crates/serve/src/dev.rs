@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmctl::build::{BuildOptions, BuildProgress, build_app};
+use wasmctl::files::FileStage;
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Route};
 use wasmctl::variables::{self, Resolved};
@@ -81,6 +82,8 @@ pub struct DevLoop {
     /// Components that still need a good build (their last build failed, or they
     /// changed while the manifest was broken): rebuilt with every change until they pass.
     failed: BTreeSet<String>,
+    /// The copies of file selections served, a generation per load.
+    stage: FileStage,
 }
 
 impl DevLoop {
@@ -105,6 +108,7 @@ impl DevLoop {
             plan,
             watcher,
             failed: BTreeSet::new(),
+            stage: FileStage::default(),
         })
     }
 
@@ -251,8 +255,16 @@ impl DevLoop {
         }
         let build = started.elapsed();
         let started = Instant::now();
-        match host.load(self.served().host_config(&self.settings)) {
+        let config = match self.served().host_config(&self.settings, &mut self.stage) {
+            Ok(config) => config,
+            Err(error) => {
+                report.failed(&error);
+                return None;
+            }
+        };
+        match host.load(config) {
             Ok(reports) => {
+                self.stage.served();
                 // Components compile in parallel: the slowest is what the swap waited for.
                 let compile = reports
                     .iter()

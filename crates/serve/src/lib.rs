@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use wasmctl::build::{self, Profile};
+use wasmctl::files::FileStage;
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl::variables::{Given, Resolved};
@@ -116,23 +117,35 @@ impl Served {
     }
 
     /// What the host serves: each component with its grants and limits, `settings`
-    /// applied over the manifest's values, and the defaults under both.
-    pub fn host_config(&self, settings: &ServeSettings) -> AppConfig {
-        AppConfig {
-            components: self
-                .components
-                .iter()
-                .map(|(component, path)| ComponentConfig {
-                    spin_headers: self.spin,
-                    ..component_config(component, path, &self.dir, settings, &self.variables)
-                })
-                .collect(),
+    /// applied over the manifest's values, and the defaults under both. The files each
+    /// selection of Spin's globs grants are copied into `stage` for this load.
+    pub fn host_config(
+        &self,
+        settings: &ServeSettings,
+        stage: &mut FileStage,
+    ) -> Result<AppConfig> {
+        stage.next_generation();
+        let mut components = Vec::new();
+        for (component, path) in &self.components {
+            let mut preopens = Vec::new();
+            for (index, mount) in component.files.iter().enumerate() {
+                let granted = stage.granted_dir(&self.dir, &component.id, index, mount)?;
+                preopens.push((granted, mount.destination.clone()));
+            }
+            components.push(ComponentConfig {
+                spin_headers: self.spin,
+                preopens,
+                ..component_config(component, path, settings, &self.variables)
+            });
+        }
+        Ok(AppConfig {
+            components,
             routes: self
                 .routes
                 .iter()
                 .map(|(route, id)| (host_route(route), id.clone()))
                 .collect(),
-        }
+        })
     }
 }
 
@@ -225,7 +238,6 @@ fn host_route(route: &Route) -> wasmctl_host::Route {
 fn component_config(
     component: &Component,
     path: &Path,
-    dir: &Path,
     settings: &ServeSettings,
     variables: &Resolved,
 ) -> ComponentConfig {
@@ -236,19 +248,8 @@ fn component_config(
         id: component.id.clone(),
         path: path.to_path_buf(),
         environment,
-        preopens: component
-            .files
-            .iter()
-            .map(|f| {
-                // The host opens canonical paths only (see `ComponentConfig::preopens`);
-                // each mount was checked against the app directory when the manifest loaded.
-                let granted = manifest::resolve_mount(dir, &f.source)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| dir.join(&f.source));
-                (granted, f.destination.clone())
-            })
-            .collect(),
+        // `Served::host_config` sets them.
+        preopens: Vec::new(),
         outbound: component
             .allowed_outbound_hosts
             .iter()
@@ -309,7 +310,9 @@ mod tests {
         .unwrap();
         let given = [("token".to_string(), Given::Text("t".into()))];
         let values = wasmctl::variables::resolve(&app, &given).unwrap();
-        let config = Served::app(&app, Profile::Release, values).host_config(&Default::default());
+        let config = Served::app(&app, Profile::Release, values)
+            .host_config(&Default::default(), &mut FileStage::default())
+            .unwrap();
         let reads = config.components.iter().find(|c| c.id == "reads").unwrap();
         let plain = config.components.iter().find(|c| c.id == "plain").unwrap();
         assert_eq!(
@@ -337,12 +340,10 @@ mod tests {
             limits: Limits::default(),
             build: None,
         };
-        let dir = Path::new("/app");
         let none = ServeSettings::default();
         let config = component_config(
             &component,
             Path::new("/app/svc.wasm"),
-            dir,
             &none,
             &Resolved::default(),
         );
@@ -353,7 +354,6 @@ mod tests {
         let config = component_config(
             &component,
             Path::new("/app/svc.wasm"),
-            dir,
             &none,
             &Resolved::default(),
         );
@@ -369,7 +369,6 @@ mod tests {
         let config = component_config(
             &component,
             Path::new("/app/svc.wasm"),
-            dir,
             &flags,
             &Resolved::default(),
         );

@@ -14,6 +14,7 @@ pub mod component;
 pub mod deploy;
 pub mod dirs;
 pub mod environment;
+pub mod files;
 pub mod fs_tree;
 pub mod hint;
 pub mod interrupt;

@@ -15,7 +15,7 @@ use notify_debouncer_full::notify::event::{MetadataKind, ModifyKind};
 use notify_debouncer_full::notify::{self, EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
-use crate::manifest::App;
+use crate::manifest::{App, FileSelection};
 use crate::variables::DOTENV_FILE;
 
 /// Directories whose contents never count as a change: build output, wasmctl's own
@@ -48,6 +48,16 @@ pub struct WatchPlan {
     app_dir: PathBuf,
     manifest: PathBuf,
     components: Vec<WatchedComponent>,
+    selections: Vec<WatchedSelection>,
+}
+
+/// A `files` mount that selects some files of its directory: served as copies, which a
+/// change to a selected file makes stale.
+#[derive(Debug, Clone)]
+struct WatchedSelection {
+    component: String,
+    source: PathBuf,
+    selection: FileSelection,
 }
 
 #[derive(Debug, Clone)]
@@ -78,22 +88,25 @@ pub struct Changes {
     pub manifest: bool,
     /// Components whose inputs changed.
     pub components: BTreeSet<String>,
+    /// Components a file changed for that one of their `files` selections picks: served
+    /// again, with fresh copies, without a build.
+    pub files: BTreeSet<String>,
     /// The changed paths that mattered, relative to the app directory.
     pub paths: Vec<PathBuf>,
 }
 
 impl Changes {
     /// Whether the batch means nothing to do: neither the manifest nor any component's
-    /// inputs changed (`paths` is not consulted).
+    /// inputs or selected files changed (`paths` is not consulted).
     pub fn is_empty(&self) -> bool {
-        !self.manifest && self.components.is_empty()
+        !self.manifest && self.components.is_empty() && self.files.is_empty()
     }
 }
 
 impl WatchPlan {
     /// Watches the manifest and the `.env` beside it (variable values), each component's
-    /// `watch` globs, and the `source` of each component without a build table. Globs
-    /// were checked when the manifest was loaded.
+    /// `watch` globs, the `source` of each component without a build table, and the files
+    /// of each `files` selection. Globs were checked when the manifest was loaded.
     pub fn for_app(app: &App) -> WatchPlan {
         let components = app
             .components
@@ -117,10 +130,24 @@ impl WatchPlan {
                 }
             })
             .collect();
+        let selections = app
+            .components
+            .values()
+            .flat_map(|component| {
+                component.files.iter().filter_map(|mount| {
+                    Some(WatchedSelection {
+                        component: component.id.clone(),
+                        source: app.resolve(&mount.source),
+                        selection: mount.selection.clone()?,
+                    })
+                })
+            })
+            .collect();
         WatchPlan {
             app_dir: app.dir.clone(),
             manifest: app.manifest_path.clone(),
             components,
+            selections,
         }
     }
 
@@ -149,11 +176,19 @@ impl WatchPlan {
                 ),
             }
         }
+        for watched in &self.selections {
+            let mode = match watched.selection.depth() {
+                Some(0) => RecursiveMode::NonRecursive,
+                _ => RecursiveMode::Recursive,
+            };
+            add_root(&mut roots, watched.source.clone(), mode);
+        }
         roots
     }
 
-    /// Sorts changed paths into "the manifest changed" and "these components' inputs
-    /// changed"; everything else (build output, unrelated files) is dropped.
+    /// Sorts changed paths into "the manifest changed", "these components' inputs
+    /// changed" and "these components' selected files changed"; everything else (build
+    /// output, unrelated files) is dropped.
     pub fn classify(&self, paths: &[PathBuf]) -> Changes {
         let options = glob::MatchOptions {
             require_literal_separator: true,
@@ -187,6 +222,21 @@ impl WatchPlan {
                 };
                 if affected {
                     changes.components.insert(component.id.clone());
+                    relevant = true;
+                }
+            }
+            for watched in &self.selections {
+                let in_app = path.strip_prefix(&self.app_dir).unwrap_or(path);
+                // A directory made, removed or renamed (or a file removed) says nothing
+                // of which files it held: the selection is copied again.
+                let selected = !in_app.starts_with(".wasmctl")
+                    && path.strip_prefix(&watched.source).is_ok_and(|relative| {
+                        watched.selection.selects(relative, in_app)
+                            || path.is_dir()
+                            || !path.exists()
+                    });
+                if selected {
+                    changes.files.insert(watched.component.clone());
                     relevant = true;
                 }
             }
@@ -471,6 +521,65 @@ source = "vendor/prebuilt.wasm"
         assert_eq!(classify(&["wasmctl.toml"]), (true, vec![]));
         let changes = plan.classify(&[root.join("src/main.rs"), root.join("README.md")]);
         assert_eq!(changes.paths, vec![PathBuf::from("src/main.rs")]);
+    }
+
+    #[test]
+    fn a_change_to_a_selected_file_serves_fresh_copies_without_a_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("static/drafts")).unwrap();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        let path = root.join("spin.toml");
+        std::fs::write(
+            &path,
+            r#"spin_manifest_version = 2
+[application]
+name = "app"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+source = "web.wasm"
+files = ["static/**/*", "docs/*.txt"]
+exclude_files = ["static/drafts/**"]
+"#,
+        )
+        .unwrap();
+        for file in [
+            "static/css/site.css",
+            "static/drafts/plan.html",
+            "docs/guide.txt",
+            "docs/sub/guide.txt",
+            "docs/notes.md",
+        ] {
+            std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+            std::fs::write(root.join(file), "").unwrap();
+        }
+        let plan = WatchPlan::for_app(&crate::manifest::load(&path).unwrap());
+        let files = |path: &str| {
+            plan.classify(&[root.join(path)])
+                .files
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(files("static/css/site.css"), ["web"]);
+        assert_eq!(files("docs/guide.txt"), ["web"]);
+        assert!(
+            files("docs/sub/guide.txt").is_empty(),
+            "`*` stays in one directory"
+        );
+        assert!(files("docs/notes.md").is_empty());
+        assert!(files("static/drafts/plan.html").is_empty(), "excluded");
+        // A directory renamed in (or out): whatever it holds may be selected.
+        std::fs::create_dir_all(root.join("static/img")).unwrap();
+        assert_eq!(files("static/img"), ["web"]);
+        assert_eq!(files("static/gone"), ["web"]);
+        assert!(files(".wasmctl/kv/default.db").is_empty());
+        let changes = plan.classify(&[root.join("docs/guide.txt")]);
+        assert!(!changes.is_empty() && changes.components.is_empty() && !changes.manifest);
+        let roots = plan.roots();
+        assert_eq!(roots[&root.join("static")], RecursiveMode::Recursive);
+        assert_eq!(roots[&root.join("docs")], RecursiveMode::NonRecursive);
     }
 
     #[test]

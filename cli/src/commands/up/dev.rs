@@ -125,7 +125,11 @@ fn describe_timing(timing: &Timing) -> String {
 
 /// `svc after src/main.rs changed`: what was rebuilt, and why.
 fn describe(changes: &Changes) -> String {
-    let mut what: Vec<&str> = changes.components.iter().map(String::as_str).collect();
+    let mut what: Vec<&str> = changes
+        .components
+        .union(&changes.files)
+        .map(String::as_str)
+        .collect();
     if changes.manifest && what.is_empty() {
         what.push("the app");
     }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Args;
 use wasmctl::build::{Profile, build_app};
+use wasmctl::files::FileStage;
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Route};
 use wasmctl::runtime_config::RuntimeConfig;
@@ -306,9 +307,12 @@ impl UpArgs {
         let host = self
             .serve
             .new_host(&served, false, runtime.as_ref(), engine, ui)?;
+        // Held while the server runs: the copies of file selections it serves.
+        let mut stage = FileStage::default();
+        let config = served.host_config(&self.serve.settings(), &mut stage)?;
         let progress = ui.progress("up");
         progress.step("compiling components");
-        let loaded = host.load(served.host_config(&self.serve.settings()));
+        let loaded = host.load(config);
         progress.finish();
         for report in loaded.map_err(wasmctl_serve::explain_load_error)? {
             let (verb, cached) = match report.compilation {

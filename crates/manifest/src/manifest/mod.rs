@@ -336,6 +336,66 @@ pub struct FileMount {
     pub source: PathBuf,
     /// Absolute path inside the guest, e.g. `/assets`.
     pub destination: String,
+    /// `None`: the whole directory, as it changes. `Some`: only the files it selects
+    /// (Spin's glob patterns and `exclude_files`), copied when the app loads.
+    pub selection: Option<FileSelection>,
+}
+
+/// Which files of a mount's directory the guest sees, matched as Spin matches them (the
+/// `glob` crate's default options: `*` and `**` match dotfiles too; case-sensitive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSelection {
+    /// A file matching one of these, by its path below the mount's `source`, is selected;
+    /// `*` stays within one directory, as when Spin lists a pattern's files.
+    pub include: Vec<glob::Pattern>,
+    /// `exclude_files`: a file matching one of these, by its path below the app
+    /// directory, is not; `*` crosses `/` here, as in Spin (`*.bak` drops `a/b.bak`).
+    pub exclude: Vec<glob::Pattern>,
+}
+
+impl FileSelection {
+    /// Whether the file at `in_source` (below the mount's source), which is `in_app`
+    /// below the app directory as the manifest names it (through links, not where they
+    /// lead), is selected. A file an include names without a wildcard is, whatever
+    /// `exclude_files` says, as in Spin.
+    pub fn selects(&self, in_source: &Path, in_app: &Path) -> bool {
+        let within_directories = glob::MatchOptions {
+            require_literal_separator: true,
+            ..glob::MatchOptions::new()
+        };
+        let named = self
+            .literal_includes()
+            .any(|literal| Path::new(literal) == in_source);
+        let matched = self
+            .include
+            .iter()
+            .any(|pattern| pattern.matches_path_with(in_source, within_directories));
+        let excluded = self
+            .exclude
+            .iter()
+            .any(|pattern| pattern.matches_path(in_app));
+        named || (matched && !excluded)
+    }
+
+    /// How many directories deep below the source a selected file can lie (`a/b.txt`
+    /// is 1), or `None` when a `**` reaches any depth: a walk need go no further.
+    pub fn depth(&self) -> Option<usize> {
+        self.include
+            .iter()
+            .map(|pattern| {
+                let text = pattern.as_str();
+                (!text.contains("**")).then(|| text.matches('/').count())
+            })
+            .try_fold(0, |deepest, depth| Some(deepest.max(depth?)))
+    }
+
+    /// The patterns that name one file, without a wildcard: each must select a file.
+    pub fn literal_includes(&self) -> impl Iterator<Item = &str> {
+        self.include
+            .iter()
+            .map(glob::Pattern::as_str)
+            .filter(|text| glob::Pattern::escape(text) == *text)
+    }
 }
 
 /// An `allowed_outbound_hosts` entry such as `https://api.example.com` or `http://127.0.0.1:*`.

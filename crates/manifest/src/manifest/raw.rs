@@ -142,6 +142,9 @@ impl<'de> Deserialize<'de> for RawFile {
 pub(super) struct RawFileMount {
     pub source: S<String>,
     pub destination: S<String>,
+    /// Made from Spin's string entries and `exclude_files`; never written in a table.
+    #[serde(skip)]
+    pub selection: Option<super::FileSelection>,
 }
 
 #[derive(Debug, Deserialize)]

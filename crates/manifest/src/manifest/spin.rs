@@ -11,11 +11,11 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
-use super::MANIFEST_VERSION;
 use super::raw::{
     RawApplication, RawBuild, RawComponent, RawFile, RawFileMount, RawHttpTrigger, RawManifest,
     RawTriggers, RawVariable, S, http_routes,
 };
+use super::{FileSelection, MANIFEST_VERSION};
 use crate::diagnostic::Diagnostic;
 use crate::hint::Hint;
 
@@ -558,18 +558,8 @@ impl Mapper<'_> {
                 "write the hosts in `allowed_outbound_hosts` with their scheme, e.g. `allowed_outbound_hosts = [\"https://example.com\"]`",
             );
         }
-        if let Some(pattern) = spin.exclude_files.first() {
-            self.refuse(
-                pattern.span(),
-                "`exclude_files` is not applied by wasmctl, which grants whole directories".to_string(),
-                "move the files to exclude out of the granted directory, and remove `exclude_files`",
-            );
-        }
-        let files = spin
-            .files
-            .into_iter()
-            .filter_map(|entry| self.files_entry(entry))
-            .collect();
+        let exclude = self.exclude_patterns(spin.exclude_files);
+        let files = self.files(spin.files, &exclude);
         let build = spin.build.map(|build| {
             let span = build.span();
             let build = build.into_inner();
@@ -612,52 +602,214 @@ impl Mapper<'_> {
         })
     }
 
-    /// A `files` entry: a `{ source, destination }` mapping as it is; a pattern that
-    /// selects a whole directory (`static/**/*`, `static/**`) as that directory, mounted
-    /// where Spin puts its files (`/static`). wasmctl grants directories, not single
-    /// files, so any other pattern is refused.
-    fn files_entry(&mut self, entry: S<RawFile>) -> Option<S<RawFile>> {
-        let span = entry.span();
-        let pattern = match entry.into_inner() {
-            RawFile::Pattern(pattern) => pattern,
-            mount => return Some(S::new(span, mount)),
-        };
-        let directory = pattern
-            .strip_suffix("/**/*")
-            .or_else(|| pattern.strip_suffix("/**"))
-            .or(match pattern.as_str() {
-                "**/*" | "**" => Some(""),
-                _ => None,
-            })
-            // `./static/`, `static/./`: `static`, as Spin's glob reads them.
-            .map(|directory| {
-                directory
-                    .split('/')
-                    .filter(|part| !part.is_empty() && *part != ".")
-                    .collect::<Vec<_>>()
-                    .join("/")
-            })
-            .filter(|directory| !directory.contains(['*', '?', '[', '{']));
-        let Some(directory) = directory else {
+    /// `exclude_files`, each checked as a glob.
+    fn exclude_patterns(&mut self, patterns: Vec<S<String>>) -> Vec<glob::Pattern> {
+        let mut compiled = Vec::new();
+        for pattern in patterns {
+            match glob::Pattern::new(pattern.get_ref()) {
+                Ok(glob) => compiled.push(glob),
+                Err(error) => self.refuse(
+                    pattern.span(),
+                    format!(
+                        "`exclude_files` entry `{}` is not a valid glob: {} at character {}",
+                        pattern.get_ref(),
+                        error.msg,
+                        error.pos + 1
+                    ),
+                    "write e.g. `\"static/drafts/**\"`, relative to the app directory, with `[[]` for a literal `[`",
+                ),
+            }
+        }
+        compiled
+    }
+
+    /// A component's `files` as mounts. A `{ source, destination }` mapping stays as it
+    /// is; a pattern mounts the directory before its first wildcard where Spin puts its
+    /// files (`static/*.txt`: `static` at `/static`), selecting what the rest matches. A
+    /// whole directory (`static/**/*`, or a mapping) is served live unless `exclude_files`
+    /// takes something out of it.
+    ///
+    /// Patterns share mounts, so that no mount hides part of another (the guest sees the
+    /// deepest mount at a path): those of one directory share its mount, and one below a
+    /// directory whose patterns reach into subdirectories joins that directory's mount
+    /// (`static/**/*.css` with `static/img/*.png`: one mount of `static`).
+    fn files(&mut self, entries: Vec<S<RawFile>>, exclude: &[glob::Pattern]) -> Vec<S<RawFile>> {
+        let mut mappings: Vec<S<RawFile>> = Vec::new();
+        let mut patterns: Vec<(Range<usize>, RawFileMount)> = Vec::new();
+        for entry in entries {
+            let span = entry.span();
+            match entry.into_inner() {
+                RawFile::Mount(mut mount) => {
+                    if !exclude.is_empty() {
+                        mount.selection = Some(FileSelection {
+                            include: vec![glob::Pattern::new("**/*").expect("a valid glob")],
+                            exclude: exclude.to_vec(),
+                        });
+                    }
+                    mappings.push(S::new(span, RawFile::Mount(mount)));
+                }
+                RawFile::Pattern(pattern) => {
+                    if let Some(mount) = self.pattern_mount(span.clone(), &pattern, exclude) {
+                        match patterns
+                            .iter_mut()
+                            .find(|(_, kept)| kept.source.get_ref() == mount.source.get_ref())
+                        {
+                            Some((_, kept)) => join_selections(kept, mount.selection, ""),
+                            None => patterns.push((span, mount)),
+                        }
+                    }
+                }
+            }
+        }
+        // Shallowest first, so each directory meets the mounts above it already kept.
+        patterns.sort_by_key(|(_, mount)| depth_of(mount.source.get_ref()));
+        let mut kept: Vec<(Range<usize>, RawFileMount)> = Vec::new();
+        for (span, mount) in patterns {
+            let below = kept.iter_mut().find_map(|(_, above)| {
+                let reaches_below = above
+                    .selection
+                    .as_ref()
+                    .is_none_or(|selection| selection.depth() != Some(0));
+                let under = relative_below(above.source.get_ref(), mount.source.get_ref())?;
+                reaches_below.then_some((above, under))
+            });
+            match below {
+                Some((above, under)) => join_selections(above, mount.selection, &under),
+                None => kept.push((span, mount)),
+            }
+        }
+        let mut mounts: Vec<S<RawFile>> = kept
+            .into_iter()
+            .map(|(span, mount)| S::new(span, RawFile::Mount(mount)))
+            .chain(mappings)
+            .collect();
+        // In the manifest's order, as `doctor` and `deploy` show them.
+        mounts.sort_by_key(|mount| mount.span().start);
+        mounts
+    }
+
+    /// The mount of one pattern entry: `static/*.txt` mounts `static` at `/static`,
+    /// selecting `*.txt`; `index.html` mounts the app directory at `/`, selecting it.
+    fn pattern_mount(
+        &mut self,
+        span: Range<usize>,
+        pattern: &str,
+        exclude: &[glob::Pattern],
+    ) -> Option<RawFileMount> {
+        let parts: Vec<&str> = pattern
+            .split('/')
+            .filter(|part| !part.is_empty() && *part != ".")
+            .collect();
+        if pattern.starts_with('/') || parts.contains(&"..") || parts.is_empty() {
             self.refuse(
                 span,
-                format!("`files` entry `{pattern}` is not a whole directory (`DIR/**/*`); wasmctl grants directories, not single files"),
-                "put the files in a directory of their own and write `\"DIR/**/*\"` (the guest reads them at `/DIR/...`, as with Spin), or map it: `{ source = \"DIR\", destination = \"/\" }`",
-            );
-            return None;
-        };
-        if directory.is_empty() {
-            self.refuse(
-                span,
-                format!("`files` entry `{pattern}` grants the whole app: its `.env`, and wasmctl's own `.wasmctl/` (every component's key-value data and logs), as they change"),
-                "grant the directory the component reads, e.g. `\"static/**/*\"`",
+                format!("`files` entry `{pattern}` does not name files inside the app directory"),
+                "write a path or glob relative to the directory of spin.toml, e.g. `\"static/**/*\"`",
             );
             return None;
         }
-        let mount = RawFileMount {
-            source: S::new(span.clone(), directory.clone()),
-            destination: S::new(span.clone(), format!("/{directory}")),
+        // Spin's own test of a glob: escaping changes it.
+        let is_glob = |part: &&str| glob::Pattern::escape(part) != *part;
+        let literal = match parts.iter().position(is_glob) {
+            Some(first_glob) => first_glob,
+            // A path: the file itself, in its directory.
+            None => parts.len() - 1,
         };
-        Some(S::new(span, RawFile::Mount(mount)))
+        let (directory, rest) = (parts[..literal].join("/"), parts[literal..].join("/"));
+        let include = match glob::Pattern::new(&rest) {
+            Ok(include) => include,
+            Err(error) => {
+                self.refuse(
+                    span,
+                    format!(
+                        "`files` entry `{pattern}` is not a valid glob: {} in `{rest}` at character {}",
+                        error.msg,
+                        error.pos + 1
+                    ),
+                    "write e.g. `\"static/**/*\"`, with `[[]` for a literal `[`",
+                );
+                return None;
+            }
+        };
+        let whole = matches!(rest.as_str(), "**/*" | "**");
+        if whole && directory.is_empty() {
+            self.refuse(
+                span,
+                format!("`files` entry `{pattern}` grants the whole app: its `target/`, its `.env`, and wasmctl's own `.wasmctl/` (every component's key-value data and logs), as they change"),
+                "grant what the component reads, e.g. `\"static/**/*\"` or `\"*.html\"`",
+            );
+            return None;
+        }
+        let selection = (!whole || !exclude.is_empty()).then(|| FileSelection {
+            include: vec![include],
+            exclude: exclude.to_vec(),
+        });
+        Some(RawFileMount {
+            source: S::new(
+                span.clone(),
+                if directory.is_empty() {
+                    ".".to_string()
+                } else {
+                    directory.clone()
+                },
+            ),
+            destination: S::new(span, format!("/{directory}")),
+            selection,
+        })
     }
+}
+
+/// Adds what `selection` (of the directory `under`, below `mount`'s) selects to
+/// `mount`'s selection: a whole directory makes the mount whole.
+fn join_selections(mount: &mut RawFileMount, selection: Option<FileSelection>, under: &str) {
+    let (Some(shared), Some(selection)) = (&mut mount.selection, selection) else {
+        if under.is_empty() {
+            // The whole directory: nothing is left to select.
+            mount.selection = None;
+        } else if let Some(shared) = &mut mount.selection {
+            // A whole subdirectory: everything below it.
+            shared.include.push(prefixed(under, "**/*"));
+        }
+        return;
+    };
+    shared.include.extend(
+        selection
+            .include
+            .iter()
+            .map(|pattern| prefixed(under, pattern.as_str())),
+    );
+}
+
+/// `pattern`, below the literal directory `under` (`""`: as it is).
+fn prefixed(under: &str, pattern: &str) -> glob::Pattern {
+    let text = if under.is_empty() {
+        pattern.to_string()
+    } else {
+        format!("{}/{pattern}", glob::Pattern::escape(under))
+    };
+    glob::Pattern::new(&text).expect("an escaped directory before a valid glob")
+}
+
+/// How many directories deep `source` (a mount's directory, `.` for the app's) lies.
+fn depth_of(source: &str) -> usize {
+    if source == "." {
+        0
+    } else {
+        source.split('/').count()
+    }
+}
+
+/// `inner` relative to `outer`, both mount directories as patterns write them, when it
+/// lies strictly below it.
+fn relative_below(outer: &str, inner: &str) -> Option<String> {
+    if outer == inner {
+        return None;
+    }
+    if outer == "." {
+        return Some(inner.to_string());
+    }
+    inner
+        .strip_prefix(outer)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .map(str::to_string)
 }

@@ -93,7 +93,8 @@ fn good_manifest_is_fully_understood() {
         web.files,
         [FileMount {
             source: "web/assets".into(),
-            destination: "/assets".into()
+            destination: "/assets".into(),
+            selection: None,
         }]
     );
     assert_eq!(
@@ -933,19 +934,23 @@ dependencies = {}
         [
             FileMount {
                 source: "static".into(),
-                destination: "/static".into()
+                destination: "/static".into(),
+                selection: None,
             },
             FileMount {
                 source: "assets".into(),
-                destination: "/data".into()
+                destination: "/data".into(),
+                selection: None,
             },
             FileMount {
                 source: "img".into(),
-                destination: "/img".into()
+                destination: "/img".into(),
+                selection: None,
             },
             FileMount {
                 source: "docs".into(),
-                destination: "/docs".into()
+                destination: "/docs".into(),
+                selection: None,
             },
         ]
     );
@@ -960,6 +965,121 @@ dependencies = {}
     );
     assert_eq!(build.workdir, Path::new("web"));
     assert!(build.watch.is_empty());
+}
+
+#[test]
+fn spin_file_patterns_select_files_and_exclude_files_takes_some_out() {
+    let text = r#"spin_manifest_version = 2
+[application]
+name = "app"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[[trigger.http]]
+route = "/plain"
+component = "plain"
+
+[component.web]
+source = "web.wasm"
+files = ["static/**/*", "docs/*.txt", "docs/*.md", "index.html", { source = "assets", destination = "/data" }]
+exclude_files = ["static/drafts/**", "*.bak"]
+
+[component.plain]
+source = "plain.wasm"
+files = ["static/**/*", "static/*.txt", "favicon.ico", "*.html", "static/img/*.png"]
+
+[component.nested]
+source = "nested.wasm"
+files = ["static/img/*.png", "static/**/*.css", "static/img/icons/**"]
+"#;
+    let app = parse(Path::new("spin.toml"), text.to_string()).expect("valid");
+    let mounts = |id: &str| -> Vec<(String, String, Option<Vec<String>>)> {
+        app.components[id]
+            .files
+            .iter()
+            .map(|mount| {
+                (
+                    mount.source.display().to_string(),
+                    mount.destination.clone(),
+                    mount
+                        .selection
+                        .as_ref()
+                        .map(|selection| selection.include.iter().map(|p| p.to_string()).collect()),
+                )
+            })
+            .collect()
+    };
+    let some = |patterns: &[&str]| Some(patterns.iter().map(|p| p.to_string()).collect());
+    // With `exclude_files`, even whole directories are selections; a directory's
+    // patterns share one mount; a path is its file in its directory.
+    assert_eq!(
+        mounts("web"),
+        [
+            ("static".into(), "/static".into(), some(&["**/*"])),
+            ("docs".into(), "/docs".into(), some(&["*.txt", "*.md"])),
+            (".".into(), "/".into(), some(&["index.html"])),
+            ("assets".into(), "/data".into(), some(&["**/*"])),
+        ]
+    );
+    // Without: a whole directory is served live, and a pattern in it adds nothing. The
+    // app directory's `*.html` reaches no subdirectory, so `static` needs no joining.
+    assert_eq!(
+        mounts("plain"),
+        [
+            ("static".into(), "/static".into(), None),
+            (".".into(), "/".into(), some(&["favicon.ico", "*.html"])),
+        ]
+    );
+    // A directory below one whose patterns reach into subdirectories joins its mount,
+    // which would otherwise hide part of it.
+    assert_eq!(
+        mounts("nested"),
+        [(
+            "static".into(),
+            "/static".into(),
+            some(&["**/*.css", "img/*.png", "img/icons/**/*"])
+        )]
+    );
+
+    let web = &app.components["web"].files;
+    let selects = |mount: usize, in_source: &str, in_app: &str| {
+        web[mount]
+            .selection
+            .as_ref()
+            .unwrap()
+            .selects(Path::new(in_source), Path::new(in_app))
+    };
+    assert!(selects(0, "css/site.css", "static/css/site.css"));
+    assert!(
+        selects(0, ".hidden", "static/.hidden"),
+        "as in Spin, `*` matches dotfiles"
+    );
+    assert!(!selects(
+        0,
+        "drafts/a/plan.html",
+        "static/drafts/a/plan.html"
+    ));
+    assert!(
+        !selects(0, "css/old.bak", "static/css/old.bak"),
+        "`*` crosses `/` in an exclude"
+    );
+    assert!(selects(1, "guide.txt", "docs/guide.txt"));
+    assert!(
+        !selects(1, "sub/guide.txt", "docs/sub/guide.txt"),
+        "`*` stays in one directory"
+    );
+    assert!(!selects(1, "notes.rst", "docs/notes.rst"));
+    assert!(selects(2, "index.html", "index.html"));
+    assert!(!selects(2, "static/index.html", "static/index.html"));
+    let depth = |mount: usize| web[mount].selection.as_ref().unwrap().depth();
+    assert_eq!((depth(0), depth(1), depth(2)), (None, Some(0), Some(0)));
+    let literal: Vec<&str> = web[2]
+        .selection
+        .as_ref()
+        .unwrap()
+        .literal_includes()
+        .collect();
+    assert_eq!(literal, ["index.html"]);
 }
 
 /// The plain rendering of the errors `text` produces as a `spin.toml`.
@@ -1005,8 +1125,8 @@ component = "nowhere"
 
 [component.web]
 source = { url = "https://example.com/web.wasm", digest = "sha256:00" }
-files = ["*.html", "./**/*"]
-exclude_files = ["secret/**"]
+files = ["*.html", "./**/*", "/etc/*", "static/../../*", "static/[x"]
+exclude_files = ["secret/**", "[oops"]
 allowed_http_hosts = ["example.com"]
 sqlite_databases = ["default"]
 ai_models = ["llama2-chat"]

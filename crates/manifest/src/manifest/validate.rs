@@ -471,6 +471,7 @@ fn validate_component(
             files.push(FileMount {
                 source,
                 destination,
+                selection: mount.selection,
             });
         }
     }

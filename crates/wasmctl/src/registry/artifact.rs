@@ -163,7 +163,7 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
 
         for (index, mount) in component.files.iter().enumerate() {
             let dir = app.resolve(&mount.source);
-            let data = pack_directory(&dir, &shippable_files(app, &dir)?)?;
+            let data = pack_directory(&dir, &crate::files::selected_files(&app.dir, mount)?)?;
             let blob = Blob::new(
                 FILES_MEDIA_TYPE,
                 format!("files:{}", mount.source.display()),
@@ -225,31 +225,7 @@ fn component_table<'a>(document: &'a mut toml::Table, id: &str) -> Result<&'a mu
         .with_context(|| format!("component `{id}` is missing from the manifest text"))
 }
 
-/// The files of `dir`, a directory `app` grants, that may leave the machine: relative
-/// paths, sorted. The app's `.env` (variable values, secrets among them) and wasmctl's own
-/// `.wasmctl/` (key-value data, logs) stay local even when a mount grants the directory
-/// that holds them, through a link or not: paths are compared once resolved.
-pub(super) fn shippable_files(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
-    let resolve = |path: &Path| {
-        std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))
-    };
-    let app_dir = resolve(&app.dir)?;
-    let (dotenv, state) = (
-        app_dir.join(crate::variables::DOTENV_FILE),
-        app_dir.join(".wasmctl"),
-    );
-    let dir = resolve(dir)?;
-    let mut files = Vec::new();
-    collect_files(&dir, Path::new(""), &mut files)?;
-    files.retain(|relative| {
-        let path = dir.join(relative);
-        path != dotenv && !path.starts_with(&state)
-    });
-    files.sort();
-    Ok(files)
-}
-
-/// A reproducible tar.gz of `files` (relative paths, from [`shippable_files`]) of a
+/// A reproducible tar.gz of `files` (relative paths, from [`crate::files::selected_files`]) of a
 /// directory: sorted entries, zero timestamps and owners.
 pub(super) fn pack_directory(dir: &Path, files: &[PathBuf]) -> Result<Vec<u8>> {
     let entries = crate::limits::FILES_ENTRIES;
@@ -289,23 +265,6 @@ pub(super) fn pack_directory(dir: &Path, files: &[PathBuf]) -> Result<Vec<u8>> {
         tar.append_data(&mut header, relative, data.as_slice())?;
     }
     Ok(tar.into_inner()?.finish()?)
-}
-
-pub(super) fn collect_files(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    let dir = root.join(relative);
-    for entry in std::fs::read_dir(&dir)
-        .with_context(|| format!("reading the granted directory {}", dir.display()))?
-    {
-        let entry = entry?;
-        let path = relative.join(entry.file_name());
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            collect_files(root, &path, files)?;
-        } else if kind.is_file() {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Writes a pulled app into `target`: components, granted directories, and a

@@ -187,7 +187,7 @@ pub fn check_runs_on_spin(valid: &BTreeMap<String, ValidComponent>) -> Result<()
 /// A granted directory's files that may be shipped, as the guest reads them.
 struct GrantedDir {
     dir: PathBuf,
-    /// Relative to `dir` ([`super::artifact::shippable_files`]).
+    /// Relative to `dir` ([`crate::files::selected_files`]).
     relative: Vec<PathBuf>,
     /// Where the guest reads each, below its `/`.
     guest: Vec<String>,
@@ -203,7 +203,7 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
         let mut mounts = Vec::new();
         for mount in &component.files {
             let dir = app.resolve(&mount.source);
-            let relative = super::artifact::shippable_files(app, &dir)?;
+            let relative = crate::files::selected_files(&app.dir, mount)?;
             let base = mount.destination.trim_matches('/');
             let guest = relative.iter().map(|path| guest_path(base, path)).collect();
             file_count += relative.len();
@@ -850,7 +850,7 @@ impl ArchiveIndex {
                     .join(layer.digest.trim_start_matches("sha256:"));
                 super::artifact::unpack_files(&blob(&layer.digest), &layer.digest, &dir)?;
                 let mut relative = Vec::new();
-                super::artifact::collect_files(&dir, Path::new(""), &mut relative)?;
+                crate::files::collect_files(&dir, Path::new(""), &mut relative)?;
                 for path in relative {
                     crate::interrupt::check()?;
                     let path = dir.join(path);

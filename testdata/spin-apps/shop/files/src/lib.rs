@@ -1,5 +1,6 @@
-//! Serves the files the manifest grants (`files = ["static/**/*"]`), each at its path in
-//! the app, as Spin mounts them: `GET /static/css/site.css` reads `/static/css/site.css`.
+//! Serves the files the manifest grants (`files = ["static/**/*", "docs/*.txt"]`, less
+//! `exclude_files`), each at its path in the app, as Spin mounts them: `GET
+//! /static/css/site.css` reads `/static/css/site.css`.
 
 use spin_sdk::http::{IntoResponse, Request, Response};
 use spin_sdk::http_component;
