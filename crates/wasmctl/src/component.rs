@@ -296,9 +296,8 @@ pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentEr
     }
     for (advice, names) in missing {
         findings.push(format!(
-            "imports `{}`, which wasmctl up does not provide: {advice}; remove the code or dependency that needs {}",
+            "imports `{}`, which wasmctl up does not provide: {advice}",
             names.join("`, `"),
-            if names.len() == 1 { "it" } else { "them" }
         ));
     }
     findings.extend(bare_function_imports(&resolve, world));
@@ -580,18 +579,41 @@ enum Unprovided {
     Other(String),
 }
 
-/// What to do about an import of an interface the host world lacks.
+/// Why the host world lacks an interface, and what to do about an import of it.
 fn missing_interface_advice(name: &str) -> &'static str {
     if name.starts_with("wasi:") {
-        "it is not part of the worlds wasmctl serves (wasi:http/proxy or wasi:http/service, plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue)"
+        "it is not part of the worlds wasmctl serves (wasi:http/proxy or wasi:http/service, plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue); remove the code or dependency behind the import"
+    } else if name.starts_with("spin:") {
+        // spin-sdk 6 and 7 (`spin:key-value@3.0.0`, `spin:variables@3.0.0`, ...).
+        "it is Spin 4's async interface, which spin-sdk 6 and 7 use and wasmctl does not serve yet; build the component with `spin-sdk = \"5\"` (wasmctl serves its `fermyon:spin/key-value` and `fermyon:spin/variables`), or serve the app with Spin 4"
+    } else if name.starts_with("fermyon:spin/") {
+        "of Spin's own interfaces wasmctl serves `fermyon:spin/key-value@2.0.0` and `fermyon:spin/variables@2.0.0` only; serve the app with Spin, or remove the code that uses this one"
     } else {
-        "it is not a WASI interface, and wasmctl up provides WASI only"
+        "wasmctl up provides WASI and, for spin-sdk 5 components, Spin's key-value and variables only; remove the code or dependency behind the import"
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unserved_import_gets_advice_for_where_it_comes_from() {
+        // What a spin-sdk 7.0.0 component using key-value imports (built and checked by
+        // hand: it exports `wasi:http/handler@0.3.0`, which wasmctl serves).
+        let spin_sdk_7 = missing_interface_advice("spin:key-value/key-value@3.0.0");
+        assert!(spin_sdk_7.contains("spin-sdk = \"5\""), "{spin_sdk_7}");
+        let spin_sdk_5 = missing_interface_advice("fermyon:spin/sqlite@2.0.0");
+        assert!(
+            spin_sdk_5.contains("serve the app with Spin"),
+            "{spin_sdk_5}"
+        );
+        let wasi = missing_interface_advice("wasi:blobstore/blobstore@0.2.0-draft");
+        assert!(
+            wasi.contains("not part of the worlds wasmctl serves"),
+            "{wasi}"
+        );
+    }
 
     #[test]
     fn embedded_host_world_parses() {
