@@ -205,6 +205,12 @@ impl RequestState {
         &self.config
     }
 
+    /// This state is one WASI 0.3 instance's, serving up to `requests` requests at once:
+    /// the per-request limits on what is held open scale with them.
+    pub(crate) fn serve_concurrently(&mut self, requests: usize) {
+        self.key_value.serve_concurrently(requests);
+    }
+
     /// The request as wasi:keyvalue sees it.
     pub(crate) fn key_value(&mut self) -> KeyValueView<'_> {
         KeyValueView::new(&mut self.key_value, &mut self.table)

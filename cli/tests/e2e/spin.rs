@@ -206,6 +206,61 @@ fn a_spin_sdk_app_reads_its_variable_and_counts_across_restarts() {
     );
 }
 
+/// A spin-sdk 7 app (`testdata/spin-apps/counter-async`): an async handler exporting
+/// `wasi:http/handler@0.3.0` that reads its variable and keeps its counter through Spin 4's
+/// async `spin:variables@3.0.0` and `spin:key-value@3.0.0`, whose `get-keys` streams.
+#[test]
+fn a_spin_sdk_7_app_reads_its_variable_and_counts_through_spin_4s_async_interfaces() {
+    let app = built_spin_app("counter-async");
+    wasmctl(&app)
+        .arg("doctor")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("WASI 0.3"));
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap();
+    let mut server = serve(&app, &["--state-dir", state_dir]);
+    for visitor in 1..=2 {
+        assert_eq!(
+            get(&server.url("/count")),
+            (200, format!("Hello, visitor {visitor}!\n"))
+        );
+    }
+    assert_eq!(get(&server.url("/keys")), (200, "visits\n".into()));
+    // A store the component was not granted is denied, as Spin denies it.
+    assert_eq!(
+        get(&server.url("/other-store")),
+        (200, "Error::AccessDenied\n".into())
+    );
+    assert_eq!(
+        get(&server.url("/some/where")),
+        (200, "Hello from spin-sdk 7 at /some/where\n".into())
+    );
+    server.stop();
+
+    let server = serve(
+        &app,
+        &["--state-dir", state_dir, "--variable", "greeting=Howdy"],
+    );
+    assert_eq!(
+        get(&server.url("/count")),
+        (200, "Howdy, visitor 3!\n".into())
+    );
+    let deleted = crate::support::http()
+        .delete(&server.url("/count"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert_eq!(deleted, "visits still set: false\n");
+    assert_eq!(get(&server.url("/keys")), (200, String::new()));
+    assert_eq!(
+        get(&server.url("/count")),
+        (200, "Howdy, visitor 1!\n".into())
+    );
+}
+
 /// `testdata/spin-apps/NAME`, built by `wasmctl build` as it is: its `source` is in the
 /// app's own target directory, as Spin's template has it, whatever the tests' cargo uses.
 ///

@@ -584,12 +584,12 @@ fn missing_interface_advice(name: &str) -> &'static str {
     if name.starts_with("wasi:") {
         "it is not part of the worlds wasmctl serves (wasi:http/proxy or wasi:http/service, plus wasi:cli, wasi:filesystem, wasi:config and wasi:keyvalue); remove the code or dependency behind the import"
     } else if name.starts_with("spin:") {
-        // spin-sdk 6 and 7 (`spin:key-value@3.0.0`, `spin:variables@3.0.0`, ...).
-        "it is Spin 4's async interface, which spin-sdk 6 and 7 use and wasmctl does not serve yet; build the component with `spin-sdk = \"5\"` (wasmctl serves its `fermyon:spin/key-value` and `fermyon:spin/variables`), or serve the app with Spin 4"
+        // spin-sdk 7's interfaces (`spin:sqlite@3.1.0`, `spin:mqtt@3.0.0`, ...).
+        "of Spin 4's interfaces (spin-sdk 7) wasmctl serves `spin:key-value/key-value@3.0.0` and `spin:variables/variables@3.0.0` only, to components exporting wasi:http/handler@0.3.0; serve the app with Spin 4, or remove the code that uses this one"
     } else if name.starts_with("fermyon:spin/") {
         "of Spin's own interfaces wasmctl serves `fermyon:spin/key-value@2.0.0` and `fermyon:spin/variables@2.0.0` only; serve the app with Spin, or remove the code that uses this one"
     } else {
-        "wasmctl up provides WASI and, for spin-sdk 5 components, Spin's key-value and variables only; remove the code or dependency behind the import"
+        "wasmctl up provides WASI and, for spin-sdk components, Spin's key-value and variables only; remove the code or dependency behind the import"
     }
 }
 
@@ -599,10 +599,12 @@ mod tests {
 
     #[test]
     fn an_unserved_import_gets_advice_for_where_it_comes_from() {
-        // What a spin-sdk 7.0.0 component using key-value imports (built and checked by
-        // hand: it exports `wasi:http/handler@0.3.0`, which wasmctl serves).
-        let spin_sdk_7 = missing_interface_advice("spin:key-value/key-value@3.0.0");
-        assert!(spin_sdk_7.contains("spin-sdk = \"5\""), "{spin_sdk_7}");
+        // What a spin-sdk 7.0.0 component using SQLite imports.
+        let spin_sdk_7 = missing_interface_advice("spin:sqlite/sqlite@3.1.0");
+        assert!(
+            spin_sdk_7.contains("serve the app with Spin 4"),
+            "{spin_sdk_7}"
+        );
         let spin_sdk_5 = missing_interface_advice("fermyon:spin/sqlite@2.0.0");
         assert!(
             spin_sdk_5.contains("serve the app with Spin"),

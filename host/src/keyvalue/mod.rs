@@ -1,7 +1,8 @@
 //! Key-value stores for guests: `wasi:keyvalue` (store, atomics, batch) in the two drafts
 //! in use, `0.2.0-draft2` (Spin, SpinKube; [`draft2`]) and `0.2.0-draft` (wasmtime 48's
 //! `wasmtime-wasi-keyvalue`; [`draft`]), and Spin's own `fermyon:spin/key-value@2.0.0`
-//! (spin-sdk 5.x; [`spin`]), all over one backend, the [`Store`] trait.
+//! (spin-sdk 5.x; [`spin`]) and `spin:key-value/key-value@3.0.0` (spin-sdk 7; [`spin3`]),
+//! all over one backend, the [`Store`] trait.
 //!
 //! What both drafts share lives here: which stores a component may open (its grants, by
 //! label), the limits every call is held to (checked here, before any backend sees the
@@ -16,6 +17,7 @@ mod draft;
 mod draft2;
 mod redis;
 mod spin;
+mod spin3;
 mod sqlite;
 
 use std::collections::BTreeMap;
@@ -209,6 +211,40 @@ impl Default for KeyValueLimits {
     }
 }
 
+impl KeyValueLimits {
+    fn check_key(&self, key: &str) -> Result<(), Failure> {
+        let max = self.max_key_size;
+        if key.len() > max {
+            return Err(Failure::Other(format!(
+                "a key of {} bytes is longer than the {max} bytes a key may have",
+                key.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_value(&self, value: &[u8]) -> Result<(), Failure> {
+        let max = self.max_value_size;
+        if value.len() > max {
+            return Err(Failure::Other(format!(
+                "a value of {} bytes is larger than the {max} bytes a value may have",
+                value.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_count(&self, count: usize) -> Result<(), Failure> {
+        let max = self.max_keys_per_call;
+        if count > max {
+            return Err(Failure::Other(format!(
+                "{count} keys in one call; a batch call takes at most {max}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The stores of one server, by label; each component sees those its config names.
 pub type Stores = BTreeMap<String, Arc<dyn Store>>;
 
@@ -237,16 +273,28 @@ impl Grants {
     }
 }
 
-/// One request's key-value state: its component's grants, and how many stores it has
-/// open now.
+/// One instance's key-value state: its component's grants, how many requests it serves at
+/// once, and how many stores they have open now.
 pub(crate) struct KeyValueCtx {
     grants: Arc<Grants>,
+    requests: usize,
     open: usize,
 }
 
 impl KeyValueCtx {
     pub(crate) fn new(grants: Arc<Grants>) -> Self {
-        Self { grants, open: 0 }
+        Self {
+            grants,
+            requests: 1,
+            open: 0,
+        }
+    }
+
+    /// The instance serves up to `requests` requests at once (a WASI 0.3 instance), so
+    /// it may have open what that many requests may: one request's stores must not leave
+    /// another, served beside it, unable to open its own.
+    pub(crate) fn serve_concurrently(&mut self, requests: usize) {
+        self.requests = requests.max(1);
     }
 }
 
@@ -295,11 +343,12 @@ impl HasData for HasKeyValue {
     type Data<'a> = KeyValueView<'a>;
 }
 
-/// Links both drafts of wasi:keyvalue, and Spin's `fermyon:spin/key-value`.
+/// Links both drafts of wasi:keyvalue, and both versions of Spin's key-value.
 pub(crate) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     draft2::add_to_linker(linker)?;
     draft::add_to_linker(linker)?;
-    spin::add_to_linker(linker)
+    spin::add_to_linker(linker)?;
+    spin3::add_to_linker(linker)
 }
 
 /// Runs `call` on `store` on the blocking pool; a backend failure is logged with the
@@ -332,41 +381,57 @@ async fn run<T: Send + 'static>(
     })
 }
 
+/// Up to `page` keys of `store` from `cursor`, and whether more follow.
+async fn list_page(
+    label: &str,
+    store: Arc<dyn Store>,
+    cursor: Cursor,
+    page: usize,
+) -> Result<(Vec<String>, bool), Failure> {
+    // One key more than a page says whether another page follows.
+    let mut keys = run(label, store, move |s| s.list_keys(&cursor, page + 1)).await?;
+    let more = keys.len() > page;
+    keys.truncate(page);
+    Ok((keys, more))
+}
+
+/// The most keys one Spin `get-keys` returns: it has no cursor, so it answers with every
+/// key of the store or, past this, an error (rather than a reply of unbounded size).
+const MAX_LISTED_KEYS: usize = 100_000;
+
+/// Every key of `store`, read a page of `page` keys at a time, for Spin's `get-keys` (in
+/// both versions); and whether the list is whole. Keys read before a failure are kept:
+/// spin-sdk 7 streams them before the failure.
+async fn all_keys(
+    label: &str,
+    store: Arc<dyn Store>,
+    page: usize,
+) -> (Vec<String>, Result<(), Failure>) {
+    let mut all = Vec::new();
+    let mut cursor = Cursor::Start;
+    loop {
+        let (keys, more) = match list_page(label, store.clone(), cursor, page).await {
+            Ok(listed) => listed,
+            Err(failure) => return (all, Err(failure)),
+        };
+        all.extend(keys);
+        if all.len() > MAX_LISTED_KEYS {
+            all.truncate(MAX_LISTED_KEYS);
+            let message = format!(
+                "key-value store `{label}` holds more than the {MAX_LISTED_KEYS} keys one `get-keys` may return"
+            );
+            return (all, Err(Failure::Other(message)));
+        }
+        match (more, all.last()) {
+            (true, Some(last)) => cursor = Cursor::After(last.clone()),
+            _ => return (all, Ok(())),
+        }
+    }
+}
+
 impl KeyValueView<'_> {
     fn limits(&self) -> KeyValueLimits {
         self.ctx.grants.limits
-    }
-
-    fn check_key(&self, key: &str) -> Result<(), Failure> {
-        let max = self.limits().max_key_size;
-        if key.len() > max {
-            return Err(Failure::Other(format!(
-                "a key of {} bytes is longer than the {max} bytes a key may have",
-                key.len()
-            )));
-        }
-        Ok(())
-    }
-
-    fn check_value(&self, value: &[u8]) -> Result<(), Failure> {
-        let max = self.limits().max_value_size;
-        if value.len() > max {
-            return Err(Failure::Other(format!(
-                "a value of {} bytes is larger than the {max} bytes a value may have",
-                value.len()
-            )));
-        }
-        Ok(())
-    }
-
-    fn check_count(&self, count: usize) -> Result<(), Failure> {
-        let max = self.limits().max_keys_per_call;
-        if count > max {
-            return Err(Failure::Other(format!(
-                "{count} keys in one call; a batch call takes at most {max}"
-            )));
-        }
-        Ok(())
     }
 
     /// The label and store behind a bucket handle.
@@ -388,11 +453,19 @@ impl KeyValueView<'_> {
             // component sees only the stores it names.
             return Ok(Err(Failure::AccessDenied));
         };
-        let max = self.limits().max_open_stores;
-        if self.ctx.open >= max {
-            return Ok(Err(Failure::Other(format!(
-                "{max} stores are open in this request, the most it may have; drop one first"
-            ))));
+        let per_request = self.limits().max_open_stores;
+        if self.ctx.open >= per_request * self.ctx.requests {
+            let message = if self.ctx.requests == 1 {
+                format!(
+                    "{per_request} stores are open in this request, the most it may have; drop one first"
+                )
+            } else {
+                format!(
+                    "{} stores are open in the {} requests this instance serves at once, {per_request} each at most; drop one first",
+                    self.ctx.open, self.ctx.requests
+                )
+            };
+            return Ok(Err(Failure::Other(message)));
         }
         let bucket = self.table.push(Bucket { label, store })?;
         self.ctx.open += 1;
@@ -407,7 +480,7 @@ impl KeyValueView<'_> {
 
     async fn get(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<Option<Vec<u8>>> {
         let (label, store) = self.bucket(&bucket)?;
-        if let Err(failure) = self.check_key(&key) {
+        if let Err(failure) = self.limits().check_key(&key) {
             return Ok(Err(failure));
         }
         Ok(run(&label, store, move |s| s.get(&key)).await)
@@ -415,7 +488,11 @@ impl KeyValueView<'_> {
 
     async fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Answer<()> {
         let (label, store) = self.bucket(&bucket)?;
-        if let Err(failure) = self.check_key(&key).and(self.check_value(&value)) {
+        if let Err(failure) = self
+            .limits()
+            .check_key(&key)
+            .and(self.limits().check_value(&value))
+        {
             return Ok(Err(failure));
         }
         Ok(run(&label, store, move |s| s.set(&key, &value)).await)
@@ -423,7 +500,7 @@ impl KeyValueView<'_> {
 
     async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<()> {
         let (label, store) = self.bucket(&bucket)?;
-        if let Err(failure) = self.check_key(&key) {
+        if let Err(failure) = self.limits().check_key(&key) {
             return Ok(Err(failure));
         }
         Ok(run(&label, store, move |s| s.delete(&key)).await)
@@ -431,7 +508,7 @@ impl KeyValueView<'_> {
 
     async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<bool> {
         let (label, store) = self.bucket(&bucket)?;
-        if let Err(failure) = self.check_key(&key) {
+        if let Err(failure) = self.limits().check_key(&key) {
             return Ok(Err(failure));
         }
         Ok(run(&label, store, move |s| s.exists(&key)).await)
@@ -445,13 +522,7 @@ impl KeyValueView<'_> {
     ) -> Answer<(Vec<String>, bool)> {
         let (label, store) = self.bucket(&bucket)?;
         let page = self.limits().max_keys_per_call;
-        // One key more than a page says whether another page follows.
-        let listed = run(&label, store, move |s| s.list_keys(&cursor, page + 1)).await;
-        Ok(listed.map(|mut keys| {
-            let more = keys.len() > page;
-            keys.truncate(page);
-            (keys, more)
-        }))
+        Ok(list_page(&label, store, cursor, page).await)
     }
 
     async fn increment(
@@ -461,7 +532,7 @@ impl KeyValueView<'_> {
         delta: i64,
     ) -> Answer<i64> {
         let (label, store) = self.bucket(&bucket)?;
-        if let Err(failure) = self.check_key(&key) {
+        if let Err(failure) = self.limits().check_key(&key) {
             return Ok(Err(failure));
         }
         Ok(run(&label, store, move |s| s.increment(&key, delta)).await)
@@ -474,8 +545,9 @@ impl KeyValueView<'_> {
     ) -> Answer<Vec<(String, Option<Vec<u8>>)>> {
         let (label, store) = self.bucket(&bucket)?;
         let checked = self
+            .limits()
             .check_count(keys.len())
-            .and_then(|()| keys.iter().try_for_each(|key| self.check_key(key)));
+            .and_then(|()| keys.iter().try_for_each(|key| self.limits().check_key(key)));
         if let Err(failure) = checked {
             return Ok(Err(failure));
         }
@@ -493,10 +565,12 @@ impl KeyValueView<'_> {
         entries: Vec<(String, Vec<u8>)>,
     ) -> Answer<()> {
         let (label, store) = self.bucket(&bucket)?;
-        let checked = self.check_count(entries.len()).and_then(|()| {
-            entries
-                .iter()
-                .try_for_each(|(key, value)| self.check_key(key).and(self.check_value(value)))
+        let checked = self.limits().check_count(entries.len()).and_then(|()| {
+            entries.iter().try_for_each(|(key, value)| {
+                self.limits()
+                    .check_key(key)
+                    .and(self.limits().check_value(value))
+            })
         });
         if let Err(failure) = checked {
             return Ok(Err(failure));
@@ -507,8 +581,9 @@ impl KeyValueView<'_> {
     async fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Answer<()> {
         let (label, store) = self.bucket(&bucket)?;
         let checked = self
+            .limits()
             .check_count(keys.len())
-            .and_then(|()| keys.iter().try_for_each(|key| self.check_key(key)));
+            .and_then(|()| keys.iter().try_for_each(|key| self.limits().check_key(key)));
         if let Err(failure) = checked {
             return Ok(Err(failure));
         }
@@ -518,7 +593,7 @@ impl KeyValueView<'_> {
     /// Starts a compare-and-swap on `key`: reads the value it has now.
     async fn cas_new(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<Resource<Cas>> {
         let (label, store) = self.bucket(&bucket)?;
-        if let Err(failure) = self.check_key(&key) {
+        if let Err(failure) = self.limits().check_key(&key) {
             return Ok(Err(failure));
         }
         let read = {
@@ -553,7 +628,7 @@ impl KeyValueView<'_> {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Result<Resource<Cas>, Failure>>> {
         let cas = self.table.delete(cas)?;
-        if let Err(failure) = self.check_value(&value) {
+        if let Err(failure) = self.limits().check_value(&value) {
             return Ok(Err(Err(failure)));
         }
         let Cas {
@@ -624,6 +699,41 @@ mod tests {
             Failure::Other(message) => message,
             Failure::AccessDenied => "access-denied".into(),
         }
+    }
+
+    #[test]
+    fn an_instance_serving_requests_at_once_may_hold_open_what_they_all_may() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("kv.db")).unwrap());
+        let limits = KeyValueLimits {
+            max_open_stores: 2,
+            ..KeyValueLimits::default()
+        };
+        let (mut ctx, mut table) = view_over(store, limits);
+        ctx.serve_concurrently(3);
+        let mut view = KeyValueView::new(&mut ctx, &mut table);
+        for _ in 0..6 {
+            assert!(view.open("default".into()).unwrap().is_ok());
+        }
+        let seventh = other(view.open("default".into()).unwrap().err().unwrap());
+        assert!(
+            seventh.contains("6 stores are open in the 3 requests this instance serves at once"),
+            "{seventh}"
+        );
+    }
+
+    #[tokio::test]
+    async fn spins_get_keys_reads_every_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("kv.db")).unwrap());
+        let (keys, whole) = all_keys("default", store.clone(), 2).await;
+        assert!(keys.is_empty() && whole.is_ok());
+        for key in ["c", "a", "e", "b", "d"] {
+            store.set(key, b"1").unwrap();
+        }
+        let (keys, whole) = all_keys("default", store, 2).await;
+        assert_eq!(keys, ["a", "b", "c", "d", "e"]);
+        assert!(whole.is_ok());
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 
 use wasmtime::component::{Linker, Resource};
 
-use super::{Bucket, Cursor, Failure, HasKeyValue, KeyValueView};
+use super::{Bucket, Failure, HasKeyValue, KeyValueView, all_keys};
 use crate::state::RequestState;
 
 // Generated items are used within this crate only.
@@ -22,10 +22,6 @@ mod bindings {
 }
 
 use bindings::fermyon::spin::key_value;
-
-/// The most keys one `get-keys` returns: it has no cursor, so it answers with every key
-/// of the store or, past this, an error (rather than a reply of unbounded size).
-const MAX_LISTED_KEYS: usize = 100_000;
 
 pub(super) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     key_value::add_to_linker::<_, HasKeyValue>(linker, RequestState::key_value)
@@ -66,27 +62,9 @@ impl key_value::HostStore for KeyValueView<'_> {
     }
 
     async fn get_keys(&mut self, store: Resource<Bucket>) -> Answer<Vec<String>> {
-        let mut all = Vec::new();
-        let mut cursor = Cursor::Start;
-        loop {
-            let (keys, more) =
-                match KeyValueView::list_keys(self, Resource::new_borrow(store.rep()), cursor)
-                    .await?
-                {
-                    Ok(page) => page,
-                    Err(failure) => return Ok(Err(error(failure))),
-                };
-            all.extend(keys);
-            if all.len() > MAX_LISTED_KEYS {
-                return Ok(Err(key_value::Error::Other(format!(
-                    "the store holds more than the {MAX_LISTED_KEYS} keys one `get-keys` may return"
-                ))));
-            }
-            match (more, all.last()) {
-                (true, Some(last)) => cursor = Cursor::After(last.clone()),
-                _ => return Ok(Ok(all)),
-            }
-        }
+        let (label, backend) = self.bucket(&store)?;
+        let (keys, whole) = all_keys(&label, backend, self.limits().max_keys_per_call).await;
+        Ok(whole.map(|()| keys).map_err(error))
     }
 
     async fn drop(&mut self, store: Resource<Bucket>) -> wasmtime::Result<()> {
