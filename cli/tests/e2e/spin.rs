@@ -259,6 +259,25 @@ fn a_spin_sdk_7_app_reads_its_variable_and_counts_through_spin_4s_async_interfac
         get(&server.url("/count")),
         (200, "Howdy, visitor 1!\n".into())
     );
+    // SpinKube's shim builds on Spin 3.6, which runs neither WASI 0.3 nor spin-sdk 7:
+    // refused before anything is pushed, saying how to build it for Spin 3.
+    let out = tempfile::tempdir().unwrap();
+    wasmctl(&app)
+        .args([
+            "deploy",
+            "--registry",
+            "127.0.0.1:9/counter-async:v1",
+            "--kube",
+        ])
+        .arg(out.path())
+        .args(["--runtime", "spinkube"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "component `counter-async` is a WASI 0.3 component",
+        ))
+        .stderr(predicates::str::contains("spin-sdk = \"5\""));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
 }
 
 /// `testdata/spin-apps/NAME`, built by `wasmctl build` as it is: its `source` is in the

@@ -152,11 +152,18 @@ struct ContentPath {
 pub fn check_runs_on_spin(valid: &BTreeMap<String, ValidComponent>) -> Result<(), Hinted> {
     for (id, component) in valid {
         if component.wasi() == "0.3" {
+            // spin-sdk 7 components import Spin 4's `spin:` interfaces.
+            let built_for_spin_4 = component.imports.iter().any(|i| i.starts_with("spin:"));
+            let hint = if built_for_spin_4 {
+                "it was built with spin-sdk 7, for Spin 4: build it with `spin-sdk = \"5\"` (an `#[http_component]`, for wasm32-wasip1 or wasm32-wasip2) to ship it to SpinKube, or deploy it with `--runtime wasmtime`"
+            } else {
+                "deploy it with `--runtime wasmtime`, or build it for WASI 0.2 (the http-rust template)"
+            };
             return Err(Hinted::new(
                 format!(
                     "component `{id}` is a WASI 0.3 component (wasi:http@0.3.0), and SpinKube's containerd-shim-spin (Spin 3.6) serves WASI 0.2 components only"
                 ),
-                "deploy it with `--runtime wasmtime`, or build it for WASI 0.2 (the http-rust template)",
+                hint,
             ));
         }
         for import in &component.imports {
