@@ -294,6 +294,113 @@ pub fn read_file(path: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
     let file = options.open(path).map_err(io)?;
+    read_opened(file, path, limit, max)
+}
+
+/// [`read_file`] for `relative`, a file a walk of `root` found: it is opened one path
+/// component at a time below `root`, and a symbolic link at any step is refused, so a
+/// link swapped in since the walk cannot lead the read out of `root`.
+pub fn read_file_below(root: &Path, relative: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
+    let path = root.join(relative);
+    let max = limit.value()?;
+    let file = open_below(root, relative).map_err(|failure| match failure {
+        OpenBelow::Link => ReadError::NotAFile {
+            what: limit.what,
+            path: path.clone(),
+            found: "a symbolic link",
+        },
+        OpenBelow::Io(source) => ReadError::Io {
+            what: limit.what,
+            path: path.clone(),
+            source,
+        },
+    })?;
+    read_opened(file, &path, limit, max)
+}
+
+/// Why [`open_below`] opened nothing.
+enum OpenBelow {
+    /// A step of the path is a symbolic link.
+    Link,
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for OpenBelow {
+    fn from(error: std::io::Error) -> Self {
+        OpenBelow::Io(error)
+    }
+}
+
+#[cfg(unix)]
+fn open_below(root: &Path, relative: &Path) -> Result<std::fs::File, OpenBelow> {
+    use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, openat, statat};
+    use std::path::Component;
+
+    let names: Vec<_> = relative
+        .components()
+        .map(|component| match component {
+            Component::Normal(name) => Ok(name),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path leaves the directory it was found in",
+            )),
+        })
+        .collect::<std::io::Result<_>>()?;
+    let Some((file, dirs)) = names.split_last() else {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file named").into());
+    };
+    // A step that fails to open is looked at, unfollowed: a link there is named as one.
+    let step = |dir: &rustix::fd::OwnedFd, name: &std::ffi::OsStr, flags: OFlags| {
+        openat(
+            dir,
+            name,
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|error| match statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink => {
+                OpenBelow::Link
+            }
+            _ => OpenBelow::Io(error.into()),
+        })
+    };
+    let mut dir = openat(
+        CWD,
+        root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(std::io::Error::from)?;
+    for name in dirs {
+        dir = step(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY)?;
+    }
+    // Without blocking: a FIFO swapped in opens at once rather than waiting for a writer.
+    let file = step(
+        &dir,
+        file,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY,
+    )?;
+    Ok(std::fs::File::from(file))
+}
+
+#[cfg(not(unix))]
+fn open_below(root: &Path, relative: &Path) -> Result<std::fs::File, OpenBelow> {
+    Ok(std::fs::File::open(root.join(relative))?)
+}
+
+/// The rest of a read once `file` is open: refused unless it is a regular file, and held
+/// to `max` bytes however much it grows meanwhile.
+fn read_opened(
+    file: std::fs::File,
+    path: &Path,
+    limit: Limit,
+    max: u64,
+) -> Result<Vec<u8>, ReadError> {
+    let io = |source| ReadError::Io {
+        what: limit.what,
+        path: path.to_path_buf(),
+        source,
+    };
     let metadata = file.metadata().map_err(io)?;
     check_regular(path, limit.what, &metadata)?;
     let too_large = || limit.exceeded(format!("{} `{}`", limit.what, path.display()), max);
@@ -429,6 +536,51 @@ pub fn find_too_large<'a>(error: &'a (dyn std::error::Error + 'static)) -> Optio
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_below_a_root_is_read_through_no_link() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "key").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        std::fs::create_dir(root.join("dir")).unwrap();
+        std::fs::write(root.join("dir/page.html"), "<p>").unwrap();
+        let read = |relative: &str| read_file_below(root, Path::new(relative), FILES_SIZE);
+        assert_eq!(read("dir/page.html").unwrap(), b"<p>");
+
+        // A link swapped in for the file, or for a directory on the way, is refused.
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("link")).unwrap();
+        assert!(matches!(
+            read("link"),
+            Err(ReadError::NotAFile {
+                found: "a symbolic link",
+                ..
+            })
+        ));
+        std::fs::rename(root.join("dir"), root.join("moved")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("dir")).unwrap();
+        std::fs::write(outside.path().join("page.html"), "outside").unwrap();
+        assert!(matches!(
+            read("dir/page.html"),
+            Err(ReadError::NotAFile {
+                found: "a symbolic link",
+                ..
+            })
+        ));
+        // A FIFO opens without waiting and is refused by its type.
+        let fifo = root.join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(matches!(read("fifo"), Err(ReadError::NotAFile { .. })));
+        // A path leaving the root is never opened.
+        let error = read("../secret").unwrap_err();
+        assert_eq!(error.io_kind(), Some(std::io::ErrorKind::InvalidInput));
+    }
 
     const SMALL: Limit = Limit {
         what: "manifest",

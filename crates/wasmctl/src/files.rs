@@ -227,7 +227,7 @@ impl FileStage {
         let mut total = 0;
         for relative in &files {
             crate::interrupt::check()?;
-            let data = crate::limits::read_file(&source.join(relative), limit)?;
+            let data = crate::limits::read_file_below(&source, relative, limit)?;
             total += data.len() as u64;
             if total > max {
                 return Err(limit.exceeded(what(), max).into());

@@ -247,8 +247,7 @@ pub(super) fn pack_directory(dir: &Path, files: &[PathBuf]) -> Result<Vec<u8>> {
     let max = limit.value()?;
     let mut total: u64 = 0;
     for relative in files {
-        let path = dir.join(relative);
-        let data = crate::limits::read_file(&path, limit)?;
+        let data = crate::limits::read_file_below(dir, relative, limit)?;
         total += data.len() as u64;
         if total > max {
             return Err(limit

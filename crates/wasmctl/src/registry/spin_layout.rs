@@ -255,7 +255,7 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
             }
             let limit = crate::limits::FILES_SIZE;
             for (relative, guest) in mount.relative.iter().zip(&mount.guest) {
-                let data = crate::limits::read_file(&mount.dir.join(relative), limit)?;
+                let data = crate::limits::read_file_below(&mount.dir, relative, limit)?;
                 let digest = sha256_digest(&data);
                 if !archive {
                     push_unique(&mut layers, Blob::new(DATA_MEDIA_TYPE, guest.clone(), data));

@@ -715,7 +715,7 @@ fn read_tree(root: &Path, relative: &Path, files: &mut Vec<TemplateFile>) -> Res
         if file_type.is_dir() {
             read_tree(root, &path, files)?;
         } else if file_type.is_file() {
-            let contents = crate::limits::read_file(&entry.path(), crate::limits::TEXT_FILE)?;
+            let contents = crate::limits::read_file_below(root, &path, crate::limits::TEXT_FILE)?;
             files.push(TemplateFile { path, contents });
         } else {
             bail!(
