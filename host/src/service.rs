@@ -154,7 +154,10 @@ impl HandlerState for ServiceState {
         // Several requests share this store: the worker's expiry enforces each one's
         // limit, and the epoch only makes a busy guest yield (so that it is looked at).
         store.data_mut().deadline = None;
-        store.data_mut().serve_concurrently(MAX_CONCURRENT_REQUESTS);
+        // No more at once than it serves in all.
+        store
+            .data_mut()
+            .serve_concurrently(MAX_CONCURRENT_REQUESTS.min(self.reuse));
         let service = self.pre.instantiate_async(&mut store).await?;
         let failed = Arc::new(AtomicBool::new(false));
         Ok(Instance {

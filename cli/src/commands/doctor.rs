@@ -200,8 +200,8 @@ fn mounts_check(name: String, app_dir: &Path, mounts: &[FileMount]) -> Check {
             continue;
         }
         match wasmctl::files::selected_files(app_dir, mount) {
-            Ok(files) => {
-                let count = files.len();
+            Ok(selected) => {
+                let count = selected.files.len();
                 let files = if count == 1 { "file" } else { "files" };
                 shown.push(format!("{at} ({count} {files} selected)"));
             }

@@ -297,9 +297,10 @@ pub fn read_file(path: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
     read_opened(file, path, limit, max)
 }
 
-/// [`read_file`] for `relative`, a file a walk of `root` found: it is opened one path
-/// component at a time below `root`, and a symbolic link at any step is refused, so a
-/// link swapped in since the walk cannot lead the read out of `root`.
+/// [`read_file`] for `relative`, a file a walk of `root` found, where `root` is canonical
+/// (absolute, through no link): the path is opened one component at a time from `/`, and
+/// a symbolic link at any step is refused, so a link swapped in since the walk, below
+/// `root` or on the way to it, cannot lead the read anywhere else.
 pub fn read_file_below(root: &Path, relative: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
     let path = root.join(relative);
     let max = limit.value()?;
@@ -336,18 +337,26 @@ fn open_below(root: &Path, relative: &Path) -> Result<std::fs::File, OpenBelow> 
     use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, openat, statat};
     use std::path::Component;
 
-    let names: Vec<_> = relative
+    let invalid =
+        |why: &str| OpenBelow::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+    if !root.is_absolute() || relative.as_os_str().is_empty() {
+        return Err(invalid("no canonical directory and file below it"));
+    }
+    // Every step from `/`: `root`'s (canonical, so plain names) and then `relative`'s
+    // (a walk's, so plain names too); anything else is refused, never resolved.
+    let names = root
         .components()
+        .filter(|component| *component != Component::RootDir)
+        .chain(relative.components())
         .map(|component| match component {
             Component::Normal(name) => Ok(name),
-            _ => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the path leaves the directory it was found in",
+            _ => Err(invalid(
+                "the path is not canonical, or leaves its directory",
             )),
         })
-        .collect::<std::io::Result<_>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let Some((file, dirs)) = names.split_last() else {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file named").into());
+        return Err(invalid("no file named"));
     };
     // A step that fails to open is looked at, unfollowed: a link there is named as one.
     let step = |dir: &rustix::fd::OwnedFd, name: &std::ffi::OsStr, flags: OFlags| {
@@ -366,7 +375,7 @@ fn open_below(root: &Path, relative: &Path) -> Result<std::fs::File, OpenBelow> 
     };
     let mut dir = openat(
         CWD,
-        root,
+        "/",
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
@@ -542,7 +551,7 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret"), "key").unwrap();
         let root = tempfile::tempdir().unwrap();
-        let root = root.path();
+        let root = &std::fs::canonicalize(root.path()).unwrap();
         std::fs::create_dir(root.join("dir")).unwrap();
         std::fs::write(root.join("dir/page.html"), "<p>").unwrap();
         let read = |relative: &str| read_file_below(root, Path::new(relative), FILES_SIZE);
@@ -577,9 +586,31 @@ mod tests {
                 .success()
         );
         assert!(matches!(read("fifo"), Err(ReadError::NotAFile { .. })));
-        // A path leaving the root is never opened.
+        // A path leaving the root is never opened, nor one below a root that is not
+        // canonical.
         let error = read("../secret").unwrap_err();
         assert_eq!(error.io_kind(), Some(std::io::ErrorKind::InvalidInput));
+        let relative_root = read_file_below(Path::new("dir"), Path::new("page.html"), FILES_SIZE);
+        assert_eq!(
+            relative_root.unwrap_err().io_kind(),
+            Some(std::io::ErrorKind::InvalidInput)
+        );
+        // A link swapped in on the way to the root is refused too.
+        let swapped = root.parent().unwrap().join(format!(
+            "{}-swapped",
+            root.file_name().unwrap().to_str().unwrap()
+        ));
+        std::fs::rename(root, &swapped).unwrap();
+        std::os::unix::fs::symlink(&swapped, root).unwrap();
+        assert!(matches!(
+            read("moved/page.html"),
+            Err(ReadError::NotAFile {
+                found: "a symbolic link",
+                ..
+            })
+        ));
+        std::fs::remove_file(root).unwrap();
+        std::fs::rename(&swapped, root).unwrap();
     }
 
     const SMALL: Limit = Limit {

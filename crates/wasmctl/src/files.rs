@@ -19,7 +19,7 @@ use crate::manifest::{self, FileMount, MountEscape};
 /// wasmctl's own `.wasmctl/` (key-value data, logs) are never among them, even when a
 /// mount grants the directory that holds them, through a link or not: paths are compared
 /// once resolved. A selection's path without a wildcard (`index.html`) must select a file.
-pub fn selected_files(app_dir: &Path, mount: &FileMount) -> Result<Vec<PathBuf>> {
+pub fn selected_files(app_dir: &Path, mount: &FileMount) -> Result<Selected> {
     let app_dir = std::fs::canonicalize(app_dir)
         .with_context(|| format!("resolving {}", app_dir.display()))?;
     let (dotenv, state) = (
@@ -70,7 +70,17 @@ pub fn selected_files(app_dir: &Path, mount: &FileMount) -> Result<Vec<PathBuf>>
         ));
     }
     files.sort();
-    Ok(files)
+    Ok(Selected { dir, files })
+}
+
+/// What [`selected_files`] found.
+#[derive(Debug)]
+pub struct Selected {
+    /// The directory walked: the mount's source, canonical. Read the files below it with
+    /// [`crate::limits::read_file_below`], which follows no link that appears in it since.
+    pub dir: PathBuf,
+    /// The files, relative to `dir`, sorted.
+    pub files: Vec<PathBuf>,
 }
 
 /// `mount`'s source as the manifest names it, below the app directory (`` for the app
@@ -196,7 +206,7 @@ impl FileStage {
         if mount.selection.is_none() && !holds_secrets {
             return Ok(source);
         }
-        let files = selected_files(&app_dir, mount)
+        let Selected { dir: walked, files } = selected_files(&app_dir, mount)
             .with_context(|| format!("selecting the files of component `{component}`"))?;
         let root = match &self.root {
             Some((_, root)) => root.clone(),
@@ -227,7 +237,7 @@ impl FileStage {
         let mut total = 0;
         for relative in &files {
             crate::interrupt::check()?;
-            let data = crate::limits::read_file_below(&source, relative, limit)?;
+            let data = crate::limits::read_file_below(&walked, relative, limit)?;
             total += data.len() as u64;
             if total > max {
                 return Err(limit.exceeded(what(), max).into());
@@ -288,6 +298,7 @@ mod tests {
     fn selected(dir: &Path, mount: &FileMount) -> Vec<String> {
         selected_files(dir, mount)
             .unwrap()
+            .files
             .iter()
             .map(|path| path.display().to_string())
             .collect()

@@ -273,12 +273,18 @@ impl Grants {
     }
 }
 
+/// Store calls one request may have running at once. Only spin-sdk 7's async functions
+/// can have several: a guest starting thousands without awaiting them waits for these
+/// permits instead of filling the blocking pool every app shares.
+const CALLS_PER_REQUEST: usize = 4;
+
 /// One instance's key-value state: its component's grants, how many requests it serves at
-/// once, and how many stores they have open now.
+/// once, how many stores they have open now, and the permits for store calls running.
 pub(crate) struct KeyValueCtx {
     grants: Arc<Grants>,
     requests: usize,
     open: usize,
+    calls: Arc<tokio::sync::Semaphore>,
 }
 
 impl KeyValueCtx {
@@ -287,14 +293,20 @@ impl KeyValueCtx {
             grants,
             requests: 1,
             open: 0,
+            calls: Arc::new(tokio::sync::Semaphore::new(CALLS_PER_REQUEST)),
         }
     }
 
-    /// The instance serves up to `requests` requests at once (a WASI 0.3 instance), so
-    /// it may have open what that many requests may: one request's stores must not leave
-    /// another, served beside it, unable to open its own.
+    /// The instance serves up to `requests` requests at once (a WASI 0.3 instance): the
+    /// open stores and running calls it may have are those of that many requests, shared
+    /// between them (one request may take more than its share while the others need less).
     pub(crate) fn serve_concurrently(&mut self, requests: usize) {
-        self.requests = requests.max(1);
+        let requests = requests.max(1);
+        if requests > self.requests {
+            self.calls
+                .add_permits((requests - self.requests) * CALLS_PER_REQUEST);
+        }
+        self.requests = requests;
     }
 }
 
@@ -318,7 +330,21 @@ pub struct Cas {
 /// stores of other components.)
 enum Failure {
     AccessDenied,
+    /// As many stores are open as may be (the message says how many): Spin's
+    /// `store-table-full`, the drafts' `other`.
+    TableFull(String),
     Other(String),
+}
+
+impl Failure {
+    /// The message of a failure the drafts, which have no `store-table-full`, send as
+    /// `other`.
+    fn into_other(self) -> Option<String> {
+        match self {
+            Failure::AccessDenied => None,
+            Failure::TableFull(message) | Failure::Other(message) => Some(message),
+        }
+    }
 }
 
 /// Call results: the outer error traps (a resource handle the guest does not hold), the
@@ -395,36 +421,27 @@ async fn list_page(
     Ok((keys, more))
 }
 
-/// The most keys one Spin `get-keys` returns: it has no cursor, so it answers with every
-/// key of the store or, past this, an error (rather than a reply of unbounded size).
+/// The most keys one `get-keys` of `fermyon:spin/key-value@2.0.0` returns: it has no
+/// cursor, so it answers with every key of the store or, past this, an error (rather than
+/// a reply of unbounded size). spin-sdk 7's streams them, a page at a time, with no cap.
 const MAX_LISTED_KEYS: usize = 100_000;
 
-/// Every key of `store`, read a page of `page` keys at a time, for Spin's `get-keys` (in
-/// both versions); and whether the list is whole. Keys read before a failure are kept:
-/// spin-sdk 7 streams them before the failure.
-async fn all_keys(
-    label: &str,
-    store: Arc<dyn Store>,
-    page: usize,
-) -> (Vec<String>, Result<(), Failure>) {
+/// Every key of `store`, read a page of `page` keys at a time, for spin-sdk 5's
+/// `get-keys`.
+async fn all_keys(label: &str, store: Arc<dyn Store>, page: usize) -> Result<Vec<String>, Failure> {
     let mut all = Vec::new();
     let mut cursor = Cursor::Start;
     loop {
-        let (keys, more) = match list_page(label, store.clone(), cursor, page).await {
-            Ok(listed) => listed,
-            Err(failure) => return (all, Err(failure)),
-        };
+        let (keys, more) = list_page(label, store.clone(), cursor, page).await?;
         all.extend(keys);
         if all.len() > MAX_LISTED_KEYS {
-            all.truncate(MAX_LISTED_KEYS);
-            let message = format!(
+            return Err(Failure::Other(format!(
                 "key-value store `{label}` holds more than the {MAX_LISTED_KEYS} keys one `get-keys` may return"
-            );
-            return (all, Err(Failure::Other(message)));
+            )));
         }
         match (more, all.last()) {
             (true, Some(last)) => cursor = Cursor::After(last.clone()),
-            _ => return (all, Ok(())),
+            _ => return Ok(all),
         }
     }
 }
@@ -432,6 +449,11 @@ async fn all_keys(
 impl KeyValueView<'_> {
     fn limits(&self) -> KeyValueLimits {
         self.ctx.grants.limits
+    }
+
+    /// The permits for the instance's running store calls.
+    fn calls(&self) -> Arc<tokio::sync::Semaphore> {
+        self.ctx.calls.clone()
     }
 
     /// The label and store behind a bucket handle.
@@ -465,7 +487,7 @@ impl KeyValueView<'_> {
                     self.ctx.open, self.ctx.requests
                 )
             };
-            return Ok(Err(Failure::Other(message)));
+            return Ok(Err(Failure::TableFull(message)));
         }
         let bucket = self.table.push(Bucket { label, store })?;
         self.ctx.open += 1;
@@ -695,10 +717,9 @@ mod tests {
     }
 
     fn other(failure: Failure) -> String {
-        match failure {
-            Failure::Other(message) => message,
-            Failure::AccessDenied => "access-denied".into(),
-        }
+        failure
+            .into_other()
+            .unwrap_or_else(|| "access-denied".into())
     }
 
     #[test]
@@ -726,14 +747,18 @@ mod tests {
     async fn spins_get_keys_reads_every_page() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("kv.db")).unwrap());
-        let (keys, whole) = all_keys("default", store.clone(), 2).await;
-        assert!(keys.is_empty() && whole.is_ok());
+        assert!(
+            all_keys("default", store.clone(), 2)
+                .await
+                .ok()
+                .unwrap()
+                .is_empty()
+        );
         for key in ["c", "a", "e", "b", "d"] {
             store.set(key, b"1").unwrap();
         }
-        let (keys, whole) = all_keys("default", store, 2).await;
+        let keys = all_keys("default", store, 2).await.ok().unwrap();
         assert_eq!(keys, ["a", "b", "c", "d", "e"]);
-        assert!(whole.is_ok());
     }
 
     #[tokio::test]

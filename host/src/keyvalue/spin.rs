@@ -30,6 +30,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Resu
 fn error(failure: Failure) -> key_value::Error {
     match failure {
         Failure::AccessDenied => key_value::Error::AccessDenied,
+        Failure::TableFull(_) => key_value::Error::StoreTableFull,
         Failure::Other(message) => key_value::Error::Other(message),
     }
 }
@@ -63,8 +64,9 @@ impl key_value::HostStore for KeyValueView<'_> {
 
     async fn get_keys(&mut self, store: Resource<Bucket>) -> Answer<Vec<String>> {
         let (label, backend) = self.bucket(&store)?;
-        let (keys, whole) = all_keys(&label, backend, self.limits().max_keys_per_call).await;
-        Ok(whole.map(|()| keys).map_err(error))
+        Ok(all_keys(&label, backend, self.limits().max_keys_per_call)
+            .await
+            .map_err(error))
     }
 
     async fn drop(&mut self, store: Resource<Bucket>) -> wasmtime::Result<()> {

@@ -7,9 +7,9 @@
 macro_rules! translate_store {
     () => {
         fn error(failure: Failure) -> store::Error {
-            match failure {
-                Failure::AccessDenied => store::Error::AccessDenied,
-                Failure::Other(message) => store::Error::Other(message),
+            match failure.into_other() {
+                None => store::Error::AccessDenied,
+                Some(message) => store::Error::Other(message),
             }
         }
 

@@ -162,8 +162,8 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
         push_unique(&mut layers, blob);
 
         for (index, mount) in component.files.iter().enumerate() {
-            let dir = app.resolve(&mount.source);
-            let data = pack_directory(&dir, &crate::files::selected_files(&app.dir, mount)?)?;
+            let selected = crate::files::selected_files(&app.dir, mount)?;
+            let data = pack_directory(&selected.dir, &selected.files)?;
             let blob = Blob::new(
                 FILES_MEDIA_TYPE,
                 format!("files:{}", mount.source.display()),

@@ -155,7 +155,8 @@ pub fn check_runs_on_spin(valid: &BTreeMap<String, ValidComponent>) -> Result<()
             // spin-sdk 7 components import Spin 4's `spin:` interfaces.
             let built_for_spin_4 = component.imports.iter().any(|i| i.starts_with("spin:"));
             let hint = if built_for_spin_4 {
-                "it was built with spin-sdk 7, for Spin 4: build it with `spin-sdk = \"5\"` (an `#[http_component]`, for wasm32-wasip1 or wasm32-wasip2) to ship it to SpinKube, or deploy it with `--runtime wasmtime`"
+                // No other runtime serves Spin's interfaces: no `--runtime wasmtime` here.
+                "it was built with spin-sdk 7, for Spin 4: to ship it to SpinKube, build it with `spin-sdk = \"5\"` (an `#[http_component]`, for wasm32-wasip1 or wasm32-wasip2)"
             } else {
                 "deploy it with `--runtime wasmtime`, or build it for WASI 0.2 (the http-rust template)"
             };
@@ -209,14 +210,17 @@ pub fn pack(app: &App, valid: &BTreeMap<String, ValidComponent>) -> Result<Artif
     for (id, component) in &app.components {
         let mut mounts = Vec::new();
         for mount in &component.files {
-            let dir = app.resolve(&mount.source);
-            let relative = crate::files::selected_files(&app.dir, mount)?;
+            let selected = crate::files::selected_files(&app.dir, mount)?;
             let base = mount.destination.trim_matches('/');
-            let guest = relative.iter().map(|path| guest_path(base, path)).collect();
-            file_count += relative.len();
+            let guest = selected
+                .files
+                .iter()
+                .map(|path| guest_path(base, path))
+                .collect();
+            file_count += selected.files.len();
             mounts.push(GrantedDir {
-                dir,
-                relative,
+                dir: selected.dir,
+                relative: selected.files,
                 guest,
             });
         }

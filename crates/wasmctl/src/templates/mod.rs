@@ -263,6 +263,9 @@ impl Template {
                 )
             ));
         }
+        // Canonical: the files are read below it through no link (`read_file_below`).
+        let content = std::fs::canonicalize(&content)
+            .with_context(|| format!("resolving `{}`", content.display()))?;
         let mut files = Vec::new();
         read_tree(&content, Path::new(""), &mut files)?;
         Template::from_parts(&metadata_path, &metadata, files, origin)

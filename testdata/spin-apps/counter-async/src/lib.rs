@@ -9,6 +9,8 @@ use spin_sdk::variables;
 
 /// `GET /count`: the greeting and the next visitor number, kept in the default store.
 /// `GET /keys`: the store's keys, one per line, as `get-keys` streams them.
+/// `POST /fill/N`: sets keys `key-0`...`key-{N-1}`, all at once (the calls run
+/// concurrently), and says how many.
 /// `DELETE /count`: forgets the count, and says whether the key is still there.
 /// `GET /other-store`: what opening a store the component was not granted answers.
 /// Any other path: the greeting and the path below the route (`spin-path-info`).
@@ -30,6 +32,13 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
             let store = Store::open_default().await?;
             let keys = store.get_keys().await.collect().await?;
             keys.iter().map(|key| format!("{key}\n")).collect()
+        }
+        ("POST", fill) if fill.starts_with("/fill/") => {
+            let count: usize = fill["/fill/".len()..].parse()?;
+            let store = Store::open_default().await?;
+            let sets = (0..count).map(|i| store.set(format!("key-{i}"), "1"));
+            futures::future::try_join_all(sets).await?;
+            format!("set {count} keys\n")
         }
         ("DELETE", "/count") => {
             let store = Store::open_default().await?;
