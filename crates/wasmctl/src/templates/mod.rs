@@ -263,9 +263,6 @@ impl Template {
                 )
             ));
         }
-        // Canonical: the files are read below it through no link (`read_file_below`).
-        let content = std::fs::canonicalize(&content)
-            .with_context(|| format!("resolving `{}`", content.display()))?;
         let mut files = Vec::new();
         read_tree(&content, Path::new(""), &mut files)?;
         Template::from_parts(&metadata_path, &metadata, files, origin)
@@ -705,7 +702,20 @@ fn checked_relative(text: &str) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// The files below `root`, as paths relative to it; errors name them as `root` is written.
 fn read_tree(root: &Path, relative: &Path, files: &mut Vec<TemplateFile>) -> Result<()> {
+    // Read through no link (`read_file_below` takes a canonical directory).
+    let canonical =
+        std::fs::canonicalize(root).with_context(|| format!("resolving `{}`", root.display()))?;
+    read_tree_below(root, &canonical, relative, files)
+}
+
+fn read_tree_below(
+    root: &Path,
+    canonical: &Path,
+    relative: &Path,
+    files: &mut Vec<TemplateFile>,
+) -> Result<()> {
     let dir = root.join(relative);
     let mut entries = std::fs::read_dir(&dir)
         .with_context(|| format!("reading `{}`", dir.display()))?
@@ -716,9 +726,10 @@ fn read_tree(root: &Path, relative: &Path, files: &mut Vec<TemplateFile>) -> Res
         let path = relative.join(entry.file_name());
         let file_type = entry.file_type()?;
         if file_type.is_dir() {
-            read_tree(root, &path, files)?;
+            read_tree_below(root, canonical, &path, files)?;
         } else if file_type.is_file() {
-            let contents = crate::limits::read_file_below(root, &path, crate::limits::TEXT_FILE)?;
+            let contents =
+                crate::limits::read_file_below(canonical, &path, crate::limits::TEXT_FILE)?;
             files.push(TemplateFile { path, contents });
         } else {
             bail!(
