@@ -178,9 +178,25 @@ fn deploy_without_spins_layout_and_add_leave_a_spin_app_alone() {
 #[test]
 fn a_spin_sdk_app_reads_its_variable_and_counts_across_restarts() {
     let app = built_spin_app("counter");
+    let (state, _server) = counts_across_restarts(&app, "Hello from spin-sdk at /some/where\n");
+    let state_dir = state.path().to_str().unwrap();
+    assert_eq!(
+        crate::keyvalue::kv(&app, &["get", "visits", "--state-dir", state_dir]),
+        "3\n"
+    );
+}
+
+/// Serves a counter app (`counter`, `counter-async`) over a state directory of its own:
+/// two visitors counted, Spin's `spin-path-info` header read at `/some/where` (answered
+/// with `path_reply`), then served again with `--variable greeting=Howdy`, and the count
+/// goes on. Returns the state directory and the second server.
+fn counts_across_restarts(
+    app: &std::path::Path,
+    path_reply: &str,
+) -> (tempfile::TempDir, crate::support::Server) {
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
-    let mut server = serve(&app, &["--state-dir", state_dir]);
+    let mut server = serve(app, &["--state-dir", state_dir]);
     for visitor in 1..=2 {
         assert_eq!(
             get(&server.url("/count")),
@@ -188,24 +204,18 @@ fn a_spin_sdk_app_reads_its_variable_and_counts_across_restarts() {
         );
     }
     // spin-sdk reads the header Spin sets.
-    assert_eq!(
-        get(&server.url("/some/where")),
-        (200, "Hello from spin-sdk at /some/where\n".into())
-    );
+    assert_eq!(get(&server.url("/some/where")), (200, path_reply.into()));
     server.stop();
 
     let server = serve(
-        &app,
+        app,
         &["--state-dir", state_dir, "--variable", "greeting=Howdy"],
     );
     assert_eq!(
         get(&server.url("/count")),
         (200, "Howdy, visitor 3!\n".into())
     );
-    assert_eq!(
-        crate::keyvalue::kv(&app, &["get", "visits", "--state-dir", state_dir]),
-        "3\n"
-    );
+    (state, server)
 }
 
 /// A spin-sdk 7 app (`testdata/spin-apps/counter-async`): an async handler exporting
@@ -219,34 +229,12 @@ fn a_spin_sdk_7_app_reads_its_variable_and_counts_through_spin_4s_async_interfac
         .assert()
         .success()
         .stdout(predicates::str::contains("WASI 0.3"));
-    let state = tempfile::tempdir().unwrap();
-    let state_dir = state.path().to_str().unwrap();
-    let mut server = serve(&app, &["--state-dir", state_dir]);
-    for visitor in 1..=2 {
-        assert_eq!(
-            get(&server.url("/count")),
-            (200, format!("Hello, visitor {visitor}!\n"))
-        );
-    }
+    let (_state, server) = counts_across_restarts(&app, "Hello from spin-sdk 7 at /some/where\n");
     assert_eq!(get(&server.url("/keys")), (200, "visits\n".into()));
     // A store the component was not granted is denied, as Spin denies it.
     assert_eq!(
         get(&server.url("/other-store")),
         (200, "Error::AccessDenied\n".into())
-    );
-    assert_eq!(
-        get(&server.url("/some/where")),
-        (200, "Hello from spin-sdk 7 at /some/where\n".into())
-    );
-    server.stop();
-
-    let server = serve(
-        &app,
-        &["--state-dir", state_dir, "--variable", "greeting=Howdy"],
-    );
-    assert_eq!(
-        get(&server.url("/count")),
-        (200, "Howdy, visitor 3!\n".into())
     );
     let deleted = crate::support::http()
         .delete(&server.url("/count"))

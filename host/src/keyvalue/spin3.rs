@@ -49,15 +49,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Resu
     key_value::add_to_linker::<_, HasKeyValue>(linker, RequestState::key_value)
 }
 
-fn error(failure: Failure) -> key_value::Error {
-    match failure {
-        Failure::AccessDenied => key_value::Error::AccessDenied,
-        Failure::TableFull(_) => key_value::Error::StoreTableFull,
-        Failure::Other(message) => key_value::Error::Other(message),
-    }
-}
-
-type Answer<T> = wasmtime::Result<Result<T, key_value::Error>>;
+translate_spin_error!();
 
 impl key_value::Host for KeyValueView<'_> {}
 

@@ -1,6 +1,7 @@
-//! What the two drafts' bindings translate alike, written once. Each macro expands inside
-//! a version module, where `store` is that draft's generated `wasi:keyvalue/store`
-//! module: the types differ by draft, the code does not.
+//! What the two drafts' bindings (and the two versions of Spin's) translate alike, written
+//! once. Each macro expands inside a version module, where `store` is that draft's
+//! generated `wasi:keyvalue/store` module (`key_value`, Spin's): the types differ by
+//! version, the code does not.
 
 /// The draft's `error` from a [`Failure`](super::Failure), the `Answer` type, and
 /// `store.open`.
@@ -20,6 +21,22 @@ macro_rules! translate_store {
                 Ok(KeyValueView::open(self, identifier)?.map_err(error))
             }
         }
+    };
+}
+
+/// Spin's `error` from a [`Failure`](super::Failure), and the `Answer` type, in either
+/// version of Spin's key-value (where `key_value` is that version's generated module).
+macro_rules! translate_spin_error {
+    () => {
+        fn error(failure: Failure) -> key_value::Error {
+            match failure {
+                Failure::AccessDenied => key_value::Error::AccessDenied,
+                Failure::TableFull(_) => key_value::Error::StoreTableFull,
+                Failure::Other(message) => key_value::Error::Other(message),
+            }
+        }
+
+        type Answer<T> = wasmtime::Result<Result<T, key_value::Error>>;
     };
 }
 
