@@ -110,6 +110,11 @@ struct Outcome {
     execs_per_second: Option<u64>,
     /// Where libFuzzer wrote the input that crashed (or hung), if one did.
     crash: Option<String>,
+    /// Where libFuzzer wrote an input that took longer than `-report_slow_units` (10 s)
+    /// and yet less than `-timeout` (also 10 s: a unit that runs that long is a
+    /// `timeout-` crash first). Only a process stopped mid-unit (a paused or starved
+    /// machine) gets there, so it is reported, not failed.
+    slow: Option<String>,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
@@ -158,6 +163,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             number(outcome.execs_per_second),
             usize::from(outcome.crash.is_some())
         );
+    }
+    for (target, outcome) in &results {
+        if let Some(file) = &outcome.slow {
+            eprintln!(
+                "xtask: `{target}` was stopped for over {INPUT_TIMEOUT_SECONDS}s in one input ({file}) without timing out: the machine stalled; not a failure"
+            );
+        }
     }
     let crashed: Vec<_> = results
         .iter()
@@ -254,6 +266,8 @@ fn fuzz_one(options: &Options, target: &str, corpus: &Path) -> Result<Outcome> {
         .arg("--")
         .arg(format!("-max_total_time={}", options.seconds))
         .arg(format!("-timeout={INPUT_TIMEOUT_SECONDS}"))
+        // Slow units are reported at the timeout: one only a stalled process reaches.
+        .arg(format!("-report_slow_units={INPUT_TIMEOUT_SECONDS}"))
         .arg("-print_final_stats=1");
     // Tokens libFuzzer splices in: keywords it would take long to guess byte by byte.
     let dictionary = root().join(format!("testdata/fuzz/{target}.dict"));
@@ -317,7 +331,13 @@ fn parse_log(log: &str) -> Outcome {
                     .and_then(|n| n.parse().ok());
             }
         } else if let Some((_, file)) = line.split_once("Test unit written to ") {
-            outcome.crash = Some(file.trim().to_string());
+            let file = file.trim().to_string();
+            let name = Path::new(&file).file_name().and_then(|name| name.to_str());
+            if name.is_some_and(|name| name.starts_with("slow-unit-")) {
+                outcome.slow = Some(file);
+            } else {
+                outcome.crash = Some(file);
+            }
         }
     }
     outcome.runs = stat_runs.or(outcome.runs);
@@ -341,7 +361,8 @@ mod tests {
             Outcome {
                 runs: Some(98304),
                 execs_per_second: Some(32768),
-                crash: None
+                crash: None,
+                slow: None,
             }
         );
         // `stat::` lines, when present, are the final word.
@@ -365,6 +386,17 @@ mod tests {
             Some("/r/fuzz/artifacts/router/crash-da39a3ee")
         );
         assert_eq!(outcome.runs, Some(4100));
+        // What a stall of the whole machine leaves (CI, 2026-12-03: 53 s in an input
+        // that runs in 1 ms): a slow unit, without a timeout.
+        let stalled = parse_log(
+            "artifact_prefix='fuzz/artifacts/artifact/'; Test unit written to fuzz/artifacts/artifact/slow-unit-75ad945b\n\
+             stat::slowest_unit_time_sec:    53\n",
+        );
+        assert_eq!(stalled.crash, None);
+        assert_eq!(
+            stalled.slow.as_deref(),
+            Some("fuzz/artifacts/artifact/slow-unit-75ad945b")
+        );
         assert!(!is_chatter("==12== ERROR: libFuzzer: deadly signal"));
         assert!(!is_chatter("#98304\tDONE   cov: 95 exec/s: 32768"));
         assert!(is_chatter("#4096\tNEW    cov: 90 ft: 200 corp: 40/900b"));
