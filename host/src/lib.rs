@@ -208,6 +208,9 @@ pub struct ComponentConfig {
     pub id: String,
     /// The component file.
     pub path: PathBuf,
+    /// The file's bytes when the caller has read them already (say to validate them):
+    /// served instead of reading and hashing `path` again. `None` reads `path`.
+    pub bytes: Option<ComponentBytes>,
     /// Exactly the environment the guest sees.
     pub environment: Vec<(String, String)>,
     /// Host directories the guest may read: (host path, guest path). Each host path is
@@ -235,6 +238,31 @@ pub struct ComponentConfig {
     /// Whether the guest also gets the request headers Spin sets ([`headers::spin`]):
     /// for components of a Spin app, which may read them.
     pub spin_headers: bool,
+}
+
+/// A component file's bytes and their BLAKE3 hash, read by the caller.
+#[derive(Clone)]
+pub struct ComponentBytes {
+    bytes: Arc<Vec<u8>>,
+    digest: Digest,
+}
+
+impl ComponentBytes {
+    /// `blake3` must be the BLAKE3 hash of `bytes` (the host caches compiled code under
+    /// it); the caller has it from hashing them for its own purposes.
+    pub fn new(bytes: Vec<u8>, blake3: blake3::Hash) -> ComponentBytes {
+        debug_assert_eq!(blake3, blake3::hash(&bytes), "the hash of these bytes");
+        ComponentBytes {
+            bytes: Arc::new(bytes),
+            digest: Digest::from(blake3),
+        }
+    }
+}
+
+impl std::fmt::Debug for ComponentBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes, BLAKE3 {}", self.bytes.len(), self.digest)
+    }
 }
 
 /// Limits of the server itself.
@@ -579,16 +607,25 @@ impl Host {
             id: component.id.clone(),
             label,
         })?;
-        let bytes = read_component_file(&component.path, self.limits.max_component_size).map_err(
-            |source| LoadError::Read {
-                id: component.id.clone(),
-                path: component.path.clone(),
-                source: source.into(),
-            },
-        )?;
-        let digest = Digest::of(&bytes);
+        let (bytes, digest) = match &component.bytes {
+            Some(read) => (read.bytes.clone(), read.digest),
+            None => {
+                let bytes = read_component_file(&component.path, self.limits.max_component_size)
+                    .map_err(|source| LoadError::Read {
+                        id: component.id.clone(),
+                        path: component.path.clone(),
+                        source: source.into(),
+                    })?;
+                let digest = Digest::of(&bytes);
+                (Arc::new(bytes), digest)
+            }
+        };
         let shared = Arc::new(ComponentShared {
-            config: component.clone(),
+            // Without the bytes: the compiled code is all it serves from now on.
+            config: ComponentConfig {
+                bytes: None,
+                ..component.clone()
+            },
             outbound: Arc::new(OutboundPolicy {
                 rules: component.outbound.clone(),
             }),

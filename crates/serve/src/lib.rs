@@ -9,6 +9,7 @@
 pub mod dev;
 pub mod state;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use wasmctl::files::FileStage;
 use wasmctl::hint::Hinted;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
 use wasmctl::variables::{Given, Resolved};
-use wasmctl_host::{AppConfig, ComponentConfig, LoadError, OutboundRule};
+use wasmctl_host::{AppConfig, ComponentBytes, ComponentConfig, LoadError, OutboundRule};
 
 /// The settings of `up` that change what each component gets (the server's own limits
 /// are `wasmctl_host::ServerLimits`).
@@ -45,6 +46,11 @@ pub struct Served {
     pub dir: PathBuf,
     /// Each component and the file it is served from.
     pub components: Vec<(Component, PathBuf)>,
+    /// The bytes of the component files already read and checked, by component id: the
+    /// host serves these rather than read and hash a (big) file again. One without an
+    /// entry is read by the host. [`Served::host_config`] hands them over (they are not
+    /// kept alive while the app is served), so a later configuration reads the files.
+    pub checked: HashMap<String, ComponentBytes>,
     /// Routes to component ids, in the manifest's order.
     pub routes: Vec<(Route, String)>,
     /// The values of the app's variables; each component reads its own templates of them.
@@ -67,6 +73,7 @@ impl Served {
                 .values()
                 .map(|c| (c.clone(), build::component_path(app, c, profile)))
                 .collect(),
+            checked: HashMap::new(),
             routes: app
                 .routes
                 .iter()
@@ -89,7 +96,8 @@ impl Served {
                 anyhow::Error::new(error)
             }
         })?;
-        wasmctl::validated::validate(file, &bytes)?;
+        let blake3 = blake3::hash(&bytes);
+        wasmctl::validated::validate_hashed(file, &bytes, &blake3)?;
         let id = component_id(file);
         let path = std::path::absolute(file)?;
         let component = Component {
@@ -110,6 +118,7 @@ impl Served {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(".")),
             components: vec![(component, path)],
+            checked: HashMap::from([(id.clone(), ComponentBytes::new(bytes, blake3))]),
             routes: vec![(Route::Prefix(String::new()), id)],
             variables: Resolved::default(),
             spin: false,
@@ -120,7 +129,7 @@ impl Served {
     /// applied over the manifest's values, and the defaults under both. The files each
     /// selection of Spin's globs grants are copied into `stage` for this load.
     pub fn host_config(
-        &self,
+        &mut self,
         settings: &ServeSettings,
         stage: &mut FileStage,
     ) -> Result<AppConfig> {
@@ -135,6 +144,7 @@ impl Served {
             components.push(ComponentConfig {
                 spin_headers: self.spin,
                 preopens,
+                bytes: self.checked.remove(&component.id),
                 ..component_config(component, path, settings, &self.variables)
             });
         }
@@ -192,18 +202,28 @@ pub fn check_mounts(app: &App) -> Result<()> {
 
 /// Checks that every component of `app` is built for `profile` and valid; each one
 /// served from a build older than its inputs is handed to `stale` as it is found (before
-/// a later component's failure ends the check).
-pub fn check_built(app: &App, profile: Profile, stale: &mut dyn FnMut(StaleBuild)) -> Result<()> {
+/// a later component's failure ends the check). Returns the bytes checked, for
+/// [`Served::checked`].
+pub fn check_built(
+    app: &App,
+    profile: Profile,
+    stale: &mut dyn FnMut(StaleBuild),
+) -> Result<HashMap<String, ComponentBytes>> {
+    let mut checked = HashMap::new();
     for component in app.components.values() {
-        build::check_source(app, component, profile)?;
+        let read = build::read_checked(app, component, profile)?;
         if let Some(input) = build::stale_input(app, component, profile) {
             stale(StaleBuild {
                 component: component.id.clone(),
                 input,
             });
         }
+        checked.insert(
+            component.id.clone(),
+            ComponentBytes::new(read.bytes, read.blake3),
+        );
     }
-    Ok(())
+    Ok(checked)
 }
 
 /// A load failure as the user reads it: a component whose memory limit is below what it
@@ -247,6 +267,8 @@ fn component_config(
     ComponentConfig {
         id: component.id.clone(),
         path: path.to_path_buf(),
+        // `Served::host_config` sets them.
+        bytes: None,
         environment,
         // `Served::host_config` sets them.
         preopens: Vec::new(),
@@ -292,6 +314,46 @@ mod tests {
                 "{file} → {id}"
             );
         }
+    }
+
+    #[test]
+    fn the_host_is_given_the_bytes_that_were_checked_and_reads_the_others() {
+        let app = manifest::parse(
+            Path::new("/nonexistent/wasmctl.toml"),
+            "manifest_version = 1\n[application]\nname = \"app\"\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"checked\"\n\
+             [component.checked]\nsource = \"a.wasm\"\n\
+             [component.unread]\nsource = \"b.wasm\"\n"
+                .to_string(),
+        )
+        .unwrap();
+        let bytes = b"\0asm checked".to_vec();
+        let checked = ComponentBytes::new(bytes.clone(), blake3::hash(&bytes));
+        let mut served = Served {
+            checked: HashMap::from([("checked".to_string(), checked)]),
+            ..Served::app(&app, Profile::Release, Resolved::default())
+        };
+        let config = served
+            .host_config(&Default::default(), &mut FileStage::default())
+            .unwrap();
+        let given = |id: &str| {
+            let component = config.components.iter().find(|c| c.id == id).unwrap();
+            component.bytes.as_ref().map(|b| format!("{b:?}"))
+        };
+        assert_eq!(
+            given("checked").unwrap(),
+            format!(
+                "{} bytes, BLAKE3 {}",
+                bytes.len(),
+                blake3::hash(&bytes).to_hex()
+            )
+        );
+        assert_eq!(given("unread"), None);
+        // Handed over once: the next configuration (a reload) reads the file.
+        let again = served
+            .host_config(&Default::default(), &mut FileStage::default())
+            .unwrap();
+        assert!(again.components.iter().all(|c| c.bytes.is_none()));
     }
 
     #[test]

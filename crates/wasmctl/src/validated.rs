@@ -35,19 +35,35 @@ struct Record {
 /// in the cache says these exact bytes passed these exact rules before. Failures are
 /// never recorded: their messages name the file, and fixing it changes the bytes anyway.
 pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentError> {
-    validate_in(crate::dirs::cache_root().ok().as_deref(), path, bytes)
+    validate_hashed(path, bytes, &blake3::hash(bytes))
 }
 
-/// [`validate`] with the records below `cache_root` (none: validate every time).
+/// [`validate`] for bytes whose BLAKE3 hash the caller has already computed (it also
+/// keys the host's compiled code, so a start hashes a big component once).
+pub fn validate_hashed(
+    path: &Path,
+    bytes: &[u8],
+    blake3: &blake3::Hash,
+) -> Result<ValidComponent, ComponentError> {
+    validate_in(
+        crate::dirs::cache_root().ok().as_deref(),
+        path,
+        bytes,
+        blake3,
+    )
+}
+
+/// [`validate_hashed`] with the records below `cache_root` (none: validate every time).
 fn validate_in(
     cache_root: Option<&Path>,
     path: &Path,
     bytes: &[u8],
+    blake3: &blake3::Hash,
 ) -> Result<ValidComponent, ComponentError> {
     let Some(cache_root) = cache_root else {
         return component::validate(path, bytes);
     };
-    let record = cache_root.join(DIR).join(record_name(bytes));
+    let record = cache_root.join(DIR).join(record_name(blake3));
     if let Some(valid) = read(&record) {
         return Ok(valid);
     }
@@ -61,14 +77,10 @@ fn validate_in(
     Ok(valid)
 }
 
-/// `<BLAKE3 of bytes>-<rules>.json`. BLAKE3, not sha256: hashing is most of what a
+/// `<BLAKE3 of the bytes>-<rules>.json`. BLAKE3, not sha256: hashing is most of what a
 /// record costs, and BLAKE3 is several times faster.
-fn record_name(bytes: &[u8]) -> String {
-    format!(
-        "{}-{}.json",
-        blake3::hash(bytes).to_hex(),
-        rules_fingerprint()
-    )
+fn record_name(blake3: &blake3::Hash) -> String {
+    format!("{}-{}.json", blake3.to_hex(), rules_fingerprint())
 }
 
 /// What validation checks against: this wasmctl, the code that validates (so a build
@@ -124,6 +136,14 @@ fn write(cache_root: &Path, record: &Path, valid: &ValidComponent) -> anyhow::Re
 mod tests {
     use super::*;
 
+    fn validate_at(
+        cache_root: &Path,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<ValidComponent, ComponentError> {
+        validate_in(Some(cache_root), path, bytes, &blake3::hash(bytes))
+    }
+
     fn valid(world: &str) -> ValidComponent {
         ValidComponent {
             world: world.to_string(),
@@ -138,28 +158,31 @@ mod tests {
         let path = Path::new("app.wasm");
         let bytes = b"\0asm\x0d\0\x01\0 no component really";
         // Without a record these bytes fail, and the failure is not remembered.
-        assert!(validate_in(Some(cache.path()), path, bytes).is_err());
+        assert!(validate_at(cache.path(), path, bytes).is_err());
         let records = cache.path().join(DIR);
         assert!(!records.exists() || std::fs::read_dir(&records).unwrap().next().is_none());
 
         // A record for exactly these bytes is taken at its word.
-        let record = records.join(record_name(bytes));
+        let record = records.join(record_name(&blake3::hash(bytes)));
         write(cache.path(), &record, &valid("wasmctl:host/http-app")).unwrap();
-        let found = validate_in(Some(cache.path()), path, bytes).unwrap();
+        let found = validate_at(cache.path(), path, bytes).unwrap();
         assert_eq!(found, valid("wasmctl:host/http-app"));
         // Other bytes are not.
-        assert!(validate_in(Some(cache.path()), path, b"\0asm\x0d\0\x01\0 other").is_err());
+        assert!(validate_at(cache.path(), path, b"\0asm\x0d\0\x01\0 other").is_err());
     }
 
     #[test]
     fn an_unreadable_record_means_validating_again() {
         let cache = tempfile::tempdir().unwrap();
         let bytes = b"\0asm\x0d\0\x01\0 no component really";
-        let record = cache.path().join(DIR).join(record_name(bytes));
+        let record = cache
+            .path()
+            .join(DIR)
+            .join(record_name(&blake3::hash(bytes)));
         std::fs::create_dir_all(record.parent().unwrap()).unwrap();
         for garbage in [&b"{\"world\": 7}"[..], b"", &[0xff; 64]] {
             std::fs::write(&record, garbage).unwrap();
-            let result = validate_in(Some(cache.path()), Path::new("app.wasm"), bytes);
+            let result = validate_at(cache.path(), Path::new("app.wasm"), bytes);
             assert!(
                 matches!(result, Err(ComponentError::Invalid { .. })),
                 "{result:?}"
@@ -169,8 +192,8 @@ mod tests {
 
     #[test]
     fn records_differ_by_content_and_rules() {
-        let name = record_name(b"one");
-        assert_ne!(name, record_name(b"two"));
+        let name = record_name(&blake3::hash(b"one"));
+        assert_ne!(name, record_name(&blake3::hash(b"two")));
         let (digest, rules) = name.trim_end_matches(".json").split_once('-').unwrap();
         assert_eq!(digest.len(), 64);
         assert_eq!(rules, rules_fingerprint());

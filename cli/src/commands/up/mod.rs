@@ -276,7 +276,7 @@ impl UpArgs {
         let profile = self.serve.profile();
         // Read before building: a mistake in it is found at once, not after a long build.
         let runtime = self.serve.runtime_config()?;
-        let served = match (&self.file, &self.from) {
+        let mut served = match (&self.file, &self.from) {
             (Some(_), _) if !self.serve.variables.is_empty() => {
                 return Err(Hinted::new(
                     "`--variable` gives values to an app's variables, and a component file served alone has none",
@@ -344,6 +344,7 @@ impl UpArgs {
         // Before building: a missing value is found at once, not after a long build.
         let variables = wasmctl::variables::resolve(app, &self.serve.variables)?;
         wasmctl_serve::check_mounts(app)?;
+        let served = Served::app(app, profile, variables);
         if self.build {
             // Builds validate what they produce.
             build_app(
@@ -352,16 +353,17 @@ impl UpArgs {
                 ui.build_options(profile),
                 &mut ui.build_progress(&app.dir),
             )?;
+            Ok(served)
         } else {
-            wasmctl_serve::check_built(app, profile, &mut |stale| {
+            let checked = wasmctl_serve::check_built(app, profile, &mut |stale| {
                 ui.warn(format!(
                     "component `{}` is older than `{}`: serving the previous build (run `wasmctl up --build` to rebuild)",
                     stale.component,
                     relative(&stale.input, &app.dir)
                 ))
             })?;
+            Ok(Served { checked, ..served })
         }
-        Ok(Served::app(app, profile, variables))
     }
 }
 

@@ -521,6 +521,27 @@ pub fn check_source(
     component: &Component,
     profile: Profile,
 ) -> Result<ValidComponent, BuildError> {
+    read_checked(app, component, profile).map(|checked| checked.valid)
+}
+
+/// A component file's bytes, as read and validated.
+pub struct CheckedComponent {
+    /// What validating them found.
+    pub valid: ValidComponent,
+    /// The file's contents.
+    pub bytes: Vec<u8>,
+    /// The BLAKE3 hash of `bytes`, computed once for the validation record and for
+    /// whoever serves them (the host keys its compiled code by it).
+    pub blake3: blake3::Hash,
+}
+
+/// [`check_source`], keeping the bytes it read so that serving them does not read and
+/// hash a big component again.
+pub fn read_checked(
+    app: &App,
+    component: &Component,
+    profile: Profile,
+) -> Result<CheckedComponent, BuildError> {
     let source = component_path(app, component, profile);
     let bytes =
         read_source(component, &source, Reading::WithoutBuilding(profile)).map_err(|error| {
@@ -541,7 +562,13 @@ pub fn check_source(
                 other => other,
             }
         })?;
-    Ok(crate::validated::validate(&source, &bytes)?)
+    let blake3 = blake3::hash(&bytes);
+    let valid = crate::validated::validate_hashed(&source, &bytes, &blake3)?;
+    Ok(CheckedComponent {
+        valid,
+        bytes,
+        blake3,
+    })
 }
 
 enum Produced {
