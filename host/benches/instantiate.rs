@@ -32,7 +32,7 @@ fn instantiate(c: &mut Criterion) {
         components: vec![ComponentConfig {
             id: "svc".into(),
             path: path.clone().into(),
-            bytes: None,
+            known: None,
             environment: Vec::new(),
             preopens: Vec::new(),
             outbound: Vec::new(),

@@ -101,34 +101,42 @@ pub(crate) fn new_engine(instances: u32) -> Result<Engine> {
         .context("configuring the Wasmtime engine")
 }
 
-/// Compiles a component, or loads it from `cache_dir` when this exact component was
-/// compiled before by a compatible engine. Returns whether the cache was used.
-pub(crate) fn load_component(
+/// The compiled code cached in `cache_dir` for the component hashing to `digest`, if a
+/// compatible engine compiled it before.
+pub(crate) fn load_cached(engine: &Engine, digest: Digest, cache_dir: &Path) -> Option<Component> {
+    let cached = cache_dir.join(cache_key(engine, digest));
+    if !cached.is_file() {
+        return None;
+    }
+    // SAFETY: only files wasmctl wrote with `Component::serialize` for an engine with the
+    // same compatibility hash (it is part of the file name) are loaded here.
+    match unsafe { Component::deserialize_file(engine, &cached) } {
+        Ok(component) => Some(component),
+        Err(error) => {
+            tracing::debug!("ignoring cached {}: {error}", cached.display());
+            None
+        }
+    }
+}
+
+/// Compiles a component and, given a `cache_dir`, caches its compiled code there under
+/// `digest`, the hash of `bytes`.
+pub(crate) fn compile_and_cache(
     engine: &Engine,
     bytes: &[u8],
     digest: Digest,
     cache_dir: Option<&Path>,
-) -> Result<(Component, bool)> {
-    let Some(cache_dir) = cache_dir else {
-        return Ok((compile(engine, bytes)?, false));
-    };
-    let cached = cache_dir.join(cache_key(engine, digest));
-    if cached.is_file() {
-        // SAFETY: only files wasmctl wrote with `Component::serialize` for an engine with
-        // the same compatibility hash (it is part of the file name) are loaded here.
-        match unsafe { Component::deserialize_file(engine, &cached) } {
-            Ok(component) => return Ok((component, true)),
-            Err(error) => tracing::debug!("ignoring cached {}: {error}", cached.display()),
-        }
-    }
+) -> Result<Component> {
     let component = compile(engine, bytes)?;
-    if let Err(error) = store(&component, &cached) {
+    if let Some(cache_dir) = cache_dir
+        && let Err(error) = store(&component, &cache_dir.join(cache_key(engine, digest)))
+    {
         tracing::warn!(
             "could not cache the compiled component in {}: {error:#}",
             cache_dir.display()
         );
     }
-    Ok((component, false))
+    Ok(component)
 }
 
 fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component> {

@@ -55,7 +55,7 @@ pub use server::BoundServer;
 pub use service::DEFAULT_SERVICE_REUSE;
 pub use state::{GuestOutput, Stream};
 
-use crate::engine::{Digest, load_component, new_engine};
+use crate::engine::{Digest, new_engine};
 use crate::service::Service;
 use crate::slots::InstanceSlots;
 use crate::state::{ComponentShared, MemoryLimitHit, RequestState};
@@ -208,9 +208,11 @@ pub struct ComponentConfig {
     pub id: String,
     /// The component file.
     pub path: PathBuf,
-    /// The file's bytes when the caller has read them already (say to validate them):
-    /// served instead of reading and hashing `path` again. `None` reads `path`.
-    pub bytes: Option<ComponentBytes>,
+    /// What the caller knows of the file's contents already, from checking it: its bytes
+    /// and their hash (served instead of reading and hashing `path` again), or the hash
+    /// alone (`path` is read only if no compiled code is cached under it). `None` reads
+    /// `path`.
+    pub known: Option<KnownContent>,
     /// Exactly the environment the guest sees.
     pub environment: Vec<(String, String)>,
     /// Host directories the guest may read: (host path, guest path). Each host path is
@@ -240,28 +242,43 @@ pub struct ComponentConfig {
     pub spin_headers: bool,
 }
 
-/// A component file's bytes and their BLAKE3 hash, read by the caller.
+/// A component file's contents as the caller knows them: the bytes it read and their
+/// BLAKE3 hash, or the hash alone.
 #[derive(Clone)]
-pub struct ComponentBytes {
-    bytes: Arc<Vec<u8>>,
+pub struct KnownContent {
+    bytes: Option<Arc<Vec<u8>>>,
     digest: Digest,
 }
 
-impl ComponentBytes {
-    /// `blake3` must be the BLAKE3 hash of `bytes` (the host caches compiled code under
-    /// it); the caller has it from hashing them for its own purposes.
-    pub fn new(bytes: Vec<u8>, blake3: blake3::Hash) -> ComponentBytes {
+impl KnownContent {
+    /// Bytes the caller read, and their hash: `blake3` must be the BLAKE3 hash of
+    /// `bytes` (the host caches compiled code under it); the caller has it from hashing
+    /// them for its own purposes.
+    pub fn bytes(bytes: Vec<u8>, blake3: blake3::Hash) -> KnownContent {
         debug_assert_eq!(blake3, blake3::hash(&bytes), "the hash of these bytes");
-        ComponentBytes {
-            bytes: Arc::new(bytes),
+        KnownContent {
+            bytes: Some(Arc::new(bytes)),
+            digest: Digest::from(blake3),
+        }
+    }
+
+    /// The hash alone, of a file the caller knows the contents of without reading it (by
+    /// its identity, say). The host reads the file only if no compiled code is cached
+    /// under `blake3`, and then serves what it read, whatever that hashes to.
+    pub fn hash(blake3: blake3::Hash) -> KnownContent {
+        KnownContent {
+            bytes: None,
             digest: Digest::from(blake3),
         }
     }
 }
 
-impl std::fmt::Debug for ComponentBytes {
+impl std::fmt::Debug for KnownContent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} bytes, BLAKE3 {}", self.bytes.len(), self.digest)
+        match &self.bytes {
+            Some(bytes) => write!(f, "{} bytes, BLAKE3 {}", bytes.len(), self.digest),
+            None => write!(f, "BLAKE3 {}", self.digest),
+        }
     }
 }
 
@@ -304,6 +321,23 @@ impl Default for ServerLimits {
     }
 }
 
+/// A component's file could not be read (or was too large).
+fn read_error(component: &ComponentConfig, source: anyhow::Error) -> LoadError {
+    LoadError::Read {
+        id: component.id.clone(),
+        path: component.path.clone(),
+        source: source.into(),
+    }
+}
+
+/// Refuses a component larger than `max` bytes, whoever read it.
+fn check_component_size(bytes: &[u8], max: u64) -> Result<()> {
+    if bytes.len() as u64 > max {
+        anyhow::bail!("it is larger than {max} bytes, the most the server loads");
+    }
+    Ok(())
+}
+
 /// Reads a component file: a regular file (a device or FIFO put at its path is refused
 /// before it is opened, and the open does not block) of at most `max` bytes.
 fn read_component_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>> {
@@ -329,9 +363,7 @@ fn read_component_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>> {
     // Sized once: growing by doubling would copy a big component several times over.
     let mut bytes = Vec::with_capacity(metadata.len().min(max) as usize);
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        anyhow::bail!("it is larger than {max} bytes, the most the server loads");
-    }
+    check_component_size(&bytes, max)?;
     Ok(bytes)
 }
 
@@ -592,6 +624,51 @@ impl Host {
         Ok(reports)
     }
 
+    /// Reads a component's file, and hashes it.
+    fn read(&self, component: &ComponentConfig) -> Result<(Arc<Vec<u8>>, Digest), LoadError> {
+        let bytes = read_component_file(&component.path, self.limits.max_component_size)
+            .map_err(|source| read_error(component, source))?;
+        let digest = Digest::of(&bytes);
+        Ok((Arc::new(bytes), digest))
+    }
+
+    /// The compiled code of a component whose contents hash to `digest`: from the cache,
+    /// else compiled from `bytes` and cached. Without `bytes` (the caller knew the hash
+    /// alone) the file is read now and what is read is served, whatever it hashes to.
+    /// Returns the hash of what is served.
+    fn compiled(
+        &self,
+        component: &ComponentConfig,
+        bytes: Option<Arc<Vec<u8>>>,
+        digest: Digest,
+    ) -> Result<(wasmtime::component::Component, Compilation, Digest), LoadError> {
+        let cache_dir = self.cache_dir.as_deref();
+        let cached =
+            |digest| cache_dir.and_then(|dir| engine::load_cached(&self.engine, digest, dir));
+        if let Some(compiled) = cached(digest) {
+            return Ok((compiled, Compilation::Cached, digest));
+        }
+        let (bytes, digest) = match bytes {
+            Some(bytes) => (bytes, digest),
+            None => {
+                let (bytes, read) = self.read(component)?;
+                if read != digest
+                    && let Some(compiled) = cached(read)
+                {
+                    return Ok((compiled, Compilation::Cached, read));
+                }
+                (bytes, read)
+            }
+        };
+        let compiled = engine::compile_and_cache(&self.engine, &bytes, digest, cache_dir).map_err(
+            |source| LoadError::Compile {
+                id: component.id.clone(),
+                source: source.into(),
+            },
+        )?;
+        Ok((compiled, Compilation::Compiled, digest))
+    }
+
     fn load_component(
         &self,
         component: &ComponentConfig,
@@ -607,23 +684,23 @@ impl Host {
             id: component.id.clone(),
             label,
         })?;
-        let (bytes, digest) = match &component.bytes {
-            Some(read) => (read.bytes.clone(), read.digest),
+        let (bytes, digest) = match &component.known {
+            Some(known) => {
+                if let Some(bytes) = &known.bytes {
+                    check_component_size(bytes, self.limits.max_component_size)
+                        .map_err(|source| read_error(component, source))?;
+                }
+                (known.bytes.clone(), known.digest)
+            }
             None => {
-                let bytes = read_component_file(&component.path, self.limits.max_component_size)
-                    .map_err(|source| LoadError::Read {
-                        id: component.id.clone(),
-                        path: component.path.clone(),
-                        source: source.into(),
-                    })?;
-                let digest = Digest::of(&bytes);
-                (Arc::new(bytes), digest)
+                let (bytes, digest) = self.read(component)?;
+                (Some(bytes), digest)
             }
         };
         let shared = Arc::new(ComponentShared {
             // Without the bytes: the compiled code is all it serves from now on.
             config: ComponentConfig {
-                bytes: None,
+                known: None,
                 ..component.clone()
             },
             outbound: Arc::new(OutboundPolicy {
@@ -636,21 +713,16 @@ impl Host {
             .into_iter()
             .flat_map(|app| &app.components)
             .find(|loaded| loaded.digest == digest);
-        let (code, compilation) = match unchanged {
+        let (code, compilation, digest) = match unchanged {
             Some(loaded) => {
                 let code = match &loaded.guest {
                     Guest::Proxy { pre, .. } => Code::Proxy(pre.clone()),
                     Guest::Service(service) => Code::Service(service.pre().clone()),
                 };
-                (code, Compilation::Unchanged)
+                (code, Compilation::Unchanged, digest)
             }
             None => {
-                let (compiled, cached) =
-                    load_component(&self.engine, &bytes, digest, self.cache_dir.as_deref())
-                        .map_err(|source| LoadError::Compile {
-                            id: component.id.clone(),
-                            source: source.into(),
-                        })?;
+                let (compiled, compilation, digest) = self.compiled(component, bytes, digest)?;
                 let instance_pre =
                     self.linker
                         .instantiate_pre(&compiled)
@@ -672,12 +744,7 @@ impl Host {
                         }
                     },
                 };
-                let compilation = if cached {
-                    Compilation::Cached
-                } else {
-                    Compilation::Compiled
-                };
-                (code, compilation)
+                (code, compilation, digest)
             }
         };
         let (guest, world) = match code {

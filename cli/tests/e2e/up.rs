@@ -416,29 +416,62 @@ fn guest_output_is_prefixed_and_logged() {
     );
 }
 
+/// An app serving the probe guest on `/...`.
+const PROBE_APP: &str = "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n";
+
+/// `wasmctl up` in `dir` with the compile cache `cache`: says `status`, then serves.
+fn up_with_cache(dir: &Path, cache: &Path, status: &str) {
+    let env = [("WASMCTL_CACHE_DIR", cache.to_str().unwrap())];
+    let server = serve_with(dir, &[], &env);
+    // Status lines go to stderr, the URL to stdout: stderr may still be on its way.
+    assert!(server.wait_for_stderr(status), "{}", server.stderr());
+    assert_eq!(get(&server.url("/args")).0, 200);
+}
+
 #[test]
 fn restart_uses_the_compile_cache() {
-    let dir = app(
-        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n[component.probe]\nsource = \"probe.wasm\"\n",
-        &["probe"],
-    );
+    let dir = app(PROBE_APP, &["probe"]);
     let cache = tempfile::tempdir().unwrap();
-    let cache_dir = cache.path().to_str().unwrap();
-    let first = serve_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
-    // Status lines go to stderr, the URL to stdout: stderr may still be on its way.
-    assert!(
-        first.wait_for_stderr("Compiled probe"),
-        "{}",
-        first.stderr()
+    up_with_cache(dir.path(), cache.path(), "Compiled probe");
+    up_with_cache(dir.path(), cache.path(), "(cached)");
+}
+
+#[test]
+fn a_component_known_by_identity_is_read_again_when_needed() {
+    let dir = app(PROBE_APP, &["probe"]);
+    let cache = tempfile::tempdir().unwrap();
+    let up = |status| up_with_cache(dir.path(), cache.path(), status);
+    // Changed more than two seconds before it is read: remembered by its identity.
+    std::thread::sleep(Duration::from_millis(2500));
+    up("Compiled probe");
+    assert_eq!(
+        std::fs::read_dir(cache.path().join("files"))
+            .unwrap()
+            .count(),
+        1
     );
-    drop(first);
-    let second = serve_with(dir.path(), &[], &[("WASMCTL_CACHE_DIR", cache_dir)]);
-    assert!(
-        second.wait_for_stderr("Loaded probe") && second.stderr().contains("(cached)"),
-        "{}",
-        second.stderr()
-    );
-    assert_eq!(get(&second.url("/args")).0, 200);
+    // Known by its identity, not read: its compiled code is found by the hash remembered.
+    up("(cached)");
+    // Its compiled code gone, the server reads the file after all.
+    std::fs::remove_dir_all(cache.path().join("compiled")).unwrap();
+    up("Compiled probe");
+
+    // Changed in place to the same size, the modification time set back: read again
+    // (and refused, no longer being WebAssembly), not served from what was remembered.
+    let path = dir.path().join("probe.wasm");
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[1] = b'X';
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
+    wasmctl(dir.path())
+        .arg("up")
+        .env("WASMCTL_CACHE_DIR", cache.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("probe.wasm"));
 }
 
 #[test]

@@ -278,6 +278,16 @@ impl ReadError {
 /// A directory, device, FIFO or socket is refused by its type before it is opened, and
 /// the file is opened without blocking, so one swapped in meanwhile cannot hang the read.
 pub fn read_file(path: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
+    read_file_with_metadata(path, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_file`], also returning the metadata of the file read, taken from the open file
+/// before reading: what the bytes read were the contents of (its device, inode, size and
+/// times), not what a path names a moment later.
+pub fn read_file_with_metadata(
+    path: &Path,
+    limit: Limit,
+) -> Result<(Vec<u8>, std::fs::Metadata), ReadError> {
     let max = limit.value()?;
     let io = |source| ReadError::Io {
         what: limit.what,
@@ -316,7 +326,7 @@ pub fn read_file_below(root: &Path, relative: &Path, limit: Limit) -> Result<Vec
             source,
         },
     })?;
-    read_opened(file, &path, limit, max)
+    read_opened(file, &path, limit, max).map(|(bytes, _)| bytes)
 }
 
 /// Why [`open_below`] opened nothing.
@@ -404,7 +414,7 @@ fn read_opened(
     path: &Path,
     limit: Limit,
     max: u64,
-) -> Result<Vec<u8>, ReadError> {
+) -> Result<(Vec<u8>, std::fs::Metadata), ReadError> {
     let io = |source| ReadError::Io {
         what: limit.what,
         path: path.to_path_buf(),
@@ -424,7 +434,7 @@ fn read_opened(
     if bytes.len() as u64 > max {
         return Err(too_large().into());
     }
-    Ok(bytes)
+    Ok((bytes, metadata))
 }
 
 /// [`read_file`] for text: bytes that are not UTF-8 are an I/O error of kind `InvalidData`.

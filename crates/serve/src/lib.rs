@@ -17,9 +17,11 @@ use anyhow::Result;
 use wasmctl::build::{self, Profile};
 use wasmctl::files::FileStage;
 use wasmctl::hint::Hinted;
+use wasmctl::limits;
 use wasmctl::manifest::{self, App, Component, Limits, Route};
+use wasmctl::validated::{self, CheckedFile};
 use wasmctl::variables::{Given, Resolved};
-use wasmctl_host::{AppConfig, ComponentBytes, ComponentConfig, LoadError, OutboundRule};
+use wasmctl_host::{AppConfig, ComponentConfig, KnownContent, LoadError, OutboundRule};
 
 /// The settings of `up` that change what each component gets (the server's own limits
 /// are `wasmctl_host::ServerLimits`).
@@ -46,11 +48,13 @@ pub struct Served {
     pub dir: PathBuf,
     /// Each component and the file it is served from.
     pub components: Vec<(Component, PathBuf)>,
-    /// The bytes of the component files already read and checked, by component id: the
-    /// host serves these rather than read and hash a (big) file again. One without an
-    /// entry is read by the host. [`Served::host_config`] hands them over (they are not
-    /// kept alive while the app is served), so a later configuration reads the files.
-    pub checked: HashMap<String, ComponentBytes>,
+    /// What checking the component files found of their contents, by component id: the
+    /// bytes read and their hash, or the hash alone of a file known by its identity
+    /// ([`wasmctl::validated::check_file`]), so that the host does not read and hash a
+    /// (big) file again. One without an entry is read by the host.
+    /// [`Served::host_config`] hands them over (they are not kept alive while the app is
+    /// served), so a later configuration reads the files.
+    pub checked: HashMap<String, KnownContent>,
     /// Routes to component ids, in the manifest's order.
     pub routes: Vec<(Route, String)>,
     /// The values of the app's variables; each component reads its own templates of them.
@@ -85,7 +89,7 @@ impl Served {
     /// One component file served on `/...`, without a manifest: no grants, default
     /// limits, and an id made from the file name.
     pub fn file(file: &Path) -> Result<Served> {
-        let bytes = build::read_component(file).map_err(|error| {
+        let checked = validated::check_file(file, limits::COMPONENT, |error| {
             if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
                 Hinted::new(
                     format!("`{}` does not exist", file.display()),
@@ -96,8 +100,6 @@ impl Served {
                 anyhow::Error::new(error)
             }
         })?;
-        let blake3 = blake3::hash(&bytes);
-        wasmctl::validated::validate_hashed(file, &bytes, &blake3)?;
         let id = component_id(file);
         let path = std::path::absolute(file)?;
         let component = Component {
@@ -118,7 +120,7 @@ impl Served {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(".")),
             components: vec![(component, path)],
-            checked: HashMap::from([(id.clone(), ComponentBytes::new(bytes, blake3))]),
+            checked: HashMap::from([(id.clone(), known_content(checked))]),
             routes: vec![(Route::Prefix(String::new()), id)],
             variables: Resolved::default(),
             spin: false,
@@ -144,7 +146,7 @@ impl Served {
             components.push(ComponentConfig {
                 spin_headers: self.spin,
                 preopens,
-                bytes: self.checked.remove(&component.id),
+                known: self.checked.remove(&component.id),
                 ..component_config(component, path, settings, &self.variables)
             });
         }
@@ -208,7 +210,7 @@ pub fn check_built(
     app: &App,
     profile: Profile,
     stale: &mut dyn FnMut(StaleBuild),
-) -> Result<HashMap<String, ComponentBytes>> {
+) -> Result<HashMap<String, KnownContent>> {
     let mut checked = HashMap::new();
     for component in app.components.values() {
         let read = build::read_checked(app, component, profile)?;
@@ -218,12 +220,17 @@ pub fn check_built(
                 input,
             });
         }
-        checked.insert(
-            component.id.clone(),
-            ComponentBytes::new(read.bytes, read.blake3),
-        );
+        checked.insert(component.id.clone(), known_content(read));
     }
     Ok(checked)
+}
+
+/// What a check found of a file's contents, as the host takes it.
+fn known_content(checked: CheckedFile) -> KnownContent {
+    match checked.bytes {
+        Some(bytes) => KnownContent::bytes(bytes, checked.blake3),
+        None => KnownContent::hash(checked.blake3),
+    }
 }
 
 /// A load failure as the user reads it: a component whose memory limit is below what it
@@ -268,7 +275,7 @@ fn component_config(
         id: component.id.clone(),
         path: path.to_path_buf(),
         // `Served::host_config` sets them.
-        bytes: None,
+        known: None,
         environment,
         // `Served::host_config` sets them.
         preopens: Vec::new(),
@@ -317,20 +324,25 @@ mod tests {
     }
 
     #[test]
-    fn the_host_is_given_the_bytes_that_were_checked_and_reads_the_others() {
+    fn the_host_is_given_what_was_checked_and_reads_the_others() {
         let app = manifest::parse(
             Path::new("/nonexistent/wasmctl.toml"),
             "manifest_version = 1\n[application]\nname = \"app\"\n\
              [[trigger.http]]\nroute = \"/...\"\ncomponent = \"checked\"\n\
              [component.checked]\nsource = \"a.wasm\"\n\
+             [component.hashed]\nsource = \"c.wasm\"\n\
              [component.unread]\nsource = \"b.wasm\"\n"
                 .to_string(),
         )
         .unwrap();
         let bytes = b"\0asm checked".to_vec();
-        let checked = ComponentBytes::new(bytes.clone(), blake3::hash(&bytes));
+        let read = KnownContent::bytes(bytes.clone(), blake3::hash(&bytes));
+        let hashed = KnownContent::hash(blake3::hash(b"known by identity"));
         let mut served = Served {
-            checked: HashMap::from([("checked".to_string(), checked)]),
+            checked: HashMap::from([
+                ("checked".to_string(), read),
+                ("hashed".to_string(), hashed),
+            ]),
             ..Served::app(&app, Profile::Release, Resolved::default())
         };
         let config = served
@@ -338,7 +350,7 @@ mod tests {
             .unwrap();
         let given = |id: &str| {
             let component = config.components.iter().find(|c| c.id == id).unwrap();
-            component.bytes.as_ref().map(|b| format!("{b:?}"))
+            component.known.as_ref().map(|b| format!("{b:?}"))
         };
         assert_eq!(
             given("checked").unwrap(),
@@ -348,12 +360,16 @@ mod tests {
                 blake3::hash(&bytes).to_hex()
             )
         );
+        assert_eq!(
+            given("hashed").unwrap(),
+            format!("BLAKE3 {}", blake3::hash(b"known by identity").to_hex())
+        );
         assert_eq!(given("unread"), None);
         // Handed over once: the next configuration (a reload) reads the file.
         let again = served
             .host_config(&Default::default(), &mut FileStage::default())
             .unwrap();
-        assert!(again.components.iter().all(|c| c.bytes.is_none()));
+        assert!(again.components.iter().all(|c| c.known.is_none()));
     }
 
     #[test]

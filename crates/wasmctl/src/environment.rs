@@ -48,7 +48,7 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: CACHE_DIR,
-        effect: "Where compiled components, records of components already validated, and pulled OCI blobs and apps are cached; safe to delete.",
+        effect: "Where compiled components, records of components already validated (and of component files, by identity, with their hashes), and pulled OCI blobs and apps are cached; safe to delete.",
         unset: "the platform's cache directory (`~/.cache/wasmctl` on Linux).",
     },
     Variable {

@@ -8,6 +8,16 @@
 //! hash of the component and a fingerprint of the rules it passed (wasmctl's version, the
 //! validating code and the WIT of the world it serves), so a new wasmctl or a changed world
 //! validates afresh.
+//!
+//! [`check_file`] also remembers which file had which hash, in
+//! `$WASMCTL_CACHE_DIR/files/`, by the file's identity: its absolute path, device, inode,
+//! size, and modification and change times. A file whose identity is remembered is not
+//! read at all (for a big component on a cold page cache, reading it was most of a warm
+//! start), and the host reads it only if it has no compiled code for that hash. Any write
+//! to a file moves its change time, which no user can set back; what a coarse clock could
+//! hide, a write in the same tick as the one before, is ruled out as git rules out "racy
+//! clean" entries: a file changed less than [`RACY`] before it was read is not remembered.
+//!
 //! The cache only saves time: a record that cannot be read or parsed is ignored, and one
 //! that cannot be written is not an error. It is no trust boundary either, as the host
 //! still links every import when it loads the component; whoever can write the cache can
@@ -15,13 +25,163 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::component::{self, ComponentError, ValidComponent};
+use crate::limits::{Limit, ReadError};
 
 /// Where the records live, below the cache root.
 const DIR: &str = "validated";
+
+/// Where the hashes of files, by identity, live below the cache root.
+const FILES_DIR: &str = "files";
+
+/// How long ago a file must have last changed for its identity to stand for its contents:
+/// well above the granularity of any file system's timestamps (a second or two on some).
+const RACY: Duration = Duration::from_secs(2);
+
+/// A component file as [`check_file`] found it.
+#[derive(Debug)]
+pub struct CheckedFile {
+    /// What validating it found (or a record of that).
+    pub valid: ValidComponent,
+    /// The BLAKE3 hash of its contents: what the host keys compiled code by.
+    pub blake3: blake3::Hash,
+    /// Its contents, or `None` when its identity and hash were remembered and it was not
+    /// read.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// Validates the component file at `path` as [`validate`] does, reading it within
+/// `limit` unless its identity was remembered with a hash that passed validation before
+/// (then nothing of it is read). A read that fails goes through `read_error`, so that
+/// each caller words a missing file its own way.
+pub fn check_file<E: From<ComponentError>>(
+    path: &Path,
+    limit: Limit,
+    read_error: impl FnOnce(ReadError) -> E,
+) -> Result<CheckedFile, E> {
+    check_file_in(
+        crate::dirs::cache_root().ok().as_deref(),
+        path,
+        limit,
+        read_error,
+        RACY,
+    )
+}
+
+/// [`check_file`] with the records below `cache_root` (none: read and validate every
+/// time), remembering files that last changed at least `racy` before they were read.
+fn check_file_in<E: From<ComponentError>>(
+    cache_root: Option<&Path>,
+    path: &Path,
+    limit: Limit,
+    read_error: impl FnOnce(ReadError) -> E,
+    racy: Duration,
+) -> Result<CheckedFile, E> {
+    if let Some((valid, blake3)) = cache_root.and_then(|root| recall(root, path, limit)) {
+        return Ok(CheckedFile {
+            valid,
+            blake3,
+            bytes: None,
+        });
+    }
+    let started = SystemTime::now();
+    let (bytes, metadata) =
+        crate::limits::read_file_with_metadata(path, limit).map_err(read_error)?;
+    let blake3 = blake3::hash(&bytes);
+    let valid = validate_in(cache_root, path, &bytes, &blake3)?;
+    if let Some(cache_root) = cache_root
+        && changed_before(&metadata, started, racy)
+        && let Some(name) = identity_name(path, &metadata)
+    {
+        let record = cache_root.join(FILES_DIR).join(name);
+        if let Err(error) = persist(cache_root, FILES_DIR, &record, blake3.to_hex().as_str()) {
+            tracing::debug!(
+                "could not remember the hash of {}: {error:#}",
+                path.display()
+            );
+        }
+    }
+    Ok(CheckedFile {
+        valid,
+        blake3,
+        bytes: Some(bytes),
+    })
+}
+
+/// The validation and hash remembered for the file at `path` as it is now, if both are.
+fn recall(cache_root: &Path, path: &Path, limit: Limit) -> Option<(ValidComponent, blake3::Hash)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    // What the read would refuse is read, to be refused with its reason.
+    if !metadata.is_file() || metadata.len() > limit.value().ok()? {
+        return None;
+    }
+    let record = cache_root
+        .join(FILES_DIR)
+        .join(identity_name(path, &metadata)?);
+    let text = crate::limits::read_text(&record, crate::limits::TEXT_FILE).ok()?;
+    let blake3 = blake3::Hash::from_hex(text.trim()).ok()?;
+    let valid = read(&cache_root.join(DIR).join(record_name(&blake3)))?;
+    Some((valid, blake3))
+}
+
+/// Whether the file last changed (its change time, which every write and rename moves)
+/// at least `racy` before `started`.
+fn changed_before(metadata: &std::fs::Metadata, started: SystemTime, racy: Duration) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (Ok(seconds), Ok(nanos)) = (
+            u64::try_from(metadata.ctime()),
+            u32::try_from(metadata.ctime_nsec()),
+        ) else {
+            return false;
+        };
+        let changed = SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos);
+        changed + racy <= started
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (metadata, started, racy);
+        false
+    }
+}
+
+/// `<BLAKE3 of the file's absolute path, device, inode, size, modification and change
+/// times>`: a file that changes in any way is another file here. (None where there are
+/// no inodes: such a file is read every time.)
+fn identity_name(path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::MetadataExt;
+        let absolute = std::path::absolute(path).ok()?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"wasmctl file identity 1\0");
+        hasher.update(absolute.as_os_str().as_bytes());
+        hasher.update(&[0]);
+        for number in [
+            metadata.dev(),
+            metadata.ino(),
+            metadata.size(),
+            metadata.mtime() as u64,
+            metadata.mtime_nsec() as u64,
+            metadata.ctime() as u64,
+            metadata.ctime_nsec() as u64,
+        ] {
+            hasher.update(&number.to_le_bytes());
+        }
+        Some(hasher.finalize().to_hex().to_string())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, metadata);
+        None
+    }
+}
 
 /// What a record holds: the result of validating the component it is named after.
 #[derive(Serialize, Deserialize)]
@@ -116,20 +276,24 @@ fn read(record: &Path) -> Option<ValidComponent> {
     })
 }
 
-/// Writes the record through a temporary file and a rename, so that a concurrent start
-/// never reads half of one; the directory is made link by link (see
+/// Writes a record through a temporary file and a rename, so that a concurrent start
+/// never reads half of one; its directory `dir` is made link by link (see
 /// [`crate::fs_tree::create_own_dir`]).
+fn persist(cache_root: &Path, dir: &str, record: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = crate::fs_tree::create_own_dir(cache_root, Path::new(dir))?;
+    let mut staged = crate::fs_tree::staging_file(".record").tempfile_in(&dir)?;
+    std::io::Write::write_all(&mut staged, text.as_bytes())?;
+    staged.persist(record)?;
+    Ok(())
+}
+
 fn write(cache_root: &Path, record: &Path, valid: &ValidComponent) -> anyhow::Result<()> {
-    let dir = crate::fs_tree::create_own_dir(cache_root, Path::new(DIR))?;
     let text = serde_json::to_string(&Record {
         world: valid.world.clone(),
         imports: valid.imports.clone(),
         exports: valid.exports.clone(),
     })?;
-    let mut staged = crate::fs_tree::staging_file(".record").tempfile_in(&dir)?;
-    std::io::Write::write_all(&mut staged, text.as_bytes())?;
-    staged.persist(record)?;
-    Ok(())
+    persist(cache_root, DIR, record, &text)
 }
 
 #[cfg(test)]
@@ -188,6 +352,122 @@ mod tests {
                 "{result:?}"
             );
         }
+    }
+
+    /// How long ago a file must have changed to be remembered, in these tests: far above
+    /// the tick of the kernel's file timestamps, and short enough not to wait for.
+    const TEST_RACY: Duration = Duration::from_millis(20);
+
+    /// A file of `bytes`, changed longer than [`TEST_RACY`] ago, and a record saying its
+    /// bytes are valid (they are no component, so validating them would fail: a read
+    /// shows as `bytes: Some` or as that failure).
+    fn old_valid_file(cache: &Path, path: &Path, bytes: &[u8]) {
+        std::fs::write(path, bytes).unwrap();
+        let record = cache.join(DIR).join(record_name(&blake3::hash(bytes)));
+        write(cache, &record, &valid("wasmctl:host/http-app")).unwrap();
+        std::thread::sleep(TEST_RACY * 3);
+    }
+
+    /// A cache, and the path of a file in a directory of its own (kept with it).
+    fn scratch() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.wasm");
+        (cache, dir, path)
+    }
+
+    fn check_at(cache: &Path, path: &Path, racy: Duration) -> anyhow::Result<CheckedFile> {
+        check_file_in(
+            Some(cache),
+            path,
+            crate::limits::COMPONENT,
+            anyhow::Error::new,
+            racy,
+        )
+    }
+
+    #[test]
+    fn a_file_known_by_identity_is_not_read_again_until_it_changes() {
+        let (cache, _dir, path) = scratch();
+        let first = b"\0asm\x0d\0\x01\0 first component";
+        old_valid_file(cache.path(), &path, first);
+
+        let read = check_at(cache.path(), &path, TEST_RACY).unwrap();
+        assert_eq!(read.bytes.as_deref(), Some(&first[..]));
+        assert_eq!(read.blake3, blake3::hash(first));
+        let known = check_at(cache.path(), &path, TEST_RACY).unwrap();
+        assert_eq!(known.bytes, None, "known by its identity, not read");
+        assert_eq!(known.blake3, blake3::hash(first));
+        assert_eq!(known.valid, read.valid);
+
+        // Rewritten in place to the same size, its modification time set back: the
+        // change time, which no one sets, still tells.
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let second = b"\0asm\x0d\0\x01\0 other component";
+        assert_eq!(first.len(), second.len());
+        old_valid_file(cache.path(), &path, second);
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(modified).unwrap();
+        drop(file);
+        std::thread::sleep(TEST_RACY * 3);
+        let reread = check_at(cache.path(), &path, TEST_RACY).unwrap();
+        assert_eq!(reread.bytes.as_deref(), Some(&second[..]));
+        assert_eq!(reread.blake3, blake3::hash(second));
+    }
+
+    #[test]
+    fn a_file_changed_just_before_it_was_read_is_not_remembered() {
+        let (cache, _dir, path) = scratch();
+        old_valid_file(cache.path(), &path, b"\0asm\x0d\0\x01\0 component");
+        for _ in 0..2 {
+            // Changed 60 ms ago is within an hour's racy window.
+            let checked = check_at(cache.path(), &path, Duration::from_secs(3600)).unwrap();
+            assert!(checked.bytes.is_some());
+        }
+        assert!(!cache.path().join(FILES_DIR).exists());
+    }
+
+    #[test]
+    fn a_file_is_read_when_what_was_remembered_cannot_be_used() {
+        let (cache, _dir, path) = scratch();
+        let bytes = b"\0asm\x0d\0\x01\0 component";
+        old_valid_file(cache.path(), &path, bytes);
+        check_at(cache.path(), &path, TEST_RACY).unwrap();
+        let files = cache.path().join(FILES_DIR);
+        let remembered: Vec<_> = std::fs::read_dir(&files)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        assert_eq!(remembered.len(), 1);
+
+        // A garbled record of the file is passed over.
+        for garbage in [&b""[..], b"not a hash", &[0xff; 64]] {
+            std::fs::write(&remembered[0], garbage).unwrap();
+            let checked = check_at(cache.path(), &path, TEST_RACY).unwrap();
+            assert!(checked.bytes.is_some());
+        }
+
+        // So is a hash that no longer has a validation record: the bytes are read and
+        // validated (and, being no component, fail).
+        std::fs::remove_dir_all(cache.path().join(DIR)).unwrap();
+        let result = check_at(cache.path(), &path, TEST_RACY);
+        assert!(result.is_err_and(|error| error.is::<ComponentError>()));
+
+        // And a file now above the limit is read, to be refused for its size.
+        old_valid_file(cache.path(), &path, bytes);
+        check_at(cache.path(), &path, TEST_RACY).unwrap();
+        let small = crate::limits::Limit {
+            default: 8,
+            ..crate::limits::COMPONENT
+        };
+        let result = check_file_in(
+            Some(cache.path()),
+            &path,
+            small,
+            anyhow::Error::new,
+            TEST_RACY,
+        );
+        assert!(result.is_err_and(|error| error.is::<ReadError>()));
     }
 
     #[test]

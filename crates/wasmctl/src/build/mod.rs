@@ -24,6 +24,7 @@ use crate::component::{self, ComponentError, ValidComponent, WasmKind};
 use crate::hint::{Hint, Hinted};
 use crate::manifest::{App, BuildKind, Component, Dependencies};
 use crate::process::{Line, Tail, run_lines};
+use crate::validated::CheckedFile;
 
 /// How to build.
 #[derive(Debug, Clone, Copy)]
@@ -524,50 +525,32 @@ pub fn check_source(
     read_checked(app, component, profile).map(|checked| checked.valid)
 }
 
-/// A component file's bytes, as read and validated.
-pub struct CheckedComponent {
-    /// What validating them found.
-    pub valid: ValidComponent,
-    /// The file's contents.
-    pub bytes: Vec<u8>,
-    /// The BLAKE3 hash of `bytes`, computed once for the validation record and for
-    /// whoever serves them (the host keys its compiled code by it).
-    pub blake3: blake3::Hash,
-}
-
-/// [`check_source`], keeping the bytes it read so that serving them does not read and
+/// [`check_source`], keeping what it found: the file's hash, and its bytes if it had to
+/// read them ([`crate::validated::check_file`]), so that serving them does not read and
 /// hash a big component again.
 pub fn read_checked(
     app: &App,
     component: &Component,
     profile: Profile,
-) -> Result<CheckedComponent, BuildError> {
+) -> Result<CheckedFile, BuildError> {
     let source = component_path(app, component, profile);
-    let bytes =
-        read_source(component, &source, Reading::WithoutBuilding(profile)).map_err(|error| {
-            match error {
-                // Inside the app: shown relative to it, as the manifest writes paths.
-                BuildError::NotBuilt {
-                    component,
-                    path,
-                    profile,
-                } => BuildError::NotBuilt {
-                    component,
-                    path: path
-                        .strip_prefix(&app.dir)
-                        .map(Path::to_path_buf)
-                        .unwrap_or(path),
-                    profile,
-                },
-                other => other,
-            }
-        })?;
-    let blake3 = blake3::hash(&bytes);
-    let valid = crate::validated::validate_hashed(&source, &bytes, &blake3)?;
-    Ok(CheckedComponent {
-        valid,
-        bytes,
-        blake3,
+    crate::validated::check_file(&source, crate::limits::COMPONENT, |error| {
+        match read_error(component, &source, Reading::WithoutBuilding(profile), error) {
+            // Inside the app: shown relative to it, as the manifest writes paths.
+            BuildError::NotBuilt {
+                component,
+                path,
+                profile,
+            } => BuildError::NotBuilt {
+                component,
+                path: path
+                    .strip_prefix(&app.dir)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(path),
+                profile,
+            },
+            other => other,
+        }
     })
 }
 
@@ -591,31 +574,39 @@ fn read_source(
     source: &Path,
     reading: Reading,
 ) -> Result<Vec<u8>, BuildError> {
-    read_component(source).map_err(|error| {
-        if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
-            if let (Some(_), Reading::WithoutBuilding(profile)) = (&component.build, reading) {
-                return BuildError::NotBuilt {
-                    component: component.id.clone(),
-                    path: source.to_path_buf(),
-                    profile,
-                };
-            }
-            let hint = match &component.build {
-                Some(_) => "its build finished without producing it; fix `source` in wasmctl.toml, or the build so it writes there".to_string(),
-                None => format!(
-                    "component `{}` has no build table, so wasmctl cannot build it: fix the path, build the file yourself, or add a `[component.{}.build]` table",
-                    component.id, component.id
-                ),
-            };
-            BuildError::SourceMissing {
+    read_component(source).map_err(|error| read_error(component, source, reading, error))
+}
+
+/// A failure to read a component's file, worded by what was expected of it.
+fn read_error(
+    component: &Component,
+    source: &Path,
+    reading: Reading,
+    error: crate::limits::ReadError,
+) -> BuildError {
+    if error.io_kind() == Some(std::io::ErrorKind::NotFound) {
+        if let (Some(_), Reading::WithoutBuilding(profile)) = (&component.build, reading) {
+            return BuildError::NotBuilt {
                 component: component.id.clone(),
                 path: source.to_path_buf(),
-                hint,
-            }
-        } else {
-            BuildError::Read(error)
+                profile,
+            };
         }
-    })
+        let hint = match &component.build {
+            Some(_) => "its build finished without producing it; fix `source` in wasmctl.toml, or the build so it writes there".to_string(),
+            None => format!(
+                "component `{}` has no build table, so wasmctl cannot build it: fix the path, build the file yourself, or add a `[component.{}.build]` table",
+                component.id, component.id
+            ),
+        };
+        BuildError::SourceMissing {
+            component: component.id.clone(),
+            path: source.to_path_buf(),
+            hint,
+        }
+    } else {
+        BuildError::Read(error)
+    }
 }
 
 /// Reads a component or core module: a regular file, at most [`crate::limits::COMPONENT`].
