@@ -195,25 +195,15 @@ struct Record {
 /// in the cache says these exact bytes passed these exact rules before. Failures are
 /// never recorded: their messages name the file, and fixing it changes the bytes anyway.
 pub fn validate(path: &Path, bytes: &[u8]) -> Result<ValidComponent, ComponentError> {
-    validate_hashed(path, bytes, &blake3::hash(bytes))
-}
-
-/// [`validate`] for bytes whose BLAKE3 hash the caller has already computed (it also
-/// keys the host's compiled code, so a start hashes a big component once).
-pub fn validate_hashed(
-    path: &Path,
-    bytes: &[u8],
-    blake3: &blake3::Hash,
-) -> Result<ValidComponent, ComponentError> {
     validate_in(
         crate::dirs::cache_root().ok().as_deref(),
         path,
         bytes,
-        blake3,
+        &blake3::hash(bytes),
     )
 }
 
-/// [`validate_hashed`] with the records below `cache_root` (none: validate every time).
+/// [`validate`] of bytes hashing to `blake3`, with the records below `cache_root` (none: validate every time).
 fn validate_in(
     cache_root: Option<&Path>,
     path: &Path,
