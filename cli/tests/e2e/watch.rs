@@ -181,8 +181,9 @@ fn a_broken_save_keeps_the_last_good_version_and_a_fix_recovers() {
     // The handler routes on the path below its new mount.
     let (status, body) = get(&server.url("/api/x"));
     assert_eq!((status, body.as_str()), (404, "svc has nothing at /x\n"));
+    // The routes are printed once the new app is served, so maybe after the requests.
     assert!(
-        server.stdout().contains("/api/...  →  svc"),
+        server.wait_for_stdout("/api/...  →  svc"),
         "{}",
         server.stdout()
     );

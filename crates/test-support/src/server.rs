@@ -93,9 +93,19 @@ impl Server {
 
     /// Waits (at most 10 s) until stderr contains `needle`; whether it did.
     pub fn wait_for_stderr(&self, needle: &str) -> bool {
+        self.wait_for(&self.stderr, needle)
+    }
+
+    /// Waits (at most 10 s) until stdout contains `needle` (a route line printed after a
+    /// reload, which requests may see served before it is printed); whether it did.
+    pub fn wait_for_stdout(&self, needle: &str) -> bool {
+        self.wait_for(&self.stdout, needle)
+    }
+
+    fn wait_for(&self, output: &Output, needle: &str) -> bool {
         let deadline = Instant::now() + STDERR_LIMIT;
         while Instant::now() < deadline {
-            if self.stderr().contains(needle) {
+            if read(output).contains(needle) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
